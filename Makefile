@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` (set up, then serve the chat over the sample
+# reports) and `make test` (set up, then run the test suite). Everything installs into .venv.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 7860
+
+.PHONY: setup run test lint browser clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# the CPU build of PyTorch first, so nothing pulls CUDA packages
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(VENV)/bin/qa serve --port $(PORT)
+
+# Debian's chromium, for the browser tests of the chat
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+test: setup browser
+	$(VENV)/bin/pytest -q; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+lint: setup
+	$(VENV)/bin/ruff check qa index ui eval tests
+	$(VENV)/bin/ruff format --check qa index ui eval tests
+	# mypy reads an installed copy: the qa.index/qa.ui/qa.eval folders are mapped by pyproject
+	rm -rf build/typecheck
+	$(PY) -m pip install -q --no-deps --target build/typecheck .
+	$(VENV)/bin/mypy build/typecheck/qa
+
+clean:
+	rm -rf $(VENV) build *.egg-info

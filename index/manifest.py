@@ -1,0 +1,72 @@
+"""The index manifest: what built the index, checked before anything is searched."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
+
+FORMAT = "reportqa-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Manifest:
+    """Contents of ``manifest.json``; ``counts`` and ``generation`` follow each write."""
+
+    model: str
+    dim: int
+    tokenizer: str
+    chunk_size: int
+    chunk_overlap: int
+    package_version: str
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+    counts: dict[str, int] = field(default_factory=lambda: {"documents": 0, "chunks": 0})
+    generation: int = 0
+
+    @classmethod
+    def read(cls, directory: Path) -> Manifest:
+        path = directory / MANIFEST
+        if not path.exists():
+            raise IndexNotFoundError(
+                f"no index at {directory}; create one with `qa ingest PATH --index {directory}`"
+            )
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(f"{path} is not a readable manifest: {exc}") from exc
+        if data.get("format") != FORMAT:
+            raise IndexFormatError(f"{directory} is not a reportqa index ({path} has no format)")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"{directory} has index format {data.get('format_version')}; this version of "
+                f"reportqa reads format {FORMAT_VERSION}: rebuild it with `qa ingest`"
+            )
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise IndexFormatError(f"{path} is damaged: {exc}") from exc
+
+    def write(self, directory: Path) -> None:
+        """Replace the manifest atomically (write a temporary file, then rename)."""
+        tmp = directory / f".{MANIFEST}.tmp"
+        with open(tmp, "w", encoding="utf-8") as out:
+            json.dump(asdict(self), out, indent=2)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, directory / MANIFEST)
+
+    def check_model(self, model: str, directory: Path) -> None:
+        if model != self.model:
+            raise ModelMismatchError(
+                f"the index at {directory} was built with embedding model {self.model!r} "
+                f"({self.dim} dimensions), not {model!r}: open it with that model or "
+                "re-ingest into a new index"
+            )

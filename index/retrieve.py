@@ -1,0 +1,69 @@
+"""Dense, BM25 and hybrid (reciprocal-rank fusion) retrieval over one index's parts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from qa.index.dense import DenseIndex
+from qa.index.fusion import reciprocal_rank_fusion
+from qa.index.sparse import SparseIndex
+from qa.index.store import Store
+from qa.types import Hit
+
+MODES = ("hybrid", "dense", "bm25")
+MIN_CANDIDATES = 50  # each retriever's list length before fusion: enough for RRF to work with
+
+
+class Retriever:
+    """One search: runs the retrievers the mode needs and builds scored hits."""
+
+    def __init__(
+        self,
+        store: Store,
+        dense: DenseIndex,
+        sparse: SparseIndex,
+        embed: Callable[[str], np.ndarray],
+    ) -> None:
+        self.store = store
+        self.dense = dense
+        self.sparse = sparse
+        self.embed = embed
+
+    def search(self, query: str, k: int, mode: str, allowed: list[int] | None) -> list[Hit]:
+        if allowed is not None and not allowed:
+            return []
+        n = max(k, MIN_CANDIDATES) if mode == "hybrid" else k
+        bm25_ranked, bm25_score = self.sparse.search(query, n, allowed)
+        dense_ranked: list[tuple[int, float]] = []
+        query_vector = None
+        if mode != "bm25":
+            query_vector = self.embed(query)
+            dense_ranked = self.dense.search(query_vector, n, allowed)
+        if mode == "hybrid":
+            ranked = reciprocal_rank_fusion(
+                [[cid for cid, _ in dense_ranked], [cid for cid, _ in bm25_ranked]]
+            )[:k]
+        else:
+            ranked = (dense_ranked if mode == "dense" else bm25_ranked)[:k]
+        ids = [cid for cid, _ in ranked]
+        dense_rank = {cid: r for r, (cid, _) in enumerate(dense_ranked, start=1)}
+        bm25_rank = {cid: r for r, (cid, _) in enumerate(bm25_ranked, start=1)}
+        dense_scores = self.dense.scores(query_vector, ids) if query_vector is not None else {}
+        chunks = self.store.chunks(ids)
+        return [
+            Hit(
+                chunk=chunks[cid].chunk,
+                title=chunks[cid].title,
+                source=chunks[cid].source,
+                date=chunks[cid].date,
+                rank=rank,
+                score=score,
+                dense_score=dense_scores.get(cid),
+                bm25_score=bm25_score(cid),
+                dense_rank=dense_rank.get(cid),
+                bm25_rank=bm25_rank.get(cid),
+            )
+            for rank, (cid, score) in enumerate(ranked, start=1)
+        ]

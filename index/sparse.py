@@ -1,0 +1,84 @@
+"""BM25 over chunk texts with bm25s: English stop words, Snowball stemming, numbers kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+TOKEN_PATTERN = r"(?u)\b\w+\b"  # keep one-character tokens: "6", "a" is a stop word anyway
+_stemmer = Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    return bm25s.tokenize(  # type: ignore[return-value]
+        texts,
+        token_pattern=TOKEN_PATTERN,
+        stopwords="en",
+        stemmer=_stemmer.stemWords,
+        return_ids=False,
+        show_progress=False,
+    )
+
+
+class SparseIndex:
+    """A BM25 model over all chunks; ``ids[i]`` is the chunk id of BM25 document ``i``."""
+
+    def __init__(self, model: bm25s.BM25 | None, ids: np.ndarray) -> None:
+        self.model = model
+        self.ids = ids
+        self._position = {int(cid): i for i, cid in enumerate(ids)}
+
+    @classmethod
+    def build(cls, chunks: list[tuple[int, str]]) -> SparseIndex:
+        ids = np.array([cid for cid, _ in chunks], dtype=np.int64)
+        if not chunks:
+            return cls(None, ids)
+        model = bm25s.BM25()
+        model.index(tokenize([text for _, text in chunks]), show_progress=False)
+        return cls(model, ids)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk, in the order of ``ids``."""
+        tokens = tokenize([query])[0]
+        if self.model is None or not tokens:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        vocab = self.model.vocab_dict
+        known = [t for t in tokens if t in vocab]
+        if not known:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.model.get_scores(known), dtype=np.float32)
+
+    def search(
+        self, query: str, k: int, allowed: list[int] | None = None
+    ) -> tuple[list[tuple[int, float]], Callable[[int], float]]:
+        """Top ``k`` (chunk id, score) with score > 0, and a lookup of any chunk's score."""
+        scores = self.scores(query)
+        if allowed is not None:
+            mask = np.zeros(len(self.ids), dtype=bool)
+            mask[[self._position[c] for c in allowed if c in self._position]] = True
+            scores = np.where(mask, scores, 0.0)
+        top = np.argsort(-scores, kind="stable")[:k]
+        ranked = [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+        def lookup(cid: int) -> float:
+            return float(scores[self._position[cid]]) if cid in self._position else 0.0
+
+        return ranked, lookup
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.save(directory / "ids.npy", self.ids)
+        if self.model is not None:
+            self.model.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> SparseIndex:
+        ids = np.load(directory / "ids.npy")
+        model = None
+        if len(ids):
+            model = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
+        return cls(model, ids)

@@ -1,0 +1,205 @@
+"""SQLite store: documents, chunks and their embeddings, the index's source of truth.
+
+Chunk text is not stored twice: it is read back as a slice of its document's text, so
+``doc.text[start:end] == chunk.text`` holds by construction. Each committed write bumps
+``generation``; the FAISS and BM25 files record the generation they were built from.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.types import Chunk, Document
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, format TEXT NOT NULL,
+    date TEXT, pages TEXT NOT NULL, text TEXT NOT NULL, added TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_source ON documents (source);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
+"""
+
+_CHUNK_COLUMNS = """c.id, c.doc_id, c.ordinal, c.start, c."end", c.page,
+    substr(d.text, c.start + 1, c."end" - c.start), d.title, d.source, d.date"""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk row with its document's metadata, as search results need it."""
+
+    id: int
+    chunk: Chunk
+    title: str
+    source: str
+    date: str | None
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A document ready to store: its chunks' spans, pages and embeddings."""
+
+    document: Document
+    spans: Sequence[tuple[int, int]]
+    embeddings: np.ndarray
+
+
+class Store:
+    """Documents and chunks in one SQLite file (WAL mode, one writer at a time)."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def generation(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def write(self, remove: Iterable[str], add: Iterable[NewDocument]) -> tuple[list[int], list[int]]:
+        """Remove and add documents in one transaction; returns (removed, added) chunk ids."""
+        removed: list[int] = []
+        added: list[int] = []
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for doc_id in remove:
+                removed += [r[0] for r in self.db.execute(
+                    "SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+                self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            for new in add:
+                added += self._insert(new)
+            self.db.execute(
+                "INSERT INTO meta VALUES ('generation', ?) ON CONFLICT (key) DO UPDATE "
+                "SET value = excluded.value",
+                (str(self.generation() + 1),),
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return removed, added
+
+    def _insert(self, new: NewDocument) -> list[int]:
+        doc = new.document
+        self.db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+            (doc.id, doc.source, doc.title, doc.format, doc.date, json.dumps(doc.pages), doc.text),
+        )
+        ids = []
+        for ordinal, ((start, end), vector) in enumerate(zip(new.spans, new.embeddings)):
+            cursor = self.db.execute(
+                'INSERT INTO chunks (doc_id, ordinal, start, "end", page, embedding) '
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (doc.id, ordinal, start, end, doc.page_at(start), vector.astype(np.float32).tobytes()),
+            )
+            assert cursor.lastrowid is not None
+            ids.append(cursor.lastrowid)
+        return ids
+
+    # -- documents -----------------------------------------------------------------------
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute(
+            "SELECT id, source, title, format, date, pages, text FROM documents WHERE id = ?",
+            (doc_id,),
+        ).fetchone()
+        return _document(row) if row else None
+
+    def documents(self) -> list[Document]:
+        rows = self.db.execute(
+            "SELECT id, source, title, format, date, pages, text FROM documents ORDER BY source"
+        )
+        return [_document(row) for row in rows]
+
+    def ids_where(self, column: str, value: str) -> list[str]:
+        """Ids of documents whose ``id`` starts with, or ``source`` equals, ``value``."""
+        if column == "id":
+            query = "SELECT id FROM documents WHERE id LIKE ? || '%' ESCAPE '\\'"
+            value = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        else:
+            query = "SELECT id FROM documents WHERE source = ?"
+        return [row[0] for row in self.db.execute(query, (value,))]
+
+    def counts(self) -> dict[str, int]:
+        docs = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return {"documents": docs, "chunks": chunks}
+
+    # -- chunks --------------------------------------------------------------------------
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        found: dict[int, StoredChunk] = {}
+        for start in range(0, len(ids), 500):
+            batch = list(ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            rows = self.db.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                f"WHERE c.id IN ({marks})",
+                batch,
+            )
+            for cid, doc_id, ordinal, start_, end, page, text, title, source, date in rows:
+                chunk = Chunk(doc_id, ordinal, start_, end, text, page)
+                found[cid] = StoredChunk(cid, chunk, title, source, date)
+        return found
+
+    def chunk_texts(self) -> Iterator[tuple[int, str]]:
+        yield from self.db.execute(
+            'SELECT c.id, substr(d.text, c.start + 1, c."end" - c.start) '
+            "FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id"
+        )
+
+    def embeddings(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """All chunk ids and their embeddings, for rebuilding the vector index."""
+        rows = self.db.execute("SELECT id, embedding FROM chunks ORDER BY id").fetchall()
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+        return ids, vectors.reshape(len(rows), dim)
+
+    def chunk_ids_matching(
+        self,
+        doc_ids: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[int]:
+        """Chunk ids of documents passing every given filter (sources match by substring)."""
+        clauses: list[str] = []
+        params: list[str] = []
+        if doc_ids:
+            clauses.append("(" + " OR ".join("d.id LIKE ? || '%'" for _ in doc_ids) + ")")
+            params += doc_ids
+        if sources:
+            clauses.append("(" + " OR ".join("instr(lower(d.source), lower(?))" for _ in sources) + ")")
+            params += sources
+        if date_from:
+            clauses.append("d.date >= ?")
+            params.append(date_from)
+        if date_to:
+            clauses.append("d.date <= ?")
+            params.append(date_to)
+        where = " AND ".join(clauses) or "1"
+        rows = self.db.execute(
+            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}", params
+        )
+        return [row[0] for row in rows]
+
+
+def _document(row: tuple) -> Document:
+    doc_id, source, title, fmt, date, pages, text = row
+    return Document(text, source, title, fmt, date, tuple(json.loads(pages)), doc_id)

@@ -1,0 +1,166 @@
+"""The ``qa`` command: ingest reports, search and ask them, serve the chat, evaluate.
+
+Errors are one line on stderr (``qa: error: ...``) and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qa.config import INDEX_ENV, default_index_path
+from qa.errors import QAError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _open_index(args: argparse.Namespace, create: bool = False) -> Any:
+    from qa.index import Index
+
+    return Index.open(args.index, create=create, model=args.model)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    index = _open_index(args, create=True)
+    report = index.add(args.paths, progress=sys.stderr.isatty())
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        for error in report.errors:
+            print(f"qa: skipped {error.path}: {error.reason}", file=sys.stderr)
+        counts = index.counts()
+        print(
+            f"added {len(report.added)}, replaced {len(report.replaced)}, "
+            f"unchanged {len(report.unchanged)}, skipped {len(report.errors)}; index at "
+            f"{index.path} holds {counts['documents']} documents, {counts['chunks']} chunks"
+        )
+    return 1 if report.errors else 0
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "doc_ids": args.doc or None,
+        "sources": args.source or None,
+        "date_from": args.date_from,
+        "date_to": args.date_to,
+    }
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if not args.query.strip():
+        raise ValueError("the query is empty; pass some words to search for")
+    index = _open_index(args)
+    hits = index.search(args.query, k=args.k, mode=args.mode, **_filters(args))
+    if args.json:
+        _print_json({"query": args.query, "mode": args.mode, "hits": [h.to_dict() for h in hits]})
+        return 0
+    if not hits:
+        print("no passages found")
+    for hit in hits:
+        page = f", p. {hit.page}" if hit.page else ""
+        scores = " · ".join(
+            f"{name} {value:.3f}"
+            for name, value in (("dense", hit.dense_score), ("bm25", hit.bm25_score))
+            if value is not None
+        )
+        print(f"{hit.rank}. {hit.title} ({hit.source}{page}) [{hit.start}:{hit.end}]")
+        print(f"   score {hit.score:.4f} · {scores}")
+        print(textwrap.indent(textwrap.fill(hit.text, 96), "   "), end="\n\n")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    docs = _open_index(args).documents()
+    if args.json:
+        _print_json([{k: v for k, v in d.to_dict().items() if k != "text"} for d in docs])
+        return 0
+    for doc in docs:
+        print(f"{doc.id}  {doc.date or '----------'}  {doc.title[:60]:<60}  {doc.source}")
+    print(f"{len(docs)} documents")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    doc = _open_index(args).document(args.document)
+    if args.json:
+        _print_json(doc.to_dict())
+    else:
+        sys.stdout.write(doc.text + "\n")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    index = _open_index(args)
+    for key in args.documents:
+        doc = index.remove(key)
+        print(f"removed {doc.id} ({doc.source})")
+    return 0
+
+
+def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+    from qa.index import MODES
+
+    parser.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    parser.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode")
+    parser.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    parser.add_argument("--source", action="append", help="only sources containing this text")
+    parser.add_argument("--from", dest="date_from", help="only documents dated on/after YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", help="only documents dated on/before YYYY-MM-DD")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Question answering over news reports, with verbatim citations."
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--index",
+        type=Path,
+        default=None,
+        help=f"index folder (default: ${INDEX_ENV} or {default_index_path()})",
+    )
+    common.add_argument("--model", help="embedding model path (default: the bundled MiniLM)")
+    common.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, parents=[common], help=help, description=help)
+        command.set_defaults(handler=handler)
+        return command
+
+    ingest = add("ingest", cmd_ingest, "add report files or folders (txt, md, html, pdf)")
+    ingest.add_argument("paths", nargs="+", help="files or folders to ingest")
+    search = add("search", cmd_search, "find the passages that best match a query")
+    search.add_argument("query", help="what to look for")
+    _add_filter_options(search)
+    add("docs", cmd_docs, "list the stored documents")
+    show = add("show", cmd_show, "print a stored document's text")
+    show.add_argument("document", help="document id (or unique prefix) or source")
+    remove = add("remove", cmd_remove, "remove documents from the index")
+    remove.add_argument("documents", nargs="+", help="document ids (or unique prefixes) or sources")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (QAError, ValueError, OSError) as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Core value types: documents, chunks, search hits, citations and answers.
+
+All are frozen dataclasses with ``to_dict()``; offsets are character offsets into
+``Document.text`` with the end excluded, so ``doc.text[c.start:c.end] == c.text`` always holds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def content_id(text: str) -> str:
+    """Stable document id derived from the document text (16 hex digits of SHA-256)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A report as stored: its extracted text and what is known about it.
+
+    ``pages`` holds the character offset where each page starts (PDF only; empty otherwise).
+    ``date`` is an ISO date (``YYYY-MM-DD``) when the document carries one.
+    """
+
+    text: str
+    source: str
+    title: str
+    format: str
+    date: str | None = None
+    pages: tuple[int, ...] = ()
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", content_id(self.text))
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page number holding ``offset``, or None for documents without pages."""
+        if not self.pages:
+            return None
+        return max(1, bisect.bisect_right(self.pages, offset))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pages"] = list(self.pages)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        return cls(**{**data, "pages": tuple(data.get("pages") or ())})
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document: ``text == document.text[start:end]``."""
+
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with its document's metadata and every retriever's score.
+
+    ``score`` is the score of the mode asked for (the fused RRF score in hybrid mode);
+    ``dense_score`` is the cosine similarity and ``bm25_score`` the BM25 score, each None
+    when that retriever was not run. Ranks are 1-based; None when the retriever did not
+    place the chunk in its candidate list.
+    """
+
+    chunk: Chunk
+    title: str
+    source: str
+    date: str | None
+    rank: int
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
+    @property
+    def start(self) -> int:
+        return self.chunk.start
+
+    @property
+    def end(self) -> int:
+        return self.chunk.end
+
+    @property
+    def page(self) -> int | None:
+        return self.chunk.page
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "score": self.score,
+            "dense_score": self.dense_score,
+            "bm25_score": self.bm25_score,
+            "dense_rank": self.dense_rank,
+            "bm25_rank": self.bm25_rank,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "date": self.date,
+            "page": self.page,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote supporting an answer: ``document.text[start:end] == quote``.
+
+    ``answer_start``/``answer_end`` locate the short answer inside the document text
+    (document offsets, within ``start..end``), or are None when there is no short answer.
+    """
+
+    n: int
+    doc_id: str
+    source: str
+    title: str
+    page: int | None
+    start: int
+    end: int
+    quote: str
+    answer_start: int | None = None
+    answer_end: int | None = None
+    date: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to a question: full text with ``[n]`` markers, short answer and citations."""
+
+    question: str
+    answer: str
+    short_answer: str | None
+    abstained: bool
+    confidence: float
+    citations: tuple[Citation, ...] = ()
+    related: tuple[Hit, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "short_answer": self.short_answer,
+            "abstained": self.abstained,
+            "confidence": self.confidence,
+            "citations": [c.to_dict() for c in self.citations],
+            "related": [h.to_dict() for h in self.related],
+        }

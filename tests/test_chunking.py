@@ -1,0 +1,88 @@
+"""Chunking keeps offsets, respects token limits and sentence boundaries."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.chunking import Chunker, count_tokens
+from qa.sentences import split_sentences
+
+WORDS = st.sampled_from(
+    "the missile strike hit Kyiv on Thursday , 81 six Mr. Zelenskyy said “quoted” "
+    "infrastructure héllo 東京 — power cuts 150,000 households".split()
+)
+SENTENCE = st.lists(WORDS, min_size=1, max_size=40).map(lambda ws: " ".join(ws) + ".")
+TEXT = st.lists(
+    st.tuples(SENTENCE, st.sampled_from([" ", "  ", "\n", "\n\n", " \t"])), max_size=30
+).map(lambda parts: "".join(s + sep for s, sep in parts))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=TEXT, size=st.integers(16, 120), overlap_ratio=st.floats(0, 0.5))
+def test_chunks_are_slices_within_limits_covering_the_text(
+    text: str, size: int, overlap_ratio: float
+) -> None:
+    chunker = Chunker(size, int(size * overlap_ratio))
+    spans = chunker.spans(text)
+    for start, end in spans:
+        assert 0 <= start < end <= len(text)
+        chunk = text[start:end]
+        assert chunk == chunk.strip()
+        assert count_tokens(chunk) <= size
+    assert spans == sorted(spans)
+    assert all(a[0] < b[0] for a, b in zip(spans, spans[1:])), "every chunk makes progress"
+    covered = set()
+    for start, end in spans:
+        covered.update(range(start, end))
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+
+
+@settings(max_examples=50, deadline=None)
+@given(text=TEXT)
+def test_chunks_never_cross_segment_boundaries(text: str) -> None:
+    middle = len(text) // 2
+    segments = [(0, middle), (middle, len(text))]
+    for start, end in Chunker(32, 8).spans(text, segments):
+        assert end <= middle or start >= middle
+
+
+def test_chunks_end_at_sentence_boundaries() -> None:
+    text = " ".join(f"Sentence number {i} talks about the power grid in Kyiv." for i in range(40))
+    ends = {end for _, end in split_sentences(text)}
+    for _, end in Chunker(64, 16).spans(text):
+        assert end in ends
+
+
+def test_overlap_repeats_trailing_sentences() -> None:
+    text = " ".join(f"Report line {i} mentions drones." for i in range(30))
+    spans = Chunker(40, 12).spans(text)
+    assert any(b[0] < a[1] for a, b in zip(spans, spans[1:]))
+    plain = Chunker(40, 0).spans(text)
+    assert all(b[0] >= a[1] for a, b in zip(plain, plain[1:]))
+
+
+def test_model_limit_is_enforced(embedder) -> None:  # type: ignore[no-untyped-def]
+    """Digits cost more model tokens than tiktoken tokens; the model's window still holds."""
+    text = " ".join(str(10_000_000 + i * 7919) for i in range(400)) + "."
+    chunker = Chunker(250, 0, embedder.fits)
+    for start, end in chunker.spans(text):
+        assert embedder.count_tokens(text[start:end]) <= embedder.max_tokens
+
+
+@pytest.mark.parametrize(("size", "overlap"), [(4, 0), (64, 64), (64, -1)])
+def test_bad_chunk_settings_name_the_value(size: int, overlap: int) -> None:
+    with pytest.raises(ValueError, match=str(size) if size < 8 else str(overlap)):
+        Chunker(size, overlap)
+
+
+def test_sentences_respect_abbreviations_and_lines() -> None:
+    text = "Mr. Marchenko said on Telegram. Power was cut.\nHeadline without stop\nU.S. aid arrived."
+    got = [text[s:e] for s, e in split_sentences(text)]
+    assert got == [
+        "Mr. Marchenko said on Telegram.",
+        "Power was cut.",
+        "Headline without stop",
+        "U.S. aid arrived.",
+    ]

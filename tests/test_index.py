@@ -1,0 +1,195 @@
+"""The persistent hybrid index: identity, updates, removal, filters, reopening, crashes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.embed import Embedder
+from qa.errors import DocumentNotFoundError, IndexFormatError, IndexNotFoundError, ModelMismatchError
+from qa.index import Index
+from qa.types import Document
+
+KINZHAL = "how many Kinzhal missiles were fired"
+
+
+def doc(text: str, source: str = "a.txt", date: str | None = None) -> Document:
+    return Document(text=text, source=source, title=source, format="txt", date=date)
+
+
+def chunk_ids(index: Index) -> set[int]:
+    return {cid for cid, _ in index.store.chunk_texts()}
+
+
+def test_sample_search_finds_kinzhal_sentence_with_exact_span(sample_index: Index) -> None:
+    hits = sample_index.search(KINZHAL, k=3)
+    assert "six Kinzhal hypersonic missiles" in hits[0].text
+    stored = sample_index.document(hits[0].doc_id).text
+    for hit in hits:
+        assert stored is not None
+        assert sample_index.document(hit.doc_id).text[hit.start : hit.end] == hit.text
+    assert hits[0].dense_score is not None and hits[0].bm25_score is not None
+    assert [h.rank for h in hits] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_every_mode_ranks_the_answer_first(sample_index: Index, mode: str) -> None:
+    hits = sample_index.search(KINZHAL, k=5, mode=mode)
+    assert "six Kinzhal" in hits[0].text
+    assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_every_chunk_is_a_slice_of_its_document(sample_index: Index) -> None:
+    texts = dict(sample_index.store.chunk_texts())
+    hits = sample_index.search("missile", k=len(texts), mode="bm25")
+    for hit in hits:
+        assert sample_index.document(hit.doc_id).text[hit.start : hit.end] == hit.text
+    assert sample_index.counts()["chunks"] == len(texts)
+
+
+def test_reingest_changes_nothing(sample_index: Index, sample_index_path: Path) -> None:
+    from qa.config import sample_corpus
+
+    before = sample_index.counts()
+    ids = chunk_ids(sample_index)
+    report = sample_index.add([sample_corpus()])
+    assert (len(report.added), len(report.unchanged)) == (0, 2)
+    assert sample_index.counts() == before
+    assert chunk_ids(sample_index) == ids
+
+
+def test_changed_source_replaces_old_version(index: Index) -> None:
+    index.add_documents([doc("The bridge over the Dnipro was closed on Monday.")])
+    old = chunk_ids(index)
+    report = index.add_documents([doc("The airport in Lviv reopened on Tuesday.")])
+    assert len(report.replaced) == 1 and not report.added
+    assert index.counts() == {"documents": 1, "chunks": 1}
+    assert not old & chunk_ids(index)
+    assert len(index.dense) == 1 and len(index.sparse.ids) == 1
+    for mode in ("bm25", "dense"):
+        assert all("bridge" not in h.text for h in index.search("bridge Dnipro", mode=mode))
+
+
+def test_remove_drops_chunks_from_dense_and_bm25(sample_index: Index) -> None:
+    hit = sample_index.search(KINZHAL, k=1)[0]
+    removed = sample_index.remove(hit.doc_id)
+    assert removed.id == hit.doc_id
+    assert sample_index.counts()["documents"] == 1
+    assert len(sample_index.dense) == len(sample_index.sparse.ids) == sample_index.counts()["chunks"]
+    for mode in ("hybrid", "dense", "bm25"):
+        assert all(h.doc_id != hit.doc_id for h in sample_index.search(KINZHAL, k=20, mode=mode))
+    with pytest.raises(DocumentNotFoundError):
+        sample_index.remove(hit.doc_id)
+
+
+def test_remove_by_source_and_id_prefix(index: Index) -> None:
+    index.add_documents([doc("One text here.", "one.txt"), doc("Another text here.", "two.txt")])
+    assert index.remove("one.txt").source == "one.txt"
+    two = index.documents()[0]
+    assert index.remove(two.id[:6]).id == two.id
+    assert index.counts() == {"documents": 0, "chunks": 0}
+    assert index.search("text", mode="bm25") == []
+
+
+def test_filters_by_document_source_and_date(index: Index) -> None:
+    index.add_documents(
+        [
+            doc("Shelling hit Kherson overnight.", "reports/kherson.txt", "2022-12-15"),
+            doc("Shelling hit Kharkiv overnight.", "reports/kharkiv.txt", "2023-03-09"),
+            doc("Shelling hit Odesa overnight.", "other/odesa.txt"),
+        ]
+    )
+    sources = lambda **f: {h.source for h in index.search("shelling", k=10, **f)}  # noqa: E731
+    assert sources() == {"reports/kherson.txt", "reports/kharkiv.txt", "other/odesa.txt"}
+    assert sources(sources=["reports/"]) == {"reports/kherson.txt", "reports/kharkiv.txt"}
+    assert sources(date_from="2023-01-01") == {"reports/kharkiv.txt"}
+    assert sources(date_to="2022-12-31") == {"reports/kherson.txt"}
+    odesa = next(d for d in index.documents() if d.source == "other/odesa.txt")
+    assert sources(doc_ids=[odesa.id]) == {"other/odesa.txt"}
+    assert sources(sources=["nowhere"]) == set()
+
+
+def test_reopen_gives_identical_results(sample_index: Index, embedder: Embedder) -> None:
+    before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
+    sample_index.close()
+    with Index.open(sample_index.path, embedder=embedder) as again:
+        assert [h.to_dict() for h in again.search(KINZHAL, k=5)] == before
+
+
+def test_stale_derived_files_are_rebuilt(sample_index: Index, embedder: Embedder) -> None:
+    import shutil
+
+    before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
+    sample_index.close()
+    shutil.rmtree(sample_index.path / "derived")
+    with Index.open(sample_index.path, embedder=embedder) as again:
+        assert [h.to_dict() for h in again.search(KINZHAL, k=5)] == before
+    assert (sample_index.path / "derived" / "state.json").exists()
+
+
+def test_model_mismatch_is_a_clear_error(sample_index: Index, tmp_path: Path) -> None:
+    with pytest.raises(ModelMismatchError, match="all-MiniLM-L6-v2"):
+        Index.open(sample_index.path, model=str(tmp_path / "some-other-model"))
+
+
+def test_index_of_a_different_real_model_refuses_the_default(tmp_path: Path, embedder: Embedder) -> None:
+    """A real, different model (MiniLM plus a 64-d projection) builds its own index."""
+    from sentence_transformers import SentenceTransformer, models
+
+    from qa.embed import load_embedder
+
+    base = embedder.model
+    dense = models.Dense(embedder.dim, 64)
+    small = SentenceTransformer(modules=[*base, dense], device="cpu")
+    model_dir = tmp_path / "minilm-64"
+    small.save(str(model_dir))
+    other = load_embedder(str(model_dir))
+    assert other.dim == 64
+    with Index.open(tmp_path / "ix", create=True, embedder=other) as ix:
+        ix.add_documents([doc("A short report about a bridge.")])
+    with pytest.raises(ModelMismatchError, match="minilm-64"):
+        Index.open(tmp_path / "ix", embedder=embedder)
+    with Index.open(tmp_path / "ix", model=str(model_dir)) as ix:
+        assert ix.search("bridge", k=1)[0].dense_score is not None
+
+
+def test_missing_index_and_foreign_folder(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="qa ingest"):
+        Index.open(tmp_path / "nothing")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(IndexFormatError):
+        Index.open(tmp_path / "photos", create=True)
+
+
+def test_bad_search_arguments(sample_index: Index) -> None:
+    for kwargs in ({"k": 0}, {"mode": "fuzzy"}):
+        with pytest.raises(ValueError):
+            sample_index.search("missiles", **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="empty"):
+        sample_index.search("   ")
+
+
+@pytest.mark.parametrize("crash_at", ["before-commit", "after-commit"])
+def test_crash_during_ingest_leaves_a_working_index(
+    sample_index: Index, tmp_path: Path, embedder: Embedder, crash_at: str
+) -> None:
+    before = sample_index.counts()
+    sample_index.close()
+    report = tmp_path / "new.txt"
+    report.write_text("Engineers restored the bridge over the river Siverskyi Donets.\n")
+    env = {**os.environ, "QA_CRASH_AT": crash_at}
+    cmd = [sys.executable, "-m", "qa.cli", "ingest", str(report), "--index", str(sample_index.path)]
+    assert subprocess.run(cmd, env=env, capture_output=True).returncode == 86
+    with Index.open(sample_index.path, embedder=embedder) as again:
+        expected = before if crash_at == "before-commit" else {
+            "documents": before["documents"] + 1,
+            "chunks": before["chunks"] + 1,
+        }
+        assert again.counts() == expected
+        assert len(again.dense) == len(again.sparse.ids) == expected["chunks"]
+        assert "six Kinzhal" in again.search(KINZHAL, k=1)[0].text

@@ -1,0 +1,1 @@
+"""Web chat (Gradio) and REST API (FastAPI)."""
