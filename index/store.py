@@ -1,5 +1,6 @@
 """SQLite store: documents, chunks and their embeddings, the index's source of truth.
 
+Chunk ids are never reused (AUTOINCREMENT), so a stale vector can never pass for a new chunk.
 Chunk text is not stored twice: it is read back as a slice of its document's text, so
 ``doc.text[start:end] == chunk.text`` holds by construction. Each committed write bumps
 ``generation``; the FAISS and BM25 files record the generation they were built from.
@@ -25,7 +26,7 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents (source);
 CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER,
     embedding BLOB NOT NULL
 );

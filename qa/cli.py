@@ -78,6 +78,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.answer.cli import run
+
+    return run(args, _open_index, _filters(args))
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     docs = _open_index(args).documents()
     if args.json:
@@ -106,10 +112,10 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+def _add_filter_options(parser: argparse.ArgumentParser, k: int = 5) -> None:
     from qa.index import MODES
 
-    parser.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    parser.add_argument("-k", type=int, default=k, help=f"number of passages (default {k})")
     parser.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode")
     parser.add_argument("--doc", action="append", help="only this document id (repeatable)")
     parser.add_argument("--source", action="append", help="only sources containing this text")
@@ -142,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     search = add("search", cmd_search, "find the passages that best match a query")
     search.add_argument("query", help="what to look for")
     _add_filter_options(search)
+    ask = add("ask", cmd_ask, "answer a question with cited sources (- reads stdin)")
+    ask.add_argument("question", help="the question, or - for one question per line on stdin")
+    _add_filter_options(ask, k=6)
     add("docs", cmd_docs, "list the stored documents")
     show = add("show", cmd_show, "print a stored document's text")
     show.add_argument("document", help="document id (or unique prefix) or source")

@@ -1,0 +1,226 @@
+"""Answer, retrieval, abstention and latency metrics, computed the standard way.
+
+Answers are scored as in the SQuAD v1.1 evaluation script (normalise, then exact match and
+token F1, the best over the gold answers) with one addition: numbers are rewritten in
+canonical digits first, so "six" == "6", "6.0" == "6" and "150,000" == "150000".
+
+Retrieval metrics follow BEIR / pytrec_eval: a document is relevant when its grade is above
+zero, nDCG uses linear gains (``ndcg_cut``). Rankings are deduplicated first (first occurrence
+wins), so scoring a chunk-level ranking of document ids equals scoring its ``dedupe``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import TypeVar
+
+from qa.numbers import normalize_number_words
+
+__all__ = [
+    "abstention_scores",
+    "dedupe",
+    "exact_match",
+    "f1",
+    "latency_summary",
+    "mrr",
+    "ndcg_at_k",
+    "normalize_answer",
+    "percentile",
+    "recall_at_k",
+    "supporting_sentence_correct",
+]
+
+T = TypeVar("T", bound=Hashable)
+Relevant = Mapping[str, int] | Iterable[str]
+
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+# --- answers ------------------------------------------------------------------------------
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation (lower case, no punctuation, articles or extra spaces), digits for
+    numbers. Numbers go first: punctuation removal would turn "6.0" into "60"."""
+    text = normalize_number_words(text.lower())
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def _abstained(prediction: str | None) -> bool:
+    return prediction is None or not prediction.strip()
+
+
+def _token_f1(prediction: str, gold: str) -> float:
+    pred_tokens = normalize_answer(prediction).split()
+    gold_tokens = normalize_answer(gold).split()
+    same = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
+    if same == 0:
+        return 0.0
+    precision = same / len(pred_tokens)
+    recall = same / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _best(
+    prediction: str | None, golds: Sequence[str], score: Callable[[str, str], float]
+) -> float:
+    """Shared conventions: unanswerable (no golds) scores 1.0 only for an abstention;
+    an empty prediction against real golds scores 0.0; otherwise the best over the golds."""
+    if not golds:
+        return 1.0 if _abstained(prediction) else 0.0
+    if prediction is None or _abstained(prediction):
+        return 0.0
+    return max(float(score(prediction, gold)) for gold in golds)
+
+
+def exact_match(prediction: str | None, golds: Sequence[str]) -> float:
+    """1.0 when the normalised prediction equals a normalised gold answer, else 0.0.
+
+    ``golds == []`` marks an unanswerable question: 1.0 if the prediction is None or empty.
+    """
+    return _best(prediction, golds, lambda p, g: normalize_answer(p) == normalize_answer(g))
+
+
+def f1(prediction: str | None, golds: Sequence[str]) -> float:
+    """SQuAD token F1, the best over the gold answers (same empty conventions as EM)."""
+    return _best(prediction, golds, _token_f1)
+
+
+def supporting_sentence_correct(sentence: str | None, golds: Sequence[str]) -> bool:
+    """True when a gold answer occurs in the sentence, both normalised, on token boundaries.
+
+    Hyphens count as spaces here so "35" is found in "35-nation"; token boundaries keep "6"
+    from matching inside "16". No golds (unanswerable) means no sentence can be correct.
+    """
+    if not sentence:
+        return False
+    haystack = f" {normalize_answer(sentence.replace('-', ' '))} "
+    for gold in golds:
+        needle = normalize_answer(gold.replace("-", " "))
+        if needle and f" {needle} " in haystack:
+            return True
+    return False
+
+
+# --- retrieval ----------------------------------------------------------------------------
+
+
+def dedupe(ranked_ids: Iterable[T]) -> list[T]:
+    """The ranking with repeats removed, first occurrence wins (chunk ranks -> document ranks)."""
+    seen: set[T] = set()
+    out: list[T] = []
+    for item in ranked_ids:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+def _grades(relevant: Relevant) -> dict[str, int]:
+    """Relevance grades from qrels (``{id: grade}``) or a plain set of relevant ids (grade 1)."""
+    if isinstance(relevant, Mapping):
+        return {doc: int(grade) for doc, grade in relevant.items()}
+    return dict.fromkeys(relevant, 1)
+
+
+def _top(ranked_ids: Sequence[str], k: int | None) -> list[str]:
+    if k is not None and k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    return dedupe(ranked_ids)[:k]
+
+
+def recall_at_k(ranked_ids: Sequence[str], relevant: Relevant, k: int) -> float:
+    """Share of the relevant documents found in the top ``k``; 0.0 when none are relevant."""
+    wanted = {doc for doc, grade in _grades(relevant).items() if grade > 0}
+    if not wanted:
+        return 0.0
+    return len(wanted.intersection(_top(ranked_ids, k))) / len(wanted)
+
+
+def mrr(ranked_ids: Sequence[str], relevant: Relevant, k: int | None = None) -> float:
+    """Reciprocal rank of the first relevant document within the top ``k`` (all if None)."""
+    grades = _grades(relevant)
+    for rank, doc in enumerate(_top(ranked_ids, k), start=1):
+        if grades.get(doc, 0) > 0:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at_k(ranked_ids: Sequence[str], qrels: Relevant, k: int = 10) -> float:
+    """nDCG@k with graded gains ``rel`` and ``log2(rank + 1)`` discounts, as pytrec_eval's
+    ``ndcg_cut``; the ideal ranking comes from the qrels. 0.0 when nothing is relevant."""
+    grades = _grades(qrels)
+    dcg = sum(
+        max(grades.get(doc, 0), 0) / math.log2(rank + 1)
+        for rank, doc in enumerate(_top(ranked_ids, k), start=1)
+    )
+    ideal = sorted((g for g in grades.values() if g > 0), reverse=True)[:k]
+    idcg = sum(grade / math.log2(rank + 1) for rank, grade in enumerate(ideal, start=1))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+# --- abstention ---------------------------------------------------------------------------
+
+
+def abstention_scores(abstained: Sequence[bool], answerable: Sequence[bool]) -> dict[str, float]:
+    """Precision, recall and F1 of abstaining, where abstaining is right on unanswerables.
+
+    precision = right abstentions / abstentions, recall = right abstentions / unanswerables.
+    A ratio with a zero denominator (no abstentions, no unanswerables) is defined as 0.0.
+    """
+    if len(abstained) != len(answerable):
+        raise ValueError(
+            f"abstained has {len(abstained)} entries but answerable has {len(answerable)}; "
+            "pass one flag of each per question"
+        )
+    right = sum(1 for a, ok in zip(abstained, answerable, strict=True) if a and not ok)
+    n_abstained = sum(1 for a in abstained if a)
+    n_unanswerable = sum(1 for ok in answerable if not ok)
+    precision = right / n_abstained if n_abstained else 0.0
+    recall = right / n_unanswerable if n_unanswerable else 0.0
+    f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f,
+        "abstained": n_abstained,
+        "unanswerable": n_unanswerable,
+        "correct_abstentions": right,
+    }
+
+
+# --- latency ------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (0-100) with linear interpolation, as ``numpy.percentile``."""
+    if not values:
+        raise ValueError("percentile of no values; pass at least one value")
+    if not 0 <= p <= 100:
+        raise ValueError(f"p must be between 0 and 100, got {p}")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * p / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
+    """p50, p95, mean and total of the timings and their count ``n`` (all 0 when empty)."""
+    if not seconds:
+        return {"p50": 0.0, "p95": 0.0, "mean": 0.0, "total": 0.0, "n": 0}
+    total = math.fsum(seconds)
+    return {
+        "p50": percentile(seconds, 50),
+        "p95": percentile(seconds, 95),
+        "mean": total / len(seconds),
+        "total": total,
+        "n": len(seconds),
+    }

@@ -1,0 +1,170 @@
+"""From retrieved passages to a short answer with verified, verbatim citations.
+
+The answer is the best-scoring sentence's best candidate of the expected type ("six" for a
+"how many" question); sentences from other reports that give the same answer are cited too, and
+ones that give a different figure are shown beside it. When the evidence is weak the reply says
+the reports don't say, and offers the closest passages as related.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from qa.answer.evidence import Sentence, gather, score
+from qa.answer.extract import with_hedge
+from qa.answer.question import Question, parse_question
+from qa.index import Index
+from qa.index.sparse import tokenize
+from qa.types import Answer, Citation, Hit
+
+ABSTAIN_BELOW = 0.45  # confidence threshold, measured on eval/data/sample_questions.jsonl
+DEFAULT_K = 6
+SUPPORT_RATIO = 0.8  # another report's sentence this close to the best one is cited too
+CONFLICT_RATIO = 0.85  # ...and a different figure this close is shown as a disagreement
+
+
+def ask(
+    index: Index,
+    question: str,
+    *,
+    k: int = DEFAULT_K,
+    mode: str = "hybrid",
+    history: Sequence[str] = (),
+    doc_ids: list[str] | None = None,
+    sources: list[str] | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> Answer:
+    """Answer ``question`` from the index; ``history`` holds earlier questions of a chat."""
+    q = parse_question(question, history)
+    filters = {"doc_ids": doc_ids, "sources": sources, "date_from": date_from, "date_to": date_to}
+    hits = index.search(q.query, k=k, mode=mode, **filters)
+    sentences = score(index, q, gather(index, hits))
+    unknown = _unknown_names(index, q)
+    if not sentences:
+        return _abstain(q, hits, 0.0, unknown)
+    best = sentences[0]
+    conf = confidence(q, best, unknown)
+    if conf < ABSTAIN_BELOW or (q.kind != "other" and best.best is None):
+        return _abstain(q, hits, conf, unknown)
+    support, conflicts = _support(q, best, sentences)
+    return _compose(q, best, support, conflicts, conf)
+
+
+def confidence(q: Question, best: Sentence, unknown: list[str]) -> float:
+    """How sure the best sentence answers the question, in [0, 1]."""
+    dense = min(1.0, max(0.0, (best.dense - 0.1) / 0.6))
+    value = 0.55 * best.coverage + 0.45 * dense
+    if q.kind != "other" and best.best is None:
+        value *= 0.5
+    if unknown:
+        value *= 0.3
+    return round(min(1.0, max(0.0, value)), 3)
+
+
+def _unknown_names(index: Index, q: Question) -> list[str]:
+    """Capitalised words of the question (not its first word) that no report contains."""
+    words = [w.strip("?,.!\"'“”’") for w in q.text.split()[1:]]
+    names = [w.removesuffix("’s").removesuffix("'s") for w in words if w[:1].isupper()]
+    return [n for n in names if (stems := tokenize([n])[0]) and not any(map(index.sparse.knows, stems))]
+
+
+def _support(
+    q: Question, best: Sentence, sentences: list[Sentence]
+) -> tuple[list[Sentence], list[Sentence]]:
+    """Other reports' sentences that agree with the best answer, and ones that differ."""
+    agree: list[Sentence] = []
+    differ: list[Sentence] = []
+    docs = {best.doc.id}
+    for other in sentences[1:10]:
+        if other.doc.id in docs or other.score < SUPPORT_RATIO * best.score:
+            continue
+        if q.kind == "other":
+            agree.append(other)
+        elif other.best is not None and best.best is not None:
+            mine, theirs = best.best[1], other.best[1]
+            if _same(mine.text, mine.value, theirs.text, theirs.value):
+                agree.append(other)
+            elif (
+                mine.value is not None
+                and theirs.value is not None
+                and other.score >= CONFLICT_RATIO * best.score
+                and other.coverage >= CONFLICT_RATIO * best.coverage
+            ):
+                differ.append(other)
+            else:
+                continue
+        else:
+            continue
+        docs.add(other.doc.id)
+    return agree, differ
+
+
+def _same(a: str, av: float | None, b: str, bv: float | None) -> bool:
+    if av is not None and bv is not None:
+        return av == bv
+    return a.lower().strip() == b.lower().strip()
+
+
+def _compose(
+    q: Question, best: Sentence, agree: list[Sentence], differ: list[Sentence], conf: float
+) -> Answer:
+    cited = [best, *agree, *differ]
+    citations = [_citation(n, s) for n, s in enumerate(cited, start=1)]
+    short = best.best[1].text if best.best else None
+    quotes = "\n".join(f"{c.quote} [{c.n}]" for c in citations)
+    if short is None:
+        text = quotes
+    elif differ:
+        parts = [f"{_display(s)} [{n}] ({s.doc.title})" for n, s in enumerate(cited, start=1)
+                 if s is best or s in differ]
+        text = "The reports give different figures: " + "; ".join(parts) + ".\n\n" + quotes
+    else:
+        markers = "".join(f"[{c.n}]" for c in citations)
+        text = f"{_display(best)} {markers}\n\n{quotes}"
+    return Answer(q.text, text, short, False, conf, tuple(_verified(citations, cited)))
+
+
+def _display(sentence: Sentence) -> str:
+    """The short answer with its hedge ("as many as 60"), as the report words it."""
+    assert sentence.best is not None
+    start, end = with_hedge(sentence.text, sentence.best[1])
+    return sentence.text[start:end]
+
+
+def _citation(n: int, s: Sentence) -> Citation:
+    cand = s.best[1] if s.best else None
+    return Citation(
+        n=n,
+        doc_id=s.doc.id,
+        source=s.doc.source,
+        title=s.doc.title,
+        page=s.doc.page_at(s.start),
+        start=s.start,
+        end=s.end,
+        quote=s.text,
+        answer_start=s.start + cand.start if cand else None,
+        answer_end=s.start + cand.end if cand else None,
+        date=s.doc.date,
+    )
+
+
+def _verified(citations: list[Citation], cited: list[Sentence]) -> list[Citation]:
+    """Only citations whose quote is exactly the document's text at their span."""
+    return [
+        c
+        for c, s in zip(citations, cited)
+        if s.doc.text[c.start : c.end] == c.quote
+        and (c.answer_start is None or c.start <= c.answer_start < c.answer_end <= c.end)  # type: ignore[operator]
+    ]
+
+
+def _abstain(q: Question, hits: list[Hit], conf: float, unknown: list[str]) -> Answer:
+    what = q.text.rstrip("?!. ")
+    text = f"The reports don't say. None of the passages found answers “{what}”."
+    if unknown:
+        names = ", ".join(f"“{n}”" for n in unknown)
+        text = f"The reports don't say: none of them mentions {names}."
+    if hits:
+        text += " The closest passages are listed as related."
+    return Answer(q.text, text, None, True, min(conf, ABSTAIN_BELOW), (), tuple(hits[:3]))

@@ -1,0 +1,60 @@
+"""``qa ask``: answer one question, or one per line from standard input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from qa.errors import QAError
+from qa.types import Answer
+
+
+def format_answer(answer: Answer) -> str:
+    """The readable reply: the answer, then numbered sources with their quotes."""
+    lines = [answer.answer, ""]
+    if answer.abstained:
+        lines.append(f"(confidence {answer.confidence:.2f}) Related passages:")
+        for hit in answer.related:
+            lines.append(f"  - {hit.title} ({hit.source}): {textwrap.shorten(hit.text, 160)}")
+        return "\n".join(lines)
+    lines.append(f"Sources (confidence {answer.confidence:.2f}):")
+    for c in answer.citations:
+        page = f", p. {c.page}" if c.page else ""
+        lines.append(f"  [{c.n}] {c.title} — {c.source}{page}, characters {c.start}–{c.end}")
+        lines.append(textwrap.indent(textwrap.fill(f"“{c.quote}”", 92), "      "))
+    return "\n".join(lines)
+
+
+def run(
+    args: argparse.Namespace,
+    open_index: Callable[[argparse.Namespace], Any],
+    filters: dict[str, Any],
+) -> int:
+    """Answer ``args.question``; with ``-`` answer each line of stdin, loading the model once."""
+    from qa.answer import ask
+
+    index = open_index(args)
+    one = args.question != "-"
+    questions = [args.question] if one else (line.strip() for line in sys.stdin if line.strip())
+    status = 0
+    for question in questions:
+        try:
+            answer = ask(index, question, k=args.k, mode=args.mode, **filters)
+        except (QAError, ValueError) as exc:
+            if one:
+                raise
+            status = 1
+            if args.json:
+                print(json.dumps({"question": question, "error": str(exc)}), flush=True)
+            else:
+                print(f"qa: error: {exc}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer), end="\n\n" if not one else "\n", flush=True)
+    return status

@@ -1,0 +1,264 @@
+"""Visible text, title and date candidates of an HTML page, with the stdlib ``html.parser``.
+
+Scripts, styles, page chrome (nav, header, footer, aside, forms) and hidden elements are
+dropped; block elements become line breaks. When the page has a ``<main>`` or ``<article>``
+and it holds a fair share of the page's text, only that text is kept.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+
+def _tags(names: str) -> frozenset[str]:
+    return frozenset(names.split())
+
+
+# Elements whose content is never visible text (or is page chrome, not the report).
+SKIP = _tags(
+    """script style noscript template svg math head title nav footer aside form iframe button
+    select textarea canvas object"""
+)
+# ``<header>`` is page chrome at page level but holds headline and byline inside an article.
+PAGE_CHROME = _tags("header")
+HEAD_CONTENT = _tags("head title meta link style script base noscript template")
+VOID = _tags("area base br col embed hr img input link meta param source track wbr")
+PARAGRAPH = _tags(
+    """p h1 h2 h3 h4 h5 h6 blockquote pre section article main table ul ol dl figure
+    address details hgroup header"""
+)
+# A start tag of one of these closes an open <p>.
+CLOSES_P = PARAGRAPH | {"div", "hr", "form", "nav", "aside", "footer"}
+LINE = _tags("div li br tr dt dd figcaption caption summary hr center legend")
+CELL = frozenset({"td", "th"})
+# A start tag of the key closes an open element of one of the values (HTML's optional end tags).
+IMPLIED_END = {
+    "li": {"li"},
+    "dt": {"dt", "dd"},
+    "dd": {"dt", "dd"},
+    "tr": {"tr", "td", "th"},
+    "td": {"td", "th"},
+    "th": {"td", "th"},
+    "option": {"option"},
+}
+DATE_META = (
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.date",
+    "dcterms.issued",
+    "dcterms.created",
+    "sailthru.date",
+    "parsely-pub-date",
+    "citation_publication_date",
+    "citation_date",
+)
+# Below this share of the page's text, a <main>/<article> is a teaser, not the report.
+MIN_MAIN_SHARE = 0.2
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')
+# Block boundaries are marked while parsing and turned into line breaks at the end, so that
+# nested or adjacent blocks give one break, not one per tag.
+_LINE_BREAK, _PARAGRAPH_BREAK = "\x01", "\x02"
+_BREAKS = re.compile(r"[\s\x01\x02]*[\x01\x02][\s\x01\x02]*")
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass
+class HtmlText:
+    """What a page yields: its visible text, a title and date strings (best first, raw)."""
+
+    text: str
+    title: str
+    dates: list[str] = field(default_factory=list)
+
+
+def extract_html(markup: str) -> HtmlText:
+    """Visible text of ``markup`` with its title and publication date candidates."""
+    parser = _TextParser()
+    parser.feed(markup)
+    parser.close()
+    return parser.result()
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset an HTML page declares in its first bytes, as a Python codec name."""
+    match = _META_CHARSET.search(data[:4096])
+    if not match:
+        return None
+    try:
+        name = codecs.lookup(match.group(1).decode("ascii")).name
+    except (LookupError, UnicodeDecodeError):
+        return None
+    # As browsers do: latin-1 and ASCII mean cp1252, a UTF-16 label on ASCII bytes means UTF-8.
+    if name in ("latin-1", "iso8859-1", "ascii"):
+        return "cp1252"
+    return "utf-8" if name.startswith("utf-16") else name
+
+
+class _TextParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        # Open elements: (tag, hides its content).
+        self.stack: list[tuple[str, bool]] = []
+        self.hidden = 0
+        self.parts: dict[str, list[str]] = {"body": [], "main": [], "article": []}
+        self.inside = {"main": 0, "article": 0}
+        self.title_parts: list[str] | None = None
+        self.title = ""
+        self.h1: list[str] | None = None
+        self.first_h1 = ""
+        self.meta: dict[str, str] = {}
+        self.time_dates: list[str] = []
+        self.ld_json = False
+        self.ld_dates: list[str] = []
+
+    # -- tags ----------------------------------------------------------------------------
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {name.lower(): (value or "") for name, value in attrs}
+        if tag == "meta":
+            self._meta(attr)
+        elif tag == "time" and attr.get("datetime"):
+            first = "pubdate" in attr or attr.get("itemprop", "").lower() == "datepublished"
+            self.time_dates.insert(0 if first else len(self.time_dates), attr["datetime"])
+        elif tag == "script" and attr.get("type", "").lower() == "application/ld+json":
+            self.ld_json = True
+        if tag in VOID:
+            self._emit("\n" if tag == "br" else _LINE_BREAK if tag in LINE else "")
+            return
+        if tag not in HEAD_CONTENT and any(t == "head" for t, _ in self.stack):
+            self.handle_endtag("head")  # <body> or body content ends an unclosed <head>
+        closes = IMPLIED_END.get(tag, set())
+        while self.stack and (
+            self.stack[-1][0] in closes or (tag in CLOSES_P and self.stack[-1][0] == "p")
+        ):
+            self._pop()
+        hides = self._hides(tag, attr)
+        self.stack.append((tag, hides))
+        self.hidden += hides
+        if tag in self.inside:
+            self.inside[tag] += 1
+        if tag == "title" and not self.title and not any(t == "svg" for t, _ in self.stack):
+            self.title_parts = []
+        elif tag == "h1" and not self.first_h1 and not self.hidden:
+            self.h1 = []
+        self._break(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            if tag == "br":  # browsers read a stray </br> as <br>
+                self._emit("\n")
+            return
+        if not any(t == tag for t, _ in self.stack):
+            return
+        while self.stack:
+            if self._pop() == tag:
+                break
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.handle_endtag(tag)
+
+    def handle_data(self, data: str) -> None:
+        if self.ld_json:
+            self.ld_dates.extend(_LD_DATE.findall(data))
+        if self.title_parts is not None:
+            self.title_parts.append(data)
+        if self.h1 is not None:
+            self.h1.append(data)
+        data = data.replace(_LINE_BREAK, "").replace(_PARAGRAPH_BREAK, "")
+        if not any(t == "pre" for t, _ in self.stack):
+            data = data.replace("\n", " ").replace("\r", " ")
+        self._emit(data)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _hides(self, tag: str, attr: dict[str, str]) -> bool:
+        if tag in SKIP or "hidden" in attr or attr.get("aria-hidden", "").lower() == "true":
+            return True
+        if _HIDDEN_STYLE.search(attr.get("style", "")):
+            return True
+        return tag in PAGE_CHROME and not (self.inside["main"] or self.inside["article"])
+
+    def _pop(self) -> str:
+        tag, hides = self.stack.pop()
+        self.hidden -= hides
+        if tag in self.inside:
+            self.inside[tag] -= 1
+        if tag == "title" and self.title_parts is not None:
+            self.title = _clean_line("".join(self.title_parts))
+            self.title_parts = None
+        elif tag == "h1" and self.h1 is not None:
+            self.first_h1 = _clean_line("".join(self.h1))
+            self.h1 = None
+        elif tag == "script":
+            self.ld_json = False
+        self._break(tag)
+        return tag
+
+    def _break(self, tag: str) -> None:
+        if tag in PARAGRAPH:
+            self._emit(_PARAGRAPH_BREAK)
+        elif tag in LINE:
+            self._emit(_LINE_BREAK)
+        elif tag in CELL:
+            self._emit(" ")
+
+    def _emit(self, text: str) -> None:
+        if self.hidden:
+            return
+        self.parts["body"].append(text)
+        for name, depth in self.inside.items():
+            if depth:
+                self.parts[name].append(text)
+
+    def _meta(self, attr: dict[str, str]) -> None:
+        key = attr.get("property") or attr.get("name") or attr.get("itemprop") or ""
+        content = attr.get("content", "").strip()
+        if key and content:
+            self.meta.setdefault(key.strip().lower(), content)
+
+    def result(self) -> HtmlText:
+        while self.stack:
+            self._pop()
+        texts = {name: _clean_text("".join(parts)) for name, parts in self.parts.items()}
+        text = texts["body"]
+        for name in ("main", "article"):
+            if texts[name] and len(texts[name]) >= MIN_MAIN_SHARE * len(text):
+                text = texts[name]
+                break
+        title = self.title or _clean_line(self.meta.get("og:title", "")) or self.first_h1
+        dates = [self.meta[key] for key in DATE_META if key in self.meta]
+        return HtmlText(text, title, dates + self.time_dates + self.ld_dates)
+
+
+def _clean_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _clean_text(text: str) -> str:
+    """One space between words, no spaces around line breaks, at most one blank line."""
+    text = _BREAKS.sub(_line_breaks, text)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _line_breaks(match: re.Match[str]) -> str:
+    run = match.group()
+    return "\n\n" if _PARAGRAPH_BREAK in run else "\n" * min(2, max(1, run.count("\n")))

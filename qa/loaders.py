@@ -1,0 +1,354 @@
+"""Ingestion: report files (text, Markdown, HTML, PDF) read into ``Document`` objects.
+
+Every problem with a file, from a missing path to a corrupt PDF, is raised as an
+``IngestError`` carrying the path and a short reason, so a batch can report it and go on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import charset_normalizer
+
+from qa.errors import IngestError
+from qa.html_text import declared_charset, extract_html
+from qa.types import Document
+
+FORMATS = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+FORMATS[".pdf"] = "pdf"
+SUPPORTED_SUFFIXES = tuple(sorted(FORMATS))
+
+SNIFF_BYTES = 8192
+TITLE_MAX = 120  # a first line up to this long is the title as it is
+TITLE_CUT = 80  # a longer one is cut near here
+DATE_LINES = 5  # non-empty lines searched for a "Date: ..." line
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Non-ASCII characters expected in Western text; cp1252 is taken when these are all it yields.
+_WESTERN = frozenset("“”‘’„‚–—…•€£¥°©®™«»·§¶¡¿\xa0×÷½¼¾")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_DATE_LINE = re.compile(
+    r"^(?:date|dated|published|published on|posted|posted on|updated|last updated)"
+    r"\s*[:\-–]\s*(.+)$",
+    re.IGNORECASE,
+)
+_MONTH_NAMES = "january february march april may june july august september october november"
+_MONTH_NAMES += " december"
+_MONTHS = {n: i for i, full in enumerate(_MONTH_NAMES.split(), start=1) for n in (full, full[:3])}
+_MONTHS["sept"] = 9
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
+_COMPACT_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})(\d{2})")
+_DAY_MONTH = re.compile(
+    r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,9})\.?,?\s+(\d{4})"
+)
+_MONTH_DAY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)")
+_GENERIC_TITLE = re.compile(
+    r"^(untitled.*|document\d*|microsoft (word|powerpoint|excel) - .*|.*\.(docx?|pdf|rtf|odt)"
+    r"|powerpoint presentation|slide \d+|title|none|unknown)$",
+    re.IGNORECASE,
+)
+
+
+# -- finding files -------------------------------------------------------------------------
+
+
+def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[IngestError]]:
+    """Report files named by ``paths``, folders searched recursively, and the problems found.
+
+    Hidden files and folders inside a folder are skipped; other unsupported files are skipped
+    and reported. A missing path or an explicitly named unsupported file is reported too.
+    """
+    files: list[Path] = []
+    errors: list[IngestError] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            for file in _walk(path):
+                if file.suffix.lower() in SUPPORTED_SUFFIXES:
+                    files.append(file)
+                else:
+                    errors.append(IngestError(file, _unsupported(file.suffix)))
+        elif not path.exists():
+            errors.append(IngestError(path, "file not found"))
+        elif not path.is_file():
+            errors.append(IngestError(path, "not a regular file"))
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            errors.append(IngestError(path, _unsupported(path.suffix)))
+        else:
+            files.append(path)
+    seen: set[Path] = set()
+    unique: list[Path] = []
+    for file in files:
+        if file.resolve() not in seen:
+            seen.add(file.resolve())
+            unique.append(file)
+    return unique, errors
+
+
+def _walk(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(Path(root, n) for n in names if not n.startswith("."))
+    return sorted(f for f in found if f.is_file())
+
+
+def _unsupported(suffix: str) -> str:
+    kind = f"'{suffix}'" if suffix else "(no file extension)"
+    return f"unsupported file type {kind}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def load_file(path: str | Path, source: str | None = None) -> Document:
+    """Read one report file; ``source`` defaults to its absolute path."""
+    path = Path(path)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise IngestError(path, _unsupported(path.suffix))
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise IngestError(path, "file not found") from None
+    except IsADirectoryError:
+        raise IngestError(path, "is a folder, not a file") from None
+    except OSError as exc:
+        raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
+    try:
+        return load_bytes(data, path.name, source or str(path.resolve()))
+    except IngestError as exc:
+        raise IngestError(path, exc.reason) from None
+
+
+def load_bytes(data: bytes, filename: str, source: str | None = None) -> Document:
+    """Read a report from its bytes (an upload); the suffix of ``filename`` picks the format."""
+    name = Path(filename)
+    source = source or filename
+    fmt = FORMATS.get(name.suffix.lower())
+    if fmt is None:
+        raise IngestError(source, _unsupported(name.suffix))
+    pages: tuple[int, ...] = ()
+    if fmt == "pdf":
+        text, title, day, pages = _read_pdf(data, source)
+    elif fmt == "html":
+        page = extract_html(decode_text(data, source, declared=declared_charset(data)))
+        text, title, day = page.text, page.title, _first_date(page.dates)
+    else:
+        text = _normalise(decode_text(data, source))
+        meta: dict[str, str] = {}
+        if fmt == "md":
+            meta, text = _split_front_matter(text)
+        title = meta.get("title") or (_md_title(text) if fmt == "md" else _line_title(text))
+        day = parse_date(meta.get("date", "")) or _date_line(text)
+    text = _trim(text)[0]
+    if not text:
+        raise IngestError(source, "no text found")
+    return Document(text, source, title or name.stem, fmt, day, pages)
+
+
+# -- text ----------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes, source: str = "<bytes>", declared: str | None = None) -> str:
+    """Text of ``data``: BOM, UTF-8, ``declared``, then cp1252 or charset-normalizer's guess.
+
+    Raises ``IngestError`` for binary content: NUL bytes that are not UTF-16, or bytes that
+    no encoding turns into plausible text.
+    """
+    text = _decode(data, declared)
+    if text is None or not _plausible(text):
+        raise IngestError(source, "not a text file (binary content)")
+    return text
+
+
+def _decode(data: bytes, declared: str | None) -> str | None:
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return _try(data, codec)
+    if b"\x00" in data[:SNIFF_BYTES]:
+        return _utf16_without_bom(data)
+    for codec in ("utf-8", declared or "utf-8"):
+        text = _try(data, codec)
+        if text is not None:
+            return text
+    return _mostly_utf8(data) or _western(data) or _detected(data)
+
+
+def _try(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text without a BOM (mostly ASCII, so every other byte is NUL), else None."""
+    head = data[:SNIFF_BYTES]
+    for codec, zeros in (("utf-16-le", head[1::2]), ("utf-16-be", head[0::2])):
+        if zeros.count(0) >= 0.9 * len(zeros):
+            return _try(data, codec)
+    return None
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a few bad bytes (replaced) when valid multi-byte characters outnumber them."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(not c.isascii() for c in text) - bad
+    return text if good >= 4 * bad else None
+
+
+def _western(data: bytes) -> str | None:
+    """cp1252 text when it decodes to Latin letters with sparse accents and common symbols."""
+    text = _try(data, "cp1252")
+    if text is None or not all(c.isascii() or c.isalpha() or c in _WESTERN for c in text):
+        return None
+    letters = sum(c.isalpha() for c in text)
+    accented = sum(c.isalpha() and not c.isascii() for c in text)
+    return text if accented <= 0.3 * letters else None
+
+
+def _detected(data: bytes) -> str | None:
+    best = charset_normalizer.from_bytes(data).best()
+    return None if best is None else str(best)
+
+
+def _plausible(text: str) -> bool:
+    """True when at most 1% of the characters are control characters."""
+    sample = text[:SNIFF_BYTES]
+    bad = sum(1 for c in sample if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f")
+    return bad <= 0.01 * len(sample)
+
+
+def _normalise(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+def _trim(text: str) -> tuple[str, int]:
+    """Text without leading blank lines and trailing whitespace, and how much was cut in front."""
+    text = text.rstrip()
+    match = re.match(r"(?:[^\S\n]*\n)*", text)
+    lead = match.end() if match else 0
+    return text[lead:], lead
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """``key: value`` pairs of a leading ``---`` block (keys lower-cased) and the rest."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    meta: dict[str, str] = {}
+    for line in (match.group(1) or "").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and not key.startswith((" ", "\t")):
+            meta.setdefault(key.strip().lower(), value.strip().strip("'\""))
+    return meta, text[match.end() :]
+
+
+def _md_title(text: str) -> str:
+    """The first level-1 heading outside code fences, without its ``#`` marks."""
+    fenced = False
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and line.startswith("# "):
+            title = re.sub(r"\s+#+\s*$", "", line[2:])
+            title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # [text](url) -> text
+            return re.sub(r"[*_`]{1,3}(\S.*?\S|\S)[*_`]{1,3}", r"\1", title).strip()
+    return ""
+
+
+def _line_title(text: str) -> str:
+    """The first non-empty line, cut at a word boundary near 80 characters when long."""
+    line = next((s.strip() for s in text.split("\n") if s.strip()), "")
+    if len(line) <= TITLE_MAX:
+        return line
+    cut = line[: TITLE_CUT + 1]
+    space = cut.rfind(" ")
+    cut = cut[:space] if space >= TITLE_CUT // 2 else cut[:TITLE_CUT]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def _date_line(text: str) -> str | None:
+    """The date of a ``Date: ...`` or ``Published: ...`` line among the first lines."""
+    lines = [s.strip().strip("*_").strip() for s in text.split("\n") if s.strip()]
+    for line in lines[:DATE_LINES]:
+        match = _DATE_LINE.match(line)
+        if match and (day := parse_date(match.group(1))):
+            return day
+    return None
+
+
+# -- dates ---------------------------------------------------------------------------------
+
+
+def parse_date(value: str) -> str | None:
+    """ISO ``YYYY-MM-DD`` for ISO dates, ``D:YYYYMMDD`` (PDF), "9 March 2023", "March 9, 2023"."""
+    value = value.strip()
+    found: tuple[str, str, str] | None = None
+    if match := _ISO_DATE.search(value) or _COMPACT_DATE.match(value):
+        found = match.group(1), match.group(2), match.group(3)
+    elif (match := _DAY_MONTH.search(value)) and match.group(2).lower() in _MONTHS:
+        found = match.group(3), str(_MONTHS[match.group(2).lower()]), match.group(1)
+    elif (match := _MONTH_DAY.search(value)) and match.group(1).lower() in _MONTHS:
+        found = match.group(3), str(_MONTHS[match.group(1).lower()]), match.group(2)
+    if found is None:
+        return None
+    try:
+        day = date(int(found[0]), int(found[1]), int(found[2]))
+    except ValueError:
+        return None
+    return day.isoformat() if 1800 <= day.year <= 2200 else None
+
+
+def _first_date(values: Iterable[str]) -> str | None:
+    return next((day for value in values if (day := parse_date(value))), None)
+
+
+# -- PDF -----------------------------------------------------------------------------------
+
+
+def _read_pdf(data: bytes, source: str) -> tuple[str, str, str | None, tuple[int, ...]]:
+    """Text (pages joined by a blank line), title, date and page start offsets of a PDF."""
+    import pypdf  # imported here: only PDFs need it
+    from pypdf.errors import DependencyError
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError(source, "encrypted PDF (a password is needed)")
+        texts = [_trim(_normalise(page.extract_text() or ""))[0] for page in reader.pages]
+        info = reader.metadata
+        raw_title = str(info.title or "") if info else ""
+        raw_date = str(info["/CreationDate"]) if info and "/CreationDate" in info else ""
+    except IngestError:
+        raise
+    except DependencyError:
+        raise IngestError(source, "encrypted PDF (needs the 'cryptography' package)") from None
+    except Exception as exc:  # pypdf raises many kinds on damaged files
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise IngestError(source, f"unreadable PDF: {reason or type(exc).__name__}") from None
+    starts, offset = [], 0
+    for page_text in texts:
+        starts.append(offset)
+        offset += len(page_text) + 2
+    text, lead = _trim("\n\n".join(texts))
+    if not text:
+        raise IngestError(source, "no text found (scanned PDF?)")
+    pages = tuple(min(max(0, s - lead), len(text)) for s in starts)
+    title = " ".join(raw_title.split())
+    if not title or _GENERIC_TITLE.match(title):
+        title = _line_title(text)
+    return text, title, parse_date(raw_date), pages

@@ -1,0 +1,397 @@
+"""Tests for qa.loaders and qa.html_text: every format, encodings, bad files, folder walks."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from qa.errors import IngestError
+from qa.html_text import declared_charset, extract_html
+from qa.loaders import (
+    SUPPORTED_SUFFIXES,
+    decode_text,
+    find_files,
+    load_bytes,
+    load_file,
+    parse_date,
+)
+from qa.types import content_id
+from tests.pdfs import make_pdf
+
+BODY = "Flooding closed the main road on Tuesday.\nOfficials said repairs would take a week."
+
+
+def write(folder: Path, name: str, data: str | bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8", newline="")
+    else:
+        path.write_bytes(data)
+    return path
+
+
+# -- plain text ----------------------------------------------------------------------------
+
+
+def test_txt_basic(tmp_path: Path) -> None:
+    path = write(tmp_path, "flood.txt", "River bursts its banks\r\n\r\n" + BODY + "\r\n\n  \n")
+    doc = load_file(path)
+    assert doc.format == "txt"
+    assert doc.title == "River bursts its banks"
+    assert doc.text == "River bursts its banks\n\n" + BODY
+    assert doc.source == str(path.resolve())
+    assert doc.id == content_id(doc.text)
+    assert doc.date is None and doc.pages == ()
+
+
+def test_source_can_be_given(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", BODY)
+    assert load_file(path, source="reports/a.txt").source == "reports/a.txt"
+
+
+def test_txt_long_first_line_is_cut_at_a_word(tmp_path: Path) -> None:
+    line = "Russia says a missile strike that has killed at least six people across Ukraine " * 3
+    doc = load_file(write(tmp_path, "long.txt", line.strip() + "\n" + BODY))
+    assert doc.title.endswith("…")
+    assert len(doc.title) <= 82
+    assert line.startswith(doc.title[:-1])
+    assert doc.title[-2] != " "
+
+
+def test_txt_falls_back_to_stem_and_reads_date_line(tmp_path: Path) -> None:
+    doc = load_file(write(tmp_path, "report-7.txt", "Date: 2023-03-09\n" + BODY))
+    assert doc.date == "2023-03-09"
+    assert doc.title == "Date: 2023-03-09"
+    doc = load_file(write(tmp_path, "b.txt", "Storm report\nPublished: 9 March 2023\n\n" + BODY))
+    assert doc.date == "2023-03-09"
+    doc = load_file(
+        write(tmp_path, "c.txt", "Storm\n\n" + "\n".join(["x"] * 6) + "\nDate: 2023-01-01")
+    )
+    assert doc.date is None
+
+
+@pytest.mark.parametrize(
+    "encoding,text",
+    [
+        ("latin-1", "Le président a déclaré mercredi que la réforme était adoptée."),
+        ("cp1252", "Café prices rose €3 – “sharply”, traders said…"),
+        ("utf-16", "Zürich, 9 März: Der Präsident sprach über 東京."),
+        ("utf-8-sig", "Naïve façade, São Paulo."),
+    ],
+)
+def test_txt_encodings(tmp_path: Path, encoding: str, text: str) -> None:
+    data = (text + "\n" + BODY).encode(encoding)
+    doc = load_file(write(tmp_path, "enc.txt", data))
+    assert doc.text == text + "\n" + BODY
+    assert doc.title == text
+
+
+def test_utf16_without_bom(tmp_path: Path) -> None:
+    doc = load_file(write(tmp_path, "le.txt", BODY.encode("utf-16-le")))
+    assert doc.text == BODY
+
+
+def test_other_encodings_are_detected() -> None:
+    text = "Москва заявила в среду, что переговоры продолжатся на следующей неделе."
+    assert decode_text(text.encode("cp1251")) == text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+        bytes((i * 7919) % 255 + 1 for i in range(4000)),
+    ],
+    ids=["nul-bytes", "noise"],
+)
+def test_binary_file(tmp_path: Path, data: bytes) -> None:
+    with pytest.raises(IngestError) as err:
+        load_file(write(tmp_path, "image.txt", data))
+    assert err.value.reason == "not a text file (binary content)"
+    assert err.value.path == str(tmp_path / "image.txt")
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n\r\n\t \n", b"\xef\xbb\xbf"])
+def test_empty_file(tmp_path: Path, data: bytes) -> None:
+    with pytest.raises(IngestError, match="no text found"):
+        load_file(write(tmp_path, "empty.txt", data))
+
+
+def test_missing_and_unsupported_file(tmp_path: Path) -> None:
+    with pytest.raises(IngestError) as err:
+        load_file(tmp_path / "gone.txt")
+    assert err.value.reason == "file not found"
+    with pytest.raises(IngestError) as err:
+        load_file(write(tmp_path, "report.docx", b"PK\x03\x04"))
+    assert err.value.reason.startswith("unsupported file type '.docx'; supported: .htm")
+    with pytest.raises(IngestError, match="unsupported file type"):
+        load_bytes(b"text", "notes.rtf")
+
+
+# -- markdown ------------------------------------------------------------------------------
+
+
+def test_md_front_matter(tmp_path: Path) -> None:
+    source = '---\ntitle: "Flood update"\ndate: March 9, 2023\ntags: [a, b]\n---\n\n# Heading\n\n'
+    doc = load_file(write(tmp_path, "flood.md", source + BODY + "\n"))
+    assert doc.format == "md"
+    assert doc.title == "Flood update"
+    assert doc.date == "2023-03-09"
+    assert doc.text == "# Heading\n\n" + BODY
+    assert "title:" not in doc.text
+
+
+def test_md_heading_title_and_date_line(tmp_path: Path) -> None:
+    text = "```\n# not a heading\n```\n# The **real** title #\n*Published: 2023-03-09*\n"
+    doc = load_file(write(tmp_path, "notes.markdown", text + BODY))
+    assert doc.title == "The real title"
+    assert doc.date == "2023-03-09"
+    assert doc.text == text + BODY
+
+
+def test_md_without_heading_uses_stem(tmp_path: Path) -> None:
+    assert load_file(write(tmp_path, "brief-notes.md", BODY)).title == "brief-notes"
+
+
+def test_md_horizontal_rule_is_not_front_matter(tmp_path: Path) -> None:
+    doc = load_file(write(tmp_path, "a.md", "Intro\n\n---\n\nMore text"))
+    assert doc.text == "Intro\n\n---\n\nMore text"
+
+
+# -- HTML ----------------------------------------------------------------------------------
+
+PAGE = """<!DOCTYPE html>
+<html><head><title>Flood closes road &amp; bridge</title>
+<meta property="article:published_time" content="2023-03-09T08:00:00Z">
+<style>body { color: red }</style>
+<script>var secret = "SCRIPT_TEXT"; document.write("<p>written</p>");</script>
+</head>
+<body>
+<nav><a href="/">Home</a> <a href="/news">NAV_TEXT</a></nav>
+<header><p>SITE_HEADER</p></header>
+<img src="x.png" onerror="alert('ONERROR_TEXT')">
+<article>
+<header><h1>Flood closes road</h1></header>
+<p>Flooding   closed the <b>main</b> road
+on Tuesday.</p>
+<p>Officials said&nbsp;repairs would take a week &mdash; or more.</p>
+<div hidden>HIDDEN_TEXT</div><span aria-hidden="true">ARIA_TEXT</span>
+<p style="display: none">STYLE_HIDDEN</p>
+<ul><li>First point<li>Second point</ul>
+<noscript>NOSCRIPT_TEXT</noscript>
+<button>BUTTON_TEXT</button>
+<form><label>FORM_TEXT</label><input name="q"></form>
+</article>
+<aside>ASIDE_TEXT</aside>
+<footer>FOOTER_TEXT</footer>
+<template><p>TEMPLATE_TEXT</p></template>
+<svg><title>SVG_TITLE</title><text>SVG_TEXT</text></svg>
+<iframe src="ad.html">IFRAME_TEXT</iframe>
+</body></html>"""
+
+
+def test_html_visible_text(tmp_path: Path) -> None:
+    doc = load_file(write(tmp_path, "page.html", PAGE))
+    assert doc.format == "html"
+    assert doc.title == "Flood closes road & bridge"
+    assert doc.date == "2023-03-09"
+    assert doc.text == (
+        "Flood closes road\n\n"
+        "Flooding closed the main road on Tuesday.\n\n"
+        "Officials said repairs would take a week — or more.\n\n"
+        "First point\nSecond point"
+    )
+    for marker in ("SCRIPT", "NAV", "SITE_HEADER", "ONERROR", "HIDDEN", "ARIA", "NOSCRIPT"):
+        assert marker not in doc.text
+    for marker in ("BUTTON", "FORM", "ASIDE", "FOOTER", "TEMPLATE", "SVG", "IFRAME", "written"):
+        assert marker not in doc.text
+
+
+def test_html_without_article_uses_body_and_h1_title(tmp_path: Path) -> None:
+    page = "<html><body><h1>Road shut</h1><p>One.<br>Two.</p><table><tr><td>a</td><td>b</td></tr>"
+    page += '</table><time datetime="2023-03-09">Thursday</time></body></html>'
+    doc = load_bytes(page.encode(), "page.htm")
+    assert doc.title == "Road shut"
+    assert doc.text == "Road shut\n\nOne.\nTwo.\n\na b\n\nThursday"
+    assert doc.date == "2023-03-09"
+    assert doc.source == "page.htm"
+
+
+def test_html_teaser_article_falls_back_to_body() -> None:
+    page = "<body><article><p>Teaser.</p></article>" + "<p>" + BODY * 5 + "</p></body>"
+    assert extract_html(page).text.startswith("Teaser.\n\nFlooding")
+
+
+def test_html_main_is_preferred() -> None:
+    page = "<body><div>Cookie banner text</div><main><p>" + BODY + "</p></main></body>"
+    assert extract_html(page).text == BODY.replace("\n", " ")
+
+
+def test_html_dates_and_titles() -> None:
+    page = """<head><meta property="og:title" content="OG title">
+    <meta name="dc.date" content="9 March 2023">
+    <script type="application/ld+json">{"datePublished": "2023-03-10"}</script></head>
+    <body><p>text</p></body>"""
+    result = extract_html(page)
+    assert result.title == "OG title"
+    assert result.dates == ["9 March 2023", "2023-03-10"]
+    assert parse_date(result.dates[0]) == "2023-03-09"
+
+
+def test_html_encodings() -> None:
+    page = '<html><head><meta charset="windows-1251"></head><body><p>Москва</p></body></html>'
+    assert load_bytes(page.encode("cp1251"), "ru.html").text == "Москва"
+    page = '<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1"><p>Café €3</p>'
+    assert load_bytes(page.encode("cp1252"), "fr.html").text == "Café €3"
+    assert declared_charset(page.encode()) == "cp1252"
+    assert load_bytes("<p>Grüße</p>".encode("utf-16"), "de.html").text == "Grüße"
+    assert load_bytes("\ufeff<p>Grüße</p>".encode(), "de.html").text == "Grüße"
+
+
+def test_html_without_text(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="no text found"):
+        load_file(write(tmp_path, "blank.html", "<html><script>x()</script><p> </p></html>"))
+
+
+# -- PDF -----------------------------------------------------------------------------------
+
+PAGES = ["Flood report\nThe road closed on Tuesday.", "Repairs (phase 1) cost €3m.", "Page three."]
+
+
+def test_make_pdf_is_read_by_pypdf() -> None:
+    reader = pypdf.PdfReader(io.BytesIO(make_pdf(PAGES, title="T", date="2023-03-09")))
+    assert [page.extract_text() for page in reader.pages] == PAGES
+    assert reader.metadata is not None and reader.metadata.title == "T"
+
+
+def test_pdf_pages_and_offsets(tmp_path: Path) -> None:
+    doc = load_file(write(tmp_path, "report.pdf", make_pdf(PAGES)))
+    assert doc.format == "pdf"
+    assert doc.text == "\n\n".join(PAGES)
+    assert doc.title == "Flood report"
+    assert doc.date is None
+    assert len(doc.pages) == 3
+    for number, page in enumerate(PAGES, start=1):
+        start = doc.text.index(page)
+        assert doc.pages[number - 1] == start
+        assert doc.page_at(start) == number
+        assert doc.page_at(start + len(page) - 1) == number
+
+
+def test_pdf_empty_pages_keep_offsets_in_range() -> None:
+    doc = load_bytes(make_pdf(["", "Second page.", "", "Fourth page.", ""]), "gaps.pdf")
+    assert doc.text == "Second page.\n\n\n\nFourth page."
+    assert list(doc.pages) == sorted(doc.pages)
+    assert all(0 <= start <= len(doc.text) for start in doc.pages)
+    assert doc.page_at(0) == 2
+    assert doc.page_at(doc.text.index("Fourth")) == 4
+
+
+def test_pdf_metadata() -> None:
+    doc = load_bytes(make_pdf(PAGES, title="Annual Flood Review", date="2023-03-09"), "a.pdf")
+    assert (doc.title, doc.date) == ("Annual Flood Review", "2023-03-09")
+    doc = load_bytes(make_pdf(PAGES, title="Microsoft Word - draft3.docx"), "b.pdf")
+    assert doc.title == "Flood report"
+    doc = load_bytes(make_pdf(PAGES, title="untitled", date="D:20221231235959+01'00'"), "c.pdf")
+    assert (doc.title, doc.date) == ("Flood report", "2022-12-31")
+
+
+@pytest.mark.parametrize("cut", [0.1, 0.5, 0.9])
+def test_pdf_truncated(cut: float) -> None:
+    data = make_pdf(PAGES)
+    with pytest.raises(IngestError) as err:
+        load_bytes(data[: int(len(data) * cut)], "cut.pdf")
+    assert err.value.reason.startswith(("unreadable PDF: ", "no text found"))
+
+
+def test_pdf_garbage(tmp_path: Path) -> None:
+    with pytest.raises(IngestError) as err:
+        load_file(write(tmp_path, "fake.pdf", b"this is not a pdf at all\n" * 20))
+    assert err.value.reason.startswith("unreadable PDF: ")
+    assert err.value.path == str(tmp_path / "fake.pdf")
+
+
+def test_pdf_without_text() -> None:
+    with pytest.raises(IngestError, match=r"no text found \(scanned PDF\?\)"):
+        load_bytes(make_pdf(["", ""]), "scan.pdf")
+
+
+def _encrypted(user_password: str) -> bytes:
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(make_pdf(PAGES))))
+    writer.encrypt(user_password, owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_pdf_encrypted() -> None:
+    assert load_bytes(_encrypted(""), "open.pdf").text == "\n\n".join(PAGES)
+    with pytest.raises(IngestError, match="encrypted PDF"):
+        load_bytes(_encrypted("secret"), "locked.pdf")
+
+
+# -- dates ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2023-03-09", "2023-03-09"),
+        ("2023-03-09T08:00:00+01:00", "2023-03-09"),
+        ("2023/3/9", "2023-03-09"),
+        ("9 March 2023", "2023-03-09"),
+        ("Thursday, 9th of March 2023 10:00 GMT", "2023-03-09"),
+        ("Thu, 09 Mar 2023 08:00:00 +0000", "2023-03-09"),
+        ("March 9, 2023", "2023-03-09"),
+        ("Sept. 30 2023", "2023-09-30"),
+        ("D:20230309120000Z", "2023-03-09"),
+        ("2023-02-30", None),
+        ("9 Smarch 2023", None),
+        ("09/03/2023", None),
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_parse_date(value: str, expected: str | None) -> None:
+    assert parse_date(value) == expected
+
+
+# -- finding files -------------------------------------------------------------------------
+
+
+def test_find_files(tmp_path: Path) -> None:
+    good = [
+        write(tmp_path, "reports/a.txt", BODY),
+        write(tmp_path, "reports/b/c.md", BODY),
+        write(tmp_path, "reports/b/d.PDF", make_pdf(PAGES)),
+        write(tmp_path, "reports/e.html", PAGE),
+    ]
+    bad = write(tmp_path, "reports/b/broken.txt", b"\x00\x01\x02" * 100)
+    unsupported = write(tmp_path, "reports/b/notes.docx", b"PK")
+    write(tmp_path, "reports/.hidden.txt", BODY)
+    write(tmp_path, "reports/.git/config.txt", BODY)
+    named = write(tmp_path, "slides.pptx", b"PK")
+
+    files, errors = find_files([tmp_path / "reports", named, tmp_path / "nope", good[0]])
+    assert files == sorted([*good, bad])
+    assert [(e.path, e.reason.split(";")[0]) for e in errors] == [
+        (str(unsupported), "unsupported file type '.docx'"),
+        (str(named), "unsupported file type '.pptx'"),
+        (str(tmp_path / "nope"), "file not found"),
+    ]
+    loaded, failed = [], []
+    for file in files:
+        try:
+            loaded.append(load_file(file))
+        except IngestError as exc:
+            failed.append(exc)
+    assert [d.format for d in loaded] == ["txt", "md", "pdf", "html"]
+    assert [e.path for e in failed] == [str(bad)]
+
+
+def test_supported_suffixes() -> None:
+    assert set(SUPPORTED_SUFFIXES) == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
