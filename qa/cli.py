@@ -15,6 +15,8 @@ from typing import Any
 
 from qa.config import INDEX_ENV, default_index_path
 from qa.errors import QAError
+from qa.eval import cli as eval_cli
+from qa.ui import cli as ui_cli
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -84,6 +86,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return run(args, _open_index, _filters(args))
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa.eval.cli import run
+
+    return run(args, _open_index, _filters(args))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from qa.ui.cli import run
+
+    return run(args)
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     docs = _open_index(args).documents()
     if args.json:
@@ -151,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask = add("ask", cmd_ask, "answer a question with cited sources (- reads stdin)")
     ask.add_argument("question", help="the question, or - for one question per line on stdin")
     _add_filter_options(ask, k=6)
+    evaluate = add("eval", cmd_eval, "evaluate answers or retrieval on a question set")
+    eval_cli.add_arguments(evaluate)
+    _add_filter_options(evaluate, k=6)
+    ui_cli.add_arguments(add("serve", cmd_serve, "serve the web chat and the REST API"))
     add("docs", cmd_docs, "list the stored documents")
     show = add("show", cmd_show, "print a stored document's text")
     show.add_argument("document", help="document id (or unique prefix) or source")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 
@@ -73,18 +73,18 @@ _LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')
 # Block boundaries are marked while parsing and turned into line breaks at the end, so that
 # nested or adjacent blocks give one break, not one per tag.
 _LINE_BREAK, _PARAGRAPH_BREAK = "\x01", "\x02"
-_BREAKS = re.compile(r"[\s\x01\x02]*[\x01\x02][\s\x01\x02]*")
+_BREAKS = re.compile(r"[\s\x01\x02]+")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class HtmlText:
     """What a page yields: its visible text, a title and date strings (best first, raw)."""
 
     text: str
     title: str
-    dates: list[str] = field(default_factory=list)
+    dates: tuple[str, ...] = ()
 
 
 def extract_html(markup: str) -> HtmlText:
@@ -175,6 +175,14 @@ class _TextParser(HTMLParser):
         if tag not in VOID:
             self.handle_endtag(tag)
 
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        """``<![...]>`` sections; the stdlib asserts on malformed ones, browsers skip them."""
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i + 3)
+            return len(self.rawdata) if end < 0 else end + 1
+
     def handle_data(self, data: str) -> None:
         if self.ld_json:
             self.ld_dates.extend(_LD_DATE.findall(data))
@@ -245,7 +253,7 @@ class _TextParser(HTMLParser):
                 break
         title = self.title or _clean_line(self.meta.get("og:title", "")) or self.first_h1
         dates = [self.meta[key] for key in DATE_META if key in self.meta]
-        return HtmlText(text, title, dates + self.time_dates + self.ld_dates)
+        return HtmlText(text, title, (*dates, *self.time_dates, *self.ld_dates))
 
 
 def _clean_line(text: str) -> str:
@@ -261,4 +269,6 @@ def _clean_text(text: str) -> str:
 
 def _line_breaks(match: re.Match[str]) -> str:
     run = match.group()
-    return "\n\n" if _PARAGRAPH_BREAK in run else "\n" * min(2, max(1, run.count("\n")))
+    if _PARAGRAPH_BREAK in run:
+        return "\n\n"
+    return "\n" * min(2, max(1, run.count("\n"))) if _LINE_BREAK in run else run

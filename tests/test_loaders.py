@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qa.errors import IngestError
 from qa.html_text import declared_charset, extract_html
@@ -95,6 +97,11 @@ def test_utf16_without_bom(tmp_path: Path) -> None:
     assert doc.text == BODY
 
 
+def test_utf8_with_a_stray_byte_stays_utf8() -> None:
+    data = "Café “quoted” — résumé. ".encode() * 5 + b"\xe9 end"
+    assert decode_text(data) == "Café “quoted” — résumé. " * 5 + "\ufffd end"
+
+
 def test_other_encodings_are_detected() -> None:
     text = "Москва заявила в среду, что переговоры продолжатся на следующей неделе."
     assert decode_text(text.encode("cp1251")) == text
@@ -128,8 +135,10 @@ def test_missing_and_unsupported_file(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as err:
         load_file(write(tmp_path, "report.docx", b"PK\x03\x04"))
     assert err.value.reason.startswith("unsupported file type '.docx'; supported: .htm")
-    with pytest.raises(IngestError, match="unsupported file type"):
-        load_bytes(b"text", "notes.rtf")
+    with pytest.raises(IngestError) as err:
+        load_bytes(b"text", "notes.rtf", source="upload:notes.rtf")
+    assert err.value.path == "upload:notes.rtf"
+    assert err.value.reason.startswith("unsupported file type '.rtf'")
 
 
 # -- markdown ------------------------------------------------------------------------------
@@ -238,7 +247,7 @@ def test_html_dates_and_titles() -> None:
     <body><p>text</p></body>"""
     result = extract_html(page)
     assert result.title == "OG title"
-    assert result.dates == ["9 March 2023", "2023-03-10"]
+    assert result.dates == ("9 March 2023", "2023-03-10")
     assert parse_date(result.dates[0]) == "2023-03-09"
 
 
@@ -250,6 +259,26 @@ def test_html_encodings() -> None:
     assert declared_charset(page.encode()) == "cp1252"
     assert load_bytes("<p>Grüße</p>".encode("utf-16"), "de.html").text == "Grüße"
     assert load_bytes("\ufeff<p>Grüße</p>".encode(), "de.html").text == "Grüße"
+
+
+def test_html_unclosed_head_and_line_breaks() -> None:
+    page = "<head><title>T</title><body><div><div><p>a</p></div></div><div>b</div>c<br><br>d"
+    assert extract_html(page).text == "a\n\nb\nc\n\nd"
+    assert extract_html("<p>x <pre>one\ntwo</pre>").text == "x\n\none\ntwo"
+
+
+def test_html_malformed_marked_section_is_skipped() -> None:
+    assert extract_html("<p>a<![<!DOCTYPE x>b</p>").text == "ab"
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".txt", ".md", ".html", ".pdf"]))
+def test_any_bytes_give_a_document_or_an_ingest_error(data: bytes, suffix: str) -> None:
+    try:
+        doc = load_bytes(data, "upload" + suffix)
+    except IngestError:
+        return
+    assert doc.text and doc.text == doc.text.rstrip()
 
 
 def test_html_without_text(tmp_path: Path) -> None:
@@ -289,6 +318,25 @@ def test_pdf_empty_pages_keep_offsets_in_range() -> None:
     assert all(0 <= start <= len(doc.text) for start in doc.pages)
     assert doc.page_at(0) == 2
     assert doc.page_at(doc.text.index("Fourth")) == 4
+
+
+_WORD = st.text("abcdefghij", min_size=1, max_size=8)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(_WORD, max_size=4).map("\n".join), min_size=1, max_size=5))
+def test_pdf_page_offsets_property(pages: list[str]) -> None:
+    if not any(pages):
+        return
+    doc = load_bytes(make_pdf(pages), "p.pdf")
+    assert len(doc.pages) == len(pages)
+    assert list(doc.pages) == sorted(doc.pages)
+    assert all(0 <= start <= len(doc.text) for start in doc.pages)
+    for number, page in enumerate(pages, start=1):
+        if page:
+            start = doc.pages[number - 1]
+            assert doc.text.startswith(page, start)
+            assert doc.page_at(start) == doc.page_at(start + len(page) - 1) == number
 
 
 def test_pdf_metadata() -> None:

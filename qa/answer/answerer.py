@@ -44,28 +44,48 @@ def ask(
     if not sentences:
         return _abstain(q, hits, 0.0, unknown)
     best = sentences[0]
-    conf = confidence(q, best, unknown)
+    conf = confidence(q, best, unknown, _missing_names(q, best))
     if conf < ABSTAIN_BELOW or (q.kind != "other" and best.best is None):
         return _abstain(q, hits, conf, unknown)
     support, conflicts = _support(q, best, sentences)
     return _compose(q, best, support, conflicts, conf)
 
 
-def confidence(q: Question, best: Sentence, unknown: list[str]) -> float:
-    """How sure the best sentence answers the question, in [0, 1]."""
+def confidence(q: Question, best: Sentence, unknown: list[str], missing: float = 0.0) -> float:
+    """How sure the best sentence answers the question, in [0, 1].
+
+    ``missing`` is the share of the question's names (Lviv, Friday) that the sentence and the
+    one before it do not mention: "Who is the mayor of Lviv?" is not answered by Kharkiv's.
+    """
     dense = min(1.0, max(0.0, (best.dense - 0.1) / 0.6))
     value = 0.55 * best.coverage + 0.45 * dense
     if q.kind != "other" and best.best is None:
         value *= 0.5
     if unknown:
         value *= 0.3
+    value *= 1 - 0.6 * missing
     return round(min(1.0, max(0.0, value)), 3)
 
 
+def _names(q: Question) -> list[str]:
+    """Capitalised words of the question after its first, without possessives."""
+    words = [w.strip("?,.!\"'“”’()") for w in q.text.split()[1:]]
+    return [w.removesuffix("’s").removesuffix("'s") for w in words if w[:1].isupper()]
+
+
+def _missing_names(q: Question, best: Sentence) -> float:
+    """Share of the question's names absent from the sentence and the one before it."""
+    names = [n for n in _names(q) if len(n) > 2 or not n.isupper()]
+    if not names:
+        return 0.0
+    near = best.doc.text[max(0, best.start - 400) : best.end].lower()
+    present = [n for n in names if n.lower()[: max(4, len(n) - 2)] in near]
+    return 1 - len(present) / len(names)
+
+
 def _unknown_names(index: Index, q: Question) -> list[str]:
-    """Capitalised words of the question (not its first word) that no report contains."""
-    words = [w.strip("?,.!\"'“”’") for w in q.text.split()[1:]]
-    names = [w.removesuffix("’s").removesuffix("'s") for w in words if w[:1].isupper()]
+    """Names in the question (not short acronyms like "TV") that no report contains."""
+    names = [n for n in _names(q) if len(n) > 2 or not n.isupper()]
     return [n for n in names if (stems := tokenize([n])[0]) and not any(map(index.sparse.knows, stems))]
 
 

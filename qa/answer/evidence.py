@@ -21,6 +21,8 @@ from qa.types import Document, Hit
 DENSE_WEIGHT = 0.5  # the rest is lexical coverage
 PROXIMITY_WEIGHT = 0.15
 NOUN_WEIGHT = 0.3
+CLAUSE_WEIGHT = 0.15
+_CLAUSE = re.compile(r"[^,;:—–()]+")
 UNIT_QUESTIONS = (  # what a "how far/long/much" question asks for, and the unit that says it
     (r"\bhow far\b|\bdistance\b", r"kilomet|\bkm\b|miles|metres|meters"),
     (r"\bhow long\b|\bduration\b", r"hours?|days?|weeks?|months?|years?|minutes"),
@@ -110,14 +112,14 @@ def _rank_candidates(
     found = candidates(sentence, question.kind)
     if not found:
         return []
-    asked = {w.lower() for w in _WORD.findall(question.text)}
+    asked = {_plain(w) for w in _WORD.findall(question.text)}
     words = [(m.start(), m.end(), stem(m.group())) for m in _WORD.finditer(sentence)]
     total = sum(idf.values()) or 1.0
+    clauses = [m.span() for m in _CLAUSE.finditer(sentence)]
     ranked = []
     for cand in found:
-        cand_words = {w.lower() for w in _WORD.findall(cand.text)}
-        if cand_words & asked and (question.kind not in ("count", "number") or
-                                   cand.text.lower() in asked):
+        cand_words = {_plain(w) for w in _WORD.findall(cand.text)}
+        if cand_words <= asked:
             continue  # the question's own words are not its answer
         inside = [i for i, (s, e, _) in enumerate(words) if s < cand.end and e > cand.start]
         if not inside:
@@ -126,13 +128,23 @@ def _rank_candidates(
         gaps = [min(abs(i - first), abs(i - last)) - 1 for i, (_, _, t) in enumerate(words)
                 if t in idf and not first <= i <= last]
         bonus = PROXIMITY_WEIGHT / (1 + min(gaps)) if gaps else 0.0
-        if cand.value is not None:
+        # the clause holding the candidate should hold the question's words too
+        clause = next(((a, b) for a, b in clauses if a <= cand.start < b), (0, len(sentence)))
+        in_clause = {t for s, e, t in words if clause[0] <= s < clause[1] and t in idf}
+        bonus += CLAUSE_WEIGHT * sum(idf[t] for t in in_clause) / total
+        if question.kind == "count":
             # "six Kinzhal hypersonic missiles": the words after a number name what it counts
             named = {t for _, _, t in words[last + 1 : last + 4] if t in idf}
             bonus += NOUN_WEIGHT * sum(idf[t] for t in named) / total
+        if question.head and question.head in cand.text.lower():
+            bonus += 0.2  # "Which river ...?" → "Bakhmutka River"
         bonus += _kind_bonus(question, sentence, cand)
         ranked.append((bonus, cand))
     return sorted(ranked, key=lambda pair: -pair[0])
+
+
+def _plain(word: str) -> str:
+    return word.lower().removesuffix("’s").removesuffix("'s")
 
 
 def _kind_bonus(question: Question, sentence: str, cand: Candidate) -> float:
@@ -152,5 +164,5 @@ def _kind_bonus(question: Question, sentence: str, cand: Candidate) -> float:
     if kind == "number":
         for asks, unit in UNIT_QUESTIONS:
             if re.search(asks, question.text, re.IGNORECASE):
-                return 0.1 if re.search(unit, cand.text, re.IGNORECASE) else -0.05
+                return 0.3 if re.search(unit, cand.text, re.IGNORECASE) else -0.1
     return 0.0

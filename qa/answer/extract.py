@@ -23,7 +23,7 @@ DATE_PATTERNS = (
     rf"\b(?:(?:early|late|last|next|this) )?(?:{MONTHS})(?: \d{{4}})?\b",
     rf"\b(?:(?:early|late|last|next|on|this) )?(?:{WEEKDAYS})(?: (?:morning|night|evening))?\b",
     r"\b\d{1,2}(?::\d{2})? ?(?:am|pm|a\.m\.|p\.m\.)(?=\W|$)",
-    r"\b(?:last|next|this) (?:week|month|year|night|weekend)\b",
+    r"\b(?:(?:early|late) )?(?:last|next|this) (?:week|month|year|night|weekend)\b",
     r"\b(?:yesterday|today|tonight|overnight)\b",
     r"\b(?:in )?(?:1[89]|20)\d{2}\b",
 )
@@ -36,13 +36,18 @@ UNITS = (
     r"minutes|weeks|months|years|tonnes|tons|dollars|euros|households|people)"
 )
 _WORD = re.compile(r"[\w’'-]+")
-TITLES = frozenset("Mr Mrs Ms Dr Prof Gen President Mayor Governor Minister Sen".split())
+_TIMES = re.compile(r"\s+times?\b")
+_ORDINAL = re.compile(r"(?i)\d*(?:first|second|third|\w*th|\d+(?:st|nd|rd|th))")
+TITLES = frozenset(
+    """Mr Mrs Ms Dr Prof Gen General President Mayor Governor Minister Sen Senator Chancellor
+    Commissioner Secretary Chief Head Commander Spokesman Spokeswoman King Queen Pope""".split()
+)
 NOT_NAMES = frozenset(
     f"{MONTHS}|{WEEKDAYS}".split("|")
     + """The A An In On At It Its This That These Those There He She They We I But And Or If
     As After Before During Since While When Where Who What Which Why How According Late Early
     Initially Another Other Some Many Several Ukrainian Russian Russians Ukrainians Western Eastern
-    Telegram Facebook CNN Thursday Footage Smoke Private Preventive Residential Air Mr Mrs
+    Thursday Footage Smoke Private Preventive Residential Air Mr Mrs
     Ms Nuclear Battle Strikes Power Officials Civilians Damage Fifteen Millions""".split()
 )
 
@@ -71,8 +76,9 @@ def candidates(sentence: str, kind: str) -> list[Candidate]:
 def _numbers(sentence: str, with_units: bool) -> list[Candidate]:
     found = []
     for start, end, value in find_numbers(sentence):
-        if _inside_date(sentence, start, end):
-            continue
+        ordinal = _ORDINAL.fullmatch(sentence[start:end])
+        if _inside_date(sentence, start, end) or (ordinal and not _TIMES.match(sentence[end:])):
+            continue  # "second largest city" is no count; "the sixth time" is one
         if with_units:
             unit = re.match(rf"\s*{UNITS}\b|\s*%", sentence[end:], re.IGNORECASE)
             start = _hedge_start(sentence, start)
@@ -118,11 +124,18 @@ def _names(sentence: str) -> list[Candidate]:
     run: list[tuple[int, int]] = []
 
     def flush() -> None:
-        while run and sentence[run[0][0] : run[0][1]] in NOT_NAMES | TITLES:
-            run.pop(0)
-        if run:
-            start, end = run[0][0], run[-1][1]
-            found.append(Candidate(start, end, sentence[start:end]))
+        # a title splits a run: "Kyiv Mayor Vitali Klitschko" → "Kyiv", "Vitali Klitschko"
+        parts: list[list[tuple[int, int]]] = [[]]
+        for span in run:
+            word = sentence[span[0] : span[1]]
+            if word in TITLES:
+                parts.append([])
+            elif parts[-1] or word not in NOT_NAMES:
+                parts[-1].append(span)
+        for part in parts:
+            if part:
+                start, end = part[0][0], part[-1][1]
+                found.append(Candidate(start, end, sentence[start:end]))
         run.clear()
 
     for match in _WORD.finditer(sentence):

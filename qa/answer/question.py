@@ -10,6 +10,14 @@ from qa.errors import InvalidQuestionError
 
 MAX_QUESTION_CHARS = 2000
 
+ORG_NOUNS = (
+    "organi[sz]ation|company|operator|agency|group|broadcaster|ministry|firm|body|institution|"
+    "network|channel|newspaper|publication|magazine|outlet|media"
+)
+PLACE_NOUNS = (
+    "city|cities|region|regions|country|district|town|province|place|river|port|area|part|"
+    "village|plant"
+)
 # Expected answer types, most specific first; the first pattern that matches wins.
 TYPE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("number", r"\bhow (far|long|much|big|large|high|old|often|wide|deep|heavy|fast)\b"
@@ -19,10 +27,8 @@ TYPE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("date", r"\bwhen\b|\b(what|which) (date|day|time|year|month|hour)\b|\bwhat time\b"),
     ("person", r"\bwho\b|\bwhose\b|\bwhom\b|\b(what|which) (is the )?name of the "
                r"(mayor|governor|president|minister|head|chief|leader|commander|spokes\w+)\b"),
-    ("organisation", r"\b(what|which) (organi[sz]ation|company|operator|agency|group|"
-                     r"broadcaster|ministry|news agency|firm|body|institution)\b"),
-    ("place", r"\bwhere\b|\b(what|which|in which|in what) (city|cities|region|regions|country|"
-              r"district|town|province|place|river|port|area|part)\b"),
+    ("organisation", rf"\b(what|which) (\w+ )?({ORG_NOUNS})\b"),
+    ("place", rf"\bwhere\b|\b(what|which) (\w+ )?({PLACE_NOUNS})\b"),
 )
 
 STOPWORDS = frozenset(
@@ -49,6 +55,7 @@ class Question:
     kind: str
     keywords: tuple[str, ...]
     query: str
+    head: str | None = None
 
 
 def check_question(text: object) -> str:
@@ -74,12 +81,23 @@ def check_question(text: object) -> str:
 
 
 def answer_type(text: str) -> str:
-    """count, number, date, person, organisation, place, or other."""
+    """count, number, date, person, organisation, place, or other.
+
+    The question word that comes first decides: "Who said 40 per cent ...?" asks for a person.
+    """
     lowered = text.lower()
-    for kind, pattern in TYPE_PATTERNS:
-        if re.search(pattern, lowered):
-            return kind
-    return "other"
+    found = [(m.start(), i, kind) for i, (kind, pattern) in enumerate(TYPE_PATTERNS)
+             if (m := re.search(pattern, lowered))]
+    return min(found)[2] if found else "other"
+
+
+def head_noun(text: str) -> str | None:
+    """The kind of thing a "which X" question asks for: "Which river divides Bakhmut?" → river."""
+    match = re.search(rf"\b(?:which|what) (?:\w+ )?({ORG_NOUNS}|{PLACE_NOUNS})\b", text.lower())
+    if not match:
+        return None
+    noun = match.group(1)
+    return noun[:-3] + "y" if noun.endswith("ies") else noun.removesuffix("s")
 
 
 def content_words(text: str) -> list[str]:
@@ -103,4 +121,5 @@ def parse_question(text: object, history: Sequence[str] = ()) -> Question:
         borrowed = [w for w in content_words(previous[-1]) if w not in keywords]
         query = f"{text} {' '.join(borrowed)}"
         keywords += borrowed
-    return Question(text, answer_type(text), tuple(dict.fromkeys(keywords)), query)
+    kind = answer_type(text)
+    return Question(text, kind, tuple(dict.fromkeys(keywords)), query, head_noun(text))

@@ -1,0 +1,182 @@
+"""Answer-accuracy evaluation: run a question set through ``ask`` and score every reply.
+
+A question set is JSONL: ``{"id", "question", "answers": [...], "doc"?, "type"?}``; an empty
+``answers`` list means the reports cannot answer it and the right reply is to abstain.
+
+A reply counts as *correct* when it abstains on an unanswerable question, or, on an answerable
+one, does not abstain and either its short answer matches a gold answer exactly (SQuAD
+normalisation, number words = digits) or, having no short answer, its first supporting
+sentence contains one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.answer import ask
+from qa.errors import QAError
+from qa.eval.metrics import (
+    abstention_scores,
+    exact_match,
+    f1,
+    latency_summary,
+    supporting_sentence_correct,
+)
+from qa.index import Index
+from qa.types import Answer
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question of a set, with its gold answers and (optionally) expected document."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    doc: str | None = None
+    type: str | None = None
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+def load_questions(path: str | Path) -> list[Item]:
+    """Read a JSONL question set; a malformed line is an error naming the line."""
+    items = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                items.append(
+                    Item(
+                        id=str(row.get("id", number)),
+                        question=row["question"],
+                        answers=tuple(row.get("answers") or ()),
+                        doc=row.get("doc"),
+                        type=row.get("type"),
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise QAError(f"{path}, line {number}: not a question record ({exc})") from exc
+    return items
+
+
+def score_answer(
+    item: Item, answer: Answer, seconds: float, text_of: Callable[[str], str]
+) -> dict[str, Any]:
+    """Every metric for one reply, with what is needed to inspect it.
+
+    ``text_of(doc_id)`` gives a stored document's text, to check each quote against it.
+    """
+    prediction = None if answer.abstained else answer.short_answer
+    first = answer.citations[0] if answer.citations else None
+    supporting = first.quote if first and not answer.abstained else None
+    if item.answerable:
+        em = exact_match(prediction, item.answers) if prediction else 0.0
+        f = f1(prediction, item.answers) if prediction else 0.0
+        support_ok = supporting_sentence_correct(supporting, item.answers)
+        correct = not answer.abstained and (em == 1.0 or (prediction is None and support_ok))
+    else:
+        em = f = 1.0 if answer.abstained else 0.0
+        support_ok = False
+        correct = answer.abstained
+    return {
+        "id": item.id,
+        "question": item.question,
+        "type": item.type or ("unanswerable" if not item.answerable else "other"),
+        "gold": list(item.answers),
+        "expected_doc": item.doc,
+        "prediction": answer.short_answer,
+        "answer": answer.answer,
+        "abstained": answer.abstained,
+        "confidence": answer.confidence,
+        "correct": correct,
+        "em": em,
+        "f1": f,
+        "supporting_correct": support_ok,
+        "citation_correct": _citation_correct(item, answer),
+        "verbatim": all(text_of(c.doc_id)[c.start : c.end] == c.quote for c in answer.citations),
+        "citations": [c.to_dict() for c in answer.citations],
+        "seconds": seconds,
+    }
+
+
+def _citation_correct(item: Item, answer: Answer) -> bool | None:
+    if not item.doc or not answer.citations:
+        return None if not item.doc else False
+    return Path(answer.citations[0].source).name == Path(item.doc).name or (
+        answer.citations[0].doc_id == item.doc
+    )
+
+
+def run(
+    index: Index,
+    items: Iterable[Item],
+    progress: Callable[[Iterable[Item]], Iterable[Item]] = lambda xs: xs,
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """Ask every question of the set (timing each) and score the replies.
+
+    ``options`` go to :func:`qa.answer.ask` (k, mode, filters).
+    """
+    results = []
+    text_of = lambda doc_id: index.document(doc_id).text  # noqa: E731
+    for item in progress(items):
+        start = time.perf_counter()
+        reply = ask(index, item.question, **options)
+        results.append(score_answer(item, reply, time.perf_counter() - start, text_of))
+    return results
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals and the breakdown by question type."""
+
+    def block(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        answerable = [r for r in rows if r["gold"]]
+        cited = [r["citation_correct"] for r in rows if r["citation_correct"] is not None]
+        mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
+        return {
+            "n": len(rows),
+            "accuracy": mean([r["correct"] for r in rows]),
+            "em": mean([r["em"] for r in answerable]),
+            "f1": mean([r["f1"] for r in answerable]),
+            "supporting_accuracy": mean([r["supporting_correct"] for r in answerable]),
+            "citation_accuracy": mean(cited),
+            "verbatim_rate": mean([r["verbatim"] for r in rows]),
+        }
+
+    summary = block(results)
+    summary["abstention"] = abstention_scores(
+        [r["abstained"] for r in results], [bool(r["gold"]) for r in results]
+    )
+    summary["latency"] = latency_summary([r["seconds"] for r in results])
+    types = sorted({r["type"] for r in results})
+    summary["by_type"] = {t: block([r for r in results if r["type"] == t]) for t in types}
+    return summary
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A terminal table: one row a question type, then the totals."""
+    head = f"{'type':<14}{'n':>5}{'accuracy':>10}{'EM':>8}{'F1':>8}{'support':>9}{'cited':>8}"
+    lines = [head, "-" * len(head)]
+    rows = [*summary["by_type"].items(), ("all", summary)]
+    for name, b in rows:
+        lines.append(
+            f"{name:<14}{b['n']:>5}{b['accuracy']:>10.3f}{b['em']:>8.3f}{b['f1']:>8.3f}"
+            f"{b['supporting_accuracy']:>9.3f}{b['citation_accuracy']:>8.3f}"
+        )
+    a, lat = summary["abstention"], summary["latency"]
+    lines.append(
+        f"abstention precision {a['precision']:.3f} recall {a['recall']:.3f} · verbatim citations "
+        f"{summary['verbatim_rate']:.3f} · latency p50 {lat['p50'] * 1000:.0f} ms "
+        f"p95 {lat['p95'] * 1000:.0f} ms"
+    )
+    return "\n".join(lines)
