@@ -1,5 +1,18 @@
-"""reportqa: question answering over news reports, every answer tied to its source's exact words."""
+"""reportqa: question answering over news reports, every answer tied to its source's exact words.
 
+    import qa
+
+    index = qa.Index.open("reports-index", create=True)
+    index.add(["reports/"])
+    for hit in index.search("how many Kinzhal missiles were fired", k=3):
+        print(hit.title, hit.start, hit.end, hit.text)
+    print(qa.ask(index, "How many Kinzhal missiles were fired?").short_answer)  # six
+"""
+
+__version__ = "0.1.0"
+
+from qa.answer import ask
+from qa.embed import load_embedder
 from qa.errors import (
     DocumentNotFoundError,
     IndexFormatError,
@@ -9,9 +22,9 @@ from qa.errors import (
     ModelMismatchError,
     QAError,
 )
+from qa.index import Index, IngestReport
+from qa.loaders import load_bytes, load_file
 from qa.types import Answer, Chunk, Citation, Document, Hit
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Answer",
@@ -20,11 +33,17 @@ __all__ = [
     "Document",
     "DocumentNotFoundError",
     "Hit",
+    "Index",
     "IndexFormatError",
     "IndexNotFoundError",
     "IngestError",
+    "IngestReport",
     "InvalidQuestionError",
     "ModelMismatchError",
     "QAError",
     "__version__",
+    "ask",
+    "load_bytes",
+    "load_embedder",
+    "load_file",
 ]

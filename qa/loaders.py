@@ -12,11 +12,11 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 
 import charset_normalizer
 
+from qa.dates import first_date, parse_date
 from qa.errors import IngestError
 from qa.html_text import declared_charset, extract_html
 from qa.types import Document
@@ -45,16 +45,6 @@ _DATE_LINE = re.compile(
     r"\s*[:\-–]\s*(.+)$",
     re.IGNORECASE,
 )
-_MONTH_NAMES = "january february march april may june july august september october november"
-_MONTH_NAMES += " december"
-_MONTHS = {n: i for i, full in enumerate(_MONTH_NAMES.split(), start=1) for n in (full, full[:3])}
-_MONTHS["sept"] = 9
-_ISO_DATE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
-_COMPACT_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})(\d{2})")
-_DAY_MONTH = re.compile(
-    r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,9})\.?,?\s+(\d{4})"
-)
-_MONTH_DAY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)")
 _GENERIC_TITLE = re.compile(
     r"^(untitled.*|document\d*|microsoft (word|powerpoint|excel) - .*|.*\.(docx?|pdf|rtf|odt)"
     r"|powerpoint presentation|slide \d+|title|none|unknown)$",
@@ -144,7 +134,7 @@ def load_bytes(data: bytes, filename: str, source: str | None = None) -> Documen
         text, title, day, pages = _read_pdf(data, source)
     elif fmt == "html":
         page = extract_html(decode_text(data, source, declared=declared_charset(data)))
-        text, title, day = page.text, page.title, _first_date(page.dates)
+        text, title, day = page.text, page.title, first_date(page.dates)
     else:
         text = _normalise(decode_text(data, source))
         meta: dict[str, str] = {}
@@ -289,32 +279,6 @@ def _date_line(text: str) -> str | None:
         if match and (day := parse_date(match.group(1))):
             return day
     return None
-
-
-# -- dates ---------------------------------------------------------------------------------
-
-
-def parse_date(value: str) -> str | None:
-    """ISO ``YYYY-MM-DD`` for ISO dates, ``D:YYYYMMDD`` (PDF), "9 March 2023", "March 9, 2023"."""
-    value = value.strip()
-    found: tuple[str, str, str] | None = None
-    if match := _ISO_DATE.search(value) or _COMPACT_DATE.match(value):
-        found = match.group(1), match.group(2), match.group(3)
-    elif (match := _DAY_MONTH.search(value)) and match.group(2).lower() in _MONTHS:
-        found = match.group(3), str(_MONTHS[match.group(2).lower()]), match.group(1)
-    elif (match := _MONTH_DAY.search(value)) and match.group(1).lower() in _MONTHS:
-        found = match.group(3), str(_MONTHS[match.group(1).lower()]), match.group(2)
-    if found is None:
-        return None
-    try:
-        day = date(int(found[0]), int(found[1]), int(found[2]))
-    except ValueError:
-        return None
-    return day.isoformat() if 1800 <= day.year <= 2200 else None
-
-
-def _first_date(values: Iterable[str]) -> str | None:
-    return next((day for value in values if (day := parse_date(value))), None)
 
 
 # -- PDF -----------------------------------------------------------------------------------

@@ -1,0 +1,138 @@
+"""The answerer: short answers, verbatim citations, several sources, abstention, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa import Answer, Index, InvalidQuestionError, ask
+from qa.answer.question import answer_type, parse_question
+from qa.eval.answers import load_questions
+
+QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "data" / "sample_questions.jsonl"
+
+
+def assert_verbatim(index: Index, answer: Answer) -> None:
+    for c in answer.citations:
+        text = index.document(c.doc_id).text
+        assert text[c.start : c.end] == c.quote
+        if c.answer_start is not None:
+            assert c.answer_end is not None
+            assert c.start <= c.answer_start < c.answer_end <= c.end
+            if c.n == 1:
+                assert text[c.answer_start : c.answer_end] == answer.short_answer
+
+
+def test_kinzhal_question_gets_six_with_the_exact_sentence(sample_index: Index) -> None:
+    answer = ask(sample_index, "How many Kinzhal missiles were fired?")
+    assert answer.short_answer in ("six", "6")
+    assert not answer.abstained and 0 < answer.confidence <= 1
+    first = answer.citations[0]
+    assert "six Kinzhal hypersonic missiles" in first.quote
+    text = sample_index.document(first.doc_id).text
+    assert text[first.start : first.end] == first.quote
+    assert first.answer_start is not None and first.answer_end is not None
+    assert text[first.answer_start : first.answer_end] == "six"
+    assert "[1]" in answer.answer
+    assert_verbatim(sample_index, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who is the mayor of Kharkiv?", "Ihor Terekhov"),
+        ("Who is the governor of the Odesa region?", "Maksym Marchenko"),
+        ("How far is the Lviv region from the battlefield?", "some 700 kilometres"),
+        ("When did the last massive barrage take place?", "February 16"),
+        ("How many households were left without power in Zhytomyr?", "150,000"),
+    ],
+)
+def test_minimal_spans_by_question_type(sample_index: Index, question: str, expected: str) -> None:
+    answer = ask(sample_index, question)
+    assert answer.short_answer == expected
+    assert_verbatim(sample_index, answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of Australia?",
+        "Who is the mayor of Lviv?",
+        "How many Patriot missiles did Germany send?",
+    ],
+)
+def test_unanswerable_questions_abstain_with_related_passages(
+    sample_index: Index, question: str
+) -> None:
+    answer = ask(sample_index, question)
+    assert answer.abstained
+    assert answer.short_answer is None and answer.citations == ()
+    assert answer.answer.startswith("The reports don't say")
+    assert answer.related and 0 <= answer.confidence < 0.5
+
+
+def test_different_figures_from_two_reports_are_both_shown(sample_index: Index) -> None:
+    answer = ask(sample_index, "How many missiles were fired?")
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "81 missiles" in quotes and "as many as 60 missiles" in quotes
+    assert len({c.doc_id for c in answer.citations}) == 2
+    assert "81" in answer.answer and "as many as 60" in answer.answer
+    assert_verbatim(sample_index, answer)
+
+
+def test_follow_up_question_uses_the_chat_history(sample_index: Index) -> None:
+    first = "How many Kinzhal missiles were fired?"
+    follow = parse_question("and how many of them were intercepted?", [first])
+    assert "kinzhal" in follow.keywords
+    answer = ask(sample_index, "and how many of them were intercepted?", history=[first])
+    assert any("Kinzhal" in c.quote for c in answer.citations) or answer.abstained
+
+
+def test_every_citation_in_the_question_set_is_verbatim(sample_index: Index) -> None:
+    for item in load_questions(QUESTIONS):
+        answer = ask(sample_index, item.question)
+        assert_verbatim(sample_index, answer)
+        assert answer.abstained == (not answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("x" * 100_000, "characters long"),
+        (b"\x00\x01binary", "binary"),
+        ("what\x00is\x01this\x02\x03\x04\x05\x06\x07\x08", "binary or control"),
+        ("?!?", "no words"),
+    ],
+)
+def test_bad_questions_are_clear_errors(sample_index: Index, question: object, message: str) -> None:
+    with pytest.raises(InvalidQuestionError, match=message):
+        ask(sample_index, question)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many Kinzhal missiles were fired?", "count"),
+        ("How far is Lviv from the front?", "number"),
+        ("What percentage of consumers lost heat?", "number"),
+        ("When did the barrage take place?", "date"),
+        ("Who said 40 per cent of Kyiv had no heat?", "person"),
+        ("Which company reported damage?", "organisation"),
+        ("In which Russian region was the raid?", "place"),
+        ("What did officials call the cut?", "other"),
+    ],
+)
+def test_question_types(question: str, kind: str) -> None:
+    assert answer_type(question) == kind
+
+
+def test_answer_json_contract(sample_index: Index) -> None:
+    data = json.loads(json.dumps(ask(sample_index, "Who is the mayor of Kharkiv?").to_dict()))
+    assert {"question", "answer", "short_answer", "abstained", "confidence", "citations"} <= set(data)
+    citation = data["citations"][0]
+    assert set(citation) >= {"n", "doc_id", "source", "title", "page", "start", "end", "quote",
+                             "answer_start", "answer_end"}

@@ -1,0 +1,144 @@
+"""The ``qa`` command as a user runs it: output, JSON, and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main
+from qa.config import sample_corpus
+from tests.pdfs import make_pdf
+
+KINZHAL = "how many Kinzhal missiles were fired"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def index_dir(sample_index_path: Path, tmp_path: Path) -> str:
+    import shutil
+
+    shutil.copytree(sample_index_path, tmp_path / "index")
+    return str(tmp_path / "index")
+
+
+def test_search_json_span_matches_show(capsys: pytest.CaptureFixture[str], index_dir: str) -> None:
+    code, out, _ = run(capsys, "search", KINZHAL, "--json", "--index", index_dir)
+    assert code == 0
+    hit = json.loads(out)["hits"][0]
+    assert "six Kinzhal hypersonic missiles" in hit["text"]
+    assert {"dense_score", "bm25_score", "score", "page", "source", "title"} <= set(hit)
+    code, out, _ = run(capsys, "show", hit["doc_id"], "--json", "--index", index_dir)
+    assert json.loads(out)["text"][hit["start"] : hit["end"]] == hit["text"]
+    code, out, _ = run(capsys, "show", hit["doc_id"], "--index", index_dir)
+    assert out[hit["start"] : hit["end"]] == hit["text"]
+
+
+def test_search_is_readable_by_default(capsys: pytest.CaptureFixture[str], index_dir: str) -> None:
+    code, out, _ = run(capsys, "search", KINZHAL, "-k", "2", "--mode", "bm25", "--index", index_dir)
+    assert code == 0 and out.startswith("1. ") and "2. " in out and "bm25" in out
+
+
+def test_reingest_and_remove(capsys: pytest.CaptureFixture[str], index_dir: str) -> None:
+    code, out, _ = run(capsys, "ingest", str(sample_corpus()), "--index", index_dir)
+    assert code == 0 and "added 0, replaced 0, unchanged 2" in out
+    code, out, _ = run(capsys, "docs", "--json", "--index", index_dir)
+    docs = json.loads(out)
+    assert len(docs) == 2 and all("text" not in d for d in docs)
+    code, out, _ = run(capsys, "remove", docs[0]["id"], "--index", index_dir)
+    assert code == 0 and docs[0]["id"] in out
+    code, out, _ = run(capsys, "docs", "--index", index_dir)
+    assert "1 documents" in out
+
+
+def test_bad_files_in_a_folder_are_reported_and_skipped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Kyiv\nThe metro was closed on Friday.\n")
+    (folder / "paged.pdf").write_bytes(make_pdf(["Page one talks about drones.", "Page two."]))
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n garbage that is not a pdf")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    index = str(tmp_path / "index")
+    code, out, err = run(capsys, "ingest", str(folder), "--index", index)
+    assert code == 1
+    assert "added 2" in out and "skipped 2" in out
+    assert "broken.pdf" in err and "binary.txt" in err
+    code, out, _ = run(capsys, "search", "drones", "--json", "--index", index)
+    hit = json.loads(out)["hits"][0]
+    assert hit["page"] == 1 and hit["source"].endswith("paged.pdf")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["search", "   "], "query is empty"),
+        (["ask", ""], "question is empty"),
+        (["show", "no-such-doc"], "no document"),
+        (["remove", "nothing"], "no document"),
+        (["ingest", "/no/such/file.pdf"], "file not found"),
+    ],
+)
+def test_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], index_dir: str, argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, *argv, "--index", index_dir)
+    assert code != 0
+    assert err.count("\n") <= 2 and message in err and "Traceback" not in err
+
+
+def test_no_index_yet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "search", "missiles", "--index", str(tmp_path / "none"))
+    assert code == 1 and err.startswith("qa: error: no index at") and "qa ingest" in err
+
+
+def test_index_location_from_environment(
+    capsys: pytest.CaptureFixture[str], index_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QA_INDEX", index_dir)
+    code, out, _ = run(capsys, "docs")
+    assert code == 0 and "2 documents" in out
+
+
+def test_ask_reads_questions_from_stdin(
+    capsys: pytest.CaptureFixture[str], index_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions = "How many Kinzhal missiles were fired?\n\nWhat is the capital of Australia?\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(questions + "x" * 5000 + "\n"))
+    code, out, _ = run(capsys, "ask", "-", "--json", "--index", index_dir)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["question"] for r in rows[:2]] == [q for q in questions.split("\n") if q]
+    assert rows[0]["short_answer"] == "six" and rows[1]["abstained"] is True
+    assert "error" in rows[2] and code == 1
+
+
+def test_ask_is_readable_by_default(capsys: pytest.CaptureFixture[str], index_dir: str) -> None:
+    code, out, _ = run(capsys, "ask", "Who is the mayor of Kharkiv?", "--index", index_dir)
+    assert code == 0 and out.startswith("Ihor Terekhov [1]") and "[1] " in out
+
+
+def test_a_new_process_gives_identical_results(
+    capsys: pytest.CaptureFixture[str], index_dir: str
+) -> None:
+    _, here, _ = run(capsys, "search", KINZHAL, "--json", "--index", index_dir)
+    cmd = [sys.executable, "-m", "qa.cli", "search", KINZHAL, "--json", "--index", index_dir]
+    there = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    assert json.loads(there) == json.loads(here)
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("ingest", "search", "ask", "docs", "show", "remove", "eval", "serve"):
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "--help"])
+        assert exit_.value.code == 0
+        assert "usage: qa " + command in capsys.readouterr().out
