@@ -22,13 +22,19 @@ from qa.answer import ask
 from qa.errors import QAError
 from qa.eval.metrics import (
     abstention_scores,
+    dedupe,
     exact_match,
     f1,
     latency_summary,
+    mrr,
+    recall_at_k,
     supporting_sentence_correct,
 )
 from qa.index import Index
-from qa.types import Answer
+from qa.types import Answer, Hit
+
+RECALL_KS = (1, 2, 3, 5, 10)  # the recall@k curve of the expected document
+RETRIEVAL_DEPTH = 30  # chunks searched per question: enough for ten distinct documents
 
 
 @dataclass(frozen=True)
@@ -109,74 +115,142 @@ def score_answer(
     }
 
 
+def same_document(expected: str, doc_id: str, source: str) -> bool:
+    """Whether a stored document is the expected one: its id, its source, or a path suffix
+    of its source ("000_214ac054cd4d5203.txt" names ".../qa/corpus/000_214ac054cd4d5203.txt")."""
+    if expected in (doc_id, source):
+        return True
+    want = Path(expected).parts
+    return bool(want) and Path(source).parts[-len(want) :] == want
+
+
 def _citation_correct(item: Item, answer: Answer) -> bool | None:
-    if not item.doc or not answer.citations:
-        return None if not item.doc else False
-    return Path(answer.citations[0].source).name == Path(item.doc).name or (
-        answer.citations[0].doc_id == item.doc
-    )
+    """Whether the first citation is in the expected document (None: no document expected)."""
+    if not item.doc:
+        return None
+    if not answer.citations:
+        return False
+    first = answer.citations[0]
+    return same_document(item.doc, first.doc_id, first.source)
+
+
+def score_retrieval(item: Item, hits: list[Hit]) -> dict[str, Any] | None:
+    """Rank of the expected document among the retrieved ones, recall@k and reciprocal rank.
+
+    Chunk hits become a document ranking (first occurrence wins); None when no document is
+    expected (unanswerable questions).
+    """
+    if not item.doc:
+        return None
+    ranking = dedupe([hit.doc_id for hit in hits])
+    sources = {hit.doc_id: hit.source for hit in hits}
+    relevant = {d for d in ranking if same_document(item.doc, d, sources[d])} or {item.doc}
+    rank = next((n for n, d in enumerate(ranking, start=1) if d in relevant), None)
+    return {
+        "rank": rank,
+        "rr": mrr(ranking, relevant),
+        "recall": {str(k): recall_at_k(ranking, relevant, k) for k in RECALL_KS},
+        "top": [sources[d] for d in ranking[: max(RECALL_KS)]],
+    }
 
 
 def run(
     index: Index,
     items: Iterable[Item],
     progress: Callable[[Iterable[Item]], Iterable[Item]] = lambda xs: xs,
+    *,
+    retrieval_depth: int | None = RETRIEVAL_DEPTH,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Ask every question of the set (timing each) and score the replies.
 
-    ``options`` go to :func:`qa.answer.ask` (k, mode, filters).
+    ``options`` go to :func:`qa.answer.ask` (k, mode, filters). With ``retrieval_depth``, each
+    question with an expected document is also searched (same mode and filters, that many
+    chunks) to score retrieval on its own; that search is not part of the timing.
     """
     results = []
     text_of = lambda doc_id: index.document(doc_id).text  # noqa: E731
+    search_options = {key: value for key, value in options.items() if key != "k"}
     for item in progress(items):
         start = time.perf_counter()
         reply = ask(index, item.question, **options)
-        results.append(score_answer(item, reply, time.perf_counter() - start, text_of))
+        row = score_answer(item, reply, time.perf_counter() - start, text_of)
+        if retrieval_depth and item.doc:
+            hits = index.search(item.question, k=retrieval_depth, **search_options)
+            row["retrieval"] = score_retrieval(item, hits)
+        results.append(row)
     return results
 
 
+def _mean(values: list[float] | list[bool]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _block(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    answerable = [r for r in rows if r["gold"]]
+    cited = [r["citation_correct"] for r in rows if r["citation_correct"] is not None]
+    return {
+        "n": len(rows),
+        "answerable": len(answerable),
+        "accuracy": _mean([r["correct"] for r in rows]),
+        "em": _mean([r["em"] for r in answerable]),
+        "f1": _mean([r["f1"] for r in answerable]),
+        "supporting_accuracy": _mean([r["supporting_correct"] for r in answerable]),
+        "citation_accuracy": _mean(cited),
+        "verbatim_rate": _mean([r["verbatim"] for r in rows]),
+    }
+
+
+def summarize_retrieval(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Mean recall@k (the curve) and MRR of the expected document, over the scored questions."""
+    scored = [r["retrieval"] for r in results if r.get("retrieval")]
+    if not scored:
+        return None
+    recall = {k: _mean([s["recall"][k] for s in scored]) for k in scored[0]["recall"]}
+    return {"n": len(scored), "recall": recall, "mrr": _mean([s["rr"] for s in scored])}
+
+
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals and the breakdown by question type."""
+    """Totals, abstention, latency, retrieval and the breakdown by question type.
 
-    def block(rows: list[dict[str, Any]]) -> dict[str, Any]:
-        answerable = [r for r in rows if r["gold"]]
-        cited = [r["citation_correct"] for r in rows if r["citation_correct"] is not None]
-        mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
-        return {
-            "n": len(rows),
-            "accuracy": mean([r["correct"] for r in rows]),
-            "em": mean([r["em"] for r in answerable]),
-            "f1": mean([r["f1"] for r in answerable]),
-            "supporting_accuracy": mean([r["supporting_correct"] for r in answerable]),
-            "citation_accuracy": mean(cited),
-            "verbatim_rate": mean([r["verbatim"] for r in rows]),
-        }
-
-    summary = block(results)
+    EM, F1 and supporting-sentence accuracy are means over the answerable questions;
+    accuracy counts an abstention on an unanswerable question as right.
+    """
+    summary = _block(results)
     summary["abstention"] = abstention_scores(
         [r["abstained"] for r in results], [bool(r["gold"]) for r in results]
     )
     summary["latency"] = latency_summary([r["seconds"] for r in results])
+    summary["retrieval"] = summarize_retrieval(results)
     types = sorted({r["type"] for r in results})
-    summary["by_type"] = {t: block([r for r in results if r["type"] == t]) for t in types}
+    summary["by_type"] = {t: _block([r for r in results if r["type"] == t]) for t in types}
     return summary
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """A terminal table: one row a question type, then the totals."""
+    """A terminal table: one row a question type, then the totals ("-": no answerable ones)."""
     head = f"{'type':<14}{'n':>5}{'accuracy':>10}{'EM':>8}{'F1':>8}{'support':>9}{'cited':>8}"
     lines = [head, "-" * len(head)]
     rows = [*summary["by_type"].items(), ("all", summary)]
     for name, b in rows:
-        lines.append(
-            f"{name:<14}{b['n']:>5}{b['accuracy']:>10.3f}{b['em']:>8.3f}{b['f1']:>8.3f}"
-            f"{b['supporting_accuracy']:>9.3f}{b['citation_accuracy']:>8.3f}"
+        scores = (
+            f"{b['em']:>8.3f}{b['f1']:>8.3f}{b['supporting_accuracy']:>9.3f}"
+            f"{b['citation_accuracy']:>8.3f}"
+            if b.get("answerable", b["n"])
+            else f"{'-':>8}{'-':>8}{'-':>9}{'-':>8}"
         )
+        lines.append(f"{name:<14}{b['n']:>5}{b['accuracy']:>10.3f}{scores}")
     a, lat = summary["abstention"], summary["latency"]
     lines.append(
         f"abstention precision {a['precision']:.3f} recall {a['recall']:.3f} · verbatim citations "
         f"{summary['verbatim_rate']:.3f} · latency p50 {lat['p50'] * 1000:.0f} ms "
-        f"p95 {lat['p95'] * 1000:.0f} ms"
+        f"p95 {lat['p95'] * 1000:.0f} ms · total {lat['total']:.1f} s"
     )
+    retrieval = summary.get("retrieval")
+    if retrieval:
+        curve = " ".join(f"@{k} {v:.3f}" for k, v in retrieval["recall"].items())
+        lines.append(
+            f"expected document recall {curve} · MRR {retrieval['mrr']:.3f} "
+            f"({retrieval['n']} questions)"
+        )
     return "\n".join(lines)

@@ -38,11 +38,7 @@ def load_beir(folder: str | Path, split: str | None = None) -> BeirSet:
     with open(qrels_path, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
             qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
-    queries = {
-        q["_id"]: q["text"]
-        for q in _jsonl(folder / "queries.jsonl")
-        if q["_id"] in qrels
-    }
+    queries = {q["_id"]: q["text"] for q in _jsonl(folder / "queries.jsonl") if q["_id"] in qrels}
     documents = [
         Document(
             text=f"{d.get('title', '')}\n{d['text']}".strip(),

@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     data = load_beir(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.index or Path(tmp) / "index"
-        index = Index.open(path, create=True, chunk_size=args.chunk_size, chunk_overlap=args.overlap)
+        index = Index.open(
+            path, create=True, chunk_size=args.chunk_size, chunk_overlap=args.overlap
+        )
         start = time.perf_counter()
         index.add_documents(data.documents)
         took = time.perf_counter() - start

@@ -41,7 +41,9 @@ def run(args: argparse.Namespace, open_index: Any, filters: dict[str, Any]) -> i
             index = open_index(args)
 
         def progress(xs: Any) -> Any:
-            return tqdm(xs, total=len(items), desc="asking", unit="q", disable=not sys.stderr.isatty())
+            return tqdm(
+                xs, total=len(items), desc="asking", unit="q", disable=not sys.stderr.isatty()
+            )
 
         results = run(index, items, progress, k=args.k, mode=args.mode, **filters)
     summary = summarize(results)

@@ -75,10 +75,10 @@ class Index:
         path = Path(path).expanduser() if path else default_index_path()
         name = embedder.name if embedder else model_name(model)
         if create and not (path / MANIFEST).exists():
+            chunker = Chunker(**_chunk_args(chunk_size, chunk_overlap))  # validates first
             _check_empty(path)
-            path.mkdir(parents=True, exist_ok=True)
             embedder = embedder or load_embedder(name)
-            chunker = Chunker(**_chunk_args(chunk_size, chunk_overlap))
+            path.mkdir(parents=True, exist_ok=True)
             Store(path / STORE).close()
             from qa import __version__
 
@@ -242,9 +242,9 @@ class Index:
         self.dense = DenseIndex(self.manifest.dim)
         self.dense.add(ids, vectors)
         self.sparse = SparseIndex.build(list(self.store.chunk_texts()))
-        with contextlib.suppress(OSError):  # a read-only index still works from memory
-            with self._write_lock():
-                self._save_derived()
+        # a read-only index still works, from memory
+        with contextlib.suppress(OSError), self._write_lock():
+            self._save_derived()
         self._generation = self.store.generation()
 
     def _save_derived(self) -> None:

@@ -35,7 +35,9 @@ class DenseIndex:
             return []
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64)))
+            params = faiss.SearchParameters(
+                sel=faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64))
+            )
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 

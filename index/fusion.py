@@ -7,7 +7,9 @@ from collections.abc import Sequence
 RRF_K = 60
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[int]], k: int = RRF_K
+) -> list[tuple[int, float]]:
     """Fuse ranked id lists (best first) into one list of (id, fused score), best first.
 
     Ties keep the order in which ids first appear, so fusion is deterministic.

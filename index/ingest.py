@@ -31,7 +31,9 @@ class IngestReport:
         }
 
 
-def plan_ingest(store: Store, docs: list[Document]) -> tuple[IngestReport, list[str], list[Document]]:
+def plan_ingest(
+    store: Store, docs: list[Document]
+) -> tuple[IngestReport, list[str], list[Document]]:
     """Sort ``docs`` into the report; returns it, the ids to remove and the documents to add.
 
     Identity is the content: a document whose text is already stored is unchanged (whatever

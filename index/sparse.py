@@ -41,10 +41,11 @@ class SparseIndex:
     @classmethod
     def build(cls, chunks: list[tuple[int, str]]) -> SparseIndex:
         ids = np.array([cid for cid, _ in chunks], dtype=np.int64)
-        if not chunks:
+        tokens = tokenize([text for _, text in chunks])
+        if not any(tokens):  # no chunks, or nothing but stop words: nothing to score
             return cls(None, ids)
         model = bm25s.BM25()
-        model.index(tokenize([text for _, text in chunks]), show_progress=False)
+        model.index(tokens, show_progress=False)
         return cls(model, ids)
 
     def scores(self, query: str) -> np.ndarray:
@@ -100,6 +101,6 @@ class SparseIndex:
     def load(cls, directory: Path) -> SparseIndex:
         ids = np.load(directory / "ids.npy")
         model = None
-        if len(ids):
+        if (directory / "params.index.json").exists():
             model = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
         return cls(model, ids)

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents (source);
 CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER,
     embedding BLOB NOT NULL
 );
@@ -73,15 +74,19 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
-    def write(self, remove: Iterable[str], add: Iterable[NewDocument]) -> tuple[list[int], list[int]]:
+    def write(
+        self, remove: Iterable[str], add: Iterable[NewDocument]
+    ) -> tuple[list[int], list[int]]:
         """Remove and add documents in one transaction; returns (removed, added) chunk ids."""
         removed: list[int] = []
         added: list[int] = []
         self.db.execute("BEGIN IMMEDIATE")
         try:
             for doc_id in remove:
-                removed += [r[0] for r in self.db.execute(
-                    "SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+                removed += [
+                    r[0]
+                    for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))
+                ]
                 self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
             for new in add:
                 added += self._insert(new)
@@ -107,7 +112,14 @@ class Store:
             cursor = self.db.execute(
                 'INSERT INTO chunks (doc_id, ordinal, start, "end", page, embedding) '
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (doc.id, ordinal, start, end, doc.page_at(start), vector.astype(np.float32).tobytes()),
+                (
+                    doc.id,
+                    ordinal,
+                    start,
+                    end,
+                    doc.page_at(start),
+                    vector.astype(np.float32).tobytes(),
+                ),
             )
             assert cursor.lastrowid is not None
             ids.append(cursor.lastrowid)
@@ -186,7 +198,9 @@ class Store:
             clauses.append("(" + " OR ".join("d.id LIKE ? || '%'" for _ in doc_ids) + ")")
             params += doc_ids
         if sources:
-            clauses.append("(" + " OR ".join("instr(lower(d.source), lower(?))" for _ in sources) + ")")
+            clauses.append(
+                "(" + " OR ".join("instr(lower(d.source), lower(?))" for _ in sources) + ")"
+            )
             params += sources
         if date_from:
             clauses.append("d.date >= ?")

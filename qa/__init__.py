@@ -1,12 +1,12 @@
 """reportqa: question answering over news reports, every answer tied to its source's exact words.
 
-    import qa
+import qa
 
-    index = qa.Index.open("reports-index", create=True)
-    index.add(["reports/"])
-    for hit in index.search("how many Kinzhal missiles were fired", k=3):
-        print(hit.title, hit.start, hit.end, hit.text)
-    print(qa.ask(index, "How many Kinzhal missiles were fired?").short_answer)  # six
+index = qa.Index.open("reports-index", create=True)
+index.add(["reports/"])
+for hit in index.search("how many Kinzhal missiles were fired", k=3):
+    print(hit.title, hit.start, hit.end, hit.text)
+print(qa.ask(index, "How many Kinzhal missiles were fired?").short_answer)  # six
 """
 
 __version__ = "0.1.0"

@@ -92,7 +92,9 @@ class Chunker:
         first = 0
         while first < len(pieces):
             last = first
-            while last + 1 < len(pieces) and self.fits(text[pieces[first][0] : pieces[last + 1][1]]):
+            while last + 1 < len(pieces) and self.fits(
+                text[pieces[first][0] : pieces[last + 1][1]]
+            ):
                 last += 1
             spans.append((pieces[first][0], pieces[last][1]))
             if last + 1 >= len(pieces):
@@ -100,7 +102,9 @@ class Chunker:
             first = self._overlap_start(text, pieces, first, last)
         return spans
 
-    def _overlap_start(self, text: str, pieces: list[tuple[int, int]], first: int, last: int) -> int:
+    def _overlap_start(
+        self, text: str, pieces: list[tuple[int, int]], first: int, last: int
+    ) -> int:
         """First piece of the next chunk: as many trailing pieces as fit in the overlap."""
         start = last + 1
         while start - 1 > first and count_tokens(text[pieces[start - 1][0] : pieces[last][1]]) <= (

@@ -49,16 +49,15 @@ class Embedder:
 
         self.name = name
         try:
-            self.model = SentenceTransformer(
-                _model_path(name), device="cpu", local_files_only=True
-            )
+            self.model = SentenceTransformer(_model_path(name), device="cpu", local_files_only=True)
         except (OSError, ValueError) as exc:
             raise QAError(
                 f"cannot load embedding model {name!r}: {exc}; pass a local model directory"
             ) from exc
         # renamed in sentence-transformers 5; keep working with older releases
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or getattr(
-            self.model, "get_sentence_embedding_dimension"
+        get_dim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
         )
         dim = get_dim()
         if dim is None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof gen lt col capt sgt cpl maj adm gov sen rep rev st jr sr hon pres
-    vs etc eg ie cf al approx no nos vol fig dept est inc ltd co corp jan feb mar apr jun
+    """mr mrs ms dr prof gen lt col capt sgt cpl maj adm gov sen rep rev st jr sr hon pres vs
+    etc eg ie cf al approx no nos vol fig dept est inc ltd co corp jan feb mar apr jun
     jul aug sep sept oct nov dec mon tue wed thu fri sat sun u.s u.k u.n e.g i.e a.m p.m""".split()
 )
 

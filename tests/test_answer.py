@@ -108,7 +108,9 @@ def test_every_citation_in_the_question_set_is_verbatim(sample_index: Index) -> 
         ("?!?", "no words"),
     ],
 )
-def test_bad_questions_are_clear_errors(sample_index: Index, question: object, message: str) -> None:
+def test_bad_questions_are_clear_errors(
+    sample_index: Index, question: object, message: str
+) -> None:
     with pytest.raises(InvalidQuestionError, match=message):
         ask(sample_index, question)  # type: ignore[arg-type]
 
@@ -132,7 +134,19 @@ def test_question_types(question: str, kind: str) -> None:
 
 def test_answer_json_contract(sample_index: Index) -> None:
     data = json.loads(json.dumps(ask(sample_index, "Who is the mayor of Kharkiv?").to_dict()))
-    assert {"question", "answer", "short_answer", "abstained", "confidence", "citations"} <= set(data)
+    assert {"question", "answer", "short_answer", "abstained", "confidence", "citations"} <= set(
+        data
+    )
     citation = data["citations"][0]
-    assert set(citation) >= {"n", "doc_id", "source", "title", "page", "start", "end", "quote",
-                             "answer_start", "answer_end"}
+    assert set(citation) >= {
+        "n",
+        "doc_id",
+        "source",
+        "title",
+        "page",
+        "start",
+        "end",
+        "quote",
+        "answer_start",
+        "answer_end",
+    }

@@ -10,8 +10,8 @@ from qa.chunking import Chunker, count_tokens
 from qa.sentences import split_sentences
 
 WORDS = st.sampled_from(
-    "the missile strike hit Kyiv on Thursday , 81 six Mr. Zelenskyy said “quoted” "
-    "infrastructure héllo 東京 — power cuts 150,000 households".split()
+    """the missile strike hit Kyiv on Thursday , 81 six Mr. Zelenskyy said “quoted”
+    infrastructure héllo 東京 — power cuts 150,000 households""".split()
 )
 SENTENCE = st.lists(WORDS, min_size=1, max_size=40).map(lambda ws: " ".join(ws) + ".")
 TEXT = st.lists(
@@ -78,7 +78,9 @@ def test_bad_chunk_settings_name_the_value(size: int, overlap: int) -> None:
 
 
 def test_sentences_respect_abbreviations_and_lines() -> None:
-    text = "Mr. Marchenko said on Telegram. Power was cut.\nHeadline without stop\nU.S. aid arrived."
+    text = (
+        "Mr. Marchenko said on Telegram. Power was cut.\nHeadline without stop\nU.S. aid arrived."
+    )
     got = [text[s:e] for s, e in split_sentences(text)]
     assert got == [
         "Mr. Marchenko said on Telegram.",

@@ -5,12 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa.embed import Embedder
-from qa.errors import DocumentNotFoundError, IndexFormatError, IndexNotFoundError, ModelMismatchError
+from qa.errors import (
+    DocumentNotFoundError,
+    IndexFormatError,
+    IndexNotFoundError,
+    ModelMismatchError,
+)
 from qa.index import Index
 from qa.types import Document
 
@@ -79,7 +87,9 @@ def test_remove_drops_chunks_from_dense_and_bm25(sample_index: Index) -> None:
     removed = sample_index.remove(hit.doc_id)
     assert removed.id == hit.doc_id
     assert sample_index.counts()["documents"] == 1
-    assert len(sample_index.dense) == len(sample_index.sparse.ids) == sample_index.counts()["chunks"]
+    assert (
+        len(sample_index.dense) == len(sample_index.sparse.ids) == sample_index.counts()["chunks"]
+    )
     for mode in ("hybrid", "dense", "bm25"):
         assert all(h.doc_id != hit.doc_id for h in sample_index.search(KINZHAL, k=20, mode=mode))
     with pytest.raises(DocumentNotFoundError):
@@ -136,7 +146,9 @@ def test_model_mismatch_is_a_clear_error(sample_index: Index, tmp_path: Path) ->
         Index.open(sample_index.path, model=str(tmp_path / "some-other-model"))
 
 
-def test_index_of_a_different_real_model_refuses_the_default(tmp_path: Path, embedder: Embedder) -> None:
+def test_index_of_a_different_real_model_refuses_the_default(
+    tmp_path: Path, embedder: Embedder
+) -> None:
     """A real, different model (MiniLM plus a 64-d projection) builds its own index."""
     from sentence_transformers import SentenceTransformer, models
 
@@ -186,10 +198,40 @@ def test_crash_during_ingest_leaves_a_working_index(
     cmd = [sys.executable, "-m", "qa.cli", "ingest", str(report), "--index", str(sample_index.path)]
     assert subprocess.run(cmd, env=env, capture_output=True).returncode == 86
     with Index.open(sample_index.path, embedder=embedder) as again:
-        expected = before if crash_at == "before-commit" else {
-            "documents": before["documents"] + 1,
-            "chunks": before["chunks"] + 1,
-        }
+        expected = (
+            before
+            if crash_at == "before-commit"
+            else {
+                "documents": before["documents"] + 1,
+                "chunks": before["chunks"] + 1,
+            }
+        )
         assert again.counts() == expected
         assert len(again.dense) == len(again.sparse.ids) == expected["chunks"]
         assert "six Kinzhal" in again.search(KINZHAL, k=1)[0].text
+
+
+TEXT = st.text(
+    alphabet=st.sampled_from([*"abc xyz.,\n\t", "é", "東", "😀", "\u200b", "Ω", "—"]),
+    min_size=1,
+    max_size=400,
+).filter(lambda t: t.strip())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(TEXT, min_size=1, max_size=3, unique=True))
+def test_stored_chunks_are_slices_of_stored_text(texts: list[str], embedder: Embedder) -> None:
+    """Property: whatever the text (any Unicode), SQLite hands back doc.text[start:end]."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Index.open(
+            Path(tmp) / "ix", create=True, embedder=embedder, chunk_size=16, chunk_overlap=4
+        ) as ix,
+    ):
+        ix.add_documents([doc(t, f"{i}.txt") for i, t in enumerate(texts)])
+        stored = {d.id: d.text for d in ix.documents()}
+        chunks = ix.store.chunks([cid for cid, _ in ix.store.chunk_texts()])
+        for item in chunks.values():
+            chunk = item.chunk
+            assert stored[chunk.doc_id][chunk.start : chunk.end] == chunk.text
+            assert chunk.text.strip()

@@ -86,7 +86,9 @@ def _missing_names(q: Question, best: Sentence) -> float:
 def _unknown_names(index: Index, q: Question) -> list[str]:
     """Names in the question (not short acronyms like "TV") that no report contains."""
     names = [n for n in _names(q) if len(n) > 2 or not n.isupper()]
-    return [n for n in names if (stems := tokenize([n])[0]) and not any(map(index.sparse.knows, stems))]
+    return [
+        n for n in names if (stems := tokenize([n])[0]) and not any(map(index.sparse.knows, stems))
+    ]
 
 
 def _support(
@@ -136,8 +138,11 @@ def _compose(
     if short is None:
         text = quotes
     elif differ:
-        parts = [f"{_display(s)} [{n}] ({s.doc.title})" for n, s in enumerate(cited, start=1)
-                 if s is best or s in differ]
+        parts = [
+            f"{_display(s)} [{n}] ({s.doc.title})"
+            for n, s in enumerate(cited, start=1)
+            if s is best or s in differ
+        ]
         text = "The reports give different figures: " + "; ".join(parts) + ".\n\n" + quotes
     else:
         markers = "".join(f"[{c.n}]" for c in citations)

@@ -125,8 +125,11 @@ def _rank_candidates(
         if not inside:
             continue
         first, last = inside[0], inside[-1]
-        gaps = [min(abs(i - first), abs(i - last)) - 1 for i, (_, _, t) in enumerate(words)
-                if t in idf and not first <= i <= last]
+        gaps = [
+            min(abs(i - first), abs(i - last)) - 1
+            for i, (_, _, t) in enumerate(words)
+            if t in idf and not first <= i <= last
+        ]
         bonus = PROXIMITY_WEIGHT / (1 + min(gaps)) if gaps else 0.0
         # the clause holding the candidate should hold the question's words too
         clause = next(((a, b) for a, b in clauses if a <= cand.start < b), (0, len(sentence)))

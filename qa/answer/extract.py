@@ -42,13 +42,12 @@ TITLES = frozenset(
     """Mr Mrs Ms Dr Prof Gen General President Mayor Governor Minister Sen Senator Chancellor
     Commissioner Secretary Chief Head Commander Spokesman Spokeswoman King Queen Pope""".split()
 )
-NOT_NAMES = frozenset(
+NOT_NAMES = frozenset(  # capitalised because they start a sentence or name a nationality
     f"{MONTHS}|{WEEKDAYS}".split("|")
-    + """The A An In On At It Its This That These Those There He She They We I But And Or If
-    As After Before During Since While When Where Who What Which Why How According Late Early
-    Initially Another Other Some Many Several Ukrainian Russian Russians Ukrainians Western Eastern
-    Thursday Footage Smoke Private Preventive Residential Air Mr Mrs
-    Ms Nuclear Battle Strikes Power Officials Civilians Damage Fifteen Millions""".split()
+    + """The A An In On At It Its This That These Those There He She They We I But And Or If As
+    After Before During Since While When Where Who What Which Why How According Late Early
+    Initially Another Other Some Many Several Meanwhile However Also Ukrainian Russian Russians
+    Ukrainians American Americans British European Western Eastern Northern Southern""".split()
 )
 
 
@@ -105,14 +104,18 @@ def _inside_date(sentence: str, start: int, end: int) -> bool:
     if re.match(r" ?(?:am|pm|a\.m\.|p\.m\.)(?:\W|$)", after, re.IGNORECASE):
         return True
     text = sentence[start:end]
-    return bool(re.fullmatch(r"(?:1[89]|20)\d{2}", text)) and not re.match(r" (?:\w+ )?(?:of|people)", after)
+    return bool(re.fullmatch(r"(?:1[89]|20)\d{2}", text)) and not re.match(
+        r" (?:\w+ )?(?:of|people)", after
+    )
 
 
 def _dates(sentence: str) -> list[Candidate]:
     spans: list[tuple[int, int]] = []
     for pattern in DATE_PATTERNS:
         for match in re.finditer(pattern, sentence, re.IGNORECASE if "am|pm" in pattern else 0):
-            if not any(s <= match.start() < e or match.start() <= s < match.end() for s, e in spans):
+            if not any(
+                s <= match.start() < e or match.start() <= s < match.end() for s, e in spans
+            ):
                 spans.append(match.span())
     return [Candidate(s, e, sentence[s:e]) for s, e in sorted(spans)]
 

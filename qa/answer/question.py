@@ -20,24 +20,31 @@ PLACE_NOUNS = (
 )
 # Expected answer types, most specific first; the first pattern that matches wins.
 TYPE_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("number", r"\bhow (far|long|much|big|large|high|old|often|wide|deep|heavy|fast)\b"
-               r"|\b(what|which) (percentage|proportion|share|distance|number|amount)\b"
-               r"|\bper ?cent\b"),
+    (
+        "number",
+        r"\bhow (far|long|much|big|large|high|old|often|wide|deep|heavy|fast)\b"
+        r"|\b(what|which) (percentage|proportion|share|distance|number|amount)\b"
+        r"|\bper ?cent\b",
+    ),
     ("count", r"\bhow many\b|\bnumber of\b"),
     ("date", r"\bwhen\b|\b(what|which) (date|day|time|year|month|hour)\b|\bwhat time\b"),
-    ("person", r"\bwho\b|\bwhose\b|\bwhom\b|\b(what|which) (is the )?name of the "
-               r"(mayor|governor|president|minister|head|chief|leader|commander|spokes\w+)\b"),
+    (
+        "person",
+        r"\bwho\b|\bwhose\b|\bwhom\b|\b(what|which) (is the )?name of the "
+        r"(mayor|governor|president|minister|head|chief|leader|commander|spokes\w+)\b",
+    ),
     ("organisation", rf"\b(what|which) (\w+ )?({ORG_NOUNS})\b"),
     ("place", rf"\bwhere\b|\b(what|which) (\w+ )?({PLACE_NOUNS})\b"),
 )
 
 STOPWORDS = frozenset(
     """a an the of in on at to for from by with about as into over after before during and or
-    but if then than so that this these those there here is are was were be been being am do
-    does did done has have had having will would shall should can could may might must not no
-    what which who whom whose when where why how many much long far what's who's it its it's
-    they them their he him his she her we us our you your i me my according said say says
-    reported report reports tell told according did any some all each every other another""".split()
+    but if then than so that this these those there here is are was were be been being
+    am do does did done has have had having will would shall should can could may might
+    must not no what which who whom whose when where why how many much long far what's
+    who's it its it's they them their he him his she her we us our you your i me my
+    according said say says reported report reports tell told according did any some all
+    each every other another""".split()
 )
 FOLLOW_UP = re.compile(
     r"^(and|but|also|so|what about|how about)\b|\b(them|they|those|these|it|its|that|there|"
@@ -86,8 +93,11 @@ def answer_type(text: str) -> str:
     The question word that comes first decides: "Who said 40 per cent ...?" asks for a person.
     """
     lowered = text.lower()
-    found = [(m.start(), i, kind) for i, (kind, pattern) in enumerate(TYPE_PATTERNS)
-             if (m := re.search(pattern, lowered))]
+    found = [
+        (m.start(), i, kind)
+        for i, (kind, pattern) in enumerate(TYPE_PATTERNS)
+        if (m := re.search(pattern, lowered))
+    ]
     return min(found)[2] if found else "other"
 
 

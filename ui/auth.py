@@ -1,0 +1,100 @@
+"""HTTP Basic authentication for the whole server: the chat, its assets and the REST API.
+
+One pure-ASGI middleware (no ``BaseHTTPMiddleware``), so Gradio's server-sent events and
+websockets pass through untouched. Gradio's own ``auth=`` is not used: it protects only
+Gradio's paths and shows a login form, while this guards every path with one mechanism.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+REALM = "reportqa"
+
+Scope = dict[str, Any]
+Receive = Any
+Send = Any
+ASGIApp = Any
+
+
+def parse_credentials(pairs: Iterable[str] = (), files: Iterable[str | Path] = ()) -> dict[str, str]:
+    """Users and passwords from ``user:password`` strings and files of such lines.
+
+    In files, blank lines and lines starting with ``#`` are skipped. The password is all that
+    follows the first colon, so it may contain colons.
+    """
+    users: dict[str, str] = {}
+    entries: list[tuple[str, str]] = [(pair, "--auth") for pair in pairs]
+    for file in files:
+        path = Path(file).expanduser()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ValueError(f"cannot read the auth file {path}: {exc.strerror or exc}") from None
+        entries += [
+            (line.strip(), f"{path}:{n}")
+            for n, line in enumerate(lines, start=1)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+    for pair, where in entries:
+        user, sep, password = pair.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ValueError(f"{where}: expected user:password, got {_masked(pair)!r}")
+        users[user.strip()] = password
+    return users
+
+
+def _masked(pair: str) -> str:
+    user, sep, _ = pair.partition(":")
+    return f"{user}:***" if sep else pair
+
+
+class BasicAuthMiddleware:
+    """Answers 401 (with a ``WWW-Authenticate`` challenge) unless a known user's password is sent."""
+
+    def __init__(self, app: ASGIApp, users: dict[str, str], realm: str = REALM) -> None:
+        if not users:
+            raise ValueError("no users given; pass at least one user:password")
+        self.app = app
+        self.users = {u.encode(): p.encode() for u, p in users.items()}
+        self.realm = realm
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        challenge = f'Basic realm="{self.realm}", charset="UTF-8"'.encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"www-authenticate", challenge),
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"401 Unauthorized: log in first\n"})
+
+    def _allowed(self, scope: Scope) -> bool:
+        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        scheme, _, token = header.partition(b" ")
+        if scheme.lower() != b"basic":
+            return False
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        user, sep, password = decoded.partition(b":")
+        expected = self.users.get(user)
+        # compare even for an unknown user, so the timing does not tell which users exist
+        ok = secrets.compare_digest(password, expected if expected is not None else b"\0" + password)
+        return bool(sep) and expected is not None and ok

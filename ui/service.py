@@ -1,0 +1,146 @@
+"""The one index the server holds, shared by the chat and the REST API.
+
+Every operation takes one lock: the Index guards its own search and writes, but ``ask`` also
+reads documents and the model outside that lock, so a concurrent upload could be seen half
+done. Answers take well under a second, so serialising them costs little.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from qa.answer import ask
+from qa.config import sample_corpus
+from qa.errors import IngestError, QAError
+from qa.index import Index, IngestReport
+from qa.loaders import SUPPORTED_SUFFIXES, load_bytes
+from qa.types import Answer, Document, Hit
+
+MB = 1024 * 1024
+MAX_FILES = 20  # files in one upload
+
+
+class UploadRejected(QAError):
+    """An upload refused before it reaches the index; ``status`` is the HTTP status to send."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which documents a question or search may draw on (None: no restriction)."""
+
+    doc_ids: list[str] | None = None
+    sources: list[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "doc_ids": self.doc_ids or None,
+            "sources": self.sources or None,
+            "date_from": self.date_from or None,
+            "date_to": self.date_to or None,
+        }
+
+
+@dataclass
+class Service:
+    """The index, its model and the upload limit, behind one lock."""
+
+    index: Index
+    max_upload_bytes: int = 20 * MB
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def model(self) -> str:
+        return self.index.manifest.model
+
+    def ask(
+        self, question: str, *, k: int, mode: str, history: Sequence[str] = (), filters: Filters
+    ) -> Answer:
+        with self._lock:
+            return ask(self.index, question, k=k, mode=mode, history=history, **filters.kwargs())
+
+    def search(self, query: str, *, k: int, mode: str, filters: Filters) -> list[Hit]:
+        with self._lock:
+            return self.index.search(query, k=k, mode=mode, **filters.kwargs())
+
+    def documents(self) -> list[Document]:
+        with self._lock:
+            return self.index.documents()
+
+    def document(self, key: str) -> Document:
+        with self._lock:
+            return self.index.document(key)
+
+    def remove(self, key: str) -> Document:
+        with self._lock:
+            return self.index.remove(key)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return self.index.counts()
+
+    def check_upload(self, filename: str, size: int | None) -> str:
+        """The file's name without folders, or UploadRejected (415 type, 413 size)."""
+        name = upload_name(filename)
+        suffix = PurePosixPath(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            kind = f"'{suffix}'" if suffix else "(no file extension)"
+            raise UploadRejected(
+                415,
+                f"{name}: unsupported file type {kind}; upload one of "
+                f"{', '.join(SUPPORTED_SUFFIXES)}",
+            )
+        if size is not None and size > self.max_upload_bytes:
+            raise UploadRejected(
+                413, f"{name}: {size / MB:.1f} MB is over the {self.max_upload_mb:g} MB upload limit"
+            )
+        return name
+
+    @property
+    def max_upload_mb(self) -> float:
+        return self.max_upload_bytes / MB
+
+    def ingest(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
+        """Read uploaded files (name, bytes) and store them; unreadable ones go in ``errors``.
+
+        The source of an uploaded report is its file name, so uploading a new version of a
+        file replaces the old one.
+        """
+        docs: list[Document] = []
+        errors: list[IngestError] = []
+        for filename, data in files:
+            name = self.check_upload(filename, len(data))
+            try:
+                docs.append(load_bytes(data, name, name))
+            except IngestError as exc:
+                errors.append(exc)
+        with self._lock:
+            report = self.index.add_documents(docs) if docs else IngestReport()
+        report.errors[:0] = errors
+        return report
+
+
+def upload_name(filename: str) -> str:
+    """The last part of an uploaded file's name (browsers may send a path), or 'upload'."""
+    return filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "upload"
+
+
+def open_index(
+    path: str | Path | None, *, model: str | None = None, sample: bool = True
+) -> tuple[Index, IngestReport | None]:
+    """Open (or create) the index and load its model; an empty one gets the sample reports."""
+    index = Index.open(path, create=True, model=model)
+    report = None
+    if sample and index.counts()["documents"] == 0:
+        report = index.add([sample_corpus()])
+    index.embedder.encode(["warm up the model"])  # load it now, not on the first question
+    return index, report
