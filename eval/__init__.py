@@ -1,1 +1,40 @@
-"""Evaluation: metrics, question sets and benchmark scripts."""
+"""Evaluation: answer accuracy on question sets and SQuAD files, retrieval on BEIR folders.
+
+    from qa.eval import evaluate, format_text, write_report
+    record = evaluate("eval/data/sample_questions.jsonl", corpus="qa/corpus")
+    print(format_text(record))
+    write_report(record, Path("eval-results/sample"))
+
+``evaluate`` returns a plain-JSON record (settings, index, summary, every per-question result);
+``compare_runs`` sets two records side by side. The metrics live in :mod:`qa.eval.metrics`.
+"""
+
+from qa.eval.answers import Item, format_summary, load_questions, run, summarize
+from qa.eval.beir import BeirSet, load_beir
+from qa.eval.bench_retrieval import evaluate as evaluate_retrieval
+from qa.eval.compare import compare_runs, format_comparison, load_record
+from qa.eval.report import format_text
+from qa.eval.report import write as write_report
+from qa.eval.squad import SquadSet, load_squad, official_scores
+from qa.eval.suite import detect, evaluate
+
+__all__ = [
+    "BeirSet",
+    "Item",
+    "SquadSet",
+    "compare_runs",
+    "detect",
+    "evaluate",
+    "evaluate_retrieval",
+    "format_comparison",
+    "format_summary",
+    "format_text",
+    "load_beir",
+    "load_questions",
+    "load_record",
+    "load_squad",
+    "official_scores",
+    "run",
+    "summarize",
+    "write_report",
+]

@@ -160,22 +160,25 @@ def run(
     progress: Callable[[Iterable[Item]], Iterable[Item]] = lambda xs: xs,
     *,
     retrieval_depth: int | None = RETRIEVAL_DEPTH,
+    per_item: Callable[[Item], dict[str, Any]] | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Ask every question of the set (timing each) and score the replies.
 
-    ``options`` go to :func:`qa.answer.ask` (k, mode, filters). With ``retrieval_depth``, each
+    ``options`` go to :func:`qa.answer.ask` (k, mode, filters), updated by ``per_item(item)``
+    when given (e.g. a filter to the question's own document). With ``retrieval_depth``, each
     question with an expected document is also searched (same mode and filters, that many
     chunks) to score retrieval on its own; that search is not part of the timing.
     """
     results = []
     text_of = lambda doc_id: index.document(doc_id).text  # noqa: E731
-    search_options = {key: value for key, value in options.items() if key != "k"}
     for item in progress(items):
+        asked = {**options, **(per_item(item) if per_item else {})}
         start = time.perf_counter()
-        reply = ask(index, item.question, **options)
+        reply = ask(index, item.question, **asked)
         row = score_answer(item, reply, time.perf_counter() - start, text_of)
         if retrieval_depth and item.doc:
+            search_options = {key: value for key, value in asked.items() if key != "k"}
             hits = index.search(item.question, k=retrieval_depth, **search_options)
             row["retrieval"] = score_retrieval(item, hits)
         results.append(row)

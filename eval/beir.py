@@ -6,6 +6,7 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qa.errors import QAError
 from qa.types import Document
@@ -51,6 +52,6 @@ def load_beir(folder: str | Path, split: str | None = None) -> BeirSet:
     return BeirSet(documents, queries, qrels)
 
 
-def _jsonl(path: Path) -> list[dict]:  # type: ignore[type-arg]
+def _jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]

@@ -13,36 +13,66 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from qa.eval.beir import BeirSet, load_beir
 from qa.eval.metrics import dedupe, latency_summary, mrr, ndcg_at_k, recall_at_k
 from qa.index import MODES, Index
 
 SEARCH_DEPTH = 50  # chunks fetched per query, enough for ten distinct documents
+RECALL_KS = (1, 2, 3, 5, 10, 20)  # the recall@k curve (20 is about all 50 chunks reach)
 
 
-def evaluate(index: Index, data: BeirSet, mode: str, limit: int | None = None) -> dict[str, float]:
-    """Mean nDCG@10, recall@10, MRR@10 and latency percentiles (ms) over the queries."""
-    ndcg, recall, rr, seconds = [], [], [], []
+def query_results(
+    index: Index, data: BeirSet, mode: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """One row a query: nDCG@10, recall@10 and the recall@k curve, reciprocal rank (@10),
+    the top ten documents and the search time in seconds."""
+    rows = []
     for qid, text in list(data.queries.items())[:limit]:
         start = time.perf_counter()
         hits = index.search(text, k=SEARCH_DEPTH, mode=mode)
-        seconds.append(time.perf_counter() - start)
+        seconds = time.perf_counter() - start
         ranking = dedupe([hit.source for hit in hits])
         relevant = data.qrels[qid]
-        ndcg.append(ndcg_at_k(ranking, relevant, 10))
-        recall.append(recall_at_k(ranking, relevant, 10))
-        rr.append(mrr(ranking, relevant, 10))
-    latency = latency_summary(seconds)
-    n = len(ndcg)
+        rows.append(
+            {
+                "id": qid,
+                "mode": mode,
+                "query": text,
+                "relevant": relevant,
+                "top": ranking[:10],
+                "ndcg@10": ndcg_at_k(ranking, relevant, 10),
+                "recall@10": recall_at_k(ranking, relevant, 10),
+                "rr": mrr(ranking, relevant, 10),
+                "recall": {str(k): recall_at_k(ranking, relevant, k) for k in RECALL_KS},
+                "seconds": seconds,
+            }
+        )
+    return rows
+
+
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means over the queries of one mode, the recall@k curve and latency percentiles (ms)."""
+    n = len(rows)
+    if not n:
+        raise ValueError("no queries to evaluate; check the qrels split and --limit")
+    mean = lambda key: sum(r[key] for r in rows) / n  # noqa: E731
+    latency = latency_summary([r["seconds"] for r in rows])
     return {
-        "ndcg@10": sum(ndcg) / n,
-        "recall@10": sum(recall) / n,
-        "mrr@10": sum(rr) / n,
+        "ndcg@10": mean("ndcg@10"),
+        "recall@10": mean("recall@10"),
+        "mrr@10": mean("rr"),
+        "recall": {k: sum(r["recall"][k] for r in rows) / n for k in rows[0]["recall"]},
         "p50_ms": latency["p50"] * 1000,
         "p95_ms": latency["p95"] * 1000,
         "queries": n,
     }
+
+
+def evaluate(index: Index, data: BeirSet, mode: str, limit: int | None = None) -> dict[str, Any]:
+    """Mean nDCG@10, recall@10 (and the recall@k curve), MRR@10 and latency percentiles (ms)."""
+    return aggregate(query_results(index, data, mode, limit))
 
 
 def main(argv: list[str] | None = None) -> None:

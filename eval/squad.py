@@ -22,10 +22,8 @@ from qa.errors import QAError
 from qa.eval.answers import Item
 from qa.types import Document
 
-# Question words, longest first; the first one found in the question is its type.
-_QUESTION_WORDS = ("how many", "how much", "what", "which", "who", "whom", "whose", "when",
-                   "where", "why", "how")
-_WORD_PATTERN = re.compile(r"\b(" + "|".join(_QUESTION_WORDS) + r")\b")
+# Question words; at one position the longer ("how many") is tried before the shorter ("how").
+_WORD_PATTERN = re.compile(r"\b(how many|how much|what|which|who|whom|whose|when|where|why|how)\b")
 
 
 @dataclass(frozen=True)

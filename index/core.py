@@ -22,10 +22,12 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from qa.chunking import TOKENIZER, Chunker
+import numpy as np
+
+from qa.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, TOKENIZER, Chunker
 from qa.config import default_index_path
 from qa.embed import Embedder, load_embedder, model_name
-from qa.errors import DocumentNotFoundError, IndexFormatError, QAError
+from qa.errors import DocumentNotFoundError, IndexFormatError, IngestError, QAError
 from qa.index.dense import DenseIndex
 from qa.index.ingest import IngestReport, plan_ingest
 from qa.index.manifest import MANIFEST, Manifest
@@ -75,7 +77,10 @@ class Index:
         path = Path(path).expanduser() if path else default_index_path()
         name = embedder.name if embedder else model_name(model)
         if create and not (path / MANIFEST).exists():
-            chunker = Chunker(**_chunk_args(chunk_size, chunk_overlap))  # validates first
+            chunker = Chunker(  # validates the settings before anything is written
+                DEFAULT_SIZE if chunk_size is None else chunk_size,
+                DEFAULT_OVERLAP if chunk_overlap is None else chunk_overlap,
+            )
             _check_empty(path)
             embedder = embedder or load_embedder(name)
             path.mkdir(parents=True, exist_ok=True)
@@ -160,7 +165,7 @@ class Index:
             retriever = Retriever(self.store, self.dense, self.sparse, self._embed_query)
             return retriever.search(query, k, mode, allowed)
 
-    def _embed_query(self, query: str):  # type: ignore[no-untyped-def]
+    def _embed_query(self, query: str) -> np.ndarray:
         return self.embedder.encode([query])[0]
 
     # -- writing -------------------------------------------------------------------------
@@ -175,8 +180,8 @@ class Index:
         for file in bar:
             try:
                 docs.append(load_file(file))
-            except QAError as exc:
-                errors.append(exc)  # type: ignore[arg-type]
+            except IngestError as exc:
+                errors.append(exc)
         report = self.add_documents(docs)
         report.errors[:0] = errors
         return report
@@ -287,15 +292,6 @@ class Index:
         return matches[0]
 
 
-def _chunk_args(size: int | None, overlap: int | None) -> dict[str, int]:
-    args = {}
-    if size is not None:
-        args["size"] = size
-    if overlap is not None:
-        args["overlap"] = overlap
-    return args
-
-
 def _check_empty(path: Path) -> None:
     if path.exists() and (not path.is_dir() or set(os.listdir(path)) - _OWN_FILES):
         raise IndexFormatError(f"{path} exists and is not a reportqa index; choose another path")
@@ -306,9 +302,7 @@ def _segments(doc: Document) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
-def _split(items: list[int], sizes: list[int]) -> Iterator:  # type: ignore[type-arg]
-    import numpy as np
-
+def _split(items: list[int], sizes: list[int]) -> Iterator[np.ndarray]:
     offset = 0
     for size in sizes:
         yield np.array(items[offset : offset + size], dtype=np.int64)

@@ -24,7 +24,7 @@ class DenseIndex:
 
     def remove(self, ids: list[int]) -> None:
         if ids:
-            self.index.remove_ids(np.array(ids, dtype=np.int64))
+            self.index.remove_ids(np.array(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def search(
         self, query: np.ndarray, k: int, allowed: list[int] | None = None
@@ -35,7 +35,7 @@ class DenseIndex:
             return []
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(
+            params = faiss.SearchParameters(  # type: ignore[call-arg]
                 sel=faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64))
             )
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)

@@ -20,7 +20,7 @@ def stem(word: str) -> str:
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(  # type: ignore[return-value]
+    return bm25s.tokenize(
         texts,
         token_pattern=TOKEN_PATTERN,
         stopwords="en",

@@ -63,12 +63,12 @@ class Embedder:
         if dim is None:
             raise QAError(f"embedding model {name!r} does not report its dimension")
         self.dim: int = dim
-        self.max_tokens: int = self.model.max_seq_length
+        self.max_tokens: int = self.model.max_seq_length or 512
         self._encode_lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         """Model tokens in ``text``, including the special tokens the model adds."""
-        return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
+        return len(self.model.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
 
     def fits(self, text: str) -> bool:
         return self.count_tokens(text) <= self.max_tokens

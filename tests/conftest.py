@@ -41,3 +41,14 @@ def sample_index(sample_index_path: Path, tmp_path: Path, embedder: Embedder) ->
     shutil.copytree(sample_index_path, path)
     with Index.open(path, embedder=embedder) as ix:
         yield ix
+
+
+@pytest.fixture(scope="module")
+def module_sample_index(
+    sample_index_path: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[Index]:
+    """A writable copy of the sample index shared by one test module (e.g. a served app)."""
+    path = tmp_path_factory.mktemp("module-sample") / "index"
+    shutil.copytree(sample_index_path, path)
+    with Index.open(path, embedder=embedder) as ix:
+        yield ix

@@ -22,7 +22,9 @@ Send = Any
 ASGIApp = Any
 
 
-def parse_credentials(pairs: Iterable[str] = (), files: Iterable[str | Path] = ()) -> dict[str, str]:
+def parse_credentials(
+    pairs: Iterable[str] = (), files: Iterable[str | Path] = ()
+) -> dict[str, str]:
     """Users and passwords from ``user:password`` strings and files of such lines.
 
     In files, blank lines and lines starting with ``#`` are skipped. The password is all that
@@ -55,7 +57,7 @@ def _masked(pair: str) -> str:
 
 
 class BasicAuthMiddleware:
-    """Answers 401 (with a ``WWW-Authenticate`` challenge) unless a known user's password is sent."""
+    """Answers 401 (with a ``WWW-Authenticate`` challenge) unless a user's password is sent."""
 
     def __init__(self, app: ASGIApp, users: dict[str, str], realm: str = REALM) -> None:
         if not users:
@@ -96,5 +98,7 @@ class BasicAuthMiddleware:
         user, sep, password = decoded.partition(b":")
         expected = self.users.get(user)
         # compare even for an unknown user, so the timing does not tell which users exist
-        ok = secrets.compare_digest(password, expected if expected is not None else b"\0" + password)
+        ok = secrets.compare_digest(
+            password, expected if expected is not None else b"\0" + password
+        )
         return bool(sep) and expected is not None and ok

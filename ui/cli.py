@@ -6,12 +6,77 @@ This module is imported to build the ``qa`` parser: keep heavy imports (gradio) 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument(
+        "--auth",
+        action="append",
+        default=[],
+        metavar="USER:PASSWORD",
+        help="require HTTP Basic login for the chat and the API (repeatable)",
+    )
+    parser.add_argument(
+        "--auth-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="read user:password lines from FILE (# starts a comment)",
+    )
+    parser.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=20,
+        metavar="MB",
+        help="largest report file accepted for upload (default 20)",
+    )
+    parser.add_argument(
+        "--no-sample",
+        action="store_true",
+        help="leave an empty index empty (by default it gets the sample reports)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("qa serve is being built")
+    """Load the index and model once, then serve until interrupted."""
+    started = time.perf_counter()
+    from qa.ui.auth import parse_credentials
+
+    users = parse_credentials(args.auth, args.auth_file)
+    if args.max_upload_mb <= 0:
+        raise ValueError(f"--max-upload-mb must be positive, got {args.max_upload_mb:g}")
+
+    import uvicorn
+
+    from qa.ui.server import create_app
+    from qa.ui.service import MB, Service, open_index
+
+    index, seeded = open_index(args.index, model=args.model, sample=not args.no_sample)
+    if seeded is not None:
+        print(f"qa: the index was empty: added {len(seeded.added)} sample reports", file=sys.stderr)
+    app = create_app(Service(index, int(args.max_upload_mb * MB)), users or None)
+    if not users and args.host not in LOCAL_HOSTS:
+        print(
+            f"qa: warning: serving on {args.host} without --auth: anyone who can reach it "
+            "can read and change the index",
+            file=sys.stderr,
+        )
+    counts = index.counts()
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"qa: {counts['documents']} reports in {index.path}; chat at http://{host}:{args.port}/ , "
+        f"API docs at /docs (ready in {time.perf_counter() - started:.1f} s; Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    finally:
+        index.close()
+    return 0

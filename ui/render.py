@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import PurePath
+from typing import NamedTuple
 
 from qa.types import Answer, Citation, Document, Hit
 
@@ -67,8 +68,10 @@ def sources_html(answer: Answer, aid: str, docs: Mapping[str, Document]) -> str:
     question = escape(answer.question)
     if answer.abstained:
         head = f"No answer in the reports to “{question}”. Related passages:"
-        cards = [_related_card(hit, aid, i, docs.get(hit.doc_id)) for i, hit in
-                 enumerate(answer.related, start=1)]
+        cards = [
+            _related_card(hit, aid, i, docs.get(hit.doc_id))
+            for i, hit in enumerate(answer.related, start=1)
+        ]
         if not cards:
             cards = ['<p class="qa-empty">No passage came close.</p>']
     else:
@@ -93,59 +96,69 @@ def panel_html(blocks: Sequence[str]) -> str:
     if len(blocks) > 1:
         earlier = (
             f'<details class="qa-earlier"><summary>Earlier answers ({len(blocks) - 1})</summary>'
-            f'{"".join(blocks[1:])}</details>'
+            f"{''.join(blocks[1:])}</details>"
         )
     return f'<div class="qa-panel">{blocks[0]}{earlier}</div>'
 
 
+class Head(NamedTuple):
+    """What a source card shows above its passage, and the ids that link to it."""
+
+    card_id: str
+    mark_id: str
+    label: str
+    title: str
+    source: str
+    page: int | None
+    date: str | None
+
+
 def _citation_card(c: Citation, aid: str, doc: Document | None) -> str:
-    answer = (c.answer_start, c.answer_end) if c.answer_start is not None else None
+    answer = None
+    if c.answer_start is not None and c.answer_end is not None:
+        answer = (c.answer_start, c.answer_end)
     mark = f"cite-{aid}-{c.n}"
-    return _card(
-        f"card-{aid}-{c.n}", mark, f"[{c.n}]", c.title, c.source, c.page, c.date, doc,
-        (c.start, c.end), answer, "hl-quote",
-    )  # fmt: skip
+    head = Head(f"card-{aid}-{c.n}", mark, f"[{c.n}]", c.title, c.source, c.page, c.date)
+    return _card(head, doc, (c.start, c.end), answer)
 
 
 def _related_card(hit: Hit, aid: str, i: int, doc: Document | None) -> str:
     mark = f"rel-{aid}-{i}"
-    return _card(
-        f"card-{aid}-r{i}", mark, f"[R{i}]", hit.title, hit.source, hit.page, hit.date, doc,
-        (hit.start, hit.end), None, "hl-related", extra="related",
-    )  # fmt: skip
+    head = Head(f"card-{aid}-r{i}", mark, f"[R{i}]", hit.title, hit.source, hit.page, hit.date)
+    return _card(head, doc, (hit.start, hit.end), None, related=True)
 
 
 def _card(
-    card_id: str,
-    mark_id: str,
-    label: str,
-    title: str,
-    source: str,
-    page: int | None,
-    date: str | None,
+    head: Head,
     doc: Document | None,
     span: tuple[int, int],
     answer: tuple[int, int] | None,
-    cls: str,
-    extra: str = "",
+    related: bool = False,
 ) -> str:
-    meta = [f'<span class="src-source" title="{escape(source)}">{escape(_short(source))}</span>']
-    if page:
-        meta.append(f"p. {page}")
-    meta.append(escape(date) if date else "undated")
+    """A source card: title, source, page and date, the passage, and the whole report."""
+    meta = [
+        f'<span class="src-source" title="{escape(head.source)}">{escape(_short(head.source))}'
+        "</span>"
+    ]
+    if head.page:
+        meta.append(f"p. {head.page}")
+    meta.append(escape(head.date) if head.date else "undated")
+    cls = "hl-related" if related else "hl-quote"
     if doc is None:  # removed since the answer was given
         passage = full = '<span class="qa-empty">This report is no longer in the index.</span>'
     else:
-        lo, hi = passage_bounds(doc.text, *span)
-        passage = highlight(doc.text, lo, hi, span, answer, cls)
-        full = highlight(doc.text, 0, len(doc.text), span, answer, cls, mark_id)
+        full = highlight(doc.text, 0, len(doc.text), span, answer, cls, head.mark_id)
+        if related:  # a retrieved passage: shown as it is, marked in the whole report
+            passage = escape(doc.text[span[0] : span[1]])
+        else:
+            passage = highlight(doc.text, *passage_bounds(doc.text, *span), span, answer, cls)
     return (
-        f'<article class="src-card {extra}" id="{card_id}" data-mark="{mark_id}">'
-        f'<header class="src-head"><span class="src-n">{label}</span> '
-        f'<span class="src-title">{escape(title)}</span></header>'
+        f'<article class="src-card{" related" if related else ""}" id="{head.card_id}" '
+        f'data-mark="{head.mark_id}"><header class="src-head"><span class="src-n">{head.label}'
+        f'</span> <span class="src-title">{escape(head.title)}</span></header>'
         f'<div class="src-meta">{" · ".join(meta)}</div>'
-        f'<blockquote class="src-passage">{passage}</blockquote>'
-        f'<details class="src-full"><summary>Whole report</summary>'
+        f'<div class="src-passage">{passage}</div>'
+        '<details class="src-full"><summary>Whole report</summary>'
         f'<div class="src-text">{full}</div></details></article>'
     )
 
@@ -158,13 +171,16 @@ def _short(source: str) -> str:
 
 
 def passage_bounds(text: str, start: int, end: int, context: int = CONTEXT) -> tuple[int, int]:
-    """The paragraph around ``text[start:end]``, cut at spaces to ``context`` characters a side."""
+    """Whole paragraphs around ``text[start:end]``, up to ``context`` characters a side.
+
+    Where no paragraph break falls inside that window the passage is cut at a space.
+    """
     lo, hi = max(0, start - context), min(len(text), end + context)
     if lo > 0:
-        newline = text.rfind("\n", lo, start)
+        newline = text.find("\n", lo, start)
         lo = newline + 1 if newline != -1 else (text.find(" ", lo, start) + 1 or lo)
     if hi < len(text):
-        newline = text.find("\n", end, hi)
+        newline = text.rfind("\n", end, hi)
         space = text.rfind(" ", end, hi)
         hi = newline if newline != -1 else (space if space != -1 else hi)
     return lo, hi
@@ -190,6 +206,6 @@ def highlight(
     else:
         inner = escape(text[start:end])
     ident = f' id="{mark_id}"' if mark_id else ""
-    before = ("…" if lo > 0 else "") + escape(text[lo:start])
-    after = escape(text[end:hi]) + ("…" if hi < len(text) else "")
+    before = ("…" if lo > 0 and text[lo - 1] != "\n" else "") + escape(text[lo:start])
+    after = escape(text[end:hi]) + ("…" if hi < len(text) and text[hi] != "\n" else "")
     return f'{before}<mark class="{cls}"{ident}>{inner}</mark>{after}'

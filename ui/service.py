@@ -101,7 +101,8 @@ class Service:
             )
         if size is not None and size > self.max_upload_bytes:
             raise UploadRejected(
-                413, f"{name}: {size / MB:.1f} MB is over the {self.max_upload_mb:g} MB upload limit"
+                413,
+                f"{name}: {size / MB:.1f} MB is over the {self.max_upload_mb:g} MB upload limit",
             )
         return name
 

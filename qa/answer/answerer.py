@@ -37,8 +37,15 @@ def ask(
 ) -> Answer:
     """Answer ``question`` from the index; ``history`` holds earlier questions of a chat."""
     q = parse_question(question, history)
-    filters = {"doc_ids": doc_ids, "sources": sources, "date_from": date_from, "date_to": date_to}
-    hits = index.search(q.query, k=k, mode=mode, **filters)
+    hits = index.search(
+        q.query,
+        k=k,
+        mode=mode,
+        doc_ids=doc_ids,
+        sources=sources,
+        date_from=date_from,
+        date_to=date_to,
+    )
     sentences = score(index, q, gather(index, hits))
     unknown = _unknown_names(index, q)
     if not sentences:

@@ -1,0 +1,632 @@
+"""qa eval: loaders, the runner, SQuAD figures against the official scorer, reports, compare.
+
+The SQuAD tests run the real pipeline (index the paragraphs, ask every question) on small files
+written here, then score the saved predictions again with the official scripts' code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import string
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import qa.eval
+from qa.cli import main
+from qa.embed import Embedder
+from qa.errors import QAError
+from qa.eval.answers import Item, same_document, score_retrieval
+from qa.eval.compare import compare_runs, flatten, format_comparison
+from qa.eval.drop import load_drop
+from qa.eval.squad import load_squad, official_scores, question_type
+from qa.eval.suite import detect
+from qa.types import Chunk, Hit
+from tests.test_metrics import (
+    metric_max_over_ground_truths,
+    squad_exact_match_score,
+    squad_f1_score,
+    squad_normalize_answer,
+)
+
+# Ten paragraphs, 23 questions. Numbers are digits only, so SQuAD's normalisation and ours
+# (which also turns number words into digits) agree on every string here.
+ARTICLES = {
+    "Alder_Harbour_Bridge": [
+        (
+            "The Alder Harbour Bridge opened to traffic on 14 March 1932 after 8 years of "
+            "construction. Its chief engineer was Margaret Holloway, who designed the steel arch. "
+            "The bridge carries 6 lanes of road traffic and 2 railway tracks.",
+            [
+                ("Who was the chief engineer of the Alder Harbour Bridge?", ["Margaret Holloway"]),
+                ("When did the Alder Harbour Bridge open to traffic?", ["14 March 1932"]),
+                ("How many lanes of road traffic does the bridge carry?", ["6"]),
+            ],
+        ),
+        (
+            "Tolls on the bridge were collected by the Alder Transport Authority until 1989. The "
+            "toll was abolished after a campaign led by the mayor, Tomas Rivera.",
+            [
+                (
+                    "Which authority collected the tolls on the bridge?",
+                    ["Alder Transport Authority"],
+                ),
+                ("Who led the campaign to abolish the toll?", ["Tomas Rivera", "the mayor"]),
+            ],
+        ),
+    ],
+    "Kestrel_Observatory": [
+        (
+            "The Kestrel Observatory stands on Mount Varda, 2,400 metres above sea level. It was "
+            "founded in 1961 by the astronomer Ines Kowalski.",
+            [
+                ("Where does the Kestrel Observatory stand?", ["Mount Varda", "on Mount Varda"]),
+                ("Who founded the Kestrel Observatory?", ["Ines Kowalski"]),
+                ("How high above sea level is the Kestrel Observatory?", ["2,400 metres"]),
+            ],
+        ),
+        (
+            "The main telescope of the observatory has a mirror 3.6 metres across. In 2004 it "
+            "discovered the comet Varda-Kowalski, which passes the Sun every 71 years.",
+            [
+                ("How wide is the mirror of the main telescope?", ["3.6 metres"]),
+                ("How often does the comet Varda-Kowalski pass the Sun?", ["every 71 years"]),
+            ],
+        ),
+        (
+            "Night tours of the observatory are run by the Varda Astronomical Society on Fridays. "
+            "About 9,000 visitors take the tour each year.",
+            [
+                ("How many visitors take the night tour each year?", ["9,000", "About 9,000"]),
+                ("Which society runs the night tours?", ["Varda Astronomical Society"]),
+            ],
+        ),
+    ],
+    "River_Lenna_floods": [
+        (
+            "In April 2019 the River Lenna burst its banks near the town of Osterby. The floods "
+            "forced 4,500 residents to leave their homes.",
+            [
+                ("How many residents had to leave their homes?", ["4,500"]),
+                ("Near which town did the River Lenna burst its banks?", ["Osterby"]),
+                ("When did the River Lenna burst its banks?", ["April 2019", "In April 2019"]),
+            ],
+        ),
+        (
+            "The regional governor, Helena Brandt, declared a state of emergency on 9 April. "
+            "Soldiers from the 12th Engineer Regiment built temporary flood barriers.",
+            [
+                ("Who declared a state of emergency?", ["Helena Brandt"]),
+                ("Which regiment built the flood barriers?", ["12th Engineer Regiment"]),
+            ],
+        ),
+        (
+            "Damage to farms along the river was assessed by the Lenna Valley Farmers Union, "
+            "which asked the government for compensation.",
+            [
+                ("What did the farmers union ask the government for?", ["compensation"]),
+                ("Which union assessed the damage to farms?", ["Lenna Valley Farmers Union"]),
+            ],
+        ),
+    ],
+    "Meridian_Chamber_Orchestra": [
+        (
+            "The Meridian Chamber Orchestra was formed in Lisbon in 1998. Its conductor, Rafael "
+            "Moreau, has led it since 2010.",
+            [
+                ("Who is the conductor of the Meridian Chamber Orchestra?", ["Rafael Moreau"]),
+                ("In which city was the Meridian Chamber Orchestra formed?", ["Lisbon"]),
+            ],
+        ),
+        (
+            "The orchestra has 42 musicians and plays about 60 concerts each season, most of them "
+            "at the Teatro Aurora in Porto.",
+            [
+                ("How many musicians does the orchestra have?", ["42"]),
+                ("In which city does the orchestra play most of its concerts?", ["Porto"]),
+            ],
+        ),
+    ],
+}
+
+
+def squad_file(path: Path, articles: dict[str, Any], version: str = "1.1") -> Path:
+    """A SQuAD-format file; answer_start is the gold's first offset in the paragraph."""
+    data = []
+    for title, paragraphs in articles.items():
+        paras = []
+        for p, (context, questions) in enumerate(paragraphs):
+            qas = []
+            for q, (question, golds) in enumerate(questions):
+                qa: dict[str, Any] = {"id": f"{title[:5]}-{p}-{q}", "question": question}
+                qa["answers"] = [{"text": g, "answer_start": context.find(g)} for g in golds]
+                if version != "1.1":
+                    qa["is_impossible"] = not golds
+                qas.append(qa)
+            paras.append({"context": context, "qas": qas})
+        data.append({"title": title, "paragraphs": paras})
+    path.write_text(json.dumps({"version": version, "data": data}), encoding="utf-8")
+    return path
+
+
+def official_v11(dataset: list[dict[str, Any]], predictions: dict[str, str]) -> dict[str, float]:
+    """The official SQuAD v1.1 evaluate(): best EM/F1 over the golds, summed, then averaged."""
+    f1 = exact_match = total = 0.0
+    for article in dataset:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                total += 1
+                if qa["id"] not in predictions:
+                    continue
+                ground_truths = [x["text"] for x in qa["answers"]]
+                prediction = predictions[qa["id"]]
+                exact_match += metric_max_over_ground_truths(
+                    squad_exact_match_score, prediction, ground_truths
+                )
+                f1 += metric_max_over_ground_truths(squad_f1_score, prediction, ground_truths)
+    return {"exact_match": 100.0 * exact_match / total, "f1": 100.0 * f1 / total}
+
+
+def official_v2(dataset: list[dict[str, Any]], predictions: dict[str, str]) -> dict[str, float]:
+    """The official SQuAD v2.0 script's exact and F1 totals (no-answer = empty prediction)."""
+
+    def tokens(s: str) -> list[str]:
+        return squad_normalize_answer(s).split() if s else []
+
+    def f1(gold: str, pred: str) -> float:
+        g, p = tokens(gold), tokens(pred)
+        if not g or not p:
+            return float(g == p)
+        same = sum((Counter(g) & Counter(p)).values())
+        if same == 0:
+            return 0.0
+        precision, recall = same / len(p), same / len(g)
+        return 2 * precision * recall / (precision + recall)
+
+    exact, f1s = [], []
+    for article in dataset:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                golds = [a["text"] for a in qa["answers"] if squad_normalize_answer(a["text"])]
+                golds = golds or [""]
+                pred = predictions[qa["id"]]
+                exact.append(
+                    max(
+                        float(squad_normalize_answer(g) == squad_normalize_answer(pred))
+                        for g in golds
+                    )
+                )
+                f1s.append(max(f1(g, pred) for g in golds))
+    return {"exact": 100.0 * sum(exact) / len(exact), "f1": 100.0 * sum(f1s) / len(f1s)}
+
+
+def predictions_of(record: dict[str, Any]) -> dict[str, str]:
+    """What the run answered, as a SQuAD predictions file has it ("" = no answer)."""
+    return {r["id"]: "" if r["abstained"] else (r["prediction"] or "") for r in record["results"]}
+
+
+def qa_eval(*argv: str) -> tuple[int, str]:
+    """Run ``qa eval ARGV``; its exit code and stdout."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["eval", *map(str, argv)])
+    return code, out.getvalue()
+
+
+# --- loaders and helpers (no model) ---------------------------------------------------------
+
+
+def test_squad_v11_paragraphs_become_documents(tmp_path: Path) -> None:
+    squad = load_squad(squad_file(tmp_path / "dev.json", ARTICLES))
+    assert squad.version == "1.1"
+    assert len(squad.documents) == 10 and len(squad.items) == 23
+    first = squad.documents[0]
+    assert first.source == "squad:Alder_Harbour_Bridge#0"
+    assert first.title == "Alder_Harbour_Bridge"
+    assert first.text.startswith("The Alder Harbour Bridge opened")
+    assert squad.documents[3].source == "squad:Kestrel_Observatory#1"
+    item = squad.items[0]
+    assert item.answers == ("Margaret Holloway",) and item.doc == first.source
+    assert item.type == "who" and item.answerable
+
+
+def test_squad_v20_impossible_questions_are_unanswerable(tmp_path: Path) -> None:
+    articles = {"T": [("Osterby lies on the River Lenna.", [("Who is the mayor?", [])])]}
+    squad = load_squad(squad_file(tmp_path / "v2.json", articles, version="v2.0"))
+    assert squad.version == "v2.0"
+    (item,) = squad.items
+    assert item.answers == () and not item.answerable and item.type == "unanswerable"
+
+
+def test_identical_paragraphs_expect_the_first_source(tmp_path: Path) -> None:
+    # The index stores one text once, under the first source; questions follow it there.
+    same = "Osterby lies on the River Lenna."
+    articles = {"A": [(same, [("Where?", ["x"])])], "B": [(same, [("Where is it?", ["y"])])]}
+    squad = load_squad(squad_file(tmp_path / "dup.json", articles))
+    assert [i.doc for i in squad.items] == ["squad:A#0", "squad:A#0"]
+
+
+def test_malformed_squad_files_are_errors_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": [{"title": "x", "paragraphs": [{"qas": []}]}]}', encoding="utf-8")
+    with pytest.raises(QAError, match="bad.json"):
+        load_squad(bad)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many lanes does it carry?", "how many"),
+        ("In which city was it formed?", "which"),
+        ("What did they ask for?", "what"),
+        ("Whose idea was the toll?", "who"),
+        ("How often does it pass?", "how"),
+        ("The bridge opened in?", "other"),
+    ],
+)
+def test_question_type_is_the_first_question_word(question: str, kind: str) -> None:
+    assert question_type(question) == kind
+
+
+def test_detect_tells_the_kind_from_the_path(tmp_path: Path) -> None:
+    squad = squad_file(tmp_path / "dev.json", ARTICLES)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "Who?", "answers": []}\n', encoding="utf-8")
+    beir = beir_folder(tmp_path / "beir")
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"format": "reportqa-eval/1"}), encoding="utf-8")
+    assert [detect(p) for p in (squad, questions, beir, results)] == [
+        "squad",
+        "questions",
+        "beir",
+        "results",
+    ]
+    other = tmp_path / "other.json"
+    other.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(QAError, match="cannot tell what"):
+        detect(other)
+    with pytest.raises(QAError, match="no such file"):
+        detect(tmp_path / "missing.jsonl")
+
+
+def test_official_scores_total_both_parts() -> None:
+    rows = [
+        {"gold": ["a"], "em": 1.0, "f1": 1.0},
+        {"gold": ["b"], "em": 0.0, "f1": 0.5},
+        {"gold": [], "em": 1.0, "f1": 1.0},  # abstained on an unanswerable
+        {"gold": [], "em": 0.0, "f1": 0.0},
+    ]
+    scores = official_scores(rows)
+    assert scores["exact"] == 0.5 and scores["f1"] == pytest.approx(2.5 / 4)
+    assert (scores["HasAns_exact"], scores["HasAns_f1"], scores["HasAns_total"]) == (0.5, 0.75, 2)
+    assert (scores["NoAns_exact"], scores["NoAns_total"]) == (0.5, 2)
+
+
+def hit(doc_id: str, source: str, rank: int) -> Hit:
+    return Hit(Chunk(doc_id, 0, 0, 4, "text"), "title", source, None, rank, 1.0 / rank)
+
+
+def test_score_retrieval_ranks_documents_not_chunks() -> None:
+    # Chunks of a, a, b, c: documents ranked a, b, c; the expected one (b) is second.
+    hits = [hit("a", "/r/a.txt", 1), hit("a", "/r/a.txt", 2), hit("b", "/r/b.txt", 3)]
+    hits.append(hit("c", "/r/c.txt", 4))
+    scored = score_retrieval(Item("1", "q?", ("x",), doc="b.txt"), hits)
+    assert scored is not None
+    assert scored["rank"] == 2 and scored["rr"] == 0.5
+    assert scored["recall"] == {"1": 0.0, "2": 1.0, "3": 1.0, "5": 1.0, "10": 1.0}
+    assert scored["top"] == ["/r/a.txt", "/r/b.txt", "/r/c.txt"]
+    missing = score_retrieval(Item("2", "q?", ("x",), doc="z.txt"), hits)
+    assert missing is not None and missing["rank"] is None and missing["recall"]["10"] == 0.0
+    assert score_retrieval(Item("3", "q?", ()), hits) is None  # nothing expected
+
+
+def test_same_document_by_id_source_or_path_suffix() -> None:
+    assert same_document("abc123", "abc123", "/r/x.txt")
+    assert same_document("squad:A/B#0", "id", "squad:A/B#0")
+    assert same_document("x.txt", "id", "/r/x.txt")
+    assert same_document("r/x.txt", "id", "/r/x.txt")
+    assert not same_document("x.txt", "id", "/r/ax.txt")
+    assert not same_document("q/x.txt", "id", "/r/x.txt")
+
+
+def test_drop_keeps_numeric_gold_written_in_the_passage(tmp_path: Path) -> None:
+    data = {
+        "passages": [
+            {"passage_id": "p1", "text": "The Bears scored three touchdowns and 17 points."},
+            {"passage_id": "p2", "text": "Smith kicked a 44-yard field goal."},
+        ],
+        "questions": [
+            {"qid": 1, "passage_id": "p1", "question": "How many touchdowns?", "answers": ["3"]},
+            {"qid": 2, "passage_id": "p1", "question": "How many points?", "answers": ["17"]},
+            {"qid": 3, "passage_id": "p1", "question": "How many more?", "answers": ["14"]},
+            {"qid": 4, "passage_id": "p2", "question": "Who kicked?", "answers": ["Smith"]},
+            {"qid": 5, "passage_id": "p2", "question": "Which yard?", "answers": ["44", "x"]},
+            {"qid": 6, "passage_id": "p2", "question": "How long was it?", "answers": ["44"]},
+        ],
+    }
+    path = tmp_path / "drop.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    documents, items, counts = load_drop(path)
+    # 1: "three" is a number word; 2: digits; 3: 14 is not in the passage (arithmetic);
+    # 4: not a number; 5: not every gold is a number; 6: "44-yard" holds 44.
+    assert [i.id for i in items] == ["1", "2", "6"]
+    assert counts == {"questions": 6, "numeric": 4, "literal": 3, "evaluated": 3}
+    assert [d.source for d in documents] == ["drop:p1", "drop:p2"]
+    assert [i.type for i in items] == ["how many", "how many", "other numeric"]
+    assert items[0].doc == "drop:p1" and items[0].answers == ("3",)
+    _, sampled, _ = load_drop(path, sample=2, seed=1)
+    assert len(sampled) == 2 and sampled == load_drop(path, sample=2, seed=1)[1]
+    assert [i.id for i in load_drop(path, limit=1)[1]] == ["1"]
+
+
+def test_public_api_is_sorted_and_resolves() -> None:
+    assert qa.eval.__all__ == sorted(qa.eval.__all__)
+    for name in qa.eval.__all__:
+        assert hasattr(qa.eval, name), name
+
+
+# --- BEIR -----------------------------------------------------------------------------------
+
+BEIR_DOCS = {
+    "d1": ("Alder Harbour Bridge", "The steel arch bridge opened in 1932 over the harbour."),
+    "d2": ("Kestrel Observatory", "The observatory on Mount Varda houses a large telescope."),
+    "d3": ("River Lenna", "Floods on the River Lenna forced residents from Osterby."),
+    "d4": ("Meridian Orchestra", "The chamber orchestra from Lisbon plays at the Teatro Aurora."),
+    "d5": ("Comet Varda-Kowalski", "The comet discovered by the telescope passes every 71 years."),
+    "d6": ("Farm damage", "Farmers along the Lenna asked for compensation after the floods."),
+}
+BEIR_QUERIES = {
+    "q1": ("When did the steel arch bridge over the harbour open?", {"d1": 1}),
+    "q2": ("Floods of the River Lenna near Osterby", {"d3": 2, "d6": 1}),
+    "q3": ("Which orchestra plays at the Teatro Aurora?", {"d4": 1}),
+}
+
+
+def beir_folder(path: Path) -> Path:
+    (path / "qrels").mkdir(parents=True)
+    with open(path / "corpus.jsonl", "w", encoding="utf-8") as f:
+        for did, (title, text) in BEIR_DOCS.items():
+            f.write(json.dumps({"_id": did, "title": title, "text": text}) + "\n")
+    with open(path / "queries.jsonl", "w", encoding="utf-8") as f:
+        for qid, (text, _) in BEIR_QUERIES.items():
+            f.write(json.dumps({"_id": qid, "text": text}) + "\n")
+    rows = [f"{q}\t{d}\t{g}" for q, (_, rel) in BEIR_QUERIES.items() for d, g in rel.items()]
+    (path / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "\n".join(rows) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+def test_beir_folder_is_evaluated_in_every_mode(tmp_path: Path, embedder: Embedder) -> None:
+    out = tmp_path / "out"
+    code, text = qa_eval(beir_folder(tmp_path / "beir"), "--output-dir", out)
+    assert code == 0
+    record = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert record["kind"] == "beir" and list(record["summary"]) == ["hybrid", "dense", "bm25"]
+    assert record["index"]["documents"] == 6 and record["index"]["chunks_per_second"] > 0
+    assert len(record["results"]) == 9  # three queries in three modes
+    bm25 = record["summary"]["bm25"]
+    # Every query shares rare words with its relevant document only: BM25 ranks it first.
+    assert bm25["mrr@10"] == 1.0 and bm25["recall"]["1"] == pytest.approx((1 + 0.5 + 1) / 3)
+    for mode, summary in record["summary"].items():
+        rows = [r for r in record["results"] if r["mode"] == mode]
+        assert summary["ndcg@10"] == pytest.approx(sum(r["ndcg@10"] for r in rows) / 3)
+        curve = list(summary["recall"].values())
+        assert curve == sorted(curve) and summary["recall"]["10"] == summary["recall@10"] == 1.0
+    assert re.search(r"bm25\s+\d\.\d{4}\s+1\.0000\s+1\.0000", text)
+    assert {p.name for p in out.iterdir()} == {
+        "results.json",
+        "report.md",
+        "recall_at_k.png",
+        "latency.png",
+    }
+
+
+# --- SQuAD v1.1 end to end: `qa eval` once, then the checks --------------------------------
+
+
+@pytest.fixture(scope="module")
+def squad_run(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> dict[str, Any]:
+    """`qa eval` on the SQuAD v1.1 file: a fresh index, every question asked, outputs saved."""
+    folder = tmp_path_factory.mktemp("squad")
+    data = squad_file(folder / "tiny-v1.1.json", ARTICLES)
+    out = folder / "out"
+    code, text = qa_eval(data, "--output-dir", out)
+    record = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    dataset = json.loads(data.read_text(encoding="utf-8"))["data"]
+    return {"code": code, "text": text, "out": out, "record": record, "dataset": dataset}
+
+
+def test_squad_v11_answers_every_question_and_reports(squad_run: dict[str, Any]) -> None:
+    record, text = squad_run["record"], squad_run["text"]
+    assert squad_run["code"] == 0
+    assert record["kind"] == "squad" and record["settings"]["squad_version"] == "1.1"
+    assert record["index"]["documents"] == 10 and record["index"]["path"] is None  # temporary
+    assert len(record["results"]) == 23
+    assert {r["id"] for r in record["results"]} == {
+        qa["id"] for a in squad_run["dataset"] for p in a["paragraphs"] for qa in p["qas"]
+    }
+    summary = record["summary"]
+    for key in ("em", "f1", "supporting_accuracy"):
+        assert 0.0 <= summary[key] <= 1.0
+    assert summary["em"] > 0.3  # the typed questions are easy: a broken pipeline scores ~0
+    assert f"{summary['em']:.3f}" in text and f"{summary['f1']:.3f}" in text
+    assert "expected document recall @1" in text and "SQuAD scoring over all 23" in text
+
+
+def test_squad_v11_figures_match_the_official_scorer(squad_run: dict[str, Any]) -> None:
+    record = squad_run["record"]
+    official = official_v11(squad_run["dataset"], predictions_of(record))
+    assert 100 * record["summary"]["em"] == pytest.approx(official["exact_match"])
+    assert 100 * record["summary"]["f1"] == pytest.approx(official["f1"])
+    assert 100 * record["summary"]["official"]["exact"] == pytest.approx(official["exact_match"])
+    assert 100 * record["summary"]["official"]["f1"] == pytest.approx(official["f1"])
+
+
+def test_squad_paragraph_recall_comes_from_each_questions_hits(squad_run: dict[str, Any]) -> None:
+    record = squad_run["record"]
+    ranks = [r["retrieval"]["rank"] for r in record["results"]]
+    recall = record["summary"]["retrieval"]["recall"]
+    for k in (1, 5, 10):
+        expected = sum(1 for rank in ranks if rank is not None and rank <= k) / len(ranks)
+        assert recall[str(k)] == pytest.approx(expected)
+    assert recall["10"] >= recall["5"] >= recall["1"] > 0.5
+    for r in record["results"]:  # the paragraph holding the question is the relevant one
+        top = r["retrieval"]["top"]
+        assert (
+            r["retrieval"]["rank"] is None or top[r["retrieval"]["rank"] - 1] == r["expected_doc"]
+        )
+
+
+def test_results_json_finds_every_wrong_answer(squad_run: dict[str, Any]) -> None:
+    record = squad_run["record"]
+    report = (squad_run["out"] / "report.md").read_text(encoding="utf-8")
+    for r in record["results"]:
+        assert {"question", "gold", "prediction", "em", "f1", "citations", "correct"} <= set(r)
+        assert r["correct"] == (
+            r["em"] == 1.0
+            or (not r["abstained"] and r["prediction"] is None and r["supporting_correct"])
+        )
+        if not r["correct"]:
+            assert f"| {r['id']} |" in report  # listed with its question and gold
+        for c in r["citations"]:
+            assert c["source"].startswith("squad:") and c["quote"]
+    wrong = sum(not r["correct"] for r in record["results"])
+    assert f"## Wrong answers ({wrong} of 23)" in report
+
+
+def test_markdown_report_and_plots_are_written(squad_run: dict[str, Any]) -> None:
+    out = squad_run["out"]
+    names = {p.name for p in out.iterdir()}
+    assert names == {
+        "results.json",
+        "report.md",
+        "recall_at_k.png",
+        "accuracy_by_type.png",
+        "latency.png",
+    }
+    for name in names - {"results.json", "report.md"}:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# Evaluation: tiny-v1.1 (squad)")
+    assert "![recall_at_k](recall_at_k.png)" in report
+    assert "![accuracy_by_type](accuracy_by_type.png)" in report
+    assert "SQuAD scoring over all 23 questions" in report
+
+
+def test_compare_prints_what_got_better_and_worse(
+    squad_run: dict[str, Any], tmp_path: Path
+) -> None:
+    old = squad_run["record"]
+    new = json.loads(json.dumps(old))
+    right = next(r for r in new["results"] if r["correct"])
+    wrong = next((r for r in new["results"] if not r["correct"]), None)
+    right.update(correct=False, em=0.0, abstained=True, prediction=None)
+    if wrong is not None:
+        wrong.update(correct=True, em=1.0, abstained=False, prediction=wrong["gold"][0])
+    new["summary"]["em"] = old["summary"]["em"] - 0.25
+    new["summary"]["latency"]["p50"] = old["summary"]["latency"]["p50"] + 1.0
+    new["created"] = "later"
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "results.json").write_text(json.dumps(new), encoding="utf-8")
+    (tmp_path / "old.json").write_text(json.dumps(old), encoding="utf-8")
+    code, text = qa_eval(tmp_path / "new", "--compare", tmp_path / "old.json")
+    assert code == 0
+    assert re.search(r"^em\s+\S+\s+\S+\s+-0\.2500  worse$", text, re.M)
+    assert re.search(r"^latency\.p50\s+\S+\s+\S+\s+\+1\.0000  worse$", text, re.M)
+    assert f"newly wrong (1):\n  {right['id']}: {right['question']}" in text
+    assert f"was {right['prediction']!r}" not in text  # predictions shown plainly
+    if wrong is not None:
+        assert f"newly right (1):\n  {wrong['id']}: {wrong['question']}" in text
+    assert "23 questions in both runs" in text
+    diff = compare_runs(old, old)
+    assert diff["newly_right"] == diff["newly_wrong"] == []
+    assert all(m["delta"] == 0 for m in diff["metrics"]) and "0 metrics unchanged" not in (
+        format_comparison(diff)
+    )
+
+
+def test_flatten_keeps_scores_and_drops_sizes() -> None:
+    summary = {"n": 4, "em": 0.5, "by_type": {"who": {"n": 2, "accuracy": 1.0}}, "ok": True}
+    assert flatten(summary) == {"em": 0.5, "by_type.who.accuracy": 1.0}
+
+
+# --- SQuAD v2.0 and question sets -----------------------------------------------------------
+
+V2_ARTICLES = {
+    "Kestrel_Observatory": [
+        (
+            "The Kestrel Observatory stands on Mount Varda. It was founded in 1961 by the "
+            "astronomer Ines Kowalski.",
+            [
+                ("Who founded the Kestrel Observatory?", ["Ines Kowalski"]),
+                ("Who is the director of the Kestrel Observatory today?", []),
+            ],
+        ),
+        (
+            "Night tours are run by the Varda Astronomical Society. About 9,000 visitors take the "
+            "tour each year.",
+            [
+                ("How many visitors take the night tour each year?", ["9,000"]),
+                ("How many telescopes does the Zanzibar Planetarium own?", []),
+            ],
+        ),
+    ]
+}
+
+
+def test_squad_v20_scores_like_the_official_v2_script(tmp_path: Path, embedder: Embedder) -> None:
+    data = squad_file(tmp_path / "tiny-v2.json", V2_ARTICLES, version="v2.0")
+    record = qa.eval.evaluate(data, index=tmp_path / "kept-index", k=6)
+    assert record["index"]["path"] == str(tmp_path / "kept-index")  # --index: kept, not temporary
+    assert [r["type"] for r in record["results"]] == [
+        "who",
+        "unanswerable",
+        "how many",
+        "unanswerable",
+    ]
+    dataset = json.loads(data.read_text(encoding="utf-8"))["data"]
+    official = official_v2(dataset, predictions_of(record))
+    scores = record["summary"]["official"]
+    assert 100 * scores["exact"] == pytest.approx(official["exact"])
+    assert 100 * scores["f1"] == pytest.approx(official["f1"])
+    assert scores["HasAns_total"] == scores["NoAns_total"] == 2
+    assert record["summary"]["abstention"]["unanswerable"] == 2
+
+
+def test_question_set_with_min_accuracy(tmp_path: Path, embedder: Embedder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "lenna.txt").write_text(
+        "Floods on the River Lenna\n\nThe regional governor, Helena Brandt, declared a state "
+        "of emergency on 9 April. The floods forced 4,500 residents to leave their homes.\n",
+        encoding="utf-8",
+    )
+    questions = tmp_path / "set.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "question": "Who declared a state of emergency?",
+            "answers": ["Helena Brandt"],
+            "doc": "lenna.txt",
+            "type": "person",
+        },
+        {
+            "id": "b",
+            "question": "Who is the mayor of Zanzibar?",
+            "answers": [],
+            "doc": None,
+            "type": "unanswerable",
+        },
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    code, text = qa_eval(questions, "--corpus", corpus, "--no-output", "--min-accuracy", "0.5")
+    assert code == 0 and "person" in text and "unanswerable" in text
+    assert "details:" not in text  # --no-output
+    code, _ = qa_eval(questions, "--corpus", corpus, "--no-output", "--min-accuracy", "1.01")
+    assert code == 1

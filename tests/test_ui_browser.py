@@ -1,0 +1,202 @@
+"""The chat in real headless Chromium: answers, highlights, citations, uploads, inert HTML.
+
+The app runs in uvicorn in a thread, behind HTTP Basic auth, on a copy of the sample index;
+Chromium is Debian's (``make browser`` installs it), driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
+
+from qa.index import Index
+from qa.ui.server import create_app
+from qa.ui.service import Service
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+USER = ("reader", "pass:word")
+KINZHAL = "How many Kinzhal missiles were fired?"
+HOSTILE_HTML = """<html><head><title>Flood &lt;b&gt;warning&lt;/b&gt; in Dhaka</title>
+<script>window.__xssHead = 1</script></head><body><h1>Flood warning in Dhaka</h1>
+<p>The Buriganga river rose 4 metres above normal on Tuesday, officials said.</p>
+<p>One resident wrote &lt;script&gt;window.__xssText = 1&lt;/script&gt; and
+&lt;img src=x onerror="window.__xssImg = 1"&gt; on a forum.</p>
+<script>window.__xssBody = 1</script><img src=x onerror="window.__xssImg2 = 1"></body></html>
+"""
+XSS_FLAGS = "() => ['Head', 'Text', 'Img', 'Body', 'Img2'].map(name => window['__xss' + name])"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:::gradio.queueing"),  # pandas 3 deprecations in gradio
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}; `make browser`"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(module_sample_index: Index) -> Iterator[str]:
+    """The app on a free port, served until the module's tests are done."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(Service(module_sample_index), {USER[0]: USER[1]})
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    while not uv.started:
+        assert thread.is_alive(), "uvicorn failed to start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    """A logged-in page on the chat; fails the test if the page reached outside or threw."""
+    context = browser.new_context(
+        http_credentials={"username": USER[0], "password": USER[1]},
+        viewport={"width": 1280, "height": 800},
+    )
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    outside: list[str] = []
+    errors: list[str] = []
+    pg.on(
+        "request",
+        lambda r: None if r.url.startswith((server, "data:", "blob:")) else outside.append(r.url),
+    )
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(server + "/")
+    pg.locator("#question textarea").wait_for()
+    yield pg
+    context.close()
+    assert outside == [], f"the page made requests outside the server: {outside}"
+    assert errors == [], f"errors in the page: {errors}"
+
+
+def ask(pg: Page, question: str) -> Locator:
+    """Ask through the text box; the new answer's bubble once it is there and the box is free."""
+    answers = pg.locator("#chat .qa-answer")
+    before = answers.count()
+    box = pg.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    pg.wait_for_function(
+        "n => document.querySelectorAll('#chat .qa-answer').length > n", arg=before
+    )
+    pg.wait_for_function("() => !document.querySelector('#question textarea').disabled")
+    return answers.last
+
+
+def mark_state(pg: Page, mark_id: str) -> dict[str, bool]:
+    """Whether a highlight's report is open, and the highlight active and fully in view."""
+    return pg.evaluate(
+        """id => { const m = document.getElementById(id), r = m.getBoundingClientRect();
+          const b = m.closest('.src-text').getBoundingClientRect();
+          return {open: m.closest('details').open, active: m.classList.contains('active'),
+                  visible: r.top >= b.top - 1 && r.bottom <= b.bottom + 1 && r.top >= 0
+                           && r.bottom <= innerHeight}; }""",
+        mark_id,
+    )
+
+
+def open_by_marker(pg: Page, marker: Locator) -> str:
+    mark_id = (marker.get_attribute("href") or "#").removeprefix("#")
+    assert mark_state(pg, mark_id)["open"] is False
+    marker.click()
+    pg.wait_for_function(
+        "id => document.getElementById(id).classList.contains('active')", arg=mark_id
+    )
+    assert mark_state(pg, mark_id) == {"open": True, "active": True, "visible": True}
+    return mark_id
+
+
+def test_answer_is_cited_and_highlighted(page: Page, tmp_path: Path) -> None:
+    answer = ask(page, KINZHAL)
+    assert "qa-confident" in (answer.get_attribute("class") or "")
+    assert answer.locator(".qa-lead").inner_text().startswith("six")
+    assert "confidence" in answer.locator(".qa-conf").inner_text().lower()
+    card = page.locator("#sources .src-card").first
+    assert "fired 81 missiles" in card.locator(".src-passage mark.hl-quote").inner_text()
+    assert card.locator(".src-passage mark.hl-answer").inner_text() == "six"
+    mark_id = open_by_marker(page, answer.locator("a.cite").first)
+    assert page.locator(f"#{mark_id} mark.hl-answer").inner_text() == "six"
+    page.screenshot(path=str(tmp_path / "answer.png"))
+    assert (tmp_path / "answer.png").stat().st_size > 10_000
+
+
+def test_follow_up_question(page: Page) -> None:
+    ask(page, "Who is the mayor of Kharkiv?")
+    follow_up = ask(page, "what did he say?")
+    assert "qa-confident" in (follow_up.get_attribute("class") or "")
+    assert "running water" in follow_up.inner_text()
+    # the first answer's marker still opens the first answer's source
+    first = page.locator("#chat .qa-answer").first.locator("a.cite").first
+    assert "Ihor Terekhov" in page.locator(f"#{open_by_marker(page, first)}").inner_text()
+
+
+def test_abstention_looks_different(page: Page) -> None:
+    answer = ask(page, "What is the capital of Australia?")
+    assert "qa-abstained" in (answer.get_attribute("class") or "")
+    assert "don't say" in answer.inner_text()
+    related = page.locator("#sources .src-card.related")
+    assert related.count() >= 1
+    assert "abstained" in (page.locator("#sources .qa-sources").first.get_attribute("class") or "")
+    open_by_marker(page, answer.locator("a.cite").first)
+
+
+def test_bad_date_setting_is_explained(page: Page) -> None:
+    page.locator("#settings").get_by_text("Settings").click()
+    page.locator("#date-from textarea, #date-from input").first.fill("someday")
+    answer = ask(page, KINZHAL)
+    assert "qa-error" in (answer.get_attribute("class") or "")
+    assert "'someday' is not a date" in answer.inner_text()
+
+
+def test_uploaded_report_is_shown_as_text(page: Page, tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "flood.html").write_text(HOSTILE_HTML, encoding="utf-8")
+    page.locator("#add-reports").get_by_text("Add reports").first.click()
+    files = [str(tmp_path / "bad.txt"), str(tmp_path / "flood.html")]
+    page.locator("#upload input[type=file]").set_input_files(files)
+    status = page.locator("#upload-status")
+    status.get_by_text("Added").wait_for()
+    assert "Rejected bad.txt: not a text file (binary content)" in status.inner_text()
+    assert "Flood <b>warning</b> in Dhaka" in status.inner_text()
+    answer = ask(page, "How high did the Buriganga river rise?")
+    assert answer.locator(".qa-lead").inner_text().startswith("4 metres")
+    card = page.locator("#sources .src-card").first
+    assert card.locator(".src-title").inner_text() == "Flood <b>warning</b> in Dhaka"
+    assert "<script>window.__xssText = 1</script>" in card.locator(".src-passage").inner_text()
+    open_by_marker(page, answer.locator("a.cite").first)
+    assert '<img src=x onerror="window.__xssImg = 1">' in card.locator(".src-text").inner_text()
+    assert page.locator("#sources b, #sources img, #sources script, #upload-status b").count() == 0
+    assert page.evaluate(XSS_FLAGS) == [None] * 5

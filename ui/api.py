@@ -1,0 +1,145 @@
+"""REST API routes under ``/api/v1``: ask, search, documents (list, get, upload, delete), health.
+
+Endpoints are plain ``def``: FastAPI runs them in its threadpool, so a question being answered
+never blocks the event loop. Package errors become 4xx answers with the error's own message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, HTTPException, UploadFile
+
+from qa import __version__
+from qa.errors import DocumentNotFoundError, QAError
+from qa.types import Document
+from qa.ui.schemas import (
+    AnswerOut,
+    AskIn,
+    DocumentOut,
+    DocumentSummary,
+    ErrorOut,
+    FiltersIn,
+    HealthOut,
+    IngestOut,
+    SearchIn,
+    SearchOut,
+)
+from qa.ui.service import MAX_FILES, Filters, Service, UploadRejected
+
+PREFIX = "/api/v1"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 404, 413, 415, 422)
+}
+
+
+@contextlib.contextmanager
+def http_errors() -> Iterator[None]:
+    """Turn package errors into HTTP errors: 404 unknown document, 422 bad input."""
+    try:
+        yield
+    except UploadRejected as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    except DocumentNotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ValueError as exc:  # InvalidQuestionError is one too
+        raise HTTPException(422, str(exc)) from None
+    except QAError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def _filters(f: FiltersIn) -> Filters:
+    return Filters(
+        f.doc_ids,
+        f.sources,
+        f.date_from.isoformat() if f.date_from else None,
+        f.date_to.isoformat() if f.date_to else None,
+    )
+
+
+def _summary(doc: Document) -> dict[str, Any]:
+    return {k: v for k, v in doc.to_dict().items() if k != "text"}
+
+
+def build_router(service: Service) -> APIRouter:
+    """The API's routes, all working on ``service``."""
+    api = APIRouter(prefix=PREFIX, responses=_ERRORS)
+
+    @api.post("/ask", response_model=AnswerOut, tags=["questions"])
+    def ask(body: AskIn) -> dict[str, Any]:
+        """Answer a question; the same JSON as ``qa ask --json``."""
+        with http_errors():
+            answer = service.ask(
+                body.question,
+                k=body.k,
+                mode=body.mode,
+                history=body.history,
+                filters=_filters(body.filters),
+            )
+        return answer.to_dict()
+
+    @api.post("/search", response_model=SearchOut, tags=["questions"])
+    def search(body: SearchIn) -> dict[str, Any]:
+        """The passages that best match a query, with every retriever's score."""
+        with http_errors():
+            filters = _filters(body.filters)
+            hits = service.search(body.query, k=body.k, mode=body.mode, filters=filters)
+        return {"query": body.query, "mode": body.mode, "hits": [h.to_dict() for h in hits]}
+
+    @api.get("/documents", response_model=list[DocumentSummary], tags=["documents"])
+    def list_documents() -> list[dict[str, Any]]:
+        """Every stored report, without its text."""
+        return [_summary(doc) for doc in service.documents()]
+
+    @api.get("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"])
+    def get_document(doc_id: str) -> dict[str, Any]:
+        """One report with its full text (citation offsets point into this text)."""
+        with http_errors():
+            return service.document(doc_id).to_dict()
+
+    @api.post("/documents", response_model=IngestOut, tags=["documents"])
+    def upload_documents(
+        files: Annotated[list[UploadFile], File(description="report files: txt, md, html, pdf")],
+    ) -> dict[str, Any]:
+        """Add reports. An unsupported type (415) or a file over the size limit (413) refuses
+        the whole upload before anything is stored; unreadable files are listed in ``errors``."""
+        with http_errors():
+            if len(files) > MAX_FILES:
+                raise UploadRejected(413, f"{len(files)} files; upload at most {MAX_FILES} at once")
+            for upload in files:
+                service.check_upload(upload.filename or "", upload.size)
+            contents = [(f.filename or "", _read(f, service.max_upload_bytes)) for f in files]
+            report = service.ingest(contents)
+        stored = report.added or report.replaced or report.unchanged
+        if not stored and report.errors:
+            raise HTTPException(422, "; ".join(str(e) for e in report.errors))
+        return report.to_dict()
+
+    @api.delete("/documents/{doc_id}", response_model=DocumentSummary, tags=["documents"])
+    def delete_document(doc_id: str) -> dict[str, Any]:
+        """Remove a report from every part of the index; returns what was removed."""
+        with http_errors():
+            return _summary(service.remove(doc_id))
+
+    @api.get("/health", response_model=HealthOut, tags=["service"])
+    def health() -> dict[str, Any]:
+        """Whether the service is up, with its model and what the index holds."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "model": service.model,
+            "counts": service.counts(),
+        }
+
+    return api
+
+
+def _read(upload: UploadFile, limit: int) -> bytes:
+    """The file's bytes, refused when over ``limit`` (its size may not have been declared)."""
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        name = upload.filename or "upload"
+        raise UploadRejected(413, f"{name}: over the {limit / 2**20:g} MB upload limit")
+    return data

@@ -1,0 +1,125 @@
+"""The Gradio page: chat, question box, settings, uploads and the sources panel.
+
+Chat messages are HTML built by :mod:`qa.ui.render` from escaped text, with Markdown off, so
+report text is never read as Markdown or HTML. What the events do is in :mod:`qa.ui.handlers`.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+import gradio as gr
+
+from qa.answer.answerer import DEFAULT_K
+from qa.index import MODES
+from qa.loaders import SUPPORTED_SUFFIXES
+from qa.ui import render
+from qa.ui.handlers import Handlers
+from qa.ui.service import Service
+
+PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # not part of Gradio's own API page
+SCROLL_SOURCES_TOP = (
+    "() => { const s = document.getElementById('sources'); if (s) s.scrollTop = 0; }"
+)
+
+
+def static_text(name: str) -> str:
+    """A file of ``qa/ui/static`` (the page's CSS and script)."""
+    return files("qa.ui").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def theme() -> gr.themes.Base:
+    """The default look with system fonts: no font files, no Google Fonts request."""
+    return gr.themes.Default(
+        font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    )
+
+
+def head() -> str:
+    """The page's one script: citation links that open the report at the highlight."""
+    return f"<script>\n{static_text('chat.js')}\n</script>"
+
+
+def build_chat(service: Service) -> gr.Blocks:
+    """The chat page; its events all work on ``service``."""
+    on = Handlers(service)
+    with gr.Blocks(title="reportqa", analytics_enabled=False) as demo:
+        asked = gr.State([])  # the questions asked so far, for follow-ups
+        panels = gr.State([])  # rendered source blocks, newest first
+        pending = gr.State("")
+        header = gr.HTML(on.header(), elem_classes="qa-header", js_on_load=None)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=420):
+                chat = gr.Chatbot(
+                    label="Chat",
+                    elem_id="chat",
+                    height=520,
+                    render_markdown=False,
+                    sanitize_html=True,
+                    feedback_options=None,
+                    buttons=["copy_all"],
+                    placeholder="Ask a question about the reports. Every answer cites the "
+                    "exact sentence it comes from.",
+                )
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(
+                        placeholder="Ask a question, e.g. How many missiles were fired?",
+                        show_label=False,
+                        elem_id="question",
+                        lines=1,
+                        max_lines=4,
+                        autofocus=True,
+                        container=False,
+                    )
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=0)
+                    new = gr.Button("New chat", elem_id="new-chat", scale=0)
+                with gr.Accordion("Settings", open=False, elem_id="settings"):
+                    with gr.Row():
+                        k = gr.Slider(1, 20, DEFAULT_K, step=1, label="Passages (k)", elem_id="k")
+                        mode = gr.Radio(
+                            list(MODES), value="hybrid", label="Retrieval", elem_id="mode"
+                        )
+                    with gr.Row():
+                        source_filter = gr.Textbox(
+                            label="Sources containing (comma-separated)", elem_id="source-filter"
+                        )
+                        date_from = gr.Textbox(
+                            label="From date", placeholder="YYYY-MM-DD", elem_id="date-from"
+                        )
+                        date_to = gr.Textbox(
+                            label="To date", placeholder="YYYY-MM-DD", elem_id="date-to"
+                        )
+                with gr.Accordion("Add reports", open=False, elem_id="add-reports"):
+                    upload = gr.File(
+                        label=f"Report files ({', '.join(SUPPORTED_SUFFIXES)}), up to "
+                        f"{service.max_upload_mb:g} MB each",
+                        file_count="multiple",
+                        file_types=list(SUPPORTED_SUFFIXES),
+                        elem_id="upload",
+                    )
+                    status = gr.HTML("", elem_id="upload-status", js_on_load=None)
+            with gr.Column(scale=4, min_width=360):
+                sources = gr.HTML(render.panel_html([]), elem_id="sources", js_on_load=None)
+
+        settings = [k, mode, source_filter, date_from, date_to]
+        for trigger in (question.submit, ask.click):
+            trigger(
+                on.start, [question, chat], [chat, pending, question, ask], queue=False, **PRIVATE
+            ).then(
+                on.respond,
+                [pending, chat, asked, panels, *settings],
+                [chat, asked, panels, sources],
+                show_progress="hidden",
+                **PRIVATE,
+            ).then(on.finish, None, [question, ask], queue=False, js=SCROLL_SOURCES_TOP, **PRIVATE)
+        cleared = [chat, asked, panels, sources, pending]
+        new.click(on.clear, None, cleared, queue=False, **PRIVATE)
+        chat.clear(on.clear, None, cleared, queue=False, **PRIVATE)
+
+        def add_reports(paths: list[str] | None, progress: Any = gr.Progress()) -> Any:  # noqa: B008
+            return on.add_reports(paths, progress)
+
+        upload.upload(add_reports, upload, [upload, status, header], **PRIVATE)
+    return demo

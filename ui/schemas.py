@@ -1,0 +1,148 @@
+"""Request and response models of the REST API; their fields match the ``to_dict()`` of
+:mod:`qa.types`, so ``POST /api/v1/ask`` returns exactly what ``qa ask --json`` prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.answer.answerer import DEFAULT_K
+
+Mode = Literal["hybrid", "dense", "bm25"]
+MAX_K = 100
+MAX_HISTORY = 50
+
+
+class FiltersIn(BaseModel):
+    """Which documents to draw on; every given filter must hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_ids: list[str] | None = Field(None, description="document ids (or id prefixes)")
+    sources: list[str] | None = Field(None, description="sources containing any of these texts")
+    date_from: dt.date | None = Field(None, description="documents dated on or after this day")
+    date_to: dt.date | None = Field(None, description="documents dated on or before this day")
+
+
+class AskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(
+        ..., description="the question", examples=["Who is the mayor of Kharkiv?"]
+    )
+    k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description="passages to retrieve")
+    mode: Mode = "hybrid"
+    filters: FiltersIn = Field(default_factory=lambda: FiltersIn())
+    history: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY,
+        description="earlier questions of the conversation, oldest first, for follow-ups",
+    )
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(..., description="what to look for", examples=["Kinzhal missiles"])
+    k: int = Field(5, ge=1, le=MAX_K, description="passages to return")
+    mode: Mode = "hybrid"
+    filters: FiltersIn = Field(default_factory=lambda: FiltersIn())
+
+
+class CitationOut(BaseModel):
+    """A verbatim quote: the document's text at ``start:end`` is exactly ``quote``."""
+
+    n: int
+    doc_id: str
+    source: str
+    title: str
+    page: int | None
+    start: int
+    end: int
+    quote: str
+    answer_start: int | None
+    answer_end: int | None
+    date: str | None
+
+
+class HitOut(BaseModel):
+    """A retrieved passage with every retriever's score and rank."""
+
+    rank: int
+    score: float
+    dense_score: float | None
+    bm25_score: float | None
+    dense_rank: int | None
+    bm25_rank: int | None
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    page: int | None
+    start: int
+    end: int
+    text: str
+
+
+class AnswerOut(BaseModel):
+    """The answer text with ``[n]`` markers, its short answer and the citations behind it."""
+
+    question: str
+    answer: str
+    short_answer: str | None
+    abstained: bool = Field(..., description="true when the reports don't say")
+    confidence: float
+    citations: list[CitationOut]
+    related: list[HitOut] = Field(..., description="closest passages, when abstained")
+
+
+class SearchOut(BaseModel):
+    query: str
+    mode: Mode
+    hits: list[HitOut]
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    source: str
+    title: str
+    format: str
+    date: str | None
+    pages: list[int]
+
+
+class DocumentOut(DocumentSummary):
+    text: str
+
+
+class DocumentBrief(BaseModel):
+    id: str
+    source: str
+    title: str
+
+
+class IngestErrorOut(BaseModel):
+    path: str
+    error: str
+
+
+class IngestOut(BaseModel):
+    """What an upload did to the index."""
+
+    added: list[DocumentBrief]
+    replaced: list[DocumentBrief]
+    unchanged: list[DocumentBrief]
+    errors: list[IngestErrorOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    version: str
+    model: str
+    counts: dict[str, int]
+
+
+class ErrorOut(BaseModel):
+    detail: str

@@ -1,0 +1,49 @@
+// Citation links: one delegated, capture-phase click handler for the whole page, so it keeps
+// working when Gradio re-renders the chat or replaces the sources panel. A click on a [n]
+// marker or on a source card opens that card's whole report and scrolls its highlight into view.
+(function () {
+  function openMark(id) {
+    var mark = document.getElementById(id);
+    if (!mark) return false;
+    for (var el = mark.parentElement; el; el = el.parentElement) {
+      if (el.tagName === "DETAILS") el.open = true;
+    }
+    document.querySelectorAll("mark.active, .src-card.active").forEach(function (el) {
+      el.classList.remove("active");
+    });
+    mark.classList.add("active");
+    var card = mark.closest(".src-card");
+    if (card) card.classList.add("active");
+    // centre the highlight inside the report's own scroll box, then bring that box into view
+    // with as little movement of the panel and the page as possible
+    var box = mark.closest(".src-text");
+    if (box) {
+      var offset = mark.getBoundingClientRect().top - box.getBoundingClientRect().top;
+      box.scrollTop += offset - (box.clientHeight - mark.offsetHeight) / 2;
+      box.scrollIntoView({ block: "nearest" });
+    } else {
+      mark.scrollIntoView({ block: "center" });
+    }
+    return true;
+  }
+  document.addEventListener(
+    "click",
+    function (ev) {
+      var target = ev.target;
+      if (!(target instanceof Element)) return;
+      var link = target.closest("a.cite");
+      if (link) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        openMark(link.getAttribute("href").slice(1));
+        return;
+      }
+      // let <summary> toggle, and text in an open report be selected, as usual
+      if (target.closest("summary, .src-text")) return;
+      var card = target.closest(".src-card[data-mark]");
+      if (card) openMark(card.getAttribute("data-mark"));
+    },
+    true
+  );
+  window.qaOpenMark = openMark;
+})();
