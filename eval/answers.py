@@ -7,6 +7,10 @@ A reply counts as *correct* when it abstains on an unanswerable question, or, on
 one, does not abstain and either its short answer matches a gold answer exactly (SQuAD
 normalisation, number words = digits) or, having no short answer, its first supporting
 sentence contains one.
+
+EM and F1 score the reply's *prediction*: its short answer, else the sentence it quotes first;
+None for an abstention. That is the string a SQuAD predictions file would hold ("" for None),
+so the official scripts give the same figures on the same replies.
 """
 
 from __future__ import annotations
@@ -75,6 +79,16 @@ def load_questions(path: str | Path) -> list[Item]:
     return items
 
 
+def predicted_text(answer: Answer) -> str | None:
+    """What EM and F1 score: the short answer, else the first quoted sentence (else the whole
+    reply); None when the reply abstains."""
+    if answer.abstained:
+        return None
+    if answer.short_answer:
+        return answer.short_answer
+    return answer.citations[0].quote if answer.citations else answer.answer
+
+
 def score_answer(
     item: Item, answer: Answer, seconds: float, text_of: Callable[[str], str]
 ) -> dict[str, Any]:
@@ -82,17 +96,15 @@ def score_answer(
 
     ``text_of(doc_id)`` gives a stored document's text, to check each quote against it.
     """
-    prediction = None if answer.abstained else answer.short_answer
+    prediction = predicted_text(answer)
     first = answer.citations[0] if answer.citations else None
     supporting = first.quote if first and not answer.abstained else None
+    em, f = exact_match(prediction, item.answers), f1(prediction, item.answers)
+    support_ok = supporting_sentence_correct(supporting, item.answers)
     if item.answerable:
-        em = exact_match(prediction, item.answers) if prediction else 0.0
-        f = f1(prediction, item.answers) if prediction else 0.0
-        support_ok = supporting_sentence_correct(supporting, item.answers)
-        correct = not answer.abstained and (em == 1.0 or (prediction is None and support_ok))
+        sentence_only = answer.short_answer is None and support_ok
+        correct = not answer.abstained and (em == 1.0 or sentence_only)
     else:
-        em = f = 1.0 if answer.abstained else 0.0
-        support_ok = False
         correct = answer.abstained
     return {
         "id": item.id,
@@ -100,7 +112,8 @@ def score_answer(
         "type": item.type or ("unanswerable" if not item.answerable else "other"),
         "gold": list(item.answers),
         "expected_doc": item.doc,
-        "prediction": answer.short_answer,
+        "prediction": prediction,
+        "short_answer": answer.short_answer,
         "answer": answer.answer,
         "abstained": answer.abstained,
         "confidence": answer.confidence,

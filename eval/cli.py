@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "data",
         type=Path,
         help="question set (.jsonl: id, question, answers, doc, type), SQuAD v1.1/v2.0 file "
-        "(.json), BEIR folder (retrieval only), or an earlier results.json to compare",
+        "(.json), BEIR folder (retrieval only), or an earlier results.json to compare; SQuAD "
+        "and BEIR data are indexed into a fresh temporary index unless --index is given",
     )
     parser.add_argument(
         "--corpus",
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-dir",
         type=Path,
+        metavar="DIR",
         help="where to write results.json, report.md and plots "
         "(default: eval-results/<name>-<timestamp>/)",
     )
@@ -39,9 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--compare",
         type=Path,
+        metavar="OLD",
         help="an earlier results.json (or its folder): print what got better and worse",
     )
-    parser.add_argument("--min-accuracy", type=float, help="exit 1 below this accuracy")
+    parser.add_argument(
+        "--min-accuracy", type=float, metavar="X", help="exit 1 when accuracy is below X (0-1)"
+    )
     parser.add_argument(
         "--modes", default="hybrid,dense,bm25", help="BEIR: comma-separated retrieval modes"
     )

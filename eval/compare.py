@@ -67,7 +67,10 @@ def _brief(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     def said(row: dict[str, Any]) -> Any:
         if "correct" not in row:
             return row["top"][:3]
-        return "(abstained)" if row["abstained"] else row["prediction"]
+        if row["abstained"]:
+            return "(abstained)"
+        text = str(row["prediction"])
+        return text if len(text) <= 80 else text[:77] + "..."
 
     return {
         "id": _key(new),
@@ -137,7 +140,10 @@ def format_comparison(diff: dict[str, Any], shown: int = 50) -> str:
     )
     if "ndcg_better" in diff:
         lines.append(f"nDCG@10 rose for {diff['ndcg_better']}, fell for {diff['ndcg_worse']}")
-    for title, rows in (("newly right", diff["newly_right"]), ("newly wrong", diff["newly_wrong"])):
+    titles = (
+        ("newly found", "newly missed") if "ndcg_better" in diff else ("newly right", "newly wrong")
+    )
+    for title, rows in zip(titles, (diff["newly_right"], diff["newly_wrong"])):
         lines.append(f"{title} ({len(rows)}):")
         for row in rows[:shown]:
             lines.append(

@@ -143,7 +143,7 @@ def _wrong_answers(results: list[dict[str, Any]]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for r in wrong[:WRONG_SHOWN]:
-        prediction = "(abstained)" if r["abstained"] else r["prediction"] or "(no short answer)"
+        prediction = "(abstained)" if r["abstained"] else r.get("short_answer") or "(sentence)"
         cite = r["citations"][0] if r["citations"] else None
         where = f"{cite['source']}: “{cite['quote']}”" if cite else ""
         gold = " / ".join(r["gold"]) or "(unanswerable)"

@@ -124,16 +124,19 @@ class Index:
 
     def documents(self) -> list[Document]:
         """Every stored document, ordered by source."""
-        return self.store.documents()
+        with self._lock:
+            return self.store.documents()
 
     def document(self, key: str) -> Document:
         """The stored document with this id (or unique id prefix) or source."""
-        doc = self.store.document(self._resolve(key))
+        with self._lock:
+            doc = self.store.document(self._resolve(key))
         assert doc is not None
         return doc
 
     def counts(self) -> dict[str, int]:
-        return self.store.counts()
+        with self._lock:
+            return self.store.counts()
 
     def search(
         self,
@@ -286,7 +289,7 @@ class Index:
         if not matches and len(key) >= 4:
             matches = self.store.ids_where("id", key)
         if not matches:
-            raise DocumentNotFoundError(f"no document with id or source {key!r}; see `qa docs`")
+            raise DocumentNotFoundError(f"no document with id or source {key!r}")
         if len(matches) > 1:
             raise QAError(f"{key!r} matches {len(matches)} documents; give more of the id")
         return matches[0]

@@ -10,7 +10,6 @@ import contextlib
 import io
 import json
 import re
-import string
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -143,11 +142,11 @@ def squad_file(path: Path, articles: dict[str, Any], version: str = "1.1") -> Pa
         for p, (context, questions) in enumerate(paragraphs):
             qas = []
             for q, (question, golds) in enumerate(questions):
-                qa: dict[str, Any] = {"id": f"{title[:5]}-{p}-{q}", "question": question}
-                qa["answers"] = [{"text": g, "answer_start": context.find(g)} for g in golds]
+                entry: dict[str, Any] = {"id": f"{title[:5]}-{p}-{q}", "question": question}
+                entry["answers"] = [{"text": g, "answer_start": context.find(g)} for g in golds]
                 if version != "1.1":
-                    qa["is_impossible"] = not golds
-                qas.append(qa)
+                    entry["is_impossible"] = not golds
+                qas.append(entry)
             paras.append({"context": context, "qas": qas})
         data.append({"title": title, "paragraphs": paras})
     path.write_text(json.dumps({"version": version, "data": data}), encoding="utf-8")
@@ -159,12 +158,12 @@ def official_v11(dataset: list[dict[str, Any]], predictions: dict[str, str]) -> 
     f1 = exact_match = total = 0.0
     for article in dataset:
         for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
+            for q in paragraph["qas"]:
                 total += 1
-                if qa["id"] not in predictions:
+                if q["id"] not in predictions:
                     continue
-                ground_truths = [x["text"] for x in qa["answers"]]
-                prediction = predictions[qa["id"]]
+                ground_truths = [x["text"] for x in q["answers"]]
+                prediction = predictions[q["id"]]
                 exact_match += metric_max_over_ground_truths(
                     squad_exact_match_score, prediction, ground_truths
                 )
@@ -191,10 +190,10 @@ def official_v2(dataset: list[dict[str, Any]], predictions: dict[str, str]) -> d
     exact, f1s = [], []
     for article in dataset:
         for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                golds = [a["text"] for a in qa["answers"] if squad_normalize_answer(a["text"])]
+            for q in paragraph["qas"]:
+                golds = [a["text"] for a in q["answers"] if squad_normalize_answer(a["text"])]
                 golds = golds or [""]
-                pred = predictions[qa["id"]]
+                pred = predictions[q["id"]]
                 exact.append(
                     max(
                         float(squad_normalize_answer(g) == squad_normalize_answer(pred))
@@ -254,7 +253,7 @@ def test_identical_paragraphs_expect_the_first_source(tmp_path: Path) -> None:
 def test_malformed_squad_files_are_errors_naming_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"data": [{"title": "x", "paragraphs": [{"qas": []}]}]}', encoding="utf-8")
-    with pytest.raises(QAError, match="bad.json"):
+    with pytest.raises(QAError, match=r"bad\.json"):
         load_squad(bad)
 
 
@@ -425,6 +424,11 @@ def test_beir_folder_is_evaluated_in_every_mode(tmp_path: Path, embedder: Embedd
         "recall_at_k.png",
         "latency.png",
     }
+    worse = json.loads(json.dumps(record))
+    worse["results"][0].update({"recall@10": 0.0, "ndcg@10": 0.0})
+    text = format_comparison(compare_runs(record, worse))
+    assert "nDCG@10 rose for 0, fell for 1" in text
+    assert "newly missed (1):\n  hybrid:q1: When did the steel arch bridge" in text
 
 
 # --- SQuAD v1.1 end to end: `qa eval` once, then the checks --------------------------------
@@ -449,7 +453,7 @@ def test_squad_v11_answers_every_question_and_reports(squad_run: dict[str, Any])
     assert record["index"]["documents"] == 10 and record["index"]["path"] is None  # temporary
     assert len(record["results"]) == 23
     assert {r["id"] for r in record["results"]} == {
-        qa["id"] for a in squad_run["dataset"] for p in a["paragraphs"] for qa in p["qas"]
+        q["id"] for a in squad_run["dataset"] for p in a["paragraphs"] for q in p["qas"]
     }
     summary = record["summary"]
     for key in ("em", "f1", "supporting_accuracy"):
@@ -488,9 +492,10 @@ def test_results_json_finds_every_wrong_answer(squad_run: dict[str, Any]) -> Non
     report = (squad_run["out"] / "report.md").read_text(encoding="utf-8")
     for r in record["results"]:
         assert {"question", "gold", "prediction", "em", "f1", "citations", "correct"} <= set(r)
-        assert r["correct"] == (
-            r["em"] == 1.0
-            or (not r["abstained"] and r["prediction"] is None and r["supporting_correct"])
+        sentence_only = r["short_answer"] is None and r["supporting_correct"]
+        assert r["correct"] == (not r["abstained"] and (r["em"] == 1.0 or sentence_only))
+        assert r["prediction"] == (
+            None if r["abstained"] else r["short_answer"] or r["citations"][0]["quote"]
         )
         if not r["correct"]:
             assert f"| {r['id']} |" in report  # listed with its question and gold
@@ -522,14 +527,14 @@ def test_markdown_report_and_plots_are_written(squad_run: dict[str, Any]) -> Non
 def test_compare_prints_what_got_better_and_worse(
     squad_run: dict[str, Any], tmp_path: Path
 ) -> None:
-    old = squad_run["record"]
+    old = json.loads(json.dumps(squad_run["record"]))
     new = json.loads(json.dumps(old))
-    right = next(r for r in new["results"] if r["correct"])
-    wrong = next((r for r in new["results"] if not r["correct"]), None)
-    right.update(correct=False, em=0.0, abstained=True, prediction=None)
-    if wrong is not None:
-        wrong.update(correct=True, em=1.0, abstained=False, prediction=wrong["gold"][0])
-    new["summary"]["em"] = old["summary"]["em"] - 0.25
+    first, second = old["results"][:2]
+    first.update(correct=True, abstained=False, prediction=first["gold"][0])
+    second.update(correct=False, abstained=True, prediction=None)
+    new["results"][0].update(correct=False, abstained=False, prediction="Lisbon")
+    new["results"][1].update(correct=True, abstained=False, prediction=second["gold"][0])
+    new["summary"]["em"] = old["summary"]["em"] + 0.25
     new["summary"]["latency"]["p50"] = old["summary"]["latency"]["p50"] + 1.0
     new["created"] = "later"
     (tmp_path / "new").mkdir()
@@ -537,18 +542,19 @@ def test_compare_prints_what_got_better_and_worse(
     (tmp_path / "old.json").write_text(json.dumps(old), encoding="utf-8")
     code, text = qa_eval(tmp_path / "new", "--compare", tmp_path / "old.json")
     assert code == 0
-    assert re.search(r"^em\s+\S+\s+\S+\s+-0\.2500  worse$", text, re.M)
+    assert re.search(r"^em\s+\S+\s+\S+\s+\+0\.2500  better$", text, re.M)
     assert re.search(r"^latency\.p50\s+\S+\s+\S+\s+\+1\.0000  worse$", text, re.M)
-    assert f"newly wrong (1):\n  {right['id']}: {right['question']}" in text
-    assert f"was {right['prediction']!r}" not in text  # predictions shown plainly
-    if wrong is not None:
-        assert f"newly right (1):\n  {wrong['id']}: {wrong['question']}" in text
+    assert (
+        f"newly wrong (1):\n  {first['id']}: {first['question']} · gold {first['gold']} · "
+        f"was {first['gold'][0]} · now Lisbon"
+    ) in text
+    assert f"newly right (1):\n  {second['id']}: {second['question']} · " in text
+    assert "was (abstained)" in text
     assert "23 questions in both runs" in text
-    diff = compare_runs(old, old)
-    assert diff["newly_right"] == diff["newly_wrong"] == []
-    assert all(m["delta"] == 0 for m in diff["metrics"]) and "0 metrics unchanged" not in (
-        format_comparison(diff)
-    )
+    same = compare_runs(old, old)
+    assert same["newly_right"] == same["newly_wrong"] == []
+    assert all(m["delta"] == 0 for m in same["metrics"])
+    assert f"{len(same['metrics'])} metrics unchanged" in format_comparison(same)
 
 
 def test_flatten_keeps_scores_and_drops_sizes() -> None:

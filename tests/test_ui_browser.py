@@ -176,9 +176,13 @@ def test_abstention_looks_different(page: Page) -> None:
 def test_bad_date_setting_is_explained(page: Page) -> None:
     page.locator("#settings").get_by_text("Settings").click()
     page.locator("#date-from textarea, #date-from input").first.fill("someday")
-    answer = ask(page, KINZHAL)
+    question = KINZHAL + ' <img src=x onerror="window.__xssQuestion = 1"> *not bold*'
+    answer = ask(page, question)
     assert "qa-error" in (answer.get_attribute("class") or "")
     assert "'someday' is not a date" in answer.inner_text()
+    assert page.locator("#chat .qa-question").last.inner_text() == question
+    assert page.locator("#chat img, #chat em").count() == 0
+    assert page.evaluate("() => window.__xssQuestion") is None
 
 
 def test_uploaded_report_is_shown_as_text(page: Page, tmp_path: Path) -> None:

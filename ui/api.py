@@ -67,7 +67,7 @@ def build_router(service: Service) -> APIRouter:
     """The API's routes, all working on ``service``."""
     api = APIRouter(prefix=PREFIX, responses=_ERRORS)
 
-    @api.post("/ask", response_model=AnswerOut, tags=["questions"])
+    @api.post("/ask", response_model=AnswerOut, summary="Answer a question", tags=["questions"])
     def ask(body: AskIn) -> dict[str, Any]:
         """Answer a question; the same JSON as ``qa ask --json``."""
         with http_errors():
@@ -80,7 +80,7 @@ def build_router(service: Service) -> APIRouter:
             )
         return answer.to_dict()
 
-    @api.post("/search", response_model=SearchOut, tags=["questions"])
+    @api.post("/search", response_model=SearchOut, summary="Search passages", tags=["questions"])
     def search(body: SearchIn) -> dict[str, Any]:
         """The passages that best match a query, with every retriever's score."""
         with http_errors():
@@ -88,18 +88,28 @@ def build_router(service: Service) -> APIRouter:
             hits = service.search(body.query, k=body.k, mode=body.mode, filters=filters)
         return {"query": body.query, "mode": body.mode, "hits": [h.to_dict() for h in hits]}
 
-    @api.get("/documents", response_model=list[DocumentSummary], tags=["documents"])
+    @api.get(
+        "/documents",
+        response_model=list[DocumentSummary],
+        summary="List reports",
+        tags=["documents"],
+    )
     def list_documents() -> list[dict[str, Any]]:
         """Every stored report, without its text."""
         return [_summary(doc) for doc in service.documents()]
 
-    @api.get("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"])
+    @api.get(
+        "/documents/{doc_id}",
+        response_model=DocumentOut,
+        summary="Get a report",
+        tags=["documents"],
+    )
     def get_document(doc_id: str) -> dict[str, Any]:
         """One report with its full text (citation offsets point into this text)."""
         with http_errors():
             return service.document(doc_id).to_dict()
 
-    @api.post("/documents", response_model=IngestOut, tags=["documents"])
+    @api.post("/documents", response_model=IngestOut, summary="Upload reports", tags=["documents"])
     def upload_documents(
         files: Annotated[list[UploadFile], File(description="report files: txt, md, html, pdf")],
     ) -> dict[str, Any]:
@@ -117,13 +127,18 @@ def build_router(service: Service) -> APIRouter:
             raise HTTPException(422, "; ".join(str(e) for e in report.errors))
         return report.to_dict()
 
-    @api.delete("/documents/{doc_id}", response_model=DocumentSummary, tags=["documents"])
+    @api.delete(
+        "/documents/{doc_id}",
+        response_model=DocumentSummary,
+        summary="Remove a report",
+        tags=["documents"],
+    )
     def delete_document(doc_id: str) -> dict[str, Any]:
         """Remove a report from every part of the index; returns what was removed."""
         with http_errors():
             return _summary(service.remove(doc_id))
 
-    @api.get("/health", response_model=HealthOut, tags=["service"])
+    @api.get("/health", response_model=HealthOut, summary="Health", tags=["service"])
     def health() -> dict[str, Any]:
         """Whether the service is up, with its model and what the index holds."""
         return {

@@ -73,8 +73,8 @@ def build_chat(service: Service) -> gr.Blocks:
                         autofocus=True,
                         container=False,
                     )
-                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=0)
-                    new = gr.Button("New chat", elem_id="new-chat", scale=0)
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=0, min_width=96)
+                    new = gr.Button("New chat", elem_id="new-chat", scale=0, min_width=112)
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     with gr.Row():
                         k = gr.Slider(1, 20, DEFAULT_K, step=1, label="Passages (k)", elem_id="k")
@@ -83,7 +83,7 @@ def build_chat(service: Service) -> gr.Blocks:
                         )
                     with gr.Row():
                         source_filter = gr.Textbox(
-                            label="Sources containing (comma-separated)", elem_id="source-filter"
+                            label="Sources (comma-separated)", elem_id="source-filter"
                         )
                         date_from = gr.Textbox(
                             label="From date", placeholder="YYYY-MM-DD", elem_id="date-from"

@@ -69,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
         )
     counts = index.counts()
     host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{args.port}"
     print(
-        f"qa: {counts['documents']} reports in {index.path}; chat at http://{host}:{args.port}/ , "
-        f"API docs at /docs (ready in {time.perf_counter() - started:.1f} s; Ctrl-C stops)",
+        f"qa: {counts['documents']} reports in {index.path}\n"
+        f"qa: chat at {url}/ and API docs at {url}/docs "
+        f"(ready in {time.perf_counter() - started:.1f} s; Ctrl-C stops)",
         file=sys.stderr,
         flush=True,
     )

@@ -20,10 +20,16 @@ class FiltersIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    doc_ids: list[str] | None = Field(None, description="document ids (or id prefixes)")
-    sources: list[str] | None = Field(None, description="sources containing any of these texts")
-    date_from: dt.date | None = Field(None, description="documents dated on or after this day")
-    date_to: dt.date | None = Field(None, description="documents dated on or before this day")
+    doc_ids: list[str] | None = Field(default=None, description="document ids (or id prefixes)")
+    sources: list[str] | None = Field(
+        default=None, description="sources containing any of these texts"
+    )
+    date_from: dt.date | None = Field(
+        default=None, description="documents dated on or after this day"
+    )
+    date_to: dt.date | None = Field(
+        default=None, description="documents dated on or before this day"
+    )
 
 
 class AskIn(BaseModel):
@@ -32,9 +38,9 @@ class AskIn(BaseModel):
     question: str = Field(
         ..., description="the question", examples=["Who is the mayor of Kharkiv?"]
     )
-    k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description="passages to retrieve")
+    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="passages to retrieve")
     mode: Mode = "hybrid"
-    filters: FiltersIn = Field(default_factory=lambda: FiltersIn())
+    filters: FiltersIn = Field(default_factory=FiltersIn)
     history: list[str] = Field(
         default_factory=list,
         max_length=MAX_HISTORY,
@@ -46,9 +52,9 @@ class SearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(..., description="what to look for", examples=["Kinzhal missiles"])
-    k: int = Field(5, ge=1, le=MAX_K, description="passages to return")
+    k: int = Field(default=5, ge=1, le=MAX_K, description="passages to return")
     mode: Mode = "hybrid"
-    filters: FiltersIn = Field(default_factory=lambda: FiltersIn())
+    filters: FiltersIn = Field(default_factory=FiltersIn)
 
 
 class CitationOut(BaseModel):

@@ -20,7 +20,11 @@ from qa.types import Answer, Citation, Hit
 ABSTAIN_BELOW = 0.45  # confidence threshold, measured on eval/data/sample_questions.jsonl
 DEFAULT_K = 6
 SUPPORT_RATIO = 0.8  # another report's sentence this close to the best one is cited too
-CONFLICT_RATIO = 0.85  # ...and a different figure this close is shown as a disagreement
+CONFLICT_RATIO = 0.85
+# A sentence without a candidate is the answer when it scores this much better than the best
+# one with a candidate, and holds most of the question's words
+WORDED_MARGIN = 0.1
+WORDED_COVERAGE = 0.75  # ...and a different figure this close is shown as a disagreement
 
 
 def ask(
@@ -51,14 +55,26 @@ def ask(
     if not sentences:
         return _abstain(q, hits, 0.0, unknown)
     best = sentences[0]
-    conf = confidence(q, best, unknown, _missing_names(q, best))
-    if conf < ABSTAIN_BELOW or (q.kind != "other" and best.best is None):
+    plain = max(sentences, key=lambda s: s.score)
+    worded = (
+        plain.best is None
+        and plain.score >= best.score + WORDED_MARGIN
+        and plain.coverage >= WORDED_COVERAGE
+    )
+    if worded:
+        # a sentence that answers in words ("cannot intercept the Kinzhal") beats a weaker
+        # sentence that merely holds a figure: answer with it, and no short answer
+        best = plain
+    conf = confidence(q, best, unknown, _missing_names(q, best), worded)
+    if conf < ABSTAIN_BELOW or (q.kind != "other" and best.best is None and not worded):
         return _abstain(q, hits, conf, unknown)
     support, conflicts = _support(q, best, sentences)
     return _compose(q, best, support, conflicts, conf)
 
 
-def confidence(q: Question, best: Sentence, unknown: list[str], missing: float = 0.0) -> float:
+def confidence(
+    q: Question, best: Sentence, unknown: list[str], missing: float = 0.0, worded: bool = False
+) -> float:
     """How sure the best sentence answers the question, in [0, 1].
 
     ``missing`` is the share of the question's names (Lviv, Friday) that the sentence and the
@@ -66,7 +82,7 @@ def confidence(q: Question, best: Sentence, unknown: list[str], missing: float =
     """
     dense = min(1.0, max(0.0, (best.dense - 0.1) / 0.6))
     value = 0.55 * best.coverage + 0.45 * dense
-    if q.kind != "other" and best.best is None:
+    if q.kind != "other" and best.best is None and not worded:
         value *= 0.5
     if unknown:
         value *= 0.3

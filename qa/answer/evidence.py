@@ -22,6 +22,7 @@ DENSE_WEIGHT = 0.5  # the rest is lexical coverage
 PROXIMITY_WEIGHT = 0.15
 NOUN_WEIGHT = 0.3
 CLAUSE_WEIGHT = 0.15
+BORROWED_WEIGHT = 0.5
 _CLAUSE = re.compile(r"[^,;:—–()]+")
 UNIT_QUESTIONS = (  # what a "how far/long/much" question asks for, and the unit that says it
     (r"\bhow far\b|\bdistance\b", r"kilomet|\bkm\b|miles|metres|meters"),
@@ -84,6 +85,8 @@ def score(index: Index, question: Question, sentences: list[Sentence]) -> list[S
         return []
     vectors = index.embedder.encode([question.query] + [s.text for s in sentences])
     idf = index.sparse.idf([stem(w) for w in question.keywords])
+    for word in question.borrowed:  # the follow-up's own words matter most
+        idf[stem(word)] *= BORROWED_WEIGHT
     total = sum(idf.values()) or 1.0
     own = tokenize([s.text for s in sentences])
     context = tokenize([_previous(s) for s in sentences])
@@ -132,7 +135,13 @@ def _rank_candidates(
         ]
         bonus = PROXIMITY_WEIGHT / (1 + min(gaps)) if gaps else 0.0
         # the clause holding the candidate should hold the question's words too
-        clause = next(((a, b) for a, b in clauses if a <= cand.start < b), (0, len(sentence)))
+        index_ = next((i for i, (a, b) in enumerate(clauses) if a <= cand.start < b), None)
+        clause = clauses[index_] if index_ is not None else (0, len(sentence))
+        if index_ is not None and index_ + 1 < len(clauses) and not sentence[
+            clause[0] : clause[1]
+        ].strip().removeprefix(cand.text).strip():
+            # an appositive names what the candidate is: "Energoatom, the state operator of ..."
+            clause = (clause[0], clauses[index_ + 1][1])
         in_clause = {t for s, e, t in words if clause[0] <= s < clause[1] and t in idf}
         bonus += CLAUSE_WEIGHT * sum(idf[t] for t in in_clause) / total
         if question.kind == "count":

@@ -52,6 +52,7 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[\w’'-]+")
+_WHO_IS_NAME = re.compile(r"^[Ww]ho (?:is|was|are|were) (?:[A-Z][\w’'-]*\s*)+\??$")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Question:
     keywords: tuple[str, ...]
     query: str
     head: str | None = None
+    borrowed: tuple[str, ...] = ()  # keywords a follow-up took from the previous question
 
 
 def check_question(text: object) -> str:
@@ -92,6 +94,8 @@ def answer_type(text: str) -> str:
 
     The question word that comes first decides: "Who said 40 per cent ...?" asks for a person.
     """
+    if _WHO_IS_NAME.match(text):
+        return "other"  # "Who is Rafael Grossi?" asks who he is, not for a name
     lowered = text.lower()
     found = [
         (m.start(), i, kind)
@@ -126,10 +130,11 @@ def parse_question(text: object, history: Sequence[str] = ()) -> Question:
     text = check_question(text)
     keywords = content_words(text)
     query = text
+    borrowed: list[str] = []
     previous = [h for h in history if h and h.strip()]
     if previous and is_follow_up(text):
         borrowed = [w for w in content_words(previous[-1]) if w not in keywords]
         query = f"{text} {' '.join(borrowed)}"
-        keywords += borrowed
     kind = answer_type(text)
-    return Question(text, kind, tuple(dict.fromkeys(keywords)), query, head_noun(text))
+    words = tuple(dict.fromkeys(keywords + borrowed))
+    return Question(text, kind, words, query, head_noun(text), tuple(borrowed))
