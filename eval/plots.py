@@ -96,8 +96,11 @@ def latency_histogram(record: dict[str, Any], path: Path) -> Path | None:
     groups: dict[str, list[float]] = {}
     for r in rows:
         groups.setdefault(r.get("mode") or "ask", []).append(r["seconds"] * 1000)
+    everything = [v for values in groups.values() for v in values]
+    low, high = min(everything), max(everything)
+    edges = [low + (high - low) * i / 40 for i in range(41)] if high > low else 10
     for name, values in groups.items():
-        ax.hist(values, bins=30, alpha=0.6, label=name)
+        ax.hist(values, bins=edges, alpha=0.6, label=name)
     if len(groups) == 1:
         values = next(iter(groups.values()))
         for p, style in ((50, "--"), (95, ":")):

@@ -111,9 +111,11 @@ def markdown(record: dict[str, Any], images: list[str]) -> str:
         f"{info['chunk_overlap']}" + (f" · `{info['path']}`" if info.get("path") else ""),
     ]
     if info.get("chunks_per_second"):
+        cpu = info.get("ingest_cpu_seconds")
         parts.append(
             f"- ingest: {info['chunks_added']} chunks in {info['ingest_seconds']:.1f} s "
-            f"({info['chunks_per_second']:.1f} chunks/s)"
+            f"({info['chunks_per_second']:.1f} chunks/s"
+            + (f"; {cpu:.0f} s of CPU time)" if cpu is not None else ")")
         )
     parts += ["", "## Summary", "", "```", format_text(record), "```", ""]
     parts += [f"![{Path(name).stem}]({name})" for name in images]
@@ -124,7 +126,8 @@ def markdown(record: dict[str, Any], images: list[str]) -> str:
 
 def _settings(settings: dict[str, Any]) -> str:
     shown = {k: v for k, v in settings.items() if v not in (None, [], {})}
-    return ", ".join(f"{k} {v}" for k, v in shown.items()) or "defaults"
+    plain = {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in shown.items()}
+    return ", ".join(f"{k} {v}" for k, v in plain.items()) or "defaults"
 
 
 def _cell(text: Any) -> str:
