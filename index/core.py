@@ -15,11 +15,10 @@ was; a crash after it leaves derived files that are stale and rebuilt when the i
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shutil
 import threading
 from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -28,34 +27,46 @@ from qa.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, TOKENIZER, Chunker
 from qa.config import default_index_path
 from qa.embed import Embedder, load_embedder, model_name
 from qa.errors import DocumentNotFoundError, IndexFormatError, IngestError, QAError
+from qa.index import derived
 from qa.index.dense import DenseIndex
 from qa.index.ingest import IngestReport, plan_ingest
+from qa.index.locking import FileLock
 from qa.index.manifest import MANIFEST, Manifest
 from qa.index.retrieve import MODES, Retriever
 from qa.index.sparse import SparseIndex
 from qa.index.store import NewDocument, Store
 from qa.types import Document, Hit
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: single-writer use only
-    fcntl = None  # type: ignore[assignment]
-
 STORE = "index.sqlite"
-DERIVED = "derived"
-_OWN_FILES = {MANIFEST, STORE, f"{STORE}-wal", f"{STORE}-shm", DERIVED, ".lock"}
+_OWN_FILES = {MANIFEST, STORE, f"{STORE}-wal", f"{STORE}-shm", derived.DERIVED, ".lock"}
 CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
 
 
 class Index:
     """A persistent hybrid index of reports. Open with :meth:`Index.open`."""
 
+    dense: DenseIndex
+    sparse: SparseIndex
+
     def __init__(self, path: Path, manifest: Manifest, embedder: Embedder | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self._embedder = embedder
         self._lock = threading.RLock()
+        self._files = FileLock(path / ".lock")
+        if not (path / STORE).exists():
+            raise IndexFormatError(f"{path / STORE} is missing: the index is damaged; re-ingest")
         self.store = Store(path / STORE)
+        if self.store.generation() < manifest.generation:
+            raise IndexFormatError(
+                f"{path / STORE} is older than its manifest (generation "
+                f"{self.store.generation()} < {manifest.generation}): restored from a backup?"
+            )
+        if manifest.tokenizer != TOKENIZER:
+            raise IndexFormatError(
+                f"{path} was chunked with tokenizer {manifest.tokenizer!r}, this version uses "
+                f"{TOKENIZER!r}: re-ingest into a new index"
+            )
         self._load_derived()
 
     @classmethod
@@ -93,6 +104,15 @@ class Index:
             manifest.write(path)
         manifest = Manifest.read(path)
         manifest.check_model(name, path)
+        for asked, built, what in (
+            (chunk_size, manifest.chunk_size, "chunk size"),
+            (chunk_overlap, manifest.chunk_overlap, "chunk overlap"),
+        ):
+            if asked is not None and asked != built:
+                raise ValueError(
+                    f"the index at {path} was built with {what} {built}, not {asked}; "
+                    "use a new index folder to try other chunking"
+                )
         return cls(path, manifest, embedder)
 
     @property
@@ -130,7 +150,7 @@ class Index:
     def document(self, key: str) -> Document:
         """The stored document with this id (or unique id prefix) or source."""
         with self._lock:
-            doc = self.store.document(self._resolve(key))
+            doc = self.store.document(key) or self.store.document(self._resolve(key))
         assert doc is not None
         return doc
 
@@ -160,6 +180,11 @@ class Index:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
+        for name, value in (("date_from", date_from), ("date_to", date_to)):
+            if value and not _is_iso_date(value):
+                raise ValueError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+        if doc_ids and any(len(d.strip()) < 4 for d in doc_ids):
+            raise ValueError(f"document ids must have at least 4 characters, got {doc_ids!r}")
         with self._lock:
             self._sync()
             allowed = None
@@ -233,52 +258,30 @@ class Index:
             self._load_derived()
 
     def _load_derived(self) -> None:
-        generation = self.store.generation()
-        derived = self.path / DERIVED
-        try:
-            state = json.loads((derived / "state.json").read_text(encoding="utf-8"))
-            if state.get("generation") != generation:
-                raise ValueError("stale")
-            self.dense = DenseIndex.load(derived / "dense.faiss", self.manifest.dim)
-            self.sparse = SparseIndex.load(derived / "bm25")
-            self._generation = generation
-        except (OSError, ValueError, RuntimeError):
-            self._rebuild_derived()
-
-    def _rebuild_derived(self) -> None:
-        ids, vectors = self.store.embeddings(self.manifest.dim)
-        self.dense = DenseIndex(self.manifest.dim)
-        self.dense.add(ids, vectors)
-        self.sparse = SparseIndex.build(list(self.store.chunk_texts()))
-        # a read-only index still works, from memory
-        with contextlib.suppress(OSError), self._write_lock():
-            self._save_derived()
-        self._generation = self.store.generation()
+        """Load the FAISS and BM25 files if they match the store, else rebuild them."""
+        with self._files.hold(exclusive=False):  # no writer swaps the files while we read
+            loaded = derived.load(self.path, self.store, self.manifest.dim)
+            if loaded:
+                self.dense, self.sparse = loaded
+                self._generation = self.store.generation()
+                return
+        with self._files.hold(exclusive=True):  # writers shut out: the build matches SQLite
+            self.dense, self.sparse = derived.build(self.store, self.manifest.dim)
+            try:
+                self._save_derived()
+            except OSError:  # a read-only index still works, from memory
+                self._generation = self.store.generation()
 
     def _save_derived(self) -> None:
         generation = self.store.generation()
-        tmp, final, old = (self.path / f"{DERIVED}{s}" for s in (".tmp", "", ".old"))
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        self.dense.save(tmp / "dense.faiss")
-        self.sparse.save(tmp / "bm25")
-        (tmp / "state.json").write_text(json.dumps({"generation": generation}), encoding="utf-8")
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        derived.save(self.path, self.dense, self.sparse, generation)
         self.manifest.counts = self.store.counts()
         self.manifest.generation = generation
         self.manifest.write(self.path)
         self._generation = generation
 
-    @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        with open(self.path / ".lock", "a") as handle:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
+    def _write_lock(self) -> contextlib.AbstractContextManager[None]:
+        return self._files.hold(exclusive=True)
 
     def _resolve(self, key: str) -> str:
         if not key or not key.strip():
@@ -293,6 +296,13 @@ class Index:
         if len(matches) > 1:
             raise QAError(f"{key!r} matches {len(matches)} documents; give more of the id")
         return matches[0]
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        return len(value) == 10 and bool(date.fromisoformat(value))
+    except ValueError:
+        return False
 
 
 def _check_empty(path: Path) -> None:

@@ -38,22 +38,26 @@ def plan_ingest(
 
     Identity is the content: a document whose text is already stored is unchanged (whatever
     its source); a new text from a source already stored replaces that source's old version.
-    Within one batch the last document for a source wins.
+    Within one batch the last document for a source wins, and the others are reported.
     """
     report = IngestReport()
     by_source: dict[str, Document] = {}
     for doc in docs:
+        if doc.source in by_source:
+            report.errors.append(
+                IngestError(doc.source, "given twice in one ingest; the last copy was used")
+            )
         by_source[doc.source] = doc
     remove: list[str] = []
     new_docs: list[Document] = []
     seen: set[str] = set()
     for doc in by_source.values():
+        old = [doc_id for doc_id in store.ids_where("source", doc.source) if doc_id != doc.id]
+        remove += old  # even when the new text is stored already, under another source
         if doc.id in seen or store.document(doc.id) is not None:
             report.unchanged.append(doc)
             continue
         seen.add(doc.id)
-        old = store.ids_where("source", doc.source)
-        remove += old
         (report.replaced if old else report.added).append(doc)
         new_docs.append(doc)
     return report, remove, new_docs

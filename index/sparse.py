@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,9 +15,17 @@ TOKEN_PATTERN = r"(?u)\b\w+\b"  # keep one-character tokens: "6", "a" is a stop 
 _stemmer = Stemmer.Stemmer("english")
 
 
+_TOKEN = re.compile(TOKEN_PATTERN)
+
+
 def stem(word: str) -> str:
     """The BM25 form of one word: lower-cased and stemmed."""
     return str(_stemmer.stemWord(word.lower()))
+
+
+def terms(text: str) -> list[tuple[int, int, str]]:
+    """Every word of ``text`` as BM25 sees it (stop words included), with its span."""
+    return [(m.start(), m.end(), stem(m.group())) for m in _TOKEN.finditer(text)]
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:

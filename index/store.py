@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.errors import IndexFormatError
 from qa.types import Chunk, Document
 
 SCHEMA = """
@@ -62,10 +63,13 @@ class Store:
     """Documents and chunks in one SQLite file (WAL mode, one writer at a time)."""
 
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
+        try:
+            self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise IndexFormatError(f"{path} is not a readable index database: {exc}") from exc
 
     def close(self) -> None:
         self.db.close()
@@ -144,7 +148,7 @@ class Store:
         """Ids of documents whose ``id`` starts with, or ``source`` equals, ``value``."""
         if column == "id":
             query = "SELECT id FROM documents WHERE id LIKE ? || '%' ESCAPE '\\'"
-            value = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            value = _like_escape(value)
         else:
             query = "SELECT id FROM documents WHERE source = ?"
         return [row[0] for row in self.db.execute(query, (value,))]
@@ -195,8 +199,10 @@ class Store:
         clauses: list[str] = []
         params: list[str] = []
         if doc_ids:
-            clauses.append("(" + " OR ".join("d.id LIKE ? || '%'" for _ in doc_ids) + ")")
-            params += doc_ids
+            clauses.append(
+                "(" + " OR ".join("d.id LIKE ? || '%' ESCAPE '\\'" for _ in doc_ids) + ")"
+            )
+            params += [_like_escape(d.strip()) for d in doc_ids]
         if sources:
             clauses.append(
                 "(" + " OR ".join("instr(lower(d.source), lower(?))" for _ in sources) + ")"
@@ -213,6 +219,10 @@ class Store:
             f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}", params
         )
         return [row[0] for row in rows]
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _document(row: tuple) -> Document:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args))
     except (QAError, ValueError, OSError) as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"qa: error: the index database failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)

@@ -25,7 +25,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the ``.`` at ``dot`` closes an abbreviation or an initial, not a sentence."""
     if text[dot] != ".":
         return False
-    match = _WORD_BEFORE.search(text, 0, dot)
+    match = _WORD_BEFORE.search(text, max(0, dot - 40), dot)  # a word, not the whole text
     if not match:
         return False
     word = match.group(1).lower().strip(".")

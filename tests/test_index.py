@@ -235,3 +235,57 @@ def test_stored_chunks_are_slices_of_stored_text(texts: list[str], embedder: Emb
             chunk = item.chunk
             assert stored[chunk.doc_id][chunk.start : chunk.end] == chunk.text
             assert chunk.text.strip()
+
+
+def test_a_stale_handle_can_still_write(index: Index, embedder: Embedder) -> None:
+    """Another process wrote and its derived files are gone: this handle rebuilds, then writes."""
+    import shutil
+
+    other = Index.open(index.path, embedder=embedder)
+    other.add_documents([doc("Trains to Odesa resumed on Sunday.", "trains.txt")])
+    shutil.rmtree(index.path / "derived")
+    index.add_documents([doc("Ferries to Kherson stopped on Monday.", "ferries.txt")])
+    assert index.counts() == {"documents": 2, "chunks": 2}
+    assert len(index.dense) == len(index.sparse.ids) == 2
+    other.close()
+
+
+def test_same_source_twice_in_one_batch_is_reported(index: Index) -> None:
+    report = index.add_documents([doc("First draft.", "x.txt"), doc("Final text.", "x.txt")])
+    assert [d.text for d in report.added] == ["Final text."]
+    assert len(report.errors) == 1 and "twice" in report.errors[0].reason
+    assert index.counts()["documents"] == 1
+
+
+def test_source_changed_to_a_text_stored_elsewhere_drops_its_old_version(index: Index) -> None:
+    index.add_documents([doc("Bridge closed.", "a.txt"), doc("Airport open.", "b.txt")])
+    report = index.add_documents([doc("Airport open.", "a.txt")])
+    assert len(report.unchanged) == 1
+    assert [d.text for d in index.documents()] == ["Airport open."]
+    assert all("Bridge" not in h.text for h in index.search("bridge", mode="bm25"))
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"date_from": "yesterday"}, "YYYY-MM-DD"),
+        ({"date_to": "2024-3-1"}, "YYYY-MM-DD"),
+        ({"doc_ids": [""]}, "at least 4"),
+        ({"doc_ids": ["%"]}, "at least 4"),
+    ],
+)
+def test_bad_filters_name_the_value(sample_index: Index, filters: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        sample_index.search("missiles", **filters)
+
+
+def test_damaged_index_folders_are_clear_errors(sample_index: Index, embedder: Embedder) -> None:
+    sample_index.close()
+    with pytest.raises(ValueError, match="chunk size 128, not 64"):
+        Index.open(sample_index.path, create=True, embedder=embedder, chunk_size=64)
+    (sample_index.path / "index.sqlite").rename(sample_index.path / "moved.sqlite")
+    with pytest.raises(IndexFormatError, match="missing"):
+        Index.open(sample_index.path, embedder=embedder)
+    (sample_index.path / "index.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(IndexFormatError, match="not a readable index database"):
+        Index.open(sample_index.path, embedder=embedder)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from qa.answer.extract import TITLES, Candidate, candidates
 from qa.answer.question import Question
 from qa.index import Index
-from qa.index.sparse import stem, tokenize
+from qa.index.sparse import terms, tokenize
 from qa.sentences import split_sentences
 from qa.types import Document, Hit
 
@@ -84,9 +84,9 @@ def score(index: Index, question: Question, sentences: list[Sentence]) -> list[S
     if not sentences:
         return []
     vectors = index.embedder.encode([question.query] + [s.text for s in sentences])
-    idf = index.sparse.idf([stem(w) for w in question.keywords])
-    for word in question.borrowed:  # the follow-up's own words matter most
-        idf[stem(word)] *= BORROWED_WEIGHT
+    idf = index.sparse.idf(tokenize([" ".join(question.keywords)])[0])
+    for term in tokenize([" ".join(question.borrowed)])[0]:
+        idf[term] *= BORROWED_WEIGHT  # the follow-up's own words matter most
     total = sum(idf.values()) or 1.0
     own = tokenize([s.text for s in sentences])
     context = tokenize([_previous(s) for s in sentences])
@@ -116,7 +116,7 @@ def _rank_candidates(
     if not found:
         return []
     asked = {_plain(w) for w in _WORD.findall(question.text)}
-    words = [(m.start(), m.end(), stem(m.group())) for m in _WORD.finditer(sentence)]
+    words = terms(sentence)
     total = sum(idf.values()) or 1.0
     clauses = [m.span() for m in _CLAUSE.finditer(sentence)]
     ranked = []
@@ -137,9 +137,11 @@ def _rank_candidates(
         # the clause holding the candidate should hold the question's words too
         index_ = next((i for i, (a, b) in enumerate(clauses) if a <= cand.start < b), None)
         clause = clauses[index_] if index_ is not None else (0, len(sentence))
-        if index_ is not None and index_ + 1 < len(clauses) and not sentence[
-            clause[0] : clause[1]
-        ].strip().removeprefix(cand.text).strip():
+        if (
+            index_ is not None
+            and index_ + 1 < len(clauses)
+            and not sentence[clause[0] : clause[1]].strip().removeprefix(cand.text).strip()
+        ):
             # an appositive names what the candidate is: "Energoatom, the state operator of ..."
             clause = (clause[0], clauses[index_ + 1][1])
         in_clause = {t for s, e, t in words if clause[0] <= s < clause[1] and t in idf}
