@@ -19,6 +19,7 @@ from qa.errors import (
     IndexNotFoundError,
     IngestError,
     InvalidQuestionError,
+    ModelLoadError,
     ModelMismatchError,
     QAError,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "IngestError",
     "IngestReport",
     "InvalidQuestionError",
+    "ModelLoadError",
     "ModelMismatchError",
     "QAError",
     "__version__",

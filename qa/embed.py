@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import QAError
+from qa.errors import ModelLoadError
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_ENV = "QA_MODEL"
@@ -51,7 +51,7 @@ class Embedder:
         try:
             self.model = SentenceTransformer(_model_path(name), device="cpu", local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise QAError(
+            raise ModelLoadError(
                 f"cannot load embedding model {name!r}: {exc}; pass a local model directory"
             ) from exc
         # renamed in sentence-transformers 5; keep working with older releases
@@ -61,7 +61,7 @@ class Embedder:
         )
         dim = get_dim()
         if dim is None:
-            raise QAError(f"embedding model {name!r} does not report its dimension")
+            raise ModelLoadError(f"embedding model {name!r} does not report its dimension")
         self.dim: int = dim
         self.max_tokens: int = self.model.max_seq_length or 512
         self._encode_lock = threading.Lock()

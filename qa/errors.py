@@ -6,6 +6,7 @@ Every error the package raises on purpose derives from ``QAError``, so a caller 
     ├── IndexNotFoundError      no index at the given directory yet
     ├── IndexFormatError        the directory holds something that is not a usable index
     ├── ModelMismatchError      the index was built with another embedding model
+    ├── ModelLoadError          the embedding model cannot be loaded (nothing is downloaded)
     ├── IngestError             a file could not be read as a report (carries ``path``)
     ├── DocumentNotFoundError   no document with that id or source
     └── InvalidQuestionError    empty, binary or oversized question (also a ``ValueError``)
@@ -30,6 +31,10 @@ class IndexFormatError(QAError):
 
 class ModelMismatchError(QAError):
     """The index was built with a different embedding model than the one asked for."""
+
+
+class ModelLoadError(QAError):
+    """The embedding model could not be loaded from local files."""
 
 
 class IngestError(QAError):
