@@ -69,13 +69,13 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[IngestErro
                 if file.suffix.lower() in SUPPORTED_SUFFIXES:
                     files.append(file)
                 else:
-                    errors.append(IngestError(file, _unsupported(file.suffix)))
+                    errors.append(IngestError(file, unsupported_message(file.suffix)))
         elif not path.exists():
             errors.append(IngestError(path, "file not found"))
         elif not path.is_file():
             errors.append(IngestError(path, "not a regular file"))
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            errors.append(IngestError(path, _unsupported(path.suffix)))
+            errors.append(IngestError(path, unsupported_message(path.suffix)))
         else:
             files.append(path)
     seen: set[Path] = set()
@@ -95,7 +95,7 @@ def _walk(folder: Path) -> list[Path]:
     return sorted(f for f in found if f.is_file())
 
 
-def _unsupported(suffix: str) -> str:
+def unsupported_message(suffix: str) -> str:
     kind = f"'{suffix}'" if suffix else "(no file extension)"
     return f"unsupported file type {kind}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
 
@@ -107,7 +107,7 @@ def load_file(path: str | Path, source: str | None = None) -> Document:
     """Read one report file; ``source`` defaults to its absolute path."""
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise IngestError(path, _unsupported(path.suffix))
+        raise IngestError(path, unsupported_message(path.suffix))
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -128,7 +128,7 @@ def load_bytes(data: bytes, filename: str, source: str | None = None) -> Documen
     source = source or filename
     fmt = FORMATS.get(name.suffix.lower())
     if fmt is None:
-        raise IngestError(source, _unsupported(name.suffix))
+        raise IngestError(source, unsupported_message(name.suffix))
     pages: tuple[int, ...] = ()
     if fmt == "pdf":
         text, title, day, pages = _read_pdf(data, source)

@@ -1,37 +1,51 @@
-"""The REST API through an HTTP client, against the real app on a copy of the sample index."""
+"""The REST API through an HTTP client, against the real app on a copy of the sample index;
+then the chat's handlers and HTML, called directly."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from qa.cli import main
 from qa.index import Index
+from qa.types import Answer, Citation, Document
+from qa.ui import render
 from qa.ui.auth import parse_credentials
+from qa.ui.guards import trusted_hosts
+from qa.ui.handlers import FAILED, Handlers
 from qa.ui.server import create_app
 from qa.ui.service import Service
+from qa.ui.sources import sources
 
 KINZHAL = "How many Kinzhal missiles were fired?"
 MAYOR = "Who is the mayor of Kharkiv?"
 LIMIT = 64 * 1024  # upload limit of the test app, so oversize bodies stay small
 USERS = {"alice": "s3cret:with:colons", "bob": "hunter2"}
+BASE = "http://127.0.0.1:7860"  # the apps are built as if bound to 127.0.0.1
+EVIL = "http://evil.example"
 
 
 @pytest.fixture(scope="module")
 def reader(module_sample_index: Index) -> Iterator[TestClient]:
     """A client for tests that must leave the index as it is (they check that they do)."""
-    with TestClient(create_app(Service(module_sample_index, LIMIT))) as client:
+    app = create_app(Service(module_sample_index, LIMIT), host="127.0.0.1")
+    with TestClient(app, base_url=BASE) as client:
         yield client
 
 
 @pytest.fixture
 def client(sample_index: Index) -> Iterator[TestClient]:
     """A client of an app on a private copy of the sample index, for tests that write."""
-    with TestClient(create_app(Service(sample_index, LIMIT))) as client:
+    app = create_app(Service(sample_index, LIMIT), host="127.0.0.1")
+    with TestClient(app, base_url=BASE) as client:
         yield client
 
 
@@ -163,6 +177,7 @@ def test_rejected_uploads_leave_the_index_alone(
         ({"question": KINZHAL, "k": "many"}, "integer"),
         ({"question": KINZHAL, "filters": {"date_from": "last week"}}, "date"),
         ({"question": KINZHAL, "colour": "red"}, "Extra inputs"),
+        ({"question": KINZHAL, "history": [MAYOR, "x" * 2001]}, "at most 2000 characters"),
         ({"k": 3}, "Field required"),
     ],
 )
@@ -178,6 +193,8 @@ def test_bad_questions_are_422_with_a_message(
 def test_bad_search_is_422(reader: TestClient) -> None:
     assert reader.post("/api/v1/search", json={"query": " "}).status_code == 422
     assert reader.post("/api/v1/search", json={"query": "x", "mode": "fuzzy"}).status_code == 422
+    long = reader.post("/api/v1/search", json={"query": "Kinzhal " * 300})
+    assert long.status_code == 422 and "at most 2000 characters" in str(long.json()["detail"])
 
 
 def test_health_and_docs(reader: TestClient) -> None:
@@ -215,3 +232,171 @@ def test_parse_credentials(tmp_path: Path) -> None:
         parse_credentials(["alice"])
     with pytest.raises(ValueError, match="cannot read the auth file"):
         parse_credentials([], [tmp_path / "missing"])
+
+
+def test_cross_site_writes_are_refused(reader: TestClient, counts: dict[str, int]) -> None:
+    doc_id = reader.get("/api/v1/documents").json()[0]["id"]
+    upload = {"files": ("x.txt", b"Planted report\n\nNothing happened.")}
+    for headers in (
+        {"origin": EVIL},
+        {"origin": "null"},
+        {"origin": "http://127.0.0.1:8000"},  # another port is another origin
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site", "origin": BASE},
+    ):
+        for response in (
+            reader.post("/api/v1/documents", files=upload, headers=headers),
+            reader.delete(f"/api/v1/documents/{doc_id}", headers=headers),
+            reader.post("/api/v1/ask", json={"question": MAYOR}, headers=headers),
+        ):
+            assert response.status_code == 403, headers
+            assert "cross-site request refused" in response.json()["detail"]
+    assert reader.get("/api/v1/health").json()["counts"] == counts
+    assert reader.get("/api/v1/health", headers={"origin": EVIL}).status_code == 200  # reads
+    same = {"origin": BASE, "sec-fetch-site": "same-origin"}
+    answer = reader.post("/api/v1/ask", json={"question": MAYOR}, headers=same)
+    assert answer.json()["short_answer"] == "Ihor Terekhov"
+
+
+def test_only_loopback_names_are_served(reader: TestClient) -> None:
+    for host in ("localhost:7860", "127.0.0.1", "[::1]:7860"):
+        assert reader.get("/api/v1/health", headers={"host": host}).status_code == 200, host
+    for host in ("evil.example", "evil.example:7860", "localhost.evil.example"):
+        assert reader.get("/", headers={"host": host}).status_code == 400, host
+    assert trusted_hosts("::1") == ["localhost", "127.0.0.1", "[::1]"]
+    assert trusted_hosts("127.0.0.2") == ["localhost", "127.0.0.1", "[::1]", "127.0.0.2"]
+    assert trusted_hosts("0.0.0.0") is None and trusted_hosts("reports.example") is None
+
+
+def test_chunked_upload_is_cut_off_at_the_limit(reader: TestClient, counts: dict[str, int]) -> None:
+    """A body without Content-Length is counted as it arrives, and refused once over."""
+    pulled = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        yield b'--b\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n\r\n'
+        for _ in range(100):
+            pulled += 1
+            yield b"a " * (LIMIT // 2)
+        yield b"\r\n--b--\r\n"
+
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=reader.app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+            headers = {"content-type": "multipart/form-data; boundary=b"}
+            return await http.post("/api/v1/documents", content=body(), headers=headers)
+
+    response = asyncio.run(post())
+    assert response.status_code == 413 and "request body is over" in response.json()["detail"]
+    assert pulled <= 22  # the limit is 20 files of LIMIT bytes: the rest was never read
+    assert reader.get("/api/v1/health").json()["counts"] == counts
+
+
+@pytest.mark.parametrize(("port", "message"), [("70000", "out of range"), ("web", "not a port")])
+def test_serve_checks_the_port(port: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--port", port])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+# -- the chat's handlers and HTML ---------------------------------------------------------
+
+
+class Progress:
+    """Stands in for gr.Progress, which only works inside a running event."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def tqdm(self, items: Iterable[Any], desc: str = "") -> Iterable[Any]:
+        return items
+
+
+def test_uploads_are_stored_together_and_deleted(
+    sample_index: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = Service(sample_index, LIMIT)
+    stored: list[int] = []
+    store = service.store
+
+    def counted(docs: list[Document], errors: list[Any]) -> Any:
+        stored.append(len(docs))
+        return store(docs, errors)
+
+    monkeypatch.setattr(service, "store", counted)
+    files = {
+        "dhaka.md": b"# Floods in Dhaka\n\nThe river rose 4 metres on Tuesday.\n",
+        "port.txt": b"Port report\n\nThe port of Odesa reopened.",
+        "bad.txt": bytes(range(256)) * 4,
+        "evil.exe": b"MZ",
+    }
+    cache = tmp_path / "gradio"  # as Gradio keeps uploads: each in a folder of its own
+    paths = []
+    for i, (name, data) in enumerate(files.items()):
+        (cache / f"hash{i}").mkdir(parents=True)
+        paths.append(cache / f"hash{i}" / name)
+        paths[-1].write_bytes(data)
+    box, status, header = Handlers(service).add_reports([str(p) for p in paths], Progress())
+    assert stored == [2] and box is None and "4 reports" in header
+    assert "Added: “Floods in Dhaka” (dhaka.md)" in status and "(port.txt)" in status
+    assert "Rejected bad.txt: not a text file (binary content)" in status
+    assert "evil.exe: unsupported file type &#x27;.exe&#x27;" in status
+    assert list(cache.iterdir()) == []  # Gradio's copies are gone
+
+
+def test_unexpected_errors_end_the_wait(
+    module_sample_index: Index,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = Service(module_sample_index)
+
+    def broken(*args: Any, **kwargs: Any) -> Answer:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(service, "ask", broken)
+    on = Handlers(service)
+    history, pending, _, _ = on.start(MAYOR, [])
+    with caplog.at_level(logging.ERROR):
+        chat, questions, panels, _ = on.respond(pending, history, [], [], 6, "hybrid", "", "", "")
+    assert chat[-1]["content"] == render.error_html(FAILED) and questions == [] and panels == []
+    assert "disk on fire" in caplog.text
+    monkeypatch.setattr(service, "store", broken)
+    _, status, _ = on.add_reports([], Progress())
+    assert "went wrong" in status
+
+
+def _answer(text: str, doc: Document, spans: list[tuple[int, int]]) -> Answer:
+    citations = tuple(
+        Citation(n, doc.id, doc.source, doc.title, None, a, b, doc.text[a:b])
+        for n, (a, b) in enumerate(spans, start=1)
+    )
+    return Answer("How many?", text, "six", False, 0.9, citations)
+
+
+def test_only_the_answerers_markers_are_links() -> None:
+    doc = Document("Six were fired, see note [2].\nTwo hit [1] a depot.", "r.txt", "R [2]", "txt")
+    answer = _answer(
+        "six [1][2]\n\nSix were fired, see note [2]. [1]\nTwo hit [1] a depot. [2]",
+        doc,
+        [(0, 29), (30, 50)],
+    )
+    html = render.answer_html(answer, "a1")
+    assert html.count('class="cite"') == 4
+    assert "see note [2]. <a" in html and "Two hit [1] a depot. <a" in html
+    differ = _answer("The reports differ: 6 [1] (R [2]); 8 [2] (R [2]).", doc, [(0, 29), (30, 50)])
+    assert render.answer_html(differ, "a2").count('class="cite"') == 2
+
+
+def test_each_report_is_sent_once_per_answer() -> None:
+    filler = "Filler line.\n" * 30
+    text = f"Six were fired.\n{filler}Unique middle line.\n{filler}Two hit a depot."
+    doc = Document(text, "r.txt", "Report", "txt")
+    spans = [(0, 15), (len(text) - 16, len(text))]
+    answer = _answer("six [1][2]\n\nSix were fired. [1]\nTwo hit a depot. [2]", doc, spans)
+    block = sources(answer, "a1", {doc.id: doc})
+    assert block.full.count('class="src-text"') == 1 and block.full.count("Unique middle") == 1
+    assert 'id="cite-a1-1"' in block.full and 'id="cite-a1-2"' in block.full
+    assert "Unique middle" not in block.brief and 'id="cite-a1-2"' in block.brief
+    panel = render.panel_html([block] * 5)
+    assert panel.count('class="src-text"') == render.FULL_ANSWERS

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from gradio.utils import get_upload_folder
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from qa.index import Index
@@ -55,7 +56,7 @@ def server(module_sample_index: Index) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = create_app(Service(module_sample_index), {USER[0]: USER[1]})
+    app = create_app(Service(module_sample_index), {USER[0]: USER[1]}, host="127.0.0.1")
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -186,6 +187,7 @@ def test_bad_date_setting_is_explained(page: Page) -> None:
 
 
 def test_uploaded_report_is_shown_as_text(page: Page, tmp_path: Path) -> None:
+    started = time.time() - 1
     (tmp_path / "bad.txt").write_bytes(bytes(range(256)) * 4)
     (tmp_path / "flood.html").write_text(HOSTILE_HTML, encoding="utf-8")
     page.locator("#add-reports").get_by_text("Add reports").first.click()
@@ -195,12 +197,16 @@ def test_uploaded_report_is_shown_as_text(page: Page, tmp_path: Path) -> None:
     status.get_by_text("Added").wait_for()
     assert "Rejected bad.txt: not a text file (binary content)" in status.inner_text()
     assert "Flood <b>warning</b> in Dhaka" in status.inner_text()
+    cache = Path(get_upload_folder())
+    left = [f for f in cache.glob("*/*") if f.name in ("bad.txt", "flood.html")]
+    assert [f for f in left if f.stat().st_mtime >= started] == []  # Gradio's copies deleted
     answer = ask(page, "How high did the Buriganga river rise?")
     assert answer.locator(".qa-lead").inner_text().startswith("4 metres")
     card = page.locator("#sources .src-card").first
     assert card.locator(".src-title").inner_text() == "Flood <b>warning</b> in Dhaka"
     assert "<script>window.__xssText = 1</script>" in card.locator(".src-passage").inner_text()
-    open_by_marker(page, answer.locator("a.cite").first)
-    assert '<img src=x onerror="window.__xssImg = 1">' in card.locator(".src-text").inner_text()
+    mark_id = open_by_marker(page, answer.locator("a.cite").first)
+    report = page.locator("#sources .src-text", has=page.locator(f"#{mark_id}"))
+    assert '<img src=x onerror="window.__xssImg = 1">' in report.inner_text()
     assert page.locator("#sources b, #sources img, #sources script, #upload-status b").count() == 0
     assert page.evaluate(XSS_FLAGS) == [None] * 5

@@ -7,6 +7,7 @@ never blocks the event loop. Package errors become 4xx answers with the error's 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -98,12 +99,9 @@ def build_router(service: Service) -> APIRouter:
         """Every stored report, without its text."""
         return [_summary(doc) for doc in service.documents()]
 
-    @api.get(
-        "/documents/{doc_id}",
-        response_model=DocumentOut,
-        summary="Get a report",
-        tags=["documents"],
-    )
+    one_document = functools.partial(api.api_route, "/documents/{doc_id}", tags=["documents"])
+
+    @one_document(methods=["GET"], response_model=DocumentOut, summary="Get a report")
     def get_document(doc_id: str) -> dict[str, Any]:
         """One report with its full text (citation offsets point into this text)."""
         with http_errors():
@@ -118,21 +116,15 @@ def build_router(service: Service) -> APIRouter:
         with http_errors():
             if len(files) > MAX_FILES:
                 raise UploadRejected(413, f"{len(files)} files; upload at most {MAX_FILES} at once")
-            for upload in files:
-                service.check_upload(upload.filename or "", upload.size)
-            contents = [(f.filename or "", _read(f, service.max_upload_bytes)) for f in files]
+            names = [service.check_upload(f.filename or "", f.size) for f in files]
+            contents = [(n, _read(f, n, service.max_upload_bytes)) for n, f in zip(names, files)]
             report = service.ingest(contents)
         stored = report.added or report.replaced or report.unchanged
         if not stored and report.errors:
             raise HTTPException(422, "; ".join(str(e) for e in report.errors))
         return report.to_dict()
 
-    @api.delete(
-        "/documents/{doc_id}",
-        response_model=DocumentSummary,
-        summary="Remove a report",
-        tags=["documents"],
-    )
+    @one_document(methods=["DELETE"], response_model=DocumentSummary, summary="Remove a report")
     def delete_document(doc_id: str) -> dict[str, Any]:
         """Remove a report from every part of the index; returns what was removed."""
         with http_errors():
@@ -151,10 +143,9 @@ def build_router(service: Service) -> APIRouter:
     return api
 
 
-def _read(upload: UploadFile, limit: int) -> bytes:
+def _read(upload: UploadFile, name: str, limit: int) -> bytes:
     """The file's bytes, refused when over ``limit`` (its size may not have been declared)."""
     data = upload.file.read(limit + 1)
     if len(data) > limit:
-        name = upload.filename or "upload"
         raise UploadRejected(413, f"{name}: over the {limit / 2**20:g} MB upload limit")
     return data

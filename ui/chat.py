@@ -47,7 +47,7 @@ def build_chat(service: Service) -> gr.Blocks:
     on = Handlers(service)
     with gr.Blocks(title="reportqa", analytics_enabled=False) as demo:
         asked = gr.State([])  # the questions asked so far, for follow-ups
-        panels = gr.State([])  # rendered source blocks, newest first
+        panels = gr.State([])  # each answer's rendered sources (render.Sources), newest first
         pending = gr.State("")
         header = gr.HTML(on.header(), elem_classes="qa-header", js_on_load=None)
         with gr.Row(equal_height=False):

@@ -9,12 +9,10 @@ import argparse
 import sys
 import time
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost)")
-    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--port", type=port, default=7860, help="port, 1-65535 (default 7860)")
     parser.add_argument(
         "--auth",
         action="append",
@@ -43,10 +41,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def port(text: str) -> int:
+    """A TCP port number, for argparse: 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number; use 1-65535") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range; use a port from 1 to 65535")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the index and model once, then serve until interrupted."""
     started = time.perf_counter()
     from qa.ui.auth import parse_credentials
+    from qa.ui.guards import trusted_hosts
 
     users = parse_credentials(args.auth, args.auth_file)
     if args.max_upload_mb <= 0:
@@ -60,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
     index, seeded = open_index(args.index, model=args.model, sample=not args.no_sample)
     if seeded is not None:
         print(f"qa: the index was empty: added {len(seeded.added)} sample reports", file=sys.stderr)
-    app = create_app(Service(index, int(args.max_upload_mb * MB)), users or None)
-    if not users and args.host not in LOCAL_HOSTS:
+    service = Service(index, int(args.max_upload_mb * MB))
+    app = create_app(service, users or None, host=args.host)
+    if not users and trusted_hosts(args.host) is None:  # not loopback
         print(
             f"qa: warning: serving on {args.host} without --auth: anyone who can reach it "
             "can read and change the index",

@@ -7,7 +7,9 @@ to be passed to ``ask`` as the history of a follow-up.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -16,12 +18,15 @@ from typing import Any
 import gradio as gr
 
 from qa.dates import parse_date
-from qa.errors import DocumentNotFoundError, QAError
+from qa.errors import DocumentNotFoundError, IngestError, QAError
 from qa.types import Answer, Document
 from qa.ui import render
-from qa.ui.service import Filters, Service, UploadRejected
+from qa.ui.service import Filters, Service, UploadRejected, read_upload
+from qa.ui.sources import Sources, sources
 
+log = logging.getLogger(__name__)
 MAX_PANELS = 10  # answers whose sources stay in the panel (and whose markers keep working)
+FAILED = "Something went wrong on the server (the error is in its log); please try again."
 WAITING = '<div class="qa-pending">Looking through the reports…</div>'
 _answer_ids = itertools.count(1)
 
@@ -55,10 +60,10 @@ class Handlers:
         text: str,
         history: list[Message],
         questions: list[str],
-        panels: list[str],
+        panels: list[Sources],
         k: float,
         mode: str,
-        sources: str,
+        source_filter: str,
         date_from: str,
         date_to: str,
     ) -> tuple[Any, ...]:
@@ -69,16 +74,21 @@ class Handlers:
         if not text:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
-            filters = parse_filters(sources, date_from, date_to)
+            filters = parse_filters(source_filter, date_from, date_to)
             answer = self.service.ask(text, k=int(k), mode=mode, history=questions, filters=filters)
+            aid = f"a{next(_answer_ids)}"
+            reply = message("assistant", render.answer_html(answer, aid))
+            block = sources(answer, aid, self.documents(answer))
         except (QAError, ValueError) as exc:
-            reply = message("assistant", render.error_html(str(exc)))
-            return [*history[:-1], reply], questions, panels, gr.skip()
-        aid = f"a{next(_answer_ids)}"
-        reply = message("assistant", render.answer_html(answer, aid))
-        block = render.sources_html(answer, aid, self.documents(answer))
-        panels = [block, *panels][:MAX_PANELS]
-        return [*history[:-1], reply], [*questions, text], panels, render.panel_html(panels)
+            error = str(exc)
+        except Exception:  # else the placeholder reply would stay, busy, for good
+            log.exception("answering %r failed", text)
+            error = FAILED
+        else:
+            panels = [block, *panels][:MAX_PANELS]
+            return [*history[:-1], reply], [*questions, text], panels, render.panel_html(panels)
+        reply = message("assistant", render.error_html(error))
+        return [*history[:-1], reply], questions, panels, gr.skip()
 
     def finish(self) -> tuple[Any, ...]:
         return gr.Textbox(interactive=True), busy(False)
@@ -88,29 +98,47 @@ class Handlers:
         return [], [], [], render.panel_html([]), ""
 
     def add_reports(self, paths: list[str] | None, progress: Any) -> tuple[Any, ...]:
-        """Store uploaded files one by one, with progress; the upload box is emptied after.
+        """Add uploaded files, then delete Gradio's copies of them; the upload box is emptied.
 
         Returns the upload box, the status list and the header (its counts change).
         """
-        lines = []
-        for path in progress.tqdm(paths or [], desc="Indexing"):
-            lines += self.ingest_one(Path(path))
+        files = [Path(p) for p in paths or []]
+        try:
+            lines = self.ingest(files, progress)
+        except Exception:  # else the upload would seem to hang, with no word of what failed
+            log.exception("adding %d uploaded files failed", len(files))
+            lines = [f'<li class="rejected">{escape(FAILED)}</li>']
+        finally:  # Gradio keeps each upload in a folder of its own, named by a hash
+            for file in files:
+                with contextlib.suppress(OSError):
+                    file.unlink()
+                    file.parent.rmdir()
         status = f"<ul>{''.join(lines)}</ul>" if lines else ""
         return None, status, self.header()
 
-    def ingest_one(self, path: Path) -> list[str]:
-        """Store one uploaded file; HTML list items saying what happened to it."""
-        name = escape(path.name)
-        try:
-            report = self.service.ingest([(path.name, path.read_bytes())])
-        except (UploadRejected, OSError) as exc:
-            return [f'<li class="rejected">Rejected: {escape(str(exc))}</li>']
-        items = [
-            f'<li class="rejected">Rejected {name}: {escape(e.reason)}</li>' for e in report.errors
+    def ingest(self, files: list[Path], progress: Any) -> list[str]:
+        """Read the files one by one, with progress, and store the readable ones together in
+        one commit; HTML list items saying what happened to each."""
+        items: list[str] = []
+        docs: list[Document] = []
+        errors: list[IngestError] = []
+        for file in progress.tqdm(files, desc="Reading"):
+            try:
+                name = self.service.check_upload(file.name, file.stat().st_size)
+                docs.append(read_upload(name, file.read_bytes()))
+            except (UploadRejected, OSError) as exc:
+                items.append(f'<li class="rejected">Rejected: {escape(str(exc))}</li>')
+            except IngestError as exc:
+                errors.append(exc)
+        progress(1.0, desc=f"Indexing {len(docs)} reports")
+        report = self.service.store(docs, errors)
+        items += [
+            f'<li class="rejected">Rejected {escape(e.path)}: {escape(e.reason)}</li>'
+            for e in report.errors
         ]
         done = ("Added", report.added), ("Replaced", report.replaced)
-        for what, docs in (*done, ("Already in the index", report.unchanged)):
-            items += [f"<li>{what}: “{escape(d.title)}” ({name})</li>" for d in docs]
+        for what, stored in (*done, ("Already in the index", report.unchanged)):
+            items += [f"<li>{what}: “{escape(d.title)}” ({escape(d.source)})</li>" for d in stored]
         return items
 
     def header(self) -> str:

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa.answer.answerer import DEFAULT_K
+from qa.answer.question import MAX_QUESTION_CHARS
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MAX_K = 100
 MAX_HISTORY = 50
+# the question's own length is checked by qa.answer, with a message that says how long it is
+Text = Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]
 
 
 class FiltersIn(BaseModel):
@@ -41,7 +44,7 @@ class AskIn(BaseModel):
     k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="passages to retrieve")
     mode: Mode = "hybrid"
     filters: FiltersIn = Field(default_factory=FiltersIn)
-    history: list[str] = Field(
+    history: list[Text] = Field(
         default_factory=list,
         max_length=MAX_HISTORY,
         description="earlier questions of the conversation, oldest first, for follow-ups",
@@ -51,7 +54,12 @@ class AskIn(BaseModel):
 class SearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(..., description="what to look for", examples=["Kinzhal missiles"])
+    query: str = Field(
+        ...,
+        max_length=MAX_QUESTION_CHARS,
+        description="what to look for",
+        examples=["Kinzhal missiles"],
+    )
     k: int = Field(default=5, ge=1, le=MAX_K, description="passages to return")
     mode: Mode = "hybrid"
     filters: FiltersIn = Field(default_factory=FiltersIn)

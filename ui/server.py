@@ -2,27 +2,34 @@
 
 Order matters: the API routes are added before Gradio is mounted at ``/``, because a mount
 at the root matches every path and Starlette tries routes in the order they were added.
+Middlewares run last added first: host check, then login, then the API's own guards.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import gradio as gr
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from qa import __version__
 from qa.ui import chat
 from qa.ui.api import PREFIX, build_router
 from qa.ui.auth import BasicAuthMiddleware
+from qa.ui.guards import BodyLimitMiddleware, SameOriginMiddleware, trusted_hosts
 from qa.ui.service import MAX_FILES, Service
 
 MULTIPART_SLACK = 64 * 1024  # room for multipart headers around the files themselves
+JSON_LIMIT = 1024 * 1024  # a question with its history, or a search, is far smaller
 
 
-def create_app(service: Service, users: dict[str, str] | None = None) -> FastAPI:
-    """The whole server for ``service``; with ``users`` every path asks for HTTP Basic auth."""
+def create_app(
+    service: Service, users: dict[str, str] | None = None, *, host: str | None = None
+) -> FastAPI:
+    """The whole server for ``service``; with ``users`` every path asks for HTTP Basic auth.
+
+    ``host`` is the address the server is bound to: on a loopback address only its own
+    names (localhost, 127.0.0.1, [::1]) are accepted in the Host header.
+    """
     from fastapi_offline import FastAPIOffline  # serves Swagger UI's files itself, no CDN
 
     app: FastAPI = FastAPIOffline(
@@ -48,38 +55,13 @@ def create_app(service: Service, users: dict[str, str] | None = None) -> FastAPI
         max_file_size=service.max_upload_bytes,
         show_error=True,
     )
-    limit = service.max_upload_bytes * MAX_FILES + MULTIPART_SLACK
-    app.add_middleware(BodyLimitMiddleware, limit=limit, prefix=PREFIX)
+    upload = service.max_upload_bytes * MAX_FILES + MULTIPART_SLACK
+    limits = {("POST", f"{PREFIX}/documents"): upload}
+    app.add_middleware(BodyLimitMiddleware, prefix=PREFIX, default=JSON_LIMIT, limits=limits)
+    app.add_middleware(SameOriginMiddleware, prefix=PREFIX)
     if users:
         app.add_middleware(BasicAuthMiddleware, users=users)
+    allowed = trusted_hosts(host)
+    if allowed is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed)
     return app
-
-
-class BodyLimitMiddleware:
-    """Refuses (413) an API request whose declared body is over ``limit`` bytes, unread.
-
-    Per-file limits are checked by the upload route; this stops a huge request from being
-    spooled to disk first. Gradio's own uploads are limited by its ``max_file_size``.
-    """
-
-    def __init__(self, app: Any, limit: int, prefix: str) -> None:
-        self.app = app
-        self.limit = limit
-        self.prefix = prefix
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
-            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            if length.isdigit() and int(length) > self.limit:
-                detail = f"the request body is over {self.limit / 2**20:.0f} MB"
-                body = json.dumps({"detail": detail}).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 413,
-                        "headers": [(b"content-type", b"application/json")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)

@@ -17,7 +17,7 @@ from qa.answer import ask
 from qa.config import sample_corpus
 from qa.errors import IngestError, QAError
 from qa.index import Index, IngestReport
-from qa.loaders import SUPPORTED_SUFFIXES, load_bytes
+from qa.loaders import SUPPORTED_SUFFIXES, load_bytes, unsupported_message
 from qa.types import Answer, Document, Hit
 
 MB = 1024 * 1024
@@ -25,7 +25,11 @@ MAX_FILES = 20  # files in one upload
 
 
 class UploadRejected(QAError):
-    """An upload refused before it reaches the index; ``status`` is the HTTP status to send."""
+    """An upload refused before it reaches the index; ``status`` is the HTTP status to send.
+
+    A QAError outside the tree drawn in :mod:`qa.errors`, on purpose: only the web layer
+    speaks HTTP, so only it raises this (415 unsupported type, 413 too large).
+    """
 
     def __init__(self, status: int, message: str) -> None:
         self.status = status
@@ -91,14 +95,9 @@ class Service:
     def check_upload(self, filename: str, size: int | None) -> str:
         """The file's name without folders, or UploadRejected (415 type, 413 size)."""
         name = upload_name(filename)
-        suffix = PurePosixPath(name).suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
-            kind = f"'{suffix}'" if suffix else "(no file extension)"
-            raise UploadRejected(
-                415,
-                f"{name}: unsupported file type {kind}; upload one of "
-                f"{', '.join(SUPPORTED_SUFFIXES)}",
-            )
+        suffix = PurePosixPath(name).suffix
+        if suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise UploadRejected(415, f"{name}: {unsupported_message(suffix)}")
         if size is not None and size > self.max_upload_bytes:
             raise UploadRejected(
                 413,
@@ -111,23 +110,30 @@ class Service:
         return self.max_upload_bytes / MB
 
     def ingest(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
-        """Read uploaded files (name, bytes) and store them; unreadable ones go in ``errors``.
-
-        The source of an uploaded report is its file name, so uploading a new version of a
-        file replaces the old one.
-        """
+        """Read files (name, bytes) already passed by ``check_upload`` and store them together;
+        unreadable ones go in ``errors``."""
         docs: list[Document] = []
         errors: list[IngestError] = []
-        for filename, data in files:
-            name = self.check_upload(filename, len(data))
+        for name, data in files:
             try:
-                docs.append(load_bytes(data, name, name))
+                docs.append(read_upload(name, data))
             except IngestError as exc:
                 errors.append(exc)
+        return self.store(docs, errors)
+
+    def store(self, docs: Sequence[Document], errors: Sequence[IngestError] = ()) -> IngestReport:
+        """Add documents in one commit; ``errors`` (files that could not be read) are listed
+        first in the report."""
         with self._lock:
             report = self.index.add_documents(docs) if docs else IngestReport()
         report.errors[:0] = errors
         return report
+
+
+def read_upload(name: str, data: bytes) -> Document:
+    """An uploaded report, or IngestError. Its source is its file name, so uploading a new
+    version of a file replaces the old one."""
+    return load_bytes(data, name, name)
 
 
 def upload_name(filename: str) -> str:

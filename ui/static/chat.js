@@ -1,6 +1,7 @@
 // Citation links: one delegated, capture-phase click handler for the whole page, so it keeps
 // working when Gradio re-renders the chat or replaces the sources panel. A click on a [n]
-// marker or on a source card opens that card's whole report and scrolls its highlight into view.
+// marker or on a source card opens that card's whole report (rendered once per answer, below its
+// cards) and scrolls its highlight into view.
 (function () {
   function openMark(id) {
     var mark = document.getElementById(id);
@@ -12,7 +13,7 @@
       el.classList.remove("active");
     });
     mark.classList.add("active");
-    var card = mark.closest(".src-card");
+    var card = document.querySelector('.src-card[data-mark="' + CSS.escape(id) + '"]');
     if (card) card.classList.add("active");
     // centre the highlight inside the report's own scroll box, then bring that box into view
     // with as little movement of the panel and the page as possible
