@@ -37,9 +37,13 @@ from qa.index.sparse import SparseIndex
 from qa.index.store import NewDocument, Store
 from qa.types import Document, Hit
 
+PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 STORE = "index.sqlite"
 _OWN_FILES = {MANIFEST, STORE, f"{STORE}-wal", f"{STORE}-shm", derived.DERIVED, ".lock"}
 CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
+PROGRESS_FILES = 5  # more files than this get a reading bar
+PROGRESS_CHUNKS = 300  # more chunks than this get an embedding bar
+ENCODE_BATCH = 256  # chunks per encode call when a bar is shown
 
 
 class Index:
@@ -176,6 +180,8 @@ class Index:
         """
         if not isinstance(query, str) or not query.strip():
             raise ValueError("the query is empty; pass some words to search for")
+        if not _is_text(query):
+            raise ValueError("the query holds bytes that are not valid text (not UTF-8)")
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         if k < 1:
@@ -198,8 +204,11 @@ class Index:
 
     # -- writing -------------------------------------------------------------------------
 
-    def add(self, paths: Iterable[str | Path], *, progress: bool = False) -> IngestReport:
-        """Ingest files and folders; bad files are reported in the result and skipped."""
+    def add(self, paths: PathArg, *, progress: bool = False) -> IngestReport:
+        """Ingest files and folders (one path or several); bad files are reported and skipped.
+
+        ``progress`` shows bars on stderr while reading many files and embedding many chunks.
+        """
         from qa.loaders import find_files, load_file
 
         files, errors = find_files(paths)
@@ -210,27 +219,49 @@ class Index:
                 docs.append(load_file(file))
             except IngestError as exc:
                 errors.append(exc)
-        report = self.add_documents(docs)
+        report = self.add_documents(docs, progress=progress)
         report.errors[:0] = errors
         return report
 
-    def add_documents(self, docs: Iterable[Document]) -> IngestReport:
+    def add_documents(self, docs: Iterable[Document], *, progress: bool = False) -> IngestReport:
         """Store documents: unchanged ones are skipped, a changed source replaces its old text."""
+        docs = list(docs)
+        for doc in docs:
+            if "\x00" in doc.text:
+                raise ValueError(
+                    f"document {doc.source!r} contains a NUL character (\\x00), which the index "
+                    "cannot store; remove it (qa.load_file and qa.load_bytes drop it)"
+                )
         with self._lock, self._write_lock():
             self._sync()
-            report, remove, new_docs = plan_ingest(self.store, list(docs))
-            if not remove and not new_docs:
-                return report
+            plan = plan_ingest(self.store, docs)
+            if plan.empty:
+                return plan.report
             chunker = self.chunker
-            spans = [chunker.spans(doc.text, _segments(doc)) for doc in new_docs]
-            texts = [doc.text[s:e] for doc, doc_spans in zip(new_docs, spans) for s, e in doc_spans]
-            vectors = self.embedder.encode(texts)
+            spans = [chunker.spans(doc.text, _segments(doc)) for doc in plan.add]
+            texts = [doc.text[s:e] for doc, doc_spans in zip(plan.add, spans) for s, e in doc_spans]
+            vectors = self._encode(texts, progress)
             new, offset = [], 0
-            for doc, doc_spans in zip(new_docs, spans):
+            for doc, doc_spans in zip(plan.add, spans):
                 new.append(NewDocument(doc, doc_spans, vectors[offset : offset + len(doc_spans)]))
                 offset += len(doc_spans)
-            self._commit(remove, new)
-            return report
+            self._commit(plan.remove, new, plan.update)
+            return plan.report
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        """Embeddings of chunk texts, in batches; a bar over chunks when there are many."""
+        embedder = self.embedder
+        if not progress or len(texts) <= PROGRESS_CHUNKS:
+            return embedder.encode(texts)
+        from tqdm import tqdm
+
+        parts = []
+        with tqdm(total=len(texts), desc="embedding", unit="chunk") as bar:
+            for start in range(0, len(texts), ENCODE_BATCH):
+                batch = texts[start : start + ENCODE_BATCH]
+                parts.append(embedder.encode(batch))
+                bar.update(len(batch))
+        return np.concatenate(parts)
 
     def remove(self, key: str) -> Document:
         """Remove a document (by id, unique id prefix, or source) from every part of the index."""
@@ -240,9 +271,11 @@ class Index:
             self._commit([doc.id], [])
             return doc
 
-    def _commit(self, remove: list[str], new: list[NewDocument]) -> None:
+    def _commit(
+        self, remove: list[str], new: list[NewDocument], update: list[Document] | None = None
+    ) -> None:
         _crash_point("before-commit")
-        removed, added = self.store.write(remove, new)
+        removed, added = self.store.write(remove, new, update or [])
         _crash_point("after-commit")
         self.dense.remove(removed)
         for item, ids in zip(new, _split(added, [len(n.spans) for n in new])):
@@ -298,6 +331,15 @@ class Index:
         return matches[0]
 
 
+def _is_text(value: str) -> bool:
+    """False for strings holding undecodable bytes (lone surrogates), which no encoder takes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_iso_date(value: str) -> bool:
     try:
         return len(value) == 10 and bool(date.fromisoformat(value))
@@ -323,7 +365,7 @@ def _split(items: list[int], sizes: list[int]) -> Iterator[np.ndarray]:
 
 
 def _progress(items: list[Path], enabled: bool) -> Iterable[Path]:
-    if not enabled or len(items) <= 5:
+    if not enabled or len(items) <= PROGRESS_FILES:
         return items
     from tqdm import tqdm
 

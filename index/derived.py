@@ -19,17 +19,21 @@ DERIVED = "derived"
 
 
 def load(folder: Path, store: Store, dim: int) -> tuple[DenseIndex, SparseIndex] | None:
-    """The saved indexes if they match the store's current generation and size, else None."""
+    """The saved indexes if they match the store's current generation and size, else None.
+
+    They are a cache of SQLite: any damage (missing, truncated, wrong JSON shapes) means None,
+    and the caller rebuilds them.
+    """
     derived = folder / DERIVED
     try:
         state = json.loads((derived / "state.json").read_text(encoding="utf-8"))
-        if state.get("generation") != store.generation():
+        if not isinstance(state, dict) or state.get("generation") != store.generation():
             return None
         dense = DenseIndex.load(derived / "dense.faiss", dim)
         sparse = SparseIndex.load(derived / "bm25")
-    except (OSError, ValueError, RuntimeError):
-        return None
-    if not len(dense) == len(sparse.ids) == store.counts()["chunks"]:
+        if not len(dense) == len(sparse.ids) == store.counts()["chunks"] or dense.index.d != dim:
+            return None
+    except Exception:  # any damage to a rebuildable cache means: rebuild it
         return None
     return dense, sparse
 

@@ -31,14 +31,30 @@ class IngestReport:
         }
 
 
-def plan_ingest(
-    store: Store, docs: list[Document]
-) -> tuple[IngestReport, list[str], list[Document]]:
-    """Sort ``docs`` into the report; returns it, the ids to remove and the documents to add.
+@dataclass
+class IngestPlan:
+    """One write: ids to remove, stored rows whose metadata changes, documents to embed."""
 
-    Identity is the content: a document whose text is already stored is unchanged (whatever
-    its source); a new text from a source already stored replaces that source's old version.
-    Within one batch the last document for a source wins, and the others are reported.
+    report: IngestReport
+    remove: list[str] = field(default_factory=list)
+    update: list[Document] = field(default_factory=list)
+    add: list[Document] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.remove or self.update or self.add)
+
+
+def plan_ingest(store: Store, docs: list[Document]) -> IngestPlan:
+    """Sort ``docs`` into the report and the changes to make, for one transaction.
+
+    Identity is the content: one stored document per text. A source's old version is removed
+    unless its text is a document of this batch (texts may swap or move between sources).
+    A text already stored keeps its chunks and embeddings: when it now comes from another
+    source that this batch gives a new text, or with another title, date or format, only its
+    stored metadata changes; new page offsets mean new chunks, so it is stored again. A text
+    stored under a source this batch does not touch stays there, unchanged. Within one batch
+    the last document for a source wins, and the others are reported.
     """
     report = IngestReport()
     by_source: dict[str, Document] = {}
@@ -48,16 +64,41 @@ def plan_ingest(
                 IngestError(doc.source, "given twice in one ingest; the last copy was used")
             )
         by_source[doc.source] = doc
-    remove: list[str] = []
-    new_docs: list[Document] = []
-    seen: set[str] = set()
-    for doc in by_source.values():
-        old = [doc_id for doc_id in store.ids_where("source", doc.source) if doc_id != doc.id]
-        remove += old  # even when the new text is stored already, under another source
-        if doc.id in seen or store.document(doc.id) is not None:
+    incoming = list(by_source.values())
+    keep = {doc.id for doc in incoming}
+    stored = {doc.id: store.document(doc.id) for doc in incoming}
+    owner: dict[str, Document] = {}  # which incoming document each text goes to
+    for doc in incoming:  # a text stays with its stored source when that source still has it
+        old = stored[doc.id]
+        if old is not None and old.source == doc.source:
+            owner[doc.id] = doc
+    for doc in incoming:
+        owner.setdefault(doc.id, doc)
+
+    plan = IngestPlan(report)
+    for doc in incoming:
+        previous = store.ids_where("source", doc.source)
+        plan.remove += [doc_id for doc_id in previous if doc_id not in keep]
+        old = stored[doc.id]
+        if owner[doc.id] is not doc or (
+            old is not None and old.source != doc.source and old.source not in by_source
+        ):
+            report.unchanged.append(doc)  # the text is stored, or given, under another source
+        elif old is None:
+            plan.add.append(doc)
+            replaces = any(doc_id != doc.id for doc_id in previous)
+            (report.replaced if replaces else report.added).append(doc)
+        elif old.pages != doc.pages:
+            plan.remove.append(doc.id)  # removed first, then stored again with new chunks
+            plan.add.append(doc)
+            report.replaced.append(doc)
+        elif _metadata(old) != _metadata(doc):
+            plan.update.append(doc)
+            report.replaced.append(doc)
+        else:
             report.unchanged.append(doc)
-            continue
-        seen.add(doc.id)
-        (report.replaced if old else report.added).append(doc)
-        new_docs.append(doc)
-    return report, remove, new_docs
+    return plan
+
+
+def _metadata(doc: Document) -> tuple[str, str, str, str | None]:
+    return doc.source, doc.title, doc.format, doc.date

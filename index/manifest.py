@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin, get_type_hints
 
 from qa.errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
 
@@ -38,9 +38,13 @@ class Manifest:
                 f"no index at {directory}; create one with `qa ingest PATH --index {directory}`"
             )
         try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            data: Any = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise IndexFormatError(f"{path} is not a readable manifest: {exc}") from exc
+        if not isinstance(data, dict):
+            raise IndexFormatError(
+                f"{path} is damaged: it holds a JSON {type(data).__name__}, not an object"
+            )
         if data.get("format") != FORMAT:
             raise IndexFormatError(f"{directory} is not a reportqa index ({path} has no format)")
         if data.get("format_version") != FORMAT_VERSION:
@@ -49,9 +53,18 @@ class Manifest:
                 f"reportqa reads format {FORMAT_VERSION}: rebuild it with `qa ingest`"
             )
         try:
-            return cls(**data)
+            manifest = cls(**data)
         except TypeError as exc:
             raise IndexFormatError(f"{path} is damaged: {exc}") from exc
+        hints = get_type_hints(cls)
+        for name, value in data.items():
+            kind = get_origin(hints[name]) or hints[name]
+            counts = value.values() if isinstance(value, dict) else ()
+            if not _is(value, kind) or not all(_is(n, int) for n in counts):
+                raise IndexFormatError(
+                    f"{path} is damaged: {name!r} should be {kind.__name__}, not {value!r}"
+                )
+        return manifest
 
     def write(self, directory: Path) -> None:
         """Replace the manifest atomically (write a temporary file, then rename)."""
@@ -70,3 +83,8 @@ class Manifest:
                 f"({self.dim} dimensions), not {model!r}: open it with that model or "
                 "re-ingest into a new index"
             )
+
+
+def _is(value: object, kind: type) -> bool:
+    """``isinstance``, except that JSON's true and false are not integers."""
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))

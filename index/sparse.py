@@ -108,8 +108,24 @@ class SparseIndex:
 
     @classmethod
     def load(cls, directory: Path) -> SparseIndex:
+        """The saved index; ValueError when its files do not fit together (damaged)."""
         ids = np.load(directory / "ids.npy")
         model = None
         if (directory / "params.index.json").exists():
             model = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
+            _check(model, len(ids), directory)
         return cls(model, ids)
+
+
+def _check(model: bm25s.BM25, n_chunks: int, directory: Path) -> None:
+    """Raise ValueError unless vocabulary, score matrix and chunk count agree."""
+    vocab, scores = model.vocab_dict, model.scores
+    columns = len(scores["indptr"]) - 1
+    if (
+        not isinstance(vocab, dict)
+        or sorted(vocab.values()) != list(range(len(vocab)))
+        or len(vocab) not in (columns, columns + 1)  # bm25s may add "" past the last column
+        or scores.get("num_docs") != n_chunks
+        or len(scores["data"]) != len(scores["indices"])
+    ):
+        raise ValueError(f"the BM25 files in {directory} do not fit together")

@@ -79,9 +79,15 @@ class Store:
         return int(row[0]) if row else 0
 
     def write(
-        self, remove: Iterable[str], add: Iterable[NewDocument]
+        self,
+        remove: Iterable[str],
+        add: Iterable[NewDocument],
+        update: Iterable[Document] = (),
     ) -> tuple[list[int], list[int]]:
-        """Remove and add documents in one transaction; returns (removed, added) chunk ids."""
+        """Remove, update and add documents in one transaction, in that order.
+
+        Returns the (removed, added) chunk ids; an updated document keeps its chunks.
+        """
         removed: list[int] = []
         added: list[int] = []
         self.db.execute("BEGIN IMMEDIATE")
@@ -92,6 +98,8 @@ class Store:
                     for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))
                 ]
                 self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            for doc in update:
+                self._update_metadata(doc)
             for new in add:
                 added += self._insert(new)
             self.db.execute(
@@ -104,6 +112,15 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         return removed, added
+
+    def _update_metadata(self, doc: Document) -> None:
+        """Give the stored row with ``doc``'s id (same text) ``doc``'s source, title, date."""
+        cursor = self.db.execute(
+            "UPDATE documents SET source = ?, title = ?, format = ?, date = ? WHERE id = ?",
+            (doc.source, doc.title, doc.format, doc.date, doc.id),
+        )
+        if cursor.rowcount != 1:
+            raise ValueError(f"document {doc.id} is not stored; add it instead of updating it")
 
     def _insert(self, new: NewDocument) -> list[int]:
         doc = new.document

@@ -39,6 +39,9 @@ _BOMS = (
 )
 # Non-ASCII characters expected in Western text; cp1252 is taken when these are all it yields.
 _WESTERN = frozenset("“”‘’„‚–—…•€£¥°©®™«»·§¶¡¿\xa0×÷½¼¾")
+# Line breaks of every kind become \n; every other C0 control character except tab is dropped.
+_CONTROLS: dict[int, str | None] = {c: None for c in range(32) if chr(c) not in "\t\n\r\v\f"}
+_CONTROLS.update({ord("\r"): "\n", ord("\v"): "\n", ord("\f"): "\n"})
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _DATE_LINE = re.compile(
     r"^(?:date|dated|published|published on|posted|posted on|updated|last updated)"
@@ -55,12 +58,17 @@ _GENERIC_TITLE = re.compile(
 # -- finding files -------------------------------------------------------------------------
 
 
-def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[IngestError]]:
-    """Report files named by ``paths``, folders searched recursively, and the problems found.
+def find_files(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> tuple[list[Path], list[IngestError]]:
+    """Report files named by ``paths`` (one path or several), folders searched recursively,
+    and the problems found.
 
     Hidden files and folders inside a folder are skipped; other unsupported files are skipped
     and reported. A missing path or an explicitly named unsupported file is reported too.
     """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]  # one path, not a sequence of characters
     files: list[Path] = []
     errors: list[IngestError] = []
     for path in map(Path, paths):
@@ -69,13 +77,13 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[IngestErro
                 if file.suffix.lower() in SUPPORTED_SUFFIXES:
                     files.append(file)
                 else:
-                    errors.append(IngestError(file, unsupported_message(file.suffix)))
+                    errors.append(IngestError(shown(file), unsupported_message(file.suffix)))
         elif not path.exists():
-            errors.append(IngestError(path, "file not found"))
+            errors.append(IngestError(shown(path), "file not found"))
         elif not path.is_file():
-            errors.append(IngestError(path, "not a regular file"))
+            errors.append(IngestError(shown(path), "not a regular file"))
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            errors.append(IngestError(path, unsupported_message(path.suffix)))
+            errors.append(IngestError(shown(path), unsupported_message(path.suffix)))
         else:
             files.append(path)
     seen: set[Path] = set()
@@ -95,8 +103,20 @@ def _walk(folder: Path) -> list[Path]:
     return sorted(f for f in found if f.is_file())
 
 
+def shown(path: str | os.PathLike[str]) -> str:
+    """``path`` as valid Unicode: bytes of a file name that do not decode become U+FFFD.
+
+    Python keeps such bytes as lone surrogates, which SQLite, JSON and terminals refuse.
+    """
+    name = os.fspath(path)
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return name.encode("utf-8", "replace").decode("utf-8")
+
+
 def unsupported_message(suffix: str) -> str:
-    kind = f"'{suffix}'" if suffix else "(no file extension)"
+    kind = f"'{shown(suffix)}'" if suffix else "(no file extension)"
     return f"unsupported file type {kind}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
 
 
@@ -106,26 +126,32 @@ def unsupported_message(suffix: str) -> str:
 def load_file(path: str | Path, source: str | None = None) -> Document:
     """Read one report file; ``source`` defaults to its absolute path."""
     path = Path(path)
+    name = shown(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise IngestError(path, unsupported_message(path.suffix))
+        raise IngestError(name, unsupported_message(path.suffix))
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise IngestError(path, "file not found") from None
+        raise IngestError(name, "file not found") from None
     except IsADirectoryError:
-        raise IngestError(path, "is a folder, not a file") from None
+        raise IngestError(name, "is a folder, not a file") from None
     except OSError as exc:
-        raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
+        raise IngestError(name, f"cannot read file ({exc.strerror or exc})") from None
     try:
         return load_bytes(data, path.name, source or str(path.resolve()))
     except IngestError as exc:
-        raise IngestError(path, exc.reason) from None
+        raise IngestError(name, exc.reason) from None
 
 
 def load_bytes(data: bytes, filename: str, source: str | None = None) -> Document:
-    """Read a report from its bytes (an upload); the suffix of ``filename`` picks the format."""
+    """Read a report from its bytes (an upload); the suffix of ``filename`` picks the format.
+
+    Every format's text and title go through the same clean-up: line ends made ``\\n``, NUL and
+    other control characters dropped (SQLite reads text back only up to a NUL).
+    """
+    filename = shown(filename)
     name = Path(filename)
-    source = source or filename
+    source = shown(source or filename)
     fmt = FORMATS.get(name.suffix.lower())
     if fmt is None:
         raise IngestError(source, unsupported_message(name.suffix))
@@ -142,9 +168,10 @@ def load_bytes(data: bytes, filename: str, source: str | None = None) -> Documen
             meta, text = _split_front_matter(text)
         title = meta.get("title") or (_md_title(text) if fmt == "md" else _line_title(text))
         day = parse_date(meta.get("date", "")) or _date_line(text)
-    text = _trim(text)[0]
+    text = _trim(_normalise(text))[0]  # PDF pages were cleaned already: their offsets hold
     if not text:
         raise IngestError(source, "no text found")
+    title = " ".join(_normalise(title).split())
     return Document(text, source, title or name.stem, fmt, day, pages)
 
 
@@ -223,7 +250,8 @@ def _plausible(text: str) -> bool:
 
 
 def _normalise(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    """Line ends as ``\\n`` (also form and line feeds); other C0 controls but tab dropped."""
+    return text.replace("\r\n", "\n").translate(_CONTROLS)
 
 
 def _trim(text: str) -> tuple[str, int]:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.chunking import Chunker, count_tokens
+from qa.embed import Embedder
 from qa.sentences import split_sentences
 
 WORDS = st.sampled_from(
@@ -14,9 +15,18 @@ WORDS = st.sampled_from(
     infrastructure héllo 東京 — power cuts 150,000 households""".split()
 )
 SENTENCE = st.lists(WORDS, min_size=1, max_size=40).map(lambda ws: " ".join(ws) + ".")
-TEXT = st.lists(
+PROSE = st.lists(
     st.tuples(SENTENCE, st.sampled_from([" ", "  ", "\n", "\n\n", " \t"])), max_size=30
 ).map(lambda parts: "".join(s + sep for s, sep in parts))
+# Words longer than a chunk: text without spaces (CJK, URLs, digits, emoji).
+RUN = st.lists(
+    st.sampled_from(["東京都", "https://example.org/a?b=", "a", "😀", "1234567", "é", "-", "."]),
+    min_size=1,
+    max_size=300,
+).map("".join)
+TEXT = st.one_of(
+    PROSE, RUN, st.lists(st.one_of(PROSE, RUN), max_size=4).map(lambda parts: " ".join(parts))
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -40,7 +50,7 @@ def test_chunks_are_slices_within_limits_covering_the_text(
 
 
 @settings(max_examples=50, deadline=None)
-@given(text=TEXT)
+@given(text=PROSE)
 def test_chunks_never_cross_segment_boundaries(text: str) -> None:
     middle = len(text) // 2
     segments = [(0, middle), (middle, len(text))]
@@ -69,6 +79,24 @@ def test_model_limit_is_enforced(embedder) -> None:  # type: ignore[no-untyped-d
     chunker = Chunker(250, 0, embedder.fits)
     for start, end in chunker.spans(text):
         assert embedder.count_tokens(text[start:end]) <= embedder.max_tokens
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["東京都" * 400, "See https://example.org/" + "report/2024/kyiv-" * 150 + " for more."],
+    ids=["cjk", "url"],
+)
+def test_words_longer_than_a_chunk_are_cut_between_characters(
+    embedder: Embedder, text: str
+) -> None:
+    chunker = Chunker(128, 32, embedder.fits)
+    spans = chunker.spans(text)
+    assert len(spans) > 1
+    for start, end in spans:
+        assert count_tokens(text[start:end]) <= 128
+        assert embedder.count_tokens(text[start:end]) <= embedder.max_tokens
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(not text[a[1] : b[0]].strip() for a, b in zip(spans, spans[1:])), "no text lost"
 
 
 @pytest.mark.parametrize(("size", "overlap"), [(4, 0), (64, 64), (64, -1)])

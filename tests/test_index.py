@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -211,24 +212,32 @@ def test_crash_during_ingest_leaves_a_working_index(
         assert "six Kinzhal" in again.search(KINZHAL, k=1)[0].text
 
 
+CONTROLS = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x7f", "\x85"]
 TEXT = st.text(
-    alphabet=st.sampled_from([*"abc xyz.,\n\t", "é", "東", "😀", "\u200b", "Ω", "—"]),
+    alphabet=st.sampled_from([*"abc xyz.,\n\t", "é", "東", "😀", "\u200b", "Ω", "—", *CONTROLS]),
     min_size=1,
     max_size=400,
-).filter(lambda t: t.strip())
+).filter(lambda t: t.replace("\x00", "").strip())
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(TEXT, min_size=1, max_size=3, unique=True))
 def test_stored_chunks_are_slices_of_stored_text(texts: list[str], embedder: Embedder) -> None:
-    """Property: whatever the text (any Unicode), SQLite hands back doc.text[start:end]."""
+    """Property: whatever the text (any Unicode, control characters), SQLite hands back
+    doc.text[start:end]; a text with NUL, which SQLite cannot slice, is refused."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         Index.open(
             Path(tmp) / "ix", create=True, embedder=embedder, chunk_size=16, chunk_overlap=4
         ) as ix,
     ):
-        ix.add_documents([doc(t, f"{i}.txt") for i, t in enumerate(texts)])
+        docs = [doc(t, f"{i}.txt") for i, t in enumerate(texts)]
+        if any("\x00" in t for t in texts):
+            with pytest.raises(ValueError, match="NUL"):
+                ix.add_documents(docs)
+            assert ix.counts() == {"documents": 0, "chunks": 0}
+            docs = [doc(t.replace("\x00", ""), f"{i}.txt") for i, t in enumerate(texts)]
+        ix.add_documents(docs)
         stored = {d.id: d.text for d in ix.documents()}
         chunks = ix.store.chunks([cid for cid, _ in ix.store.chunk_texts()])
         for item in chunks.values():
@@ -289,3 +298,96 @@ def test_damaged_index_folders_are_clear_errors(sample_index: Index, embedder: E
     (sample_index.path / "index.sqlite").write_bytes(b"this is not a database" * 100)
     with pytest.raises(IndexFormatError, match="not a readable index database"):
         Index.open(sample_index.path, embedder=embedder)
+
+
+def test_a_document_with_nul_is_refused(index: Index) -> None:
+    with pytest.raises(ValueError, match=r"'a.txt' contains a NUL character"):
+        index.add_documents([doc("Power cut\x00 in Kyiv.")])
+    assert index.counts() == {"documents": 0, "chunks": 0}
+
+
+def test_add_takes_one_path_as_one_path(index: Index, tmp_path: Path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Sirens sounded over Lviv at dawn.", encoding="utf-8")
+    (folder / "b.txt").write_text("Trains to Kharkiv ran late again.", encoding="utf-8")
+    report = index.add(str(folder))
+    assert (len(report.added), report.errors) == (2, [])
+    assert len(index.add(folder / "a.txt").unchanged) == 1
+    report = index.add(str(tmp_path / "missing.txt"))
+    assert [e.reason for e in report.errors] == ["file not found"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("bm25/params.index.json", "{}"),
+        ("bm25/params.index.json", "[]"),
+        ("bm25/vocab.index.json", "[]"),
+        ("bm25/vocab.index.json", "{}"),
+        ("bm25/vocab.index.json", '{"kinzhal": 100000}'),
+        ("bm25/ids.npy", "not numpy"),
+        ("dense.faiss", "not faiss"),
+        ("state.json", "[1]"),
+        ("state.json", '{"generation": "x"}'),
+    ],
+)
+def test_damaged_derived_files_are_rebuilt(
+    sample_index: Index, embedder: Embedder, name: str, content: str
+) -> None:
+    before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
+    sample_index.close()
+    (sample_index.path / "derived" / name).write_text(content, encoding="utf-8")
+    with Index.open(sample_index.path, embedder=embedder) as again:
+        assert [h.to_dict() for h in again.search(KINZHAL, k=5)] == before
+        assert again.search(KINZHAL, k=1, mode="bm25")[0].bm25_score
+    assert (sample_index.path / "derived" / name).read_text(errors="replace") != content
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: [m], "holds a JSON list"),
+        (lambda m: {**m, "generation": "x"}, "'generation' should be int, not 'x'"),
+        (lambda m: {**m, "dim": "384"}, "'dim' should be int, not '384'"),
+        (lambda m: {**m, "model": None}, "'model' should be str, not None"),
+        (lambda m: {**m, "counts": {"documents": "2"}}, "'counts'"),
+        (lambda m: {**m, "chunk_size": True}, "'chunk_size' should be int, not True"),
+        (lambda m: {**m, "colour": "red"}, "colour"),
+    ],
+)
+def test_damaged_manifest_names_the_file(
+    sample_index: Index, embedder: Embedder, change: Callable[[dict], object], message: str
+) -> None:
+    import json
+
+    sample_index.close()
+    manifest = sample_index.path / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps(change(data)), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match=r"manifest\.json") as error:
+        Index.open(sample_index.path, embedder=embedder)
+    assert message in str(error.value)
+
+
+def test_embedding_progress_bar_only_when_asked(
+    index: Index,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qa.index import core
+
+    texts = [f"Report {i}: shelling damaged {i} houses in Kherson." for i in range(7)]
+    for i, text in enumerate(texts):
+        (tmp_path / f"r{i}.txt").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(core, "PROGRESS_CHUNKS", 2)
+    monkeypatch.setattr(core, "ENCODE_BATCH", 2)
+    index.add(sorted(tmp_path.glob("r[0-3].txt")))
+    assert "embedding" not in capsys.readouterr().err
+    index.add(sorted(tmp_path.glob("r*.txt")), progress=True)
+    err = capsys.readouterr().err
+    assert "reading" in err and "embedding" in err and "3/3" in err and "chunk" in err
+    assert len(index.dense) == len(index.sparse.ids) == index.counts()["chunks"] == 7
+    for text in texts:
+        assert index.search(text, k=1, mode="dense")[0].text == text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import re
 from pathlib import Path
 
 import pypdf
@@ -279,6 +281,54 @@ def test_any_bytes_give_a_document_or_an_ingest_error(data: bytes, suffix: str) 
     except IngestError:
         return
     assert doc.text and doc.text == doc.text.rstrip()
+    assert not CONTROL.search(doc.text) and not CONTROL.search(doc.title)
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # C0 control characters but tab and newline
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "ending"),
+    [
+        ("late.txt", "{}\n", "Sirens sounded at noon.\nAll\nclear.\nCalm"),
+        ("late.md", "{}\n", "Sirens sounded at noon.\nAll\nclear.\nCalm"),
+        ("late.html", "<p>{}</p>\n", "Sirens sounded at noon. All clear. Calm"),  # HTML spaces
+    ],
+)
+def test_control_characters_are_dropped_in_every_format(
+    tmp_path: Path, name: str, line: str, ending: str
+) -> None:
+    """NUL past the 8 KB sniffed for binary content would end the text SQLite reads back."""
+    tail = line.format("Sirens\x00 sound\x01ed\x1f at noon.\x0bAll\x0cclear.\rCalm")
+    data = (line.format("Rain fell on Kyiv all day long.") * 300 + tail).encode()
+    assert len(data) > 8192
+    doc = load_file(write(tmp_path, name, data))
+    assert not CONTROL.search(doc.text)
+    assert doc.text.endswith(ending)
+
+
+def test_control_characters_in_a_title_are_dropped() -> None:
+    doc = load_bytes(b"<title>Flood\x01 re\x02port</title><p>" + b"Text. " * 100, "t.html")
+    assert doc.title == "Flood report"
+
+
+def test_undecodable_file_name_gives_a_displayable_source(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path)
+    try:
+        for name, data in ((b"caf\xe9.txt", BODY.encode()), (b"r\xe9sum\xe9.docx", b"PK")):
+            fd = os.open(os.path.join(folder, name), os.O_CREAT | os.O_WRONLY)
+            os.write(fd, data)
+            os.close(fd)
+    except OSError:
+        pytest.skip("this file system refuses file names that are not UTF-8")
+    files, errors = find_files(str(tmp_path))
+    (doc,) = [load_file(file) for file in files]
+    assert doc.source == str(tmp_path.resolve() / "caf\ufffd.txt")
+    doc.source.encode("utf-8")  # no lone surrogates: SQLite, JSON and terminals take it
+    assert [e.path for e in errors] == [str(tmp_path / "r\ufffdsum\ufffd.docx")]
+    assert "\ufffd" in str(errors[0]) and str(errors[0]).encode("utf-8")
+    upload = load_bytes(b"x", "caf\udce9.md")
+    assert (upload.source, upload.title) == ("caf\ufffd.md", "caf\ufffd")
 
 
 def test_html_without_text(tmp_path: Path) -> None:
