@@ -11,7 +11,7 @@
 
 from qa.eval.answers import Item, format_summary, load_questions, run, summarize
 from qa.eval.beir import BeirSet, load_beir
-from qa.eval.bench_retrieval import evaluate as evaluate_retrieval
+from qa.eval.beir import evaluate as evaluate_retrieval
 from qa.eval.compare import compare_runs, format_comparison, load_record
 from qa.eval.report import format_text
 from qa.eval.report import write as write_report

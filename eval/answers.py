@@ -1,7 +1,8 @@
 """Answer-accuracy evaluation: run a question set through ``ask`` and score every reply.
 
-A question set is JSONL: ``{"id", "question", "answers": [...], "doc"?, "type"?}``; an empty
-``answers`` list means the reports cannot answer it and the right reply is to abstain.
+A question set is JSONL: ``{"id", "question", "answers": [...], "doc"?, "type"?, "meta"?}``;
+an empty ``answers`` list means the reports cannot answer it and the right reply is to abstain.
+``meta`` is a free-form object for the set's own notes; it is not read.
 
 A reply counts as *correct* when it abstains on an unanswerable question, or, on an answerable
 one, does not abstain and either its short answer matches a gold answer exactly (SQuAD
@@ -9,12 +10,14 @@ normalisation, number words = digits) or, having no short answer, its first supp
 sentence contains one.
 
 EM and F1 score the reply's *prediction*: its short answer, else the sentence it quotes first;
-None for an abstention. That is the string a SQuAD predictions file would hold ("" for None),
-so the official scripts give the same figures on the same replies.
+None for an abstention. That is the string a SQuAD predictions file would hold ("" for None).
+``em``/``f1`` count number words as digits ("six" == "6"); ``squad_em``/``squad_f1`` use the
+official normalisation only, so the official scripts give those figures on the same replies.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -39,6 +42,7 @@ from qa.types import Answer, Hit
 
 RECALL_KS = (1, 2, 3, 5, 10)  # the recall@k curve of the expected document
 RETRIEVAL_DEPTH = 30  # chunks searched per question: enough for ten distinct documents
+FIELDS = ("id", "question", "answers", "doc", "type", "meta")  # the keys of a question record
 
 
 @dataclass(frozen=True)
@@ -57,26 +61,72 @@ class Item:
 
 
 def load_questions(path: str | Path) -> list[Item]:
-    """Read a JSONL question set; a malformed line is an error naming the line."""
-    items = []
+    """Read a JSONL question set, checking every record; QAError naming the file and line.
+
+    ``question`` is a non-empty string; ``answers`` is required and a list of strings (numbers
+    are taken as their text: ``[6]`` -> ``("6",)``); ``doc`` and ``type`` are strings or null;
+    ``id`` (a string or integer, default the line number) is unique in the file; ``meta`` is
+    any object. Any other key is an error, so a misspelt ``"answer"`` is caught, not scored
+    as an unanswerable question.
+    """
+    items: list[Item] = []
+    seen: dict[str, int] = {}
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-                items.append(
-                    Item(
-                        id=str(row.get("id", number)),
-                        question=row["question"],
-                        answers=tuple(row.get("answers") or ()),
-                        doc=row.get("doc"),
-                        type=row.get("type"),
-                    )
+                item = _item(json.loads(line), number)
+            except ValueError as exc:
+                raise QAError(f"{path}, line {number}: {exc}") from exc
+            if item.id in seen:
+                raise QAError(
+                    f"{path}, line {number}: id {item.id!r} is already used on line "
+                    f"{seen[item.id]}; ids must be unique (--compare matches questions by id)"
                 )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise QAError(f"{path}, line {number}: not a question record ({exc})") from exc
+            seen[item.id] = number
+            items.append(item)
     return items
+
+
+def _item(row: Any, number: int) -> Item:
+    """One record as an Item; ValueError saying what is wrong with it."""
+    if not isinstance(row, dict):
+        raise ValueError(f"expected a JSON object, got {type(row).__name__}")
+    for key in row:
+        if key not in FIELDS:
+            close = difflib.get_close_matches(key, FIELDS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"unknown key {key!r}{hint}; a question record has {', '.join(FIELDS)} "
+                "(put anything else under meta)"
+            )
+    question = row.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError(f"question must be a non-empty string, got {question!r}")
+    if "answers" not in row:
+        raise ValueError('no "answers": give a list of gold answers ([] = unanswerable)')
+    answers = row["answers"]
+    if not isinstance(answers, list):
+        raise ValueError(f"answers must be a list of strings, got {answers!r}")
+    golds = []
+    for gold in answers:
+        if isinstance(gold, (int, float)) and not isinstance(gold, bool):
+            gold = str(gold)
+        if not isinstance(gold, str) or not gold.strip():
+            raise ValueError(f"every answer must be a non-empty string or a number, got {gold!r}")
+        golds.append(gold)
+    ident = row.get("id", number)
+    if isinstance(ident, bool) or not isinstance(ident, (str, int)) or ident == "":
+        raise ValueError(f"id must be a non-empty string or an integer, got {ident!r}")
+    for key in ("doc", "type"):
+        value = row.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError(f"{key} must be a non-empty string or null, got {value!r}")
+    meta = row.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise ValueError(f"meta must be an object, got {meta!r}")
+    return Item(str(ident), question, tuple(golds), row.get("doc"), row.get("type"))
 
 
 def predicted_text(answer: Answer) -> str | None:
@@ -100,6 +150,8 @@ def score_answer(
     first = answer.citations[0] if answer.citations else None
     supporting = first.quote if first and not answer.abstained else None
     em, f = exact_match(prediction, item.answers), f1(prediction, item.answers)
+    squad_em = exact_match(prediction, item.answers, numbers=False)
+    squad_f1 = f1(prediction, item.answers, numbers=False)
     support_ok = supporting_sentence_correct(supporting, item.answers)
     if item.answerable:
         sentence_only = answer.short_answer is None and support_ok
@@ -120,9 +172,11 @@ def score_answer(
         "correct": correct,
         "em": em,
         "f1": f,
+        "squad_em": squad_em,
+        "squad_f1": squad_f1,
         "supporting_correct": support_ok,
         "citation_correct": _citation_correct(item, answer),
-        "verbatim": all(text_of(c.doc_id)[c.start : c.end] == c.quote for c in answer.citations),
+        "verbatim": _verbatim(answer, text_of),
         "citations": [c.to_dict() for c in answer.citations],
         "seconds": seconds,
     }
@@ -138,13 +192,21 @@ def same_document(expected: str, doc_id: str, source: str) -> bool:
 
 
 def _citation_correct(item: Item, answer: Answer) -> bool | None:
-    """Whether the first citation is in the expected document (None: no document expected)."""
-    if not item.doc:
+    """Whether the first citation is in the expected document; None (not scored) when no
+    document is expected or the question is unanswerable (abstaining is right there)."""
+    if not item.doc or not item.answerable:
         return None
     if not answer.citations:
         return False
     first = answer.citations[0]
     return same_document(item.doc, first.doc_id, first.source)
+
+
+def _verbatim(answer: Answer, text_of: Callable[[str], str]) -> bool | None:
+    """Whether every citation quotes its document exactly; None (not scored) without any."""
+    if not answer.citations:
+        return None
+    return all(text_of(c.doc_id)[c.start : c.end] == c.quote for c in answer.citations)
 
 
 def score_retrieval(item: Item, hits: list[Hit]) -> dict[str, Any] | None:
@@ -205,6 +267,7 @@ def _mean(values: list[float] | list[bool]) -> float:
 def _block(rows: list[dict[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in rows if r["gold"]]
     cited = [r["citation_correct"] for r in rows if r["citation_correct"] is not None]
+    verbatim = [r["verbatim"] for r in rows if r["verbatim"] is not None]
     return {
         "n": len(rows),
         "answerable": len(answerable),
@@ -213,7 +276,7 @@ def _block(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "f1": _mean([r["f1"] for r in answerable]),
         "supporting_accuracy": _mean([r["supporting_correct"] for r in answerable]),
         "citation_accuracy": _mean(cited),
-        "verbatim_rate": _mean([r["verbatim"] for r in rows]),
+        "verbatim_rate": _mean(verbatim),
     }
 
 
@@ -230,7 +293,10 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals, abstention, latency, retrieval and the breakdown by question type.
 
     EM, F1 and supporting-sentence accuracy are means over the answerable questions;
-    accuracy counts an abstention on an unanswerable question as right.
+    accuracy counts an abstention on an unanswerable question as right. Citation accuracy is
+    the mean over the answerable questions with an expected document (no citation = wrong);
+    the verbatim rate is the share of the questions *with citations* whose every quote is
+    exact (abstentions and replies without citations are left out, not counted as exact).
     """
     summary = _block(results)
     summary["abstention"] = abstention_scores(

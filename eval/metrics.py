@@ -3,6 +3,7 @@
 Answers are scored as in the SQuAD v1.1 evaluation script (normalise, then exact match and
 token F1, the best over the gold answers) with one addition: numbers are rewritten in
 canonical digits first, so "six" == "6", "6.0" == "6" and "150,000" == "150000".
+``numbers=False`` leaves that step out: the official v1.1 script's figures exactly.
 
 Retrieval metrics follow BEIR / pytrec_eval: a document is relevant when its grade is above
 zero, nDCG uses linear gains (``ndcg_cut``). Rankings are deduplicated first (first occurrence
@@ -44,10 +45,13 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 # --- answers ------------------------------------------------------------------------------
 
 
-def normalize_answer(text: str) -> str:
+def normalize_answer(text: str, *, numbers: bool = True) -> str:
     """SQuAD normalisation (lower case, no punctuation, articles or extra spaces), digits for
-    numbers. Numbers go first: punctuation removal would turn "6.0" into "60"."""
-    text = normalize_number_words(text.lower())
+    numbers unless ``numbers=False`` (the official scripts' normalisation exactly). Numbers go
+    first: punctuation removal would turn "6.0" into "60"."""
+    text = text.lower()
+    if numbers:
+        text = normalize_number_words(text)
     text = "".join(ch for ch in text if ch not in _PUNCTUATION)
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())
@@ -57,9 +61,9 @@ def _abstained(prediction: str | None) -> bool:
     return prediction is None or not prediction.strip()
 
 
-def _token_f1(prediction: str, gold: str) -> float:
-    pred_tokens = normalize_answer(prediction).split()
-    gold_tokens = normalize_answer(gold).split()
+def _token_f1(prediction: str, gold: str, numbers: bool = True) -> float:
+    pred_tokens = normalize_answer(prediction, numbers=numbers).split()
+    gold_tokens = normalize_answer(gold, numbers=numbers).split()
     same = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
     if same == 0:
         return 0.0
@@ -80,17 +84,22 @@ def _best(
     return max(float(score(prediction, gold)) for gold in golds)
 
 
-def exact_match(prediction: str | None, golds: Sequence[str]) -> float:
+def exact_match(prediction: str | None, golds: Sequence[str], *, numbers: bool = True) -> float:
     """1.0 when the normalised prediction equals a normalised gold answer, else 0.0.
 
     ``golds == []`` marks an unanswerable question: 1.0 if the prediction is None or empty.
+    ``numbers=False``: the official normalisation, without number words = digits.
     """
-    return _best(prediction, golds, lambda p, g: normalize_answer(p) == normalize_answer(g))
+
+    def same(p: str, g: str) -> bool:
+        return normalize_answer(p, numbers=numbers) == normalize_answer(g, numbers=numbers)
+
+    return _best(prediction, golds, same)
 
 
-def f1(prediction: str | None, golds: Sequence[str]) -> float:
+def f1(prediction: str | None, golds: Sequence[str], *, numbers: bool = True) -> float:
     """SQuAD token F1, the best over the gold answers (same empty conventions as EM)."""
-    return _best(prediction, golds, _token_f1)
+    return _best(prediction, golds, lambda p, g: _token_f1(p, g, numbers))
 
 
 def supporting_sentence_correct(sentence: str | None, golds: Sequence[str]) -> bool:

@@ -7,7 +7,9 @@ right reply is to abstain.
 
 The figures follow the official evaluation scripts: v1.1 reports the mean of the best EM and F1
 over the gold answers; v2.0 adds the unanswerable questions (1.0 for an abstention, else 0.0)
-to the same means and reports both parts (``HasAns``, ``NoAns``).
+to the same means and reports both parts (``HasAns``, ``NoAns``). They are totalled from each
+question's ``squad_em``/``squad_f1`` (the official normalisation, so "six" != "6"), not from our
+headline ``em``/``f1`` (number words = digits).
 """
 
 from __future__ import annotations
@@ -99,8 +101,10 @@ def _item(qa: dict[str, Any], expected: str) -> Item:
 def official_scores(results: list[dict[str, Any]]) -> dict[str, Any]:
     """EM and F1 over every question as the official scripts total them (fractions, not %).
 
-    ``exact``/``f1`` average all questions (unanswerable ones count 1.0 for an abstention);
-    ``HasAns_*`` and ``NoAns_*`` are the two parts, present when the set holds that kind.
+    Totalled from each row's ``squad_em``/``squad_f1`` (official normalisation, no number
+    words = digits). ``exact``/``f1`` average all questions (unanswerable ones count 1.0 for
+    an abstention); ``HasAns_*`` and ``NoAns_*`` are the two parts, present when the set holds
+    that kind.
     """
 
     def mean(rows: list[dict[str, Any]], key: str) -> float:
@@ -109,13 +113,13 @@ def official_scores(results: list[dict[str, Any]]) -> dict[str, Any]:
     has = [r for r in results if r["gold"]]
     no = [r for r in results if not r["gold"]]
     scores: dict[str, Any] = {
-        "exact": mean(results, "em"),
-        "f1": mean(results, "f1"),
+        "exact": mean(results, "squad_em"),
+        "f1": mean(results, "squad_f1"),
         "total": len(results),
     }
     for name, rows in (("HasAns", has), ("NoAns", no)):
         if rows:
-            scores[f"{name}_exact"] = mean(rows, "em")
-            scores[f"{name}_f1"] = mean(rows, "f1")
+            scores[f"{name}_exact"] = mean(rows, "squad_em")
+            scores[f"{name}_f1"] = mean(rows, "squad_f1")
             scores[f"{name}_total"] = len(rows)
     return scores

@@ -21,11 +21,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 from qa.index import MODES, Index
 from qa.types import Document
+
+if TYPE_CHECKING:
+    from qa.eval.beir import BeirSet
 
 FORMAT = "reportqa-eval/1"
 INGEST_BATCH = 512  # documents per write: the progress bar moves, the BM25 rebuilds stay few
@@ -252,19 +255,23 @@ def run_questions(
 
 
 def _run_beir(
-    index: Index, beir: Any, modes: Sequence[str], limit: int | None, progress: bool
+    index: Index, beir: BeirSet, modes: Sequence[str], limit: int | None, progress: bool
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    from qa.eval.bench_retrieval import aggregate, query_results
+    """Every query in every mode, with one progress bar over modes x queries."""
+    from qa.eval.beir import aggregate, query_results
 
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
         raise ValueError(f"unknown modes {unknown}; use some of {', '.join(MODES)}")
     index.search("warm up", k=1)  # the first search loads the model and the derived files
     summary, results = {}, []
-    for mode in _bar(modes, progress, len(modes), "modes", "mode"):
-        rows = query_results(index, beir, mode, limit)
-        summary[mode] = aggregate(rows)
-        results += rows
+    n = len(list(beir.queries)[:limit])
+    with _bar(None, progress, len(modes) * n, "searching", "q") as bar:
+        for mode in modes:
+            bar.set_postfix_str(mode, refresh=False)
+            rows = query_results(index, beir, mode, limit, on_query=lambda: bar.update(1))
+            summary[mode] = aggregate(rows)
+            results += rows
     return summary, results
 
 

@@ -10,6 +10,8 @@ import contextlib
 import io
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,15 +19,26 @@ from typing import Any
 import pytest
 
 import qa.eval
+import qa.eval.beir
 from qa.cli import main
 from qa.embed import Embedder
 from qa.errors import QAError
-from qa.eval.answers import Item, same_document, score_retrieval
+from qa.eval.answers import (
+    Item,
+    format_summary,
+    load_questions,
+    same_document,
+    score_answer,
+    score_retrieval,
+    summarize,
+)
+from qa.eval.beir import load_beir, query_results
 from qa.eval.compare import compare_runs, flatten, format_comparison
 from qa.eval.drop import load_drop
 from qa.eval.squad import load_squad, official_scores, question_type
 from qa.eval.suite import detect
-from qa.types import Chunk, Hit
+from qa.index import Index
+from qa.types import Answer, Chunk, Citation, Hit
 from tests.test_metrics import (
     metric_max_over_ground_truths,
     squad_exact_match_score,
@@ -209,7 +222,7 @@ def predictions_of(record: dict[str, Any]) -> dict[str, str]:
     return {r["id"]: "" if r["abstained"] else (r["prediction"] or "") for r in record["results"]}
 
 
-def qa_eval(*argv: str) -> tuple[int, str]:
+def qa_eval(*argv: object) -> tuple[int, str]:
     """Run ``qa eval ARGV``; its exit code and stdout."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -294,16 +307,258 @@ def test_detect_tells_the_kind_from_the_path(tmp_path: Path) -> None:
 
 
 def test_official_scores_total_both_parts() -> None:
+    # Totalled from squad_em/squad_f1; em/f1 (number words = digits) are not read.
     rows = [
-        {"gold": ["a"], "em": 1.0, "f1": 1.0},
-        {"gold": ["b"], "em": 0.0, "f1": 0.5},
-        {"gold": [], "em": 1.0, "f1": 1.0},  # abstained on an unanswerable
-        {"gold": [], "em": 0.0, "f1": 0.0},
+        {"gold": ["a"], "squad_em": 1.0, "squad_f1": 1.0, "em": 0.0, "f1": 0.0},
+        {"gold": ["b"], "squad_em": 0.0, "squad_f1": 0.5, "em": 1.0, "f1": 1.0},
+        {"gold": [], "squad_em": 1.0, "squad_f1": 1.0},  # abstained on an unanswerable
+        {"gold": [], "squad_em": 0.0, "squad_f1": 0.0},
     ]
     scores = official_scores(rows)
     assert scores["exact"] == 0.5 and scores["f1"] == pytest.approx(2.5 / 4)
     assert (scores["HasAns_exact"], scores["HasAns_f1"], scores["HasAns_total"]) == (0.5, 0.75, 2)
     assert (scores["NoAns_exact"], scores["NoAns_total"]) == (0.5, 2)
+
+
+def reply(
+    question: str,
+    short: str | None = None,
+    citations: tuple[Citation, ...] = (),
+    *,
+    abstained: bool = False,
+    text: str | None = None,
+) -> Answer:
+    """A hand-made reply (no model): its text is the short answer unless given."""
+    body = "" if abstained else text if text is not None else short or ""
+    return Answer(question, body, short, abstained, 0.0 if abstained else 0.9, citations)
+
+
+# Gold digits, predicted number words: our EM/F1 count them right, the official scripts (and
+# so summary["official"]) do not. Question, gold answers, what the reply says (None: abstains).
+NUMBER_WORDS = [
+    ("How many lanes?", ["6"], "six"),  # ours 1/1, official EM 0, F1 0
+    ("How many lanes does it carry?", ["6 lanes"], "six lanes"),  # official EM 0, F1 1/2
+    ("Who was the engineer?", ["Margaret Holloway"], "Margaret Holloway"),  # 1/1 for both
+    ("Who opened it?", [], None),  # v2.0 only: abstained, right for both
+    ("What is its colour?", [], "two"),  # v2.0 only: answered, wrong for both
+]
+
+
+def number_word_rows(path: Path, n: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The first ``n`` NUMBER_WORDS questions as a SQuAD file, scored; the rows and data."""
+    questions = [(q, golds) for q, golds, _ in NUMBER_WORDS[:n]]
+    context = "The bridge carries 6 lanes. Its engineer was Margaret Holloway."
+    version = "1.1" if n == 3 else "v2.0"
+    squad_file(path, {"Bridge": [(context, questions)]}, version)
+    said = [s for _, _, s in NUMBER_WORDS[:n]]
+    rows = [
+        score_answer(item, reply(item.question, s, abstained=s is None), 0.1, str)
+        for item, s in zip(load_squad(path).items, said)
+    ]
+    return rows, json.loads(path.read_text(encoding="utf-8"))["data"]
+
+
+def test_official_v11_figures_ignore_number_words_like_the_official_scorer(
+    tmp_path: Path,
+) -> None:
+    rows, dataset = number_word_rows(tmp_path / "v11.json", 3)
+    official = official_v11(dataset, {r["id"]: r["prediction"] for r in rows})
+    scores = official_scores(rows)
+    # EM (0 + 0 + 1) / 3; F1 (0 + 0.5 + 1) / 3.
+    assert 100 * scores["exact"] == pytest.approx(official["exact_match"]) == pytest.approx(100 / 3)
+    assert 100 * scores["f1"] == pytest.approx(official["f1"]) == pytest.approx(50.0)
+    # Ours: "six" == "6" and "six lanes" == "6 lanes".
+    assert [(r["em"], r["f1"]) for r in rows] == [(1.0, 1.0)] * 3
+    assert [(r["squad_em"], r["squad_f1"]) for r in rows] == [(0.0, 0.0), (0.0, 0.5), (1.0, 1.0)]
+    assert summarize(rows)["em"] == 1.0
+
+
+def test_official_v20_figures_ignore_number_words_like_the_official_scorer(
+    tmp_path: Path,
+) -> None:
+    rows, dataset = number_word_rows(tmp_path / "v2.json", 5)
+    official = official_v2(dataset, {r["id"]: r["prediction"] or "" for r in rows})
+    scores = official_scores(rows)
+    # EM (0 + 0 + 1 + 1 + 0) / 5; F1 (0 + 0.5 + 1 + 1 + 0) / 5.
+    assert 100 * scores["exact"] == pytest.approx(official["exact"]) == pytest.approx(40.0)
+    assert 100 * scores["f1"] == pytest.approx(official["f1"]) == pytest.approx(50.0)
+    assert (scores["HasAns_exact"], scores["HasAns_f1"]) == (pytest.approx(1 / 3), 0.5)
+    assert (scores["NoAns_exact"], scores["NoAns_f1"], scores["NoAns_total"]) == (0.5, 0.5, 2)
+    assert [r["em"] for r in rows] == [1.0, 1.0, 1.0, 1.0, 0.0]  # ours
+
+
+# --- loading question sets ------------------------------------------------------------------
+
+
+def test_load_questions_checks_and_converts(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": 7, "question": "How many?", "answers": [6, 2.5, "six"], "meta": {"from": "x"}},
+        {"question": "Who is the mayor?", "answers": [], "doc": None, "type": "unanswerable"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows[:1]) + "\n\n" + json.dumps(rows[1]))
+    items = load_questions(path)
+    # Numbers become their text; the id defaults to the line number (line 3: after a blank).
+    assert items == [
+        Item("7", "How many?", ("6", "2.5", "six")),
+        Item("3", "Who is the mayor?", (), None, "unanswerable"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"question": "Who?", "answer": ["x"]}', r"unknown key 'answer' \(did you mean 'answers'"),
+        ('{"question": "Who?", "answers": [], "notes": "x"}', "unknown key 'notes'.*under meta"),
+        ('{"question": "Who?"}', 'no "answers"'),
+        ('{"question": "", "answers": []}', "question must be a non-empty string"),
+        ('{"question": 5, "answers": []}', "question must be a non-empty string"),
+        ('{"question": "Who?", "answers": "Kyiv"}', "answers must be a list of strings"),
+        ('{"question": "Who?", "answers": null}', "answers must be a list of strings"),
+        ('{"question": "Who?", "answers": [["Kyiv"]]}', "every answer must be"),
+        ('{"question": "Who?", "answers": [" "]}', "every answer must be"),
+        ('{"question": "Who?", "answers": [true]}', "every answer must be"),
+        ('{"question": "Who?", "answers": [], "doc": 3}', "doc must be a non-empty string"),
+        ('{"question": "Who?", "answers": [], "id": null}', "id must be"),
+        ('{"question": "Who?", "answers": [], "meta": "x"}', "meta must be an object"),
+        ('["Who?", []]', "expected a JSON object, got list"),
+        ("not json", "Expecting value"),
+        ('{"id": "a", "question": "Again?", "answers": []}', "id 'a' is already used on line 1"),
+    ],
+)
+def test_load_questions_rejects_a_bad_record_naming_file_and_line(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "a", "question": "Who?", "answers": ["x"]}\n' + line + "\n")
+    with pytest.raises(QAError, match=rf"q\.jsonl, line 2: .*{message}"):
+        load_questions(path)
+
+
+def test_ids_are_compared_as_text(tmp_path: Path) -> None:
+    # 1 and "1" are one id once read: --compare could not tell their questions apart.
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        '{"id": 1, "question": "A?", "answers": []}\n{"id": "1", "question": "B?", "answers": []}'
+    )
+    with pytest.raises(QAError, match=r"q\.jsonl, line 2: id '1' is already used on line 1"):
+        load_questions(path)
+
+
+# --- scoring replies and summing them up (hand-made replies, no model) ----------------------
+
+DOCS = {
+    "a": "The Bears scored six touchdowns. The game ended at night.",
+    "b": "Smith kicked the field goal.",
+}
+
+
+def cite(doc: str, start: int, end: int, quote: str | None = None) -> Citation:
+    """A citation of DOCS[doc][start:end]; ``quote`` overrides the text (not verbatim)."""
+    text = DOCS[doc][start:end] if quote is None else quote
+    return Citation(1, doc, f"/r/{doc}.txt", doc.upper(), None, start, end, text)
+
+
+def scored_rows() -> list[dict[str, Any]]:
+    """Seven replies whose scores are worked out by hand in the comments."""
+    cases = [
+        # 1. short "six" vs gold "6", cited in the expected document, verbatim.
+        #    EM 1, F1 1 (official 0, 0), supporting yes, cited right, verbatim, correct.
+        (Item("1", "How many?", ("6",), "a.txt", "count"), reply("q", "six", (cite("a", 0, 32),))),
+        # 2. no short answer: the quoted sentence is the prediction, its first sentence holds
+        #    a gold, so it is correct. "smith kicked field goal" vs golds "Smith" and "goal":
+        #    a tie, each P 1/4, R 1 -> F1 0.4. EM 0, supporting yes, cited right, verbatim.
+        (
+            Item("2", "Who kicked?", ("Smith", "goal"), "b.txt", "person"),
+            reply("q", None, (cite("b", 0, 28),), text="Smith kicked the field goal [1]."),
+        ),
+        # 3. wrong answer, cited in the wrong document with a quote that is not in it:
+        #    EM 0, F1 0, supporting no, cited wrong, not verbatim, wrong.
+        (
+            Item("3", "Who scored?", ("Jones",), "b.txt", "person"),
+            reply("q", "Smith", (cite("a", 0, 10, "Smith said"),)),
+        ),
+        # 4. abstained on an answerable question: EM 0, F1 0, supporting no, cited wrong
+        #    (no citation), verbatim not scored (None), wrong.
+        (Item("4", "When?", ("night",), "a.txt", "other"), reply("q", abstained=True)),
+        # 5. abstained on an unanswerable: EM 1, F1 1, cited not scored, verbatim None, correct.
+        (Item("5", "Who is mayor?", (), None, "unanswerable"), reply("q", abstained=True)),
+        # 6. answered an unanswerable that names a document: EM 0, cited not scored (None:
+        #    nothing to cite), verbatim yes, wrong.
+        (
+            Item("6", "How many fans?", (), "a.txt", "unanswerable"),
+            reply("q", "six", (cite("a", 0, 32),)),
+        ),
+        # 7. an empty prediction (not an abstention, no citation) on an answerable question
+        #    with no expected document: EM 0, F1 0, cited None, verbatim None, wrong.
+        (Item("7", "How many goals?", ("1",), None, "count"), reply("q", None, text="")),
+    ]
+    seconds = [0.1, 0.2, 0.2, 0.2, 0.3, 0.4, 1.0]
+    return [
+        score_answer(item, answer, s, DOCS.__getitem__) for (item, answer), s in zip(cases, seconds)
+    ]
+
+
+def test_score_answer_by_hand() -> None:
+    rows = scored_rows()
+    columns = ("correct", "em", "f1", "squad_em", "supporting_correct")
+    assert [tuple(r[c] for c in columns) for r in rows] == [
+        (True, 1.0, 1.0, 0.0, True),
+        (True, 0.0, pytest.approx(0.4), 0.0, True),
+        (False, 0.0, 0.0, 0.0, False),
+        (False, 0.0, 0.0, 0.0, False),
+        (True, 1.0, 1.0, 1.0, False),
+        (False, 0.0, 0.0, 0.0, False),
+        (False, 0.0, 0.0, 0.0, False),
+    ]
+    assert [r["citation_correct"] for r in rows] == [True, True, False, False, None, None, None]
+    assert [r["verbatim"] for r in rows] == [True, True, False, None, None, True, None]
+    assert [r["prediction"] for r in rows] == [
+        "six",
+        "Smith kicked the field goal.",
+        "Smith",
+        None,
+        None,
+        "six",
+        "",
+    ]
+    assert rows[0]["citations"][0]["quote"] == "The Bears scored six touchdowns."
+    assert rows[5]["type"] == "unanswerable" and rows[0]["gold"] == ["6"]
+
+
+def test_summarize_by_hand() -> None:
+    summary = summarize(scored_rows())
+    assert (summary["n"], summary["answerable"]) == (7, 5)  # 1, 2, 3, 4, 7 are answerable
+    assert summary["accuracy"] == pytest.approx(3 / 7)  # 1, 2, 5
+    assert summary["em"] == pytest.approx(1 / 5)  # answerable only: 1
+    assert summary["f1"] == pytest.approx((1 + 0.4) / 5)
+    assert summary["supporting_accuracy"] == pytest.approx(2 / 5)  # 1, 2
+    assert summary["citation_accuracy"] == pytest.approx(2 / 4)  # scored 1-4: 1, 2 right
+    assert summary["verbatim_rate"] == pytest.approx(3 / 4)  # with citations 1, 2, 3, 6
+    # Abstained 4 and 5; unanswerable 5 and 6; right abstention 5: P = 1/2, R = 1/2.
+    a = summary["abstention"]
+    assert (a["precision"], a["recall"], a["f1"]) == (0.5, 0.5, 0.5)
+    assert (a["abstained"], a["unanswerable"], a["correct_abstentions"]) == (2, 2, 1)
+    # Latency: sorted 0.1 0.2 0.2 0.2 0.3 0.4 1.0, the median is a tie at 0.2.
+    assert summary["latency"]["p50"] == pytest.approx(0.2)
+    assert summary["latency"]["total"] == pytest.approx(2.4)
+    assert summary["retrieval"] is None  # no retrieval was run
+    by_type = summary["by_type"]
+    assert list(by_type) == ["count", "other", "person", "unanswerable"]
+    count, person, nothing = by_type["count"], by_type["person"], by_type["unanswerable"]
+    # count = 1 and 7: 1 right; citation and verbatim scored on 1 only.
+    assert (count["n"], count["accuracy"], count["em"], count["f1"]) == (2, 0.5, 0.5, 0.5)
+    assert (count["citation_accuracy"], count["verbatim_rate"]) == (1.0, 1.0)
+    # person = 2 and 3: F1 (0.4 + 0) / 2; 2 cited right and verbatim, 3 neither.
+    assert person["accuracy"] == 0.5 and person["f1"] == pytest.approx(0.2)
+    assert (person["citation_accuracy"], person["verbatim_rate"]) == (0.5, 0.5)
+    # unanswerable = 5 and 6: 5 right; no answerable question, no citation scored; 6 verbatim.
+    assert (nothing["n"], nothing["answerable"], nothing["accuracy"]) == (2, 0, 0.5)
+    assert (nothing["citation_accuracy"], nothing["verbatim_rate"]) == (0.0, 1.0)
+    table = format_summary(summary)
+    assert re.search(r"^unanswerable\s+2\s+0\.500\s+-\s+-\s+-\s+-$", table, re.M)
+    assert re.search(r"^all\s+7\s+0\.429\s+0\.200\s+0\.280\s+0\.400\s+0\.500$", table, re.M)
+    assert "abstention precision 0.500 recall 0.500 · verbatim citations 0.750" in table
 
 
 def hit(doc_id: str, source: str, rank: int) -> Hit:
@@ -429,6 +684,72 @@ def test_beir_folder_is_evaluated_in_every_mode(tmp_path: Path, embedder: Embedd
     text = format_comparison(compare_runs(record, worse))
     assert "nDCG@10 rose for 0, fell for 1" in text
     assert "newly missed (1):\n  hybrid:q1: When did the steel arch bridge" in text
+
+
+def test_beir_entries_with_the_same_text_keep_their_judgments(tmp_path: Path, index: Index) -> None:
+    # d3 has d1's title and text: the index stores one document (source d1). A hit on it
+    # stands for d1 then d3, so the judgments of d3 still count.
+    folder = tmp_path / "beir"
+    (folder / "qrels").mkdir(parents=True)
+    corpus = [("d1", *BEIR_DOCS["d1"]), ("d2", *BEIR_DOCS["d2"]), ("d3", *BEIR_DOCS["d1"])]
+    (folder / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": i, "title": t, "text": x}) + "\n" for i, t, x in corpus)
+    )
+    queries = {"q1": "steel arch bridge over the harbour", "q2": "when did the harbour bridge open"}
+    (folder / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in queries.items())
+    )
+    (folder / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\td3\t1\nq2\td1\t1\nq2\td3\t1\n"
+    )
+    data = load_beir(folder)
+    assert [d.source for d in data.documents] == ["d1", "d2"]
+    assert data.same_text == {"d1": ("d1", "d3")}
+    assert data.corpus_ids("d1") == ("d1", "d3") and data.corpus_ids("d2") == ("d2",)
+    index.add_documents(data.documents)
+    q1, q2 = query_results(index, data, "bm25")
+    assert q1["top"][:2] == q2["top"][:2] == ["d1", "d3"]
+    # q1: only d3 is relevant, right after d1: recall@1 0, recall@2 1, reciprocal rank 1/2.
+    assert (q1["recall"]["1"], q1["recall"]["2"], q1["rr"]) == (0.0, 1.0, 0.5)
+    # q2: d1 and d3 both relevant, at ranks 1 and 2: the ideal ranking.
+    assert (q2["recall"]["1"], q2["recall@10"], q2["ndcg@10"]) == (0.5, 1.0, 1.0)
+
+
+def test_beir_progress_is_one_bar_over_modes_and_queries(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = qa.eval.evaluate(
+        beir_folder(tmp_path / "beir"), modes=("bm25", "dense"), progress=True
+    )
+    assert len(record["results"]) == 6
+    err = capsys.readouterr().err
+    assert "indexing" in err  # the ingest bar
+    assert re.search(r"searching: +0%\|[^|]*\| 0/6 ", err)  # 2 modes x 3 queries
+    assert "modes" not in err
+
+
+def test_bench_retrieval_runs_as_a_module_without_warnings() -> None:
+    # qa.eval must not import the script: `python -m` would warn it was imported twice.
+    done = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-m", "qa.eval.bench_retrieval", "-h"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--limit" in done.stdout
+    assert qa.eval.evaluate_retrieval is qa.eval.beir.evaluate
+
+
+def test_bench_retrieval_scores_the_first_queries(
+    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qa.eval.bench_retrieval import main as bench
+
+    bench([str(beir_folder(tmp_path / "beir")), "--limit", "2", "--modes", "bm25"])
+    out = capsys.readouterr().out
+    assert out.startswith("ingest: 6 documents, ")
+    # q1 and q2 only; BM25 ranks a relevant document first for both.
+    assert re.search(r"^bm25\s+\d\.\d{4}\s+1\.0000\s+1\.0000", out, re.M)
 
 
 # --- SQuAD v1.1 end to end: `qa eval` once, then the checks --------------------------------
