@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.cli import main
+from qa.errors import IndexFormatError, ModelLoadError
 from qa.index import Index
 from qa.types import Answer, Citation, Document
 from qa.ui import render
-from qa.ui.auth import parse_credentials
 from qa.ui.guards import trusted_hosts
 from qa.ui.handlers import FAILED, Handlers
 from qa.ui.server import create_app
@@ -141,6 +141,55 @@ def test_upload_ask_and_delete(client: TestClient) -> None:
     assert len(client.get("/api/v1/documents").json()) == 3
 
 
+def test_delete_needs_the_whole_id(client: TestClient) -> None:
+    """A prefix or a source finds a report to read, but never one to delete."""
+    upload = {"files": ("notes.txt", b"Port report\n\nThe port of Odesa reopened.")}
+    assert client.post("/api/v1/documents", files=upload).status_code == 200
+    docs = client.get("/api/v1/documents").json()
+    doc = next(d for d in docs if d["source"] == "notes.txt")
+    assert client.get(f"/api/v1/documents/{doc['id'][:6]}").json()["id"] == doc["id"]
+    assert client.get("/api/v1/documents/notes.txt").json()["id"] == doc["id"]
+    for key in (doc["id"][:4], doc["id"][:-1], doc["id"] + "0", doc["id"].upper(), "notes.txt"):
+        response = client.delete(f"/api/v1/documents/{key}")
+        assert response.status_code == 404, key
+        assert "give the full id" in response.json()["detail"]
+    assert client.get("/api/v1/documents").json() == docs
+    removed = client.delete(f"/api/v1/documents/{doc['id']}")
+    assert removed.status_code == 200 and removed.json() == doc
+    assert client.get("/api/v1/documents").json() == [d for d in docs if d != doc]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        IndexFormatError("/srv/index/store.sqlite is damaged; re-ingest"),
+        ModelLoadError("cannot load embedding model 'x'; pass a local model directory"),
+    ],
+)
+def test_server_faults_are_503(
+    module_sample_index: Index, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """A damaged index or a model that cannot load is the server's fault, not the client's."""
+    service = Service(module_sample_index)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    app = create_app(service, host="127.0.0.1")
+    for name in ("ask", "search", "documents", "document", "counts"):
+        monkeypatch.setattr(service, name, broken)
+    with TestClient(app, base_url=BASE) as client:
+        for response in (
+            client.post("/api/v1/ask", json={"question": KINZHAL}),
+            client.post("/api/v1/search", json={"query": "Kinzhal"}),
+            client.get("/api/v1/documents"),
+            client.get("/api/v1/documents/ffffffffffffffff"),
+            client.get("/api/v1/health"),
+        ):
+            assert response.status_code == 503, response.url
+            assert response.json() == {"detail": str(error)}
+
+
 @pytest.mark.parametrize(
     ("files", "status", "message"),
     [
@@ -186,7 +235,8 @@ def test_bad_questions_are_422_with_a_message(
 ) -> None:
     response = reader.post("/api/v1/ask", json=body)
     assert response.status_code == 422
-    assert message in str(response.json()["detail"])
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and message in detail  # one shape for every error
     assert reader.get("/api/v1/health").json()["counts"] == counts
 
 
@@ -194,7 +244,33 @@ def test_bad_search_is_422(reader: TestClient) -> None:
     assert reader.post("/api/v1/search", json={"query": " "}).status_code == 422
     assert reader.post("/api/v1/search", json={"query": "x", "mode": "fuzzy"}).status_code == 422
     long = reader.post("/api/v1/search", json={"query": "Kinzhal " * 300})
-    assert long.status_code == 422 and "at most 2000 characters" in str(long.json()["detail"])
+    assert long.status_code == 422 and "at most 2000 characters" in long.json()["detail"]
+    short = reader.post("/api/v1/search", json={"query": "x", "filters": {"doc_ids": ["abc"]}})
+    assert short.status_code == 422 and "at least 4 characters" in short.json()["detail"]
+
+
+def test_validation_errors_are_one_message(reader: TestClient) -> None:
+    """FastAPI's list of problems becomes one ``detail`` line, as the OpenAPI page says."""
+    body = {"question": KINZHAL, "k": 0, "mode": "fuzzy", "history": ["ok", "x" * 2001]}
+    detail = reader.post("/api/v1/ask", json=body).json()["detail"]
+    assert detail.startswith("k: Input should be greater than or equal to 1; mode: Input ")
+    assert "; history.1: String should have at most 2000 characters" in detail
+    broken = reader.post(
+        "/api/v1/ask", content=b'{"question": ', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422 and broken.json()["detail"].startswith("body: JSON decode")
+    spec = reader.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            codes = {code for code in operation["responses"] if code[0] in "45"}
+            assert codes, (method, path)
+            for code in codes:
+                schema = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert schema == error, (method, path, code)
+    ask = spec["paths"]["/api/v1/ask"]["post"]["responses"]
+    assert {"422", "503"} <= set(ask) and "404" not in ask
 
 
 def test_health_and_docs(reader: TestClient) -> None:
@@ -222,16 +298,6 @@ def test_auth_protects_chat_and_api(sample_index: Index) -> None:
         assert health.status_code == 200 and health.json()["status"] == "ok"
         answer = client.post("/api/v1/ask", json={"question": MAYOR}, auth=("bob", "hunter2"))
         assert answer.json()["short_answer"] == "Ihor Terekhov"
-
-
-def test_parse_credentials(tmp_path: Path) -> None:
-    file = tmp_path / "users"
-    file.write_text("# team\ncarol:pa:ss\n\n  dave:x  \n", encoding="utf-8")
-    assert parse_credentials(["alice:a"], [file]) == {"alice": "a", "carol": "pa:ss", "dave": "x"}
-    with pytest.raises(ValueError, match="expected user:password"):
-        parse_credentials(["alice"])
-    with pytest.raises(ValueError, match="cannot read the auth file"):
-        parse_credentials([], [tmp_path / "missing"])
 
 
 def test_cross_site_writes_are_refused(reader: TestClient, counts: dict[str, int]) -> None:
@@ -290,13 +356,6 @@ def test_chunked_upload_is_cut_off_at_the_limit(reader: TestClient, counts: dict
     assert response.status_code == 413 and "request body is over" in response.json()["detail"]
     assert pulled <= 22  # the limit is 20 files of LIMIT bytes: the rest was never read
     assert reader.get("/api/v1/health").json()["counts"] == counts
-
-
-@pytest.mark.parametrize(("port", "message"), [("70000", "out of range"), ("web", "not a port")])
-def test_serve_checks_the_port(port: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["serve", "--port", port])
-    assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
 # -- the chat's handlers and HTML ---------------------------------------------------------

@@ -1,7 +1,8 @@
 """The chat in real headless Chromium: answers, highlights, citations, uploads, inert HTML.
 
 The app runs in uvicorn in a thread, behind HTTP Basic auth, on a copy of the sample index;
-Chromium is Debian's (``make browser`` installs it), driven by Playwright.
+Chromium is Debian's (``make browser`` installs it), driven by Playwright. The answer's
+screenshot is kept in build/screenshots/ (copy it to ui/screenshot.png for the README).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from qa.ui.server import create_app
 from qa.ui.service import Service
 
 CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -39,9 +41,20 @@ HOSTILE_HTML = """<html><head><title>Flood &lt;b&gt;warning&lt;/b&gt; in Dhaka</
 <p>The Buriganga river rose 4 metres above normal on Tuesday, officials said.</p>
 <p>One resident wrote &lt;script&gt;window.__xssText = 1&lt;/script&gt; and
 &lt;img src=x onerror="window.__xssImg = 1"&gt; on a forum.</p>
+<p>The gauge reads $$x^2$$ metres and \\(y\\) at dawn.</p>
 <script>window.__xssBody = 1</script><img src=x onerror="window.__xssImg2 = 1"></body></html>
 """
 XSS_FLAGS = "() => ['Head', 'Text', 'Img', 'Body', 'Img2'].map(name => window['__xss' + name])"
+MATH = r"$$x^2$$ and \(y\)"  # Gradio's chat typesets $$...$$ with KaTeX unless told not to
+# records the Ask button and the question box on every change of the page, to catch the busy
+# state however short it is
+WATCH_BUSY = """() => { window.__states = [];
+  const record = () => { const ask = document.querySelector('#ask');
+    window.__states.push({label: ask.innerText.trim(), ask: ask.disabled,
+      box: document.querySelector('#question textarea').disabled,
+      answers: document.querySelectorAll('#chat .qa-answer').length}); };
+  new MutationObserver(record).observe(document.body,
+    {subtree: true, childList: true, attributes: true, characterData: true}); }"""
 
 pytestmark = [
     pytest.mark.browser,
@@ -103,17 +116,24 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     assert errors == [], f"errors in the page: {errors}"
 
 
-def ask(pg: Page, question: str) -> Locator:
-    """Ask through the text box; the new answer's bubble once it is there and the box is free."""
+def ask(pg: Page, question: str, click: bool = False) -> Locator:
+    """Ask with Enter (or the Ask button); the new answer's bubble once it is there and the
+    box and the button are free again."""
     answers = pg.locator("#chat .qa-answer")
     before = answers.count()
     box = pg.locator("#question textarea")
     box.fill(question)
-    box.press("Enter")
+    if click:
+        pg.locator("#ask").click()
+    else:
+        box.press("Enter")
     pg.wait_for_function(
         "n => document.querySelectorAll('#chat .qa-answer').length > n", arg=before
     )
-    pg.wait_for_function("() => !document.querySelector('#question textarea').disabled")
+    pg.wait_for_function(
+        """() => !document.querySelector('#question textarea').disabled
+                 && !document.querySelector('#ask').disabled"""
+    )
     return answers.last
 
 
@@ -140,18 +160,26 @@ def open_by_marker(pg: Page, marker: Locator) -> str:
     return mark_id
 
 
-def test_answer_is_cited_and_highlighted(page: Page, tmp_path: Path) -> None:
-    answer = ask(page, KINZHAL)
+def test_answer_is_cited_and_highlighted(page: Page) -> None:
+    page.evaluate(WATCH_BUSY)
+    answer = ask(page, KINZHAL, click=True)
+    states = page.evaluate("() => window.__states")
+    busy = {"label": "Working…", "ask": True, "box": True, "answers": 0}
+    assert busy in states, states  # locked while the answer was being computed
+    assert page.locator("#ask").inner_text().strip() == "Ask"
     assert "qa-confident" in (answer.get_attribute("class") or "")
     assert answer.locator(".qa-lead").inner_text().startswith("six")
     assert "confidence" in answer.locator(".qa-conf").inner_text().lower()
     card = page.locator("#sources .src-card").first
     assert "fired 81 missiles" in card.locator(".src-passage mark.hl-quote").inner_text()
     assert card.locator(".src-passage mark.hl-answer").inner_text() == "six"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # the answer, its card on top of the panel
+    page.mouse.move(0, 0)  # off the Ask button, which would show as hovered
+    page.wait_for_function("() => document.getAnimations().length === 0")  # it fades back in
+    page.screenshot(path=str(SCREENSHOTS / "chat.png"))
+    assert (SCREENSHOTS / "chat.png").stat().st_size > 10_000
     mark_id = open_by_marker(page, answer.locator("a.cite").first)
     assert page.locator(f"#{mark_id} mark.hl-answer").inner_text() == "six"
-    page.screenshot(path=str(tmp_path / "answer.png"))
-    assert (tmp_path / "answer.png").stat().st_size > 10_000
 
 
 def test_follow_up_question(page: Page) -> None:
@@ -174,16 +202,27 @@ def test_abstention_looks_different(page: Page) -> None:
     open_by_marker(page, answer.locator("a.cite").first)
 
 
-def test_bad_date_setting_is_explained(page: Page) -> None:
+def test_settings_are_used_and_a_question_is_text(page: Page) -> None:
     page.locator("#settings").get_by_text("Settings").click()
-    page.locator("#date-from textarea, #date-from input").first.fill("someday")
-    question = KINZHAL + ' <img src=x onerror="window.__xssQuestion = 1"> *not bold*'
+    date_from = page.locator("#date-from textarea, #date-from input").first
+    date_from.fill("someday")
+    question = f'{KINZHAL} <img src=x onerror="window.__xssQuestion = 1"> *not bold* {MATH}'
     answer = ask(page, question)
     assert "qa-error" in (answer.get_attribute("class") or "")
     assert "'someday' is not a date" in answer.inner_text()
     assert page.locator("#chat .qa-question").last.inner_text() == question
-    assert page.locator("#chat img, #chat em").count() == 0
+    assert page.locator("#chat img, #chat em, .katex, math").count() == 0
     assert page.evaluate("() => window.__xssQuestion") is None
+    # two passages, BM25 only, the second sample report only: it does not tell the Kinzhal count
+    date_from.fill("")
+    page.locator("#k input[type=number]").fill("2")
+    page.locator("#mode").get_by_label("bm25").check()
+    page.locator("#source-filter textarea, #source-filter input").first.fill("004_")
+    answer = ask(page, KINZHAL)
+    assert "qa-abstained" in (answer.get_attribute("class") or "")
+    cards = page.locator("#sources .qa-sources").first.locator(".src-card")
+    assert cards.count() == 2
+    assert all("004_" in s for s in cards.locator(".src-source").all_inner_texts())
 
 
 def test_uploaded_report_is_shown_as_text(page: Page, tmp_path: Path) -> None:
@@ -208,5 +247,7 @@ def test_uploaded_report_is_shown_as_text(page: Page, tmp_path: Path) -> None:
     mark_id = open_by_marker(page, answer.locator("a.cite").first)
     report = page.locator("#sources .src-text", has=page.locator(f"#{mark_id}"))
     assert '<img src=x onerror="window.__xssImg = 1">' in report.inner_text()
+    assert "The gauge reads $$x^2$$ metres and \\(y\\)" in report.inner_text()
     assert page.locator("#sources b, #sources img, #sources script, #upload-status b").count() == 0
+    assert page.locator(".katex, math").count() == 0
     assert page.evaluate(XSS_FLAGS) == [None] * 5

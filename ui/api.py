@@ -1,20 +1,30 @@
 """REST API routes under ``/api/v1``: ask, search, documents (list, get, upload, delete), health.
 
 Endpoints are plain ``def``: FastAPI runs them in its threadpool, so a question being answered
-never blocks the event loop. Package errors become 4xx answers with the error's own message.
+never blocks the event loop. Package errors become HTTP errors with the error's own message:
+4xx for the client's mistakes, 503 when the index or the model cannot be used (a server fault).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, UploadFile
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from qa import __version__
-from qa.errors import DocumentNotFoundError, QAError
+from qa.errors import (
+    DocumentNotFoundError,
+    IndexFormatError,
+    IndexNotFoundError,
+    ModelLoadError,
+    ModelMismatchError,
+    QAError,
+)
 from qa.types import Document
 from qa.ui.schemas import (
     AnswerOut,
@@ -31,24 +41,60 @@ from qa.ui.schemas import (
 from qa.ui.service import MAX_FILES, Filters, Service, UploadRejected
 
 PREFIX = "/api/v1"
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 404, 413, 415, 422)
+# the index or the model cannot be used: nothing the client can change, so a 503
+SERVER_FAULTS = (IndexFormatError, IndexNotFoundError, ModelLoadError, ModelMismatchError)
+ERROR_CODES: dict[int, str] = {
+    400: "A document id prefix that matches several documents; give more of the id",
+    403: "A write sent by another site's page (checked from Origin and Sec-Fetch-Site)",
+    404: "No document with that id",
+    413: "The upload or the request body is too large",
+    415: "A file of an unsupported type",
+    422: "The request does not fit its schema (every problem named in the one message, "
+    "e.g. 'k: Input should be greater than or equal to 1'), or the question cannot be "
+    "asked (empty, binary, too long)",
+    503: "The server's index or model cannot be used (a damaged index, a model that cannot "
+    "load): a fault on the server, not in the request",
 }
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route can give; all are ``{"detail": str}``."""
+    return {code: {"model": ErrorOut, "description": ERROR_CODES[code]} for code in codes}
 
 
 @contextlib.contextmanager
 def http_errors() -> Iterator[None]:
-    """Turn package errors into HTTP errors: 404 unknown document, 422 bad input."""
+    """Turn package errors into HTTP errors: 404 unknown document, 422 bad input, 503 when
+    the index or the model fails."""
     try:
         yield
     except UploadRejected as exc:
         raise HTTPException(exc.status, str(exc)) from None
     except DocumentNotFoundError as exc:
         raise HTTPException(404, str(exc)) from None
+    except SERVER_FAULTS as exc:
+        raise HTTPException(503, str(exc)) from None
     except ValueError as exc:  # InvalidQuestionError is one too
         raise HTTPException(422, str(exc)) from None
-    except QAError as exc:
+    except QAError as exc:  # e.g. an id prefix that matches several documents
         raise HTTPException(400, str(exc)) from None
+
+
+def validation_message(problems: Sequence[Any]) -> str:
+    """FastAPI's list of validation errors as one line: ``k: Input should be ...; ...``."""
+    parts = []
+    for error in problems:
+        loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+        where = ".".join(loc) if loc and error.get("type") != "json_invalid" else "body"
+        why = error.get("ctx", {}).get("error") if error.get("type") == "json_invalid" else None
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" + (f" ({why})" if why else ""))
+    return "; ".join(parts) or "the request is not valid"
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 with one ``detail`` message, the shape of every other error of the API."""
+    problems = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": validation_message(problems)}, status_code=422)
 
 
 def _filters(f: FiltersIn) -> Filters:
@@ -66,9 +112,15 @@ def _summary(doc: Document) -> dict[str, Any]:
 
 def build_router(service: Service) -> APIRouter:
     """The API's routes, all working on ``service``."""
-    api = APIRouter(prefix=PREFIX, responses=_ERRORS)
+    api = APIRouter(prefix=PREFIX)
 
-    @api.post("/ask", response_model=AnswerOut, summary="Answer a question", tags=["questions"])
+    @api.post(
+        "/ask",
+        response_model=AnswerOut,
+        summary="Answer a question",
+        tags=["questions"],
+        responses=errors(403, 413, 422, 503),
+    )
     def ask(body: AskIn) -> dict[str, Any]:
         """Answer a question; the same JSON as ``qa ask --json``."""
         with http_errors():
@@ -81,7 +133,13 @@ def build_router(service: Service) -> APIRouter:
             )
         return answer.to_dict()
 
-    @api.post("/search", response_model=SearchOut, summary="Search passages", tags=["questions"])
+    @api.post(
+        "/search",
+        response_model=SearchOut,
+        summary="Search passages",
+        tags=["questions"],
+        responses=errors(403, 413, 422, 503),
+    )
     def search(body: SearchIn) -> dict[str, Any]:
         """The passages that best match a query, with every retriever's score."""
         with http_errors():
@@ -94,20 +152,34 @@ def build_router(service: Service) -> APIRouter:
         response_model=list[DocumentSummary],
         summary="List reports",
         tags=["documents"],
+        responses=errors(503),
     )
     def list_documents() -> list[dict[str, Any]]:
         """Every stored report, without its text."""
-        return [_summary(doc) for doc in service.documents()]
+        with http_errors():
+            return [_summary(doc) for doc in service.documents()]
 
     one_document = functools.partial(api.api_route, "/documents/{doc_id}", tags=["documents"])
 
-    @one_document(methods=["GET"], response_model=DocumentOut, summary="Get a report")
+    @one_document(
+        methods=["GET"],
+        response_model=DocumentOut,
+        summary="Get a report",
+        responses=errors(400, 404, 422, 503),
+    )
     def get_document(doc_id: str) -> dict[str, Any]:
-        """One report with its full text (citation offsets point into this text)."""
+        """One report with its full text (citation offsets point into this text). ``doc_id``
+        may be a unique prefix of the id (at least 4 characters), as in ``qa show``."""
         with http_errors():
             return service.document(doc_id).to_dict()
 
-    @api.post("/documents", response_model=IngestOut, summary="Upload reports", tags=["documents"])
+    @api.post(
+        "/documents",
+        response_model=IngestOut,
+        summary="Upload reports",
+        tags=["documents"],
+        responses=errors(403, 413, 415, 422, 503),
+    )
     def upload_documents(
         files: Annotated[list[UploadFile], File(description="report files: txt, md, html, pdf")],
     ) -> dict[str, Any]:
@@ -124,21 +196,31 @@ def build_router(service: Service) -> APIRouter:
             raise HTTPException(422, "; ".join(str(e) for e in report.errors))
         return report.to_dict()
 
-    @one_document(methods=["DELETE"], response_model=DocumentSummary, summary="Remove a report")
+    @one_document(
+        methods=["DELETE"],
+        response_model=DocumentSummary,
+        summary="Remove a report",
+        responses=errors(403, 404, 422, 503),
+    )
     def delete_document(doc_id: str) -> dict[str, Any]:
-        """Remove a report from every part of the index; returns what was removed."""
+        """Remove a report from every part of the index; returns what was removed. ``doc_id``
+        must be the full id: a prefix or a source is refused (404), so a truncated or
+        mistyped id cannot remove another report."""
         with http_errors():
-            return _summary(service.remove(doc_id))
+            return _summary(service.remove_exact(doc_id))
 
-    @api.get("/health", response_model=HealthOut, summary="Health", tags=["service"])
+    @api.get(
+        "/health",
+        response_model=HealthOut,
+        summary="Health",
+        tags=["service"],
+        responses=errors(503),
+    )
     def health() -> dict[str, Any]:
         """Whether the service is up, with its model and what the index holds."""
-        return {
-            "status": "ok",
-            "version": __version__,
-            "model": service.model,
-            "counts": service.counts(),
-        }
+        with http_errors():
+            counts = service.counts()
+        return {"status": "ok", "version": __version__, "model": service.model, "counts": counts}
 
     return api
 

@@ -28,7 +28,8 @@ def parse_credentials(
     """Users and passwords from ``user:password`` strings and files of such lines.
 
     In files, blank lines and lines starting with ``#`` are skipped. The password is all that
-    follows the first colon, so it may contain colons.
+    follows the first colon, so it may contain colons. Every bad entry is named in one
+    ValueError, and so is a file without users (else the server would run without a login).
     """
     users: dict[str, str] = {}
     entries: list[tuple[str, str]] = [(pair, "--auth") for pair in pairs]
@@ -36,24 +37,32 @@ def parse_credentials(
         path = Path(file).expanduser()
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ValueError(f"cannot read the auth file {path}: {exc.strerror or exc}") from None
-        entries += [
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ValueError(f"cannot read the auth file {path}: {why}") from None
+        found = [
             (line.strip(), f"{path}:{n}")
             for n, line in enumerate(lines, start=1)
             if line.strip() and not line.lstrip().startswith("#")
         ]
+        if not found:
+            raise ValueError(f"the auth file {path} has no user:password lines")
+        entries += found
+    bad = []
     for pair, where in entries:
         user, sep, password = pair.partition(":")
         if not sep or not user.strip() or not password:
-            raise ValueError(f"{where}: expected user:password, got {_masked(pair)!r}")
-        users[user.strip()] = password
+            bad.append(f"{where}: {_masked(pair)!r}")
+        else:
+            users[user.strip()] = password
+    if bad:
+        raise ValueError(f"expected user:password, got {'; '.join(bad)}")
     return users
 
 
 def _masked(pair: str) -> str:
-    user, sep, _ = pair.partition(":")
-    return f"{user}:***" if sep else pair
+    user, _, password = pair.partition(":")
+    return f"{user}:***" if password else pair
 
 
 class BasicAuthMiddleware:

@@ -1,7 +1,9 @@
 """The Gradio page: chat, question box, settings, uploads and the sources panel.
 
-Chat messages are HTML built by :mod:`qa.ui.render` from escaped text, with Markdown off, so
-report text is never read as Markdown or HTML. What the events do is in :mod:`qa.ui.handlers`.
+Chat messages are HTML built by :mod:`qa.ui.render` from escaped text, with Markdown and LaTeX
+off, so report text is never read as Markdown, HTML or math (Gradio typesets ``$$...$$`` in
+chat messages even with Markdown off, unless ``latex_delimiters`` is empty). What the events
+do is in :mod:`qa.ui.handlers`.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def build_chat(service: Service) -> gr.Blocks:
                     elem_id="chat",
                     height=520,
                     render_markdown=False,
+                    latex_delimiters=[],
                     sanitize_html=True,
                     feedback_options=None,
                     buttons=["copy_all"],

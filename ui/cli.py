@@ -52,11 +52,23 @@ def port(text: str) -> int:
     return value
 
 
+def exposure_warning(host: str, users: dict[str, str]) -> str | None:
+    """What to warn about when serving on ``host``: an address other machines may reach,
+    without a login. None on a loopback address or with users."""
+    from qa.ui.guards import trusted_hosts
+
+    if users or trusted_hosts(host) is not None:
+        return None
+    return (
+        f"serving on {host} without --auth: anyone who can reach it can read and change "
+        "the index; add --auth USER:PASSWORD or --auth-file FILE"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the index and model once, then serve until interrupted."""
     started = time.perf_counter()
     from qa.ui.auth import parse_credentials
-    from qa.ui.guards import trusted_hosts
 
     users = parse_credentials(args.auth, args.auth_file)
     if args.max_upload_mb <= 0:
@@ -68,27 +80,28 @@ def run(args: argparse.Namespace) -> int:
     from qa.ui.service import MB, Service, open_index
 
     index, seeded = open_index(args.index, model=args.model, sample=not args.no_sample)
-    if seeded is not None:
-        print(f"qa: the index was empty: added {len(seeded.added)} sample reports", file=sys.stderr)
-    service = Service(index, int(args.max_upload_mb * MB))
-    app = create_app(service, users or None, host=args.host)
-    if not users and trusted_hosts(args.host) is None:  # not loopback
-        print(
-            f"qa: warning: serving on {args.host} without --auth: anyone who can reach it "
-            "can read and change the index",
-            file=sys.stderr,
-        )
-    counts = index.counts()
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{args.port}"
-    print(
-        f"qa: {counts['documents']} reports in {index.path}\n"
-        f"qa: chat at {url}/ and API docs at {url}/docs "
-        f"(ready in {time.perf_counter() - started:.1f} s; Ctrl-C stops)",
-        file=sys.stderr,
-        flush=True,
-    )
     try:
+        if seeded is not None:
+            print(
+                f"qa: the index was empty: added {len(seeded.added)} sample reports "
+                "(--no-sample leaves it empty)",
+                file=sys.stderr,
+            )
+        service = Service(index, int(args.max_upload_mb * MB))
+        app = create_app(service, users or None, host=args.host)
+        warning = exposure_warning(args.host, users)
+        if warning:
+            print(f"qa: warning: {warning}", file=sys.stderr)
+        counts = index.counts()
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        url = f"http://{host}:{args.port}"
+        print(
+            f"qa: {counts['documents']} reports in {index.path}\n"
+            f"qa: chat at {url}/ and API docs at {url}/docs "
+            f"(ready in {time.perf_counter() - started:.1f} s; Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     finally:
         index.close()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import gradio as gr
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from qa import __version__
 from qa.ui import chat
-from qa.ui.api import PREFIX, build_router
+from qa.ui.api import PREFIX, build_router, validation_error
 from qa.ui.auth import BasicAuthMiddleware
 from qa.ui.guards import BodyLimitMiddleware, SameOriginMiddleware, trusted_hosts
 from qa.ui.service import MAX_FILES, Service
@@ -41,6 +42,7 @@ def create_app(
         redoc_url=None,
     )
     app.include_router(build_router(service))
+    app.add_exception_handler(RequestValidationError, validation_error)
     demo = chat.build_chat(service)
     demo.queue(default_concurrency_limit=4)
     app = gr.mount_gradio_app(

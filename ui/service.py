@@ -15,7 +15,7 @@ from typing import Any
 
 from qa.answer import ask
 from qa.config import sample_corpus
-from qa.errors import IngestError, QAError
+from qa.errors import DocumentNotFoundError, IngestError, QAError
 from qa.index import Index, IngestReport
 from qa.loaders import SUPPORTED_SUFFIXES, load_bytes, unsupported_message
 from qa.types import Answer, Document, Hit
@@ -85,8 +85,27 @@ class Service:
             return self.index.document(key)
 
     def remove(self, key: str) -> Document:
+        """Remove the document with this id, unique id prefix or source."""
         with self._lock:
             return self.index.remove(key)
+
+    def remove_exact(self, doc_id: str) -> Document:
+        """Remove the document with exactly this id; a prefix or a source is not found."""
+        with self._lock:
+            try:
+                doc: Document | None = self.index.document(doc_id)
+            except (DocumentNotFoundError, ValueError):  # ValueError: an empty id
+                doc = None
+            except QAError as exc:
+                if type(exc) is not QAError:  # a damaged index, say: not the client's doing
+                    raise
+                doc = None  # a prefix of several ids
+            if doc is None or doc.id != doc_id:
+                raise DocumentNotFoundError(
+                    f"no document with id {doc_id!r}; give the full id, as GET "
+                    "/api/v1/documents lists them"
+                )
+            return self.index.remove(doc.id)
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -146,8 +165,12 @@ def open_index(
 ) -> tuple[Index, IngestReport | None]:
     """Open (or create) the index and load its model; an empty one gets the sample reports."""
     index = Index.open(path, create=True, model=model)
-    report = None
-    if sample and index.counts()["documents"] == 0:
-        report = index.add([sample_corpus()])
-    index.embedder.encode(["warm up the model"])  # load it now, not on the first question
+    try:
+        report = None
+        if sample and index.counts()["documents"] == 0:
+            report = index.add([sample_corpus()])
+        index.embedder.encode(["warm up the model"])  # load it now, not on the first question
+    except BaseException:
+        index.close()
+        raise
     return index, report

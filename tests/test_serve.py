@@ -1,0 +1,118 @@
+"""``qa serve`` without serving: first-run seeding, its options, users, and the bind warning.
+
+``uvicorn.run`` is replaced by a recorder, so each command builds the real app and returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from qa.cli import main
+from qa.embed import Embedder
+from qa.index import Index
+from qa.ui.auth import parse_credentials
+from qa.ui.cli import exposure_warning
+from qa.ui.service import open_index
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What ``uvicorn.run`` was called with, instead of serving."""
+    calls: list[dict[str, Any]] = []
+
+    def record(app: Any, **kwargs: Any) -> None:
+        calls.append({"app": app, **kwargs})
+
+    monkeypatch.setattr(uvicorn, "run", record)
+    return calls
+
+
+def test_first_run_ingests_the_sample_reports(tmp_path: Path, embedder: Embedder) -> None:
+    index, report = open_index(tmp_path / "new")
+    with index:
+        assert report is not None and len(report.added) == 2 and report.errors == []
+        assert index.counts()["documents"] == 2
+        sources = sorted(Path(d.source).name for d in index.documents())
+        assert sources[0].startswith("000_") and sources[1].startswith("004_")
+    index, report = open_index(tmp_path / "new")  # not empty now: nothing added again
+    with index:
+        assert report is None and index.counts()["documents"] == 2
+    index, report = open_index(tmp_path / "bare", sample=False)
+    with index:
+        assert report is None and index.counts()["documents"] == 0
+
+
+def test_serve_seeds_an_empty_index_unless_told_not_to(
+    tmp_path: Path, served: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--index", str(tmp_path / "a"), "--port", "8123"]) == 0
+    err = capsys.readouterr().err
+    assert "added 2 sample reports" in err and "warning" not in err
+    assert (served[-1]["host"], served[-1]["port"]) == ("127.0.0.1", 8123)  # localhost by default
+    assert main(["serve", "--index", str(tmp_path / "b"), "--no-sample"]) == 0
+    assert "sample" not in capsys.readouterr().err
+    with Index.open(tmp_path / "a") as a, Index.open(tmp_path / "b") as b:
+        assert (a.counts()["documents"], b.counts()["documents"]) == (2, 0)
+
+
+def test_serve_warns_on_an_open_address_without_users(
+    sample_index_path: Path,
+    tmp_path: Path,
+    served: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    index = ["--index", str(sample_index_path)]
+    assert main(["serve", *index, "--host", "0.0.0.0"]) == 0
+    err = capsys.readouterr().err
+    assert "qa: warning: serving on 0.0.0.0 without --auth" in err and "--auth-file" in err
+    assert served[-1]["host"] == "0.0.0.0"
+    users = tmp_path / "users"
+    users.write_text("# staff\nalice:s3cret\n", encoding="utf-8")
+    assert main(["serve", *index, "--host", "0.0.0.0", "--auth-file", str(users)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    with TestClient(served[-1]["app"]) as client:  # the users really guard the app
+        assert client.get("/api/v1/health").status_code == 401
+        assert client.get("/", auth=("alice", "s3cret")).status_code == 200
+    assert exposure_warning("::1", {}) is None and exposure_warning("localhost", {}) is None
+    assert exposure_warning("192.168.1.5", {"a": "b"}) is None
+    assert "192.168.1.5" in (exposure_warning("192.168.1.5", {}) or "")
+
+
+def test_parse_credentials(tmp_path: Path) -> None:
+    file = tmp_path / "users"
+    file.write_text("# team\ncarol:pa:ss\n\n  dave:x  \n", encoding="utf-8")
+    assert parse_credentials(["alice:a"], [file]) == {"alice": "a", "carol": "pa:ss", "dave": "x"}
+    with pytest.raises(ValueError, match="expected user:password"):
+        parse_credentials(["alice"])
+    with pytest.raises(ValueError, match="cannot read the auth file"):
+        parse_credentials([], [tmp_path / "missing"])
+    (tmp_path / "empty").write_text("# nobody yet\n\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="has no user:password lines"):  # else no login at all
+        parse_credentials([], [tmp_path / "empty"])
+
+
+def test_bad_auth_file_is_one_error_before_anything_loads(
+    tmp_path: Path, served: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = tmp_path / "users"
+    users.write_text("alice:ok\nbob\n:secret\ncarol:\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert main(["serve", "--index", str(index), "--auth-file", str(users)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"qa: error: expected user:password, got {users}:2: 'bob'; {users}:3: ':***'; "
+        f"{users}:4: 'carol:'\n"
+    )
+    assert "secret" not in err and not index.exists() and served == []
+
+
+@pytest.mark.parametrize(("port", "message"), [("70000", "out of range"), ("web", "not a port")])
+def test_serve_checks_the_port(port: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--port", port])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
