@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from qa.eval import cli as eval_cli
 from qa.ui import cli as ui_cli
 
 Handler = Callable[[argparse.Namespace], int]
+DEBUG_ENV = "QA_DEBUG"
 
 
 def _open_index(args: argparse.Namespace, create: bool = False) -> Any:
@@ -33,6 +35,9 @@ def _print_json(data: Any) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:  # before the index is created: a typo leaves nothing behind
+        raise QAError(f"{', '.join(missing)}: file not found")
     index = _open_index(args, create=True)
     report = index.add(args.paths, progress=sys.stderr.isatty())
     if args.json:
@@ -59,8 +64,6 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    if not args.query.strip():
-        raise ValueError("the query is empty; pass some words to search for")
     index = _open_index(args)
     hits = index.search(args.query, k=args.k, mode=args.mode, **_filters(args))
     if args.json:
@@ -121,8 +124,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     index = _open_index(args)
-    for key in args.documents:
-        doc = index.remove(key)
+    docs = {doc.id: doc for doc in map(index.document, args.documents)}  # all found, or none
+    for doc in docs.values():
+        index.remove(doc.id)
         print(f"removed {doc.id} ({doc.source})")
     return 0
 
@@ -191,6 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: still one line, with the traceback on request
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(
+            f"qa: internal error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the "
+            "traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa import Answer, Index, InvalidQuestionError, ask
-from qa.answer.question import answer_type, parse_question
+from qa.answer.question import answer_type, counted_noun, parse_question
 from qa.eval.answers import load_questions
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "data" / "sample_questions.jsonl"
@@ -88,6 +88,40 @@ def test_follow_up_question_uses_the_chat_history(sample_index: Index) -> None:
     assert "kinzhal" in follow.keywords
     answer = ask(sample_index, "and how many of them were intercepted?", history=[first])
     assert any("Kinzhal" in c.quote for c in answer.citations) or answer.abstained
+
+
+def test_a_follow_up_to_a_follow_up_keeps_the_topic() -> None:
+    history = ["Who is the mayor of Kharkiv?", "what did he say?"]
+    follow = parse_question("and what else did he say?", history)
+    assert {"mayor", "kharkiv"} <= set(follow.borrowed)
+    fresh = parse_question("How many Kinzhal missiles were fired?", history)
+    assert fresh.borrowed == () and fresh.query == fresh.text
+
+
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [
+        ("How many Kinzhal missiles were fired?", "missiles"),
+        ("How many soldiers died?", "soldiers"),
+        ("How many people live in Kyiv?", "people"),
+        ("How many more touchdowns did Barber score?", "touchdowns"),
+        ("How many of them were intercepted?", None),
+        ("How many percent of homes lost power?", None),
+        ("Who is the mayor of Kharkiv?", None),
+    ],
+)
+def test_what_a_how_many_question_counts(question: str, counted: str | None) -> None:
+    assert counted_noun(question) == counted
+
+
+@pytest.mark.parametrize(
+    "question", ["How many tanks were destroyed?", "How many power plants were hit?"]
+)
+def test_a_figure_that_counts_something_else_is_no_answer(
+    sample_index: Index, question: str
+) -> None:
+    # the reports give "34 cruise missiles" and "the sixth time", but no tanks or plants
+    assert ask(sample_index, question).abstained
 
 
 def test_every_citation_in_the_question_set_is_verbatim(sample_index: Index) -> None:

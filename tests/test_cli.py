@@ -114,12 +114,55 @@ def test_ask_reads_questions_from_stdin(
     capsys: pytest.CaptureFixture[str], index_dir: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     questions = "How many Kinzhal missiles were fired?\n\nWhat is the capital of Australia?\n"
-    monkeypatch.setattr(sys, "stdin", io.StringIO(questions + "x" * 5000 + "\n"))
+    lines = (
+        questions.encode() + b"x" * 5000 + b"\nwhat\xff is this?\nWho is the mayor of Kharkiv?\n"
+    )
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(lines)))
     code, out, _ = run(capsys, "ask", "-", "--json", "--index", index_dir)
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["question"] for r in rows[:2]] == [q for q in questions.split("\n") if q]
     assert rows[0]["short_answer"] == "six" and rows[1]["abstained"] is True
-    assert "error" in rows[2] and code == 1
+    assert "error" in rows[2] and "not valid text" in rows[3]["error"] and code == 1
+    assert rows[4]["short_answer"] == "Ihor Terekhov"  # a bad line does not stop the batch
+
+
+def test_undecodable_arguments_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str], index_dir: str
+) -> None:
+    question = b"how many Kinzhal missiles\xff were fired".decode("utf-8", "surrogateescape")
+    for command in ("ask", "search"):
+        code, _, err = run(capsys, command, question, "--index", index_dir)
+        assert code == 1 and "not valid text" in err and "Traceback" not in err
+
+
+def test_ingest_of_a_missing_path_creates_no_index(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "ingest", "typo.pdf", "--index", str(tmp_path / "index"))
+    assert code == 1 and "typo.pdf: file not found" in err
+    assert not (tmp_path / "index").exists()
+
+
+def test_remove_of_several_removes_none_when_one_is_unknown(
+    capsys: pytest.CaptureFixture[str], index_dir: str
+) -> None:
+    _, out, _ = run(capsys, "docs", "--json", "--index", index_dir)
+    first = json.loads(out)[0]["id"]
+    code, _, err = run(capsys, "remove", first, "no-such-doc", "--index", index_dir)
+    assert code == 1 and "no-such-doc" in err
+    _, out, _ = run(capsys, "docs", "--index", index_dir)
+    assert "2 documents" in out
+
+
+def test_unexpected_failures_are_one_line_too(
+    capsys: pytest.CaptureFixture[str], index_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("qa.cli.cmd_docs", broken)
+    code, _, err = run(capsys, "docs", "--index", index_dir)
+    assert code == 2 and err.count("\n") == 1 and "RuntimeError: boom" in err
 
 
 def test_ask_is_readable_by_default(capsys: pytest.CaptureFixture[str], index_dir: str) -> None:

@@ -21,6 +21,7 @@ ABSTAIN_BELOW = 0.45  # confidence threshold, measured on eval/data/sample_quest
 DEFAULT_K = 6
 SUPPORT_RATIO = 0.8  # another report's sentence this close to the best one is cited too
 CONFLICT_RATIO = 0.85
+MISCOUNT_FACTOR = 0.7  # the best figure counts something else than the question asks about
 # A sentence without a candidate is the answer when it scores this much better than the best
 # one with a candidate, and holds most of the question's words
 WORDED_MARGIN = 0.1
@@ -86,6 +87,8 @@ def confidence(
         value *= 0.5
     if unknown:
         value *= 0.3
+    if best.miscounted:
+        value *= MISCOUNT_FACTOR
     value *= 1 - 0.6 * missing
     return round(min(1.0, max(0.0, value)), 3)
 

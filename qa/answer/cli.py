@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 import textwrap
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 from qa.errors import QAError
 from qa.types import Answer
@@ -29,6 +29,15 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def _lines(stream: BinaryIO) -> Iterator[str]:
+    """Non-blank lines of ``stream`` as text; bytes that are not UTF-8 are kept (escaped), so
+    the question checks reject that one line and the rest are still answered."""
+    for raw in stream:
+        line = raw.decode("utf-8", errors="surrogateescape").strip()
+        if line:
+            yield line
+
+
 def run(
     args: argparse.Namespace,
     open_index: Callable[[argparse.Namespace], Any],
@@ -39,7 +48,7 @@ def run(
 
     index = open_index(args)
     one = args.question != "-"
-    questions = [args.question] if one else (line.strip() for line in sys.stdin if line.strip())
+    questions = [args.question] if one else _lines(sys.stdin.buffer)
     status = 0
     for question in questions:
         try:

@@ -8,19 +8,22 @@ stand to the question's words.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
 from qa.answer.extract import TITLES, Candidate, candidates
-from qa.answer.question import Question
+from qa.answer.question import STOPWORDS, Question
 from qa.index import Index
-from qa.index.sparse import terms, tokenize
+from qa.index.sparse import stem, terms, tokenize
 from qa.sentences import split_sentences
 from qa.types import Document, Hit
 
 DENSE_WEIGHT = 0.5  # the rest is lexical coverage
 PROXIMITY_WEIGHT = 0.15
 NOUN_WEIGHT = 0.3
+COUNTED_WITHIN = 4  # words after a number that may name what it counts
+COUNTS_OTHER_PENALTY = 0.3
 CLAUSE_WEIGHT = 0.15
 BORROWED_WEIGHT = 0.5
 _CLAUSE = re.compile(r"[^,;:—–()]+")
@@ -51,6 +54,7 @@ class Sentence:
     coverage: float = 0.0
     score: float = 0.0
     answers: list[tuple[float, Candidate]] = field(default_factory=list)
+    miscounts: set[Candidate] = field(default_factory=set)
 
     @property
     def text(self) -> str:
@@ -59,6 +63,11 @@ class Sentence:
     @property
     def best(self) -> tuple[float, Candidate] | None:
         return self.answers[0] if self.answers else None
+
+    @property
+    def miscounted(self) -> bool:
+        """The best candidate counts something else: "34 cruise missiles" for tanks."""
+        return self.best is not None and self.best[1] in self.miscounts
 
 
 def gather(index: Index, hits: list[Hit]) -> list[Sentence]:
@@ -98,7 +107,7 @@ def score(index: Index, question: Question, sentences: list[Sentence]) -> list[S
         sentence.coverage = (2 * cover + cover_near) / 3
         sentence.score = DENSE_WEIGHT * sentence.dense + (1 - DENSE_WEIGHT) * sentence.coverage
         sentence.score += 0.02 / sentence.hit.rank
-        sentence.answers = _rank_candidates(question, sentence.text, idf)
+        sentence.answers, sentence.miscounts = _rank_candidates(question, sentence.text, idf)
     return sorted(sentences, key=lambda s: -(s.score + (s.best[0] if s.best else 0.0)))
 
 
@@ -111,15 +120,19 @@ def _previous(sentence: Sentence) -> str:
 
 def _rank_candidates(
     question: Question, sentence: str, idf: dict[str, float]
-) -> list[tuple[float, Candidate]]:
+) -> tuple[list[tuple[float, Candidate]], set[Candidate]]:
+    """The candidates best first, and those that count something other than the question's
+    "how many" noun."""
     found = candidates(sentence, question.kind)
     if not found:
-        return []
+        return [], set()
     asked = {_plain(w) for w in _WORD.findall(question.text)}
     words = terms(sentence)
     total = sum(idf.values()) or 1.0
     clauses = [m.span() for m in _CLAUSE.finditer(sentence)]
-    ranked = []
+    counted = stem(question.counted) if question.counted else None
+    ranked: list[tuple[float, Candidate]] = []
+    unnamed: set[Candidate] = set()
     for cand in found:
         cand_words = {_plain(w) for w in _WORD.findall(cand.text)}
         if cand_words <= asked:
@@ -147,14 +160,21 @@ def _rank_candidates(
         in_clause = {t for s, e, t in words if clause[0] <= s < clause[1] and t in idf}
         bonus += CLAUSE_WEIGHT * sum(idf[t] for t in in_clause) / total
         if question.kind == "count":
-            # "six Kinzhal hypersonic missiles": the words after a number name what it counts
-            named = {t for _, _, t in words[last + 1 : last + 4] if t in idf}
+            # "six Kinzhal hypersonic missiles": the words after a number name what it counts,
+            # and a number that counts something else is no answer ("34 cruise missiles" to
+            # "How many tanks ...?")
+            after = [t for _, _, t in words[last + 1 : last + 1 + COUNTED_WITHIN]]
+            phrase = itertools.takewhile(lambda t: t not in STOPWORDS, after)
+            if counted and not any(t.startswith(counted) for t in phrase):
+                bonus -= COUNTS_OTHER_PENALTY
+                unnamed.add(cand)
+            named = {t for t in after[:3] if t in idf}
             bonus += NOUN_WEIGHT * sum(idf[t] for t in named) / total
         if question.head and question.head in cand.text.lower():
             bonus += 0.2  # "Which river ...?" → "Bakhmutka River"
         bonus += _kind_bonus(question, sentence, cand)
         ranked.append((bonus, cand))
-    return sorted(ranked, key=lambda pair: -pair[0])
+    return sorted(ranked, key=lambda pair: -pair[0]), unnamed
 
 
 def _plain(word: str) -> str:

@@ -52,6 +52,12 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[\w’'-]+")
+COUNT_MODIFIERS = frozenset("more fewer less total additional extra different separate".split())
+UNIT_WORDS = frozenset("percent per percentage".split())
+IRREGULAR_PLURALS = frozenset("people children men women police personnel staff".split())
+_PLURAL = re.compile(r"[^s]s$")
+_HOW_MANY = re.compile(r"\bhow many\b", re.IGNORECASE)
+_UNENCODABLE = re.compile("[\ud800-\udfff]")  # undecodable bytes, as Python keeps them
 _WHO_IS_NAME = re.compile(r"^[Ww]ho (?:is|was|are|were) (?:[A-Z][\w’'-]*\s*)+\??$")
 
 
@@ -64,6 +70,7 @@ class Question:
     keywords: tuple[str, ...]
     query: str
     head: str | None = None
+    counted: str | None = None  # what a "how many" question counts: "missiles"
     borrowed: tuple[str, ...] = ()  # keywords a follow-up took from the previous question
 
 
@@ -80,6 +87,10 @@ def check_question(text: object) -> str:
         raise InvalidQuestionError(
             f"the question is {len(text):,} characters long; keep it under "
             f"{MAX_QUESTION_CHARS:,} characters"
+        )
+    if _UNENCODABLE.search(text):
+        raise InvalidQuestionError(
+            "the question holds bytes that are not valid text (not UTF-8); type it again"
         )
     printable = sum(ch.isprintable() or ch in "\n\t" for ch in text)
     if "\x00" in text or printable < 0.95 * len(text):
@@ -114,6 +125,25 @@ def head_noun(text: str) -> str | None:
     return noun[:-3] + "y" if noun.endswith("ies") else noun.removesuffix("s")
 
 
+def counted_noun(text: str) -> str | None:
+    """What a "how many" question counts: the first plural in the words after it, else the
+    first word ("How many Kinzhal missiles were fired?" → missiles, "How many soldiers
+    died?" → soldiers); None when a stop word follows ("How many of them ...?")."""
+    match = _HOW_MANY.search(text)
+    if not match:
+        return None
+    phrase: list[str] = []
+    for word in _WORD.findall(text[match.end() :]):
+        if word.lower() in STOPWORDS:
+            break
+        if word.lower() not in COUNT_MODIFIERS:
+            phrase.append(word.lower().removesuffix("’s").removesuffix("'s"))
+    if phrase[:1] and phrase[0] in UNIT_WORDS:
+        return None  # "How many percent ...": a unit, written as "%" as often as not
+    plurals = [w for w in phrase if w in IRREGULAR_PLURALS or _PLURAL.search(w)]
+    return (plurals or phrase)[0] if phrase else None
+
+
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that carry meaning (no stop words), lower-cased, in order."""
     words = [w.strip("’'-").lower() for w in _WORD.findall(text)]
@@ -131,10 +161,23 @@ def parse_question(text: object, history: Sequence[str] = ()) -> Question:
     keywords = content_words(text)
     query = text
     borrowed: list[str] = []
-    previous = [h for h in history if h and h.strip()]
-    if previous and is_follow_up(text):
-        borrowed = [w for w in content_words(previous[-1]) if w not in keywords]
-        query = f"{text} {' '.join(borrowed)}"
+    if is_follow_up(text):
+        borrowed = [w for w in _topic(history) if w not in keywords]
+        query = f"{text} {' '.join(borrowed)}".strip()
     kind = answer_type(text)
     words = tuple(dict.fromkeys(keywords + borrowed))
-    return Question(text, kind, words, query, head_noun(text), tuple(borrowed))
+    counted = counted_noun(text) if kind == "count" else None
+    return Question(
+        text, kind, words, query, head_noun(text), counted=counted, borrowed=tuple(borrowed)
+    )
+
+
+def _topic(history: Sequence[str]) -> list[str]:
+    """The content words of the chat so far, back to its last question that stood alone:
+    "and what else did he say?" after "what did he say?" still knows who "he" is."""
+    words: list[str] = []
+    for earlier in reversed([h for h in history if h and h.strip()]):
+        words += [w for w in content_words(earlier) if w not in words]
+        if not is_follow_up(earlier):
+            break
+    return words
