@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa import Answer, Index, InvalidQuestionError, ask
+from qa.answer import ABSTAIN_BELOW
 from qa.answer.question import answer_type, counted_noun, parse_question
 from qa.eval.answers import load_questions
 
@@ -70,7 +71,7 @@ def test_unanswerable_questions_abstain_with_related_passages(
     assert answer.abstained
     assert answer.short_answer is None and answer.citations == ()
     assert answer.answer.startswith("The reports don't say")
-    assert answer.related and 0 <= answer.confidence < 0.5
+    assert answer.related and 0 <= answer.confidence <= ABSTAIN_BELOW
 
 
 def test_different_figures_from_two_reports_are_both_shown(sample_index: Index) -> None:
@@ -122,6 +123,16 @@ def test_a_figure_that_counts_something_else_is_no_answer(
 ) -> None:
     # the reports give "34 cruise missiles" and "the sixth time", but no tanks or plants
     assert ask(sample_index, question).abstained
+
+
+def test_the_abstention_threshold_is_a_setting(sample_index: Index) -> None:
+    question = "How many drones were launched?"  # "eight drones", but not said to be launched
+    answer = ask(sample_index, question)
+    assert not answer.abstained and answer.confidence < 0.9
+    wary = ask(sample_index, question, abstain_below=0.9)
+    assert wary.abstained and wary.confidence <= 0.9 and wary.related
+    with pytest.raises(ValueError, match="abstain_below"):
+        ask(sample_index, question, abstain_below=1.5)
 
 
 def test_every_citation_in_the_question_set_is_verbatim(sample_index: Index) -> None:

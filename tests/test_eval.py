@@ -37,6 +37,7 @@ from qa.eval.compare import compare_runs, flatten, format_comparison
 from qa.eval.drop import load_drop
 from qa.eval.squad import load_squad, official_scores, question_type
 from qa.eval.suite import detect
+from qa.eval.threshold import accuracy_at
 from qa.index import Index
 from qa.types import Answer, Chunk, Citation, Hit
 from tests.test_metrics import (
@@ -957,3 +958,19 @@ def test_question_set_with_min_accuracy(tmp_path: Path, embedder: Embedder) -> N
     assert "details:" not in text  # --no-output
     code, _ = qa_eval(questions, "--corpus", corpus, "--no-output", "--min-accuracy", "1.01")
     assert code == 1
+
+
+def test_accuracy_at_a_threshold_is_worked_by_hand() -> None:
+    rows = [  # replies asked with abstain_below=0
+        {"gold": ["6"], "abstained": False, "confidence": 0.9, "correct": True},
+        {"gold": ["7"], "abstained": False, "confidence": 0.5, "correct": False},
+        {"gold": [], "abstained": False, "confidence": 0.3, "correct": False},
+        {"gold": [], "abstained": True, "confidence": 0.0, "correct": True},
+    ]
+    # at 0: three answered (one right), the true abstention right → 2/4; precision 1/3
+    assert accuracy_at(rows, 0.0) == {"accuracy": 0.5, "answered": 0.75, "precision": 1 / 3}
+    # at 0.4: the unanswerable at 0.3 now abstains → 3/4 right; two answered, one right
+    assert accuracy_at(rows, 0.4) == {"accuracy": 0.75, "answered": 0.5, "precision": 0.5}
+    # at 0.5 (inclusive): the same; at 0.95: nothing answered → the two unanswerables right
+    assert accuracy_at(rows, 0.5) == accuracy_at(rows, 0.4)
+    assert accuracy_at(rows, 0.95) == {"accuracy": 0.5, "answered": 0.0, "precision": 1.0}
