@@ -76,7 +76,9 @@ def ask(
     conf = confidence(q, best, unknown, _missing_names(q, best), worded)
     if conf < abstain_below or (q.kind != "other" and best.best is None and not worded):
         return _abstain(q, hits, min(conf, abstain_below), unknown)
-    support, conflicts = _support(q, best, sentences)
+    if not _verbatim(best):  # never shown with a quote that is not the report's own words
+        return _abstain(q, hits, min(conf, abstain_below), unknown)
+    support, conflicts = _support(q, best, [s for s in sentences if _verbatim(s)])
     return _compose(q, best, support, conflicts, conf)
 
 
@@ -180,7 +182,7 @@ def _compose(
     else:
         markers = "".join(f"[{c.n}]" for c in citations)
         text = f"{_display(best)} {markers}\n\n{quotes}"
-    return Answer(q.text, text, short, False, conf, tuple(_verified(citations, cited)))
+    return Answer(q.text, text, short, False, conf, tuple(citations))
 
 
 def _display(sentence: Sentence) -> str:
@@ -207,14 +209,12 @@ def _citation(n: int, s: Sentence) -> Citation:
     )
 
 
-def _verified(citations: list[Citation], cited: list[Sentence]) -> list[Citation]:
-    """Only citations whose quote is exactly the document's text at their span."""
-    return [
-        c
-        for c, s in zip(citations, cited)
-        if s.doc.text[c.start : c.end] == c.quote
-        and (c.answer_start is None or c.start <= c.answer_start < c.answer_end <= c.end)  # type: ignore[operator]
-    ]
+def _verbatim(s: Sentence) -> bool:
+    """Whether the sentence is exactly its document's text at its span, with its short answer
+    inside it: checked before anything is numbered, so the markers have no gaps."""
+    cand = s.best[1] if s.best else None
+    inside = cand is None or 0 <= cand.start < cand.end <= s.end - s.start
+    return inside and s.doc.text[s.start : s.end] == s.text
 
 
 def _abstain(q: Question, hits: list[Hit], conf: float, unknown: list[str]) -> Answer:
