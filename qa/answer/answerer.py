@@ -74,9 +74,8 @@ def ask(
         # sentence that merely holds a figure: answer with it, and no short answer
         best = plain
     conf = confidence(q, best, unknown, _missing_names(q, best), worded)
-    if conf < abstain_below or (q.kind != "other" and best.best is None and not worded):
-        return _abstain(q, hits, min(conf, abstain_below), unknown)
-    if not _verbatim(best):  # never shown with a quote that is not the report's own words
+    weak = conf < abstain_below or (q.kind != "other" and best.best is None and not worded)
+    if weak or not _verbatim(best):  # never shown with a quote not in the report's own words
         return _abstain(q, hits, min(conf, abstain_below), unknown)
     support, conflicts = _support(q, best, [s for s in sentences if _verbatim(s)])
     return _compose(q, best, support, conflicts, conf)
