@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from qa.index.manifest import MANIFEST, Manifest
 from qa.index.retrieve import MODES, Retriever
 from qa.index.sparse import SparseIndex
 from qa.index.store import NewDocument, Store
-from qa.types import Document, Hit
+from qa.types import Document, Hit, is_text
 
 PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 STORE = "index.sqlite"
@@ -151,10 +151,14 @@ class Index:
         with self._lock:
             return self.store.documents()
 
-    def document(self, key: str) -> Document:
-        """The stored document with this id (or unique id prefix) or source."""
+    def document(self, key: str, *, exact: bool = False) -> Document:
+        """The stored document with this id (or unique id prefix) or source; with ``exact``,
+        only the full id names it (for callers where a truncated id must not reach another)."""
         with self._lock:
-            doc = self.store.document(key) or self.store.document(self._resolve(key))
+            doc = self.store.document(key)
+            if doc is None and exact:
+                raise DocumentNotFoundError(f"no document with id {key!r}; give the full id")
+            doc = doc or self.store.document(self._resolve(key))
         assert doc is not None
         return doc
 
@@ -180,7 +184,7 @@ class Index:
         """
         if not isinstance(query, str) or not query.strip():
             raise ValueError("the query is empty; pass some words to search for")
-        if not _is_text(query):
+        if not is_text(query):
             raise ValueError("the query holds bytes that are not valid text (not UTF-8)")
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
@@ -263,19 +267,20 @@ class Index:
                 bar.update(len(batch))
         return np.concatenate(parts)
 
-    def remove(self, key: str) -> Document:
-        """Remove a document (by id, unique id prefix, or source) from every part of the index."""
+    def remove(self, key: str, *, exact: bool = False) -> Document:
+        """Remove a document (by id, unique id prefix, or source; with ``exact`` by its full id
+        only) from every part of the index."""
         with self._lock, self._write_lock():
             self._sync()
-            doc = self.document(key)
+            doc = self.document(key, exact=exact)
             self._commit([doc.id], [])
             return doc
 
     def _commit(
-        self, remove: list[str], new: list[NewDocument], update: list[Document] | None = None
+        self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
     ) -> None:
         _crash_point("before-commit")
-        removed, added = self.store.write(remove, new, update or [])
+        removed, added = self.store.write(remove, new, update)
         _crash_point("after-commit")
         self.dense.remove(removed)
         for item, ids in zip(new, _split(added, [len(n.spans) for n in new])):
@@ -329,15 +334,6 @@ class Index:
         if len(matches) > 1:
             raise QAError(f"{key!r} matches {len(matches)} documents; give more of the id")
         return matches[0]
-
-
-def _is_text(value: str) -> bool:
-    """False for strings holding undecodable bytes (lone surrogates), which no encoder takes."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _is_iso_date(value: str) -> bool:

@@ -12,6 +12,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def is_text(value: str) -> bool:
+    """False for a string holding undecodable bytes (lone surrogates, as Python keeps bytes
+    that were not UTF-8), which no encoder, SQLite or JSON takes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def content_id(text: str) -> str:
     """Stable document id derived from the document text (16 hex digits of SHA-256)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -34,6 +44,11 @@ class Document:
     id: str = ""
 
     def __post_init__(self) -> None:
+        if not is_text(self.text):
+            raise ValueError(
+                f"the text of {self.source!r} holds bytes that are not valid text (not UTF-8); "
+                "decode it with errors='replace' first"
+            )
         if not self.id:
             object.__setattr__(self, "id", content_id(self.text))
 

@@ -391,3 +391,18 @@ def test_embedding_progress_bar_only_when_asked(
     assert len(index.dense) == len(index.sparse.ids) == index.counts()["chunks"] == 7
     for text in texts:
         assert index.search(text, k=1, mode="dense")[0].text == text
+
+
+def test_exact_lookup_takes_only_the_full_id(sample_index: Index) -> None:
+    doc = sample_index.documents()[0]
+    assert sample_index.document(doc.id[:6]).id == doc.id  # a prefix, as qa show takes it
+    for key in (doc.id[:6], doc.source, doc.id + "0"):
+        with pytest.raises(DocumentNotFoundError, match="full id"):
+            sample_index.remove(key, exact=True)
+    assert sample_index.remove(doc.id, exact=True).id == doc.id
+
+
+def test_a_document_with_undecodable_bytes_is_a_clear_error() -> None:
+    text = b"six Kinzhal\xff missiles".decode("utf-8", "surrogateescape")
+    with pytest.raises(ValueError, match="not valid text"):
+        Document(text, "r.txt", "R", "txt")

@@ -93,19 +93,12 @@ class Service:
         """Remove the document with exactly this id; a prefix or a source is not found."""
         with self._lock:
             try:
-                doc: Document | None = self.index.document(doc_id)
-            except (DocumentNotFoundError, ValueError):  # ValueError: an empty id
-                doc = None
-            except QAError as exc:
-                if type(exc) is not QAError:  # a damaged index, say: not the client's doing
-                    raise
-                doc = None  # a prefix of several ids
-            if doc is None or doc.id != doc_id:
+                return self.index.remove(doc_id, exact=True)
+            except DocumentNotFoundError:
                 raise DocumentNotFoundError(
                     f"no document with id {doc_id!r}; give the full id, as GET "
                     "/api/v1/documents lists them"
-                )
-            return self.index.remove(doc.id)
+                ) from None
 
     def counts(self) -> dict[str, int]:
         with self._lock:

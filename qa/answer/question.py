@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.errors import InvalidQuestionError
+from qa.types import is_text
 
 MAX_QUESTION_CHARS = 2000
 
@@ -57,7 +58,6 @@ UNIT_WORDS = frozenset("percent per percentage".split())
 IRREGULAR_PLURALS = frozenset("people children men women police personnel staff".split())
 _PLURAL = re.compile(r"[^s]s$")
 _HOW_MANY = re.compile(r"\bhow many\b", re.IGNORECASE)
-_UNENCODABLE = re.compile("[\ud800-\udfff]")  # undecodable bytes, as Python keeps them
 _WHO_IS_NAME = re.compile(r"^[Ww]ho (?:is|was|are|were) (?:[A-Z][\w’'-]*\s*)+\??$")
 
 
@@ -88,7 +88,7 @@ def check_question(text: object) -> str:
             f"the question is {len(text):,} characters long; keep it under "
             f"{MAX_QUESTION_CHARS:,} characters"
         )
-    if _UNENCODABLE.search(text):
+    if not is_text(text):
         raise InvalidQuestionError(
             "the question holds bytes that are not valid text (not UTF-8); type it again"
         )
