@@ -185,3 +185,13 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main([command, "--help"])
         assert exit_.value.code == 0
         assert "usage: qa " + command in capsys.readouterr().out
+
+
+def test_a_closed_pipe_is_not_an_error(index_dir: str) -> None:
+    # `qa show ID | head -1`: the reader is gone before qa writes; that is no failure
+    cmd = [sys.executable, "-m", "qa.cli", "docs", "--index", index_dir]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0 and "Broken pipe" not in err and "Traceback" not in err
