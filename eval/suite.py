@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 from qa.index import MODES, Index
+from qa.progress import reporter
 from qa.types import Document
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ def ingest(index: Index, documents: Sequence[Document], progress: bool = False) 
 def ingest_files(index: Index, corpus: str | Path, progress: bool = False) -> dict[str, Any]:
     """Add the report files under ``corpus``; QAError when none could be read."""
     reports = []
-    stats = _measured(index, lambda: reports.append(index.add([corpus], progress=progress)))
+    shown = reporter() if progress else None
+    stats = _measured(index, lambda: reports.append(index.add([corpus], progress=shown)))
     if not reports[0].added and not reports[0].unchanged:
         raise QAError(f"no reports could be read from {corpus}")
     return stats

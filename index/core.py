@@ -4,12 +4,17 @@ Layout::
 
     manifest.json      format version, model, tokenizer, chunking, counts (written last)
     index.sqlite       documents, chunks, embeddings and the write generation (the truth)
-    derived/           dense.faiss, bm25/, state.json: rebuilt from SQLite when stale
-    .lock              held while writing, so two writers never interleave
+    derived/           dense.faiss, bm25/, state.json: rebuilt from SQLite when stale or damaged
+    .lock              held through a whole write, so two writers never interleave
+    .derived.lock      held while derived/ is swapped, so no reader loads half a set
 
-A write commits in one SQLite transaction (the commit point); the FAISS and BM25 files follow
-and carry the generation they were built from. A crash before the commit leaves the index as it
+A write commits in SQLite transactions (the commit points); the FAISS and BM25 files follow
+and carry the generation they were built from. A crash before a commit leaves the index as it
 was; a crash after it leaves derived files that are stale and rebuilt when the index is opened.
+
+Reads never wait for a write: a write reads and embeds its files holding only the writer
+locks, commits, then publishes the new FAISS and BM25 state in place of the old. A search
+that runs meanwhile uses the state it started with, and leaves out chunks removed since.
 """
 
 from __future__ import annotations
@@ -29,38 +34,58 @@ from qa.embed import Embedder, load_embedder, model_name
 from qa.errors import DocumentNotFoundError, IndexFormatError, IngestError, QAError
 from qa.index import derived
 from qa.index.dense import DenseIndex
-from qa.index.ingest import IngestReport, plan_ingest
+from qa.index.ingest import IngestReport, Step, plan_ingest
 from qa.index.locking import FileLock
 from qa.index.manifest import MANIFEST, Manifest
 from qa.index.retrieve import MODES, Retriever
 from qa.index.sparse import SparseIndex
 from qa.index.store import NewDocument, Store
+from qa.progress import Progress
 from qa.types import Document, Hit, is_text
 
 PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 STORE = "index.sqlite"
-_OWN_FILES = {MANIFEST, STORE, f"{STORE}-wal", f"{STORE}-shm", derived.DERIVED, ".lock"}
+WRITER_LOCK = ".lock"
+_OWN_FILES = {
+    MANIFEST,
+    STORE,
+    f"{STORE}-wal",
+    f"{STORE}-shm",
+    derived.DERIVED,
+    WRITER_LOCK,
+    derived.SWAP_LOCK,
+}
 CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
-PROGRESS_FILES = 5  # more files than this get a reading bar
-PROGRESS_CHUNKS = 300  # more chunks than this get an embedding bar
-ENCODE_BATCH = 256  # chunks per encode call when a bar is shown
+BATCH_CHUNKS = 1000  # chunks embedded per commit: an interrupted ingest keeps what is done
+ENCODE_BATCH = 128  # chunks per encode call, so progress moves
 
 
 class Index:
     """A persistent hybrid index of reports. Open with :meth:`Index.open`."""
 
-    dense: DenseIndex
-    sparse: SparseIndex
+    _parts: tuple[DenseIndex, SparseIndex]  # replaced whole when a write is published
+    _generation: int  # the store generation that _parts was built from
 
     def __init__(self, path: Path, manifest: Manifest, embedder: Embedder | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self._embedder = embedder
-        self._lock = threading.RLock()
-        self._files = FileLock(path / ".lock")
+        self._writer = threading.Lock()  # one writer in this process
+        self._reload = threading.Lock()  # one thread reloads the derived files
+        self._files = FileLock(path / WRITER_LOCK)  # one writer across processes
+        self._swap = FileLock(path / derived.SWAP_LOCK)
         if not (path / STORE).exists():
             raise IndexFormatError(f"{path / STORE} is missing: the index is damaged; re-ingest")
         self.store = Store(path / STORE)
+        try:
+            self._check_store()
+            self._load_derived(rebuild=True)
+        except BaseException:
+            self.store.close()
+            raise
+
+    def _check_store(self) -> None:
+        manifest, path = self.manifest, self.path
         if self.store.generation() < manifest.generation:
             raise IndexFormatError(
                 f"{path / STORE} is older than its manifest (generation "
@@ -71,7 +96,17 @@ class Index:
                 f"{path} was chunked with tokenizer {manifest.tokenizer!r}, this version uses "
                 f"{TOKENIZER!r}: re-ingest into a new index"
             )
-        self._load_derived()
+        width = self.store.vector_bytes()
+        if width is not None:
+            manifest.check_vectors(width, path / STORE)
+
+    @property
+    def dense(self) -> DenseIndex:
+        return self._parts[0]
+
+    @property
+    def sparse(self) -> SparseIndex:
+        return self._parts[1]
 
     @classmethod
     def open(
@@ -148,23 +183,21 @@ class Index:
 
     def documents(self) -> list[Document]:
         """Every stored document, ordered by source."""
-        with self._lock:
-            return self.store.documents()
+        return self.store.documents()
 
     def document(self, key: str, *, exact: bool = False) -> Document:
         """The stored document with this id (or unique id prefix) or source; with ``exact``,
         only the full id names it (for callers where a truncated id must not reach another)."""
-        with self._lock:
-            doc = self.store.document(key)
-            if doc is None and exact:
-                raise DocumentNotFoundError(f"no document with id {key!r}; give the full id")
-            doc = doc or self.store.document(self._resolve(key))
-        assert doc is not None
+        doc = self.store.document(key)
+        if doc is None and exact:
+            raise DocumentNotFoundError(f"no document with id {key!r}; give the full id")
+        doc = doc or self.store.document(self._resolve(key))
+        if doc is None:  # removed between the two reads
+            raise DocumentNotFoundError(f"no document with id or source {key!r}")
         return doc
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            return self.store.counts()
+        return self.store.counts()
 
     def search(
         self,
@@ -195,40 +228,55 @@ class Index:
                 raise ValueError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
         if doc_ids and any(len(d.strip()) < 4 for d in doc_ids):
             raise ValueError(f"document ids must have at least 4 characters, got {doc_ids!r}")
-        with self._lock:
-            self._sync()
-            allowed = None
-            if doc_ids or sources or date_from or date_to:
-                allowed = self.store.chunk_ids_matching(doc_ids, sources, date_from, date_to)
-            retriever = Retriever(self.store, self.dense, self.sparse, self._embed_query)
-            return retriever.search(query, k, mode, allowed)
+        self._sync()
+        allowed = None
+        if doc_ids or sources or date_from or date_to:
+            allowed = self.store.chunk_ids_matching(doc_ids, sources, date_from, date_to)
+        dense, sparse = self._parts  # this search's state, whatever a write publishes meanwhile
+        return Retriever(self.store, dense, sparse, self._embed_query).search(
+            query, k, mode, allowed
+        )
 
     def _embed_query(self, query: str) -> np.ndarray:
         return self.embedder.encode([query])[0]
 
     # -- writing -------------------------------------------------------------------------
 
-    def add(self, paths: PathArg, *, progress: bool = False) -> IngestReport:
+    def add(self, paths: PathArg, *, progress: Progress | None = None) -> IngestReport:
         """Ingest files and folders (one path or several); bad files are reported and skipped.
 
-        ``progress`` shows bars on stderr while reading many files and embedding many chunks.
+        ``progress(stage, done, total)`` is told how reading files and embedding chunks go
+        (:func:`qa.progress.reporter` shows it on stderr).
         """
         from qa.loaders import find_files, load_file
 
         files, errors = find_files(paths)
         docs: list[Document] = []
-        bar = _progress(files, progress)
-        for file in bar:
+        for done, file in enumerate(files):
+            if progress:
+                progress("reading", done, len(files))
             try:
                 docs.append(load_file(file))
             except IngestError as exc:
                 errors.append(exc)
+        if progress:
+            progress("reading", len(files), len(files))
         report = self.add_documents(docs, progress=progress)
         report.errors[:0] = errors
         return report
 
-    def add_documents(self, docs: Iterable[Document], *, progress: bool = False) -> IngestReport:
-        """Store documents: unchanged ones are skipped, a changed source replaces its old text."""
+    def add_documents(
+        self,
+        docs: Iterable[Document],
+        *,
+        progress: Progress | None = None,
+        batch_chunks: int = BATCH_CHUNKS,
+    ) -> IngestReport:
+        """Store documents: unchanged ones are skipped, a changed source replaces its old text.
+
+        Documents are embedded and committed in batches of about ``batch_chunks`` chunks, so
+        an interrupted ingest keeps the documents already committed and a re-run skips them.
+        """
         docs = list(docs)
         for doc in docs:
             if "\x00" in doc.text:
@@ -236,42 +284,55 @@ class Index:
                     f"document {doc.source!r} contains a NUL character (\\x00), which the index "
                     "cannot store; remove it (qa.load_file and qa.load_bytes drop it)"
                 )
-        with self._lock, self._write_lock():
-            self._sync()
+        with self._writing():
             plan = plan_ingest(self.store, docs)
             if plan.empty:
                 return plan.report
             chunker = self.chunker
-            spans = [chunker.spans(doc.text, _segments(doc)) for doc in plan.add]
-            texts = [doc.text[s:e] for doc, doc_spans in zip(plan.add, spans) for s, e in doc_spans]
-            vectors = self._encode(texts, progress)
-            new, offset = [], 0
-            for doc, doc_spans in zip(plan.add, spans):
-                new.append(NewDocument(doc, doc_spans, vectors[offset : offset + len(doc_spans)]))
-                offset += len(doc_spans)
-            self._commit(plan.remove, new, plan.update)
+            steps = [
+                (step, [chunker.spans(d.text, _segments(d)) for d in step.add])
+                for step in plan.steps()
+            ]
+            total = sum(len(s) for _, spans in steps for s in spans)
+            done = 0
+            for batch in _batches(steps, batch_chunks):
+                texts = [
+                    doc.text[a:b]
+                    for step, spans in batch
+                    for doc, doc_spans in zip(step.add, spans)
+                    for a, b in doc_spans
+                ]
+                vectors = self._encode(texts, progress, done, total)
+                done += len(texts)
+                remove, update, new, offset = [], [], [], 0
+                for step, spans in batch:
+                    remove += step.remove
+                    update += step.update
+                    for doc, doc_spans in zip(step.add, spans):
+                        size = len(doc_spans)
+                        new.append(NewDocument(doc, doc_spans, vectors[offset : offset + size]))
+                        offset += size
+                self._commit(remove, new, update)
             return plan.report
 
-    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
-        """Embeddings of chunk texts, in batches; a bar over chunks when there are many."""
+    def _encode(
+        self, texts: list[str], progress: Progress | None, done: int, total: int
+    ) -> np.ndarray:
+        """Embeddings of chunk texts, in batches that give way to questions (bulk work)."""
         embedder = self.embedder
-        if not progress or len(texts) <= PROGRESS_CHUNKS:
-            return embedder.encode(texts)
-        from tqdm import tqdm
-
-        parts = []
-        with tqdm(total=len(texts), desc="embedding", unit="chunk") as bar:
-            for start in range(0, len(texts), ENCODE_BATCH):
-                batch = texts[start : start + ENCODE_BATCH]
-                parts.append(embedder.encode(batch))
-                bar.update(len(batch))
+        parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
+        for start in range(0, len(texts), ENCODE_BATCH):
+            if progress:
+                progress("embedding", done + start, total)
+            parts.append(embedder.encode(texts[start : start + ENCODE_BATCH], bulk=True))
+        if progress:
+            progress("embedding", done + len(texts), total)
         return np.concatenate(parts)
 
     def remove(self, key: str, *, exact: bool = False) -> Document:
         """Remove a document (by id, unique id prefix, or source; with ``exact`` by its full id
         only) from every part of the index."""
-        with self._lock, self._write_lock():
-            self._sync()
+        with self._writing():
             doc = self.document(key, exact=exact)
             self._commit([doc.id], [])
             return doc
@@ -279,47 +340,78 @@ class Index:
     def _commit(
         self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
     ) -> None:
+        """Commit one write to SQLite, then publish the FAISS and BM25 state that follows."""
         _crash_point("before-commit")
         removed, added = self.store.write(remove, new, update)
         _crash_point("after-commit")
-        self.dense.remove(removed)
+        sparse = SparseIndex.build(list(self.store.chunk_texts()))
+        dense = self.dense
+        dense.remove(removed)
         for item, ids in zip(new, _split(added, [len(n.spans) for n in new])):
-            self.dense.add(ids, item.embeddings)
-        self.sparse = SparseIndex.build(list(self.store.chunk_texts()))
+            dense.add(ids, item.embeddings)
+        self._parts = dense, sparse
         self._save_derived()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the writer locks (this process's, then the index's across processes) with
+        the derived state brought up to date with the store."""
+        with self._writer, self._reload, self._files.hold(exclusive=True):
+            self._refresh(rebuild=True)
+            yield
 
     # -- derived files -------------------------------------------------------------------
 
     def _sync(self) -> None:
-        """Reload the derived indexes when another process has written since."""
-        if self.store.generation() != self._generation:
-            self._load_derived()
+        """Reload the derived indexes when another process has written since.
 
-    def _load_derived(self) -> None:
-        """Load the FAISS and BM25 files if they match the store, else rebuild them."""
-        with self._files.hold(exclusive=False):  # no writer swaps the files while we read
+        While a write of this process is under way its writer publishes the state; while
+        another thread reloads, or another process writes (its files follow its commit), a
+        search goes on with the current state rather than wait.
+        """
+        if self.store.generation() == self._generation or self._writer.locked():
+            return
+        if not self._reload.acquire(blocking=False):
+            return
+        try:
+            self._refresh(rebuild=not self._files.busy())
+        finally:
+            self._reload.release()
+
+    def _refresh(self, rebuild: bool) -> None:
+        if self.store.generation() != self._generation:
+            self._load_derived(rebuild)
+
+    def _load_derived(self, rebuild: bool) -> None:
+        """Load the FAISS and BM25 files if they match the store; else, with ``rebuild``,
+        build them from SQLite with writers shut out, and save them."""
+        with self._swap.hold(exclusive=False):  # no writer swaps the files while we read
             loaded = derived.load(self.path, self.store, self.manifest.dim)
-            if loaded:
-                self.dense, self.sparse = loaded
-                self._generation = self.store.generation()
-                return
-        with self._files.hold(exclusive=True):  # writers shut out: the build matches SQLite
-            self.dense, self.sparse = derived.build(self.store, self.manifest.dim)
+        if loaded:
+            dense, sparse, self._generation = loaded
+            self._parts = dense, sparse
+            return
+        if not rebuild:
+            return
+        with contextlib.ExitStack() as held:
             try:
-                self._save_derived()
+                held.enter_context(self._files.hold(exclusive=True))
             except OSError:  # a read-only index still works, from memory
                 self._generation = self.store.generation()
+                self._parts = derived.build(self.store, self.manifest.dim)
+                return
+            self._parts = derived.build(self.store, self.manifest.dim)
+            self._save_derived()
 
     def _save_derived(self) -> None:
         generation = self.store.generation()
-        derived.save(self.path, self.dense, self.sparse, generation)
+        dense, sparse = self._parts
+        with self._swap.hold(exclusive=True):
+            derived.save(self.path, dense, sparse, generation)
         self.manifest.counts = self.store.counts()
         self.manifest.generation = generation
         self.manifest.write(self.path)
         self._generation = generation
-
-    def _write_lock(self) -> contextlib.AbstractContextManager[None]:
-        return self._files.hold(exclusive=True)
 
     def _resolve(self, key: str) -> str:
         if not key or not key.strip():
@@ -360,12 +452,22 @@ def _split(items: list[int], sizes: list[int]) -> Iterator[np.ndarray]:
         offset += size
 
 
-def _progress(items: list[Path], enabled: bool) -> Iterable[Path]:
-    if not enabled or len(items) <= PROGRESS_FILES:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc="reading", unit="file")
+def _batches(
+    steps: list[tuple[Step, list[list[tuple[int, int]]]]], size: int
+) -> Iterator[list[tuple[Step, list[list[tuple[int, int]]]]]]:
+    """Steps (with their documents' chunk spans) grouped into batches of about ``size``
+    chunks; a step is never split, and removal-only steps join the batch before them."""
+    batch: list[tuple[Step, list[list[tuple[int, int]]]]] = []
+    chunks = 0
+    for step, spans in steps:
+        count = sum(len(s) for s in spans)
+        if batch and count and chunks + count > size:
+            yield batch
+            batch, chunks = [], 0
+        batch.append((step, spans))
+        chunks += count
+    if batch:
+        yield batch
 
 
 def _crash_point(name: str) -> None:

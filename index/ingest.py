@@ -32,17 +32,39 @@ class IngestReport:
 
 
 @dataclass
-class IngestPlan:
-    """One write: ids to remove, stored rows whose metadata changes, documents to embed."""
+class Step:
+    """Part of an ingest that is committed whole: documents to add with the stored ids they
+    replace, or the removals and metadata updates left over."""
 
-    report: IngestReport
     remove: list[str] = field(default_factory=list)
     update: list[Document] = field(default_factory=list)
     add: list[Document] = field(default_factory=list)
 
+
+@dataclass
+class IngestPlan(Step):
+    """An ingest's changes: ids to remove, stored rows whose metadata changes, documents to
+    embed; ``replaces`` maps a source to the stored ids its new document replaces."""
+
+    report: IngestReport = field(default_factory=IngestReport)
+    replaces: dict[str, list[str]] = field(default_factory=dict)
+
     @property
     def empty(self) -> bool:
         return not (self.remove or self.update or self.add)
+
+    def steps(self) -> list[Step]:
+        """One step per document to add, with the old versions it replaces (so an interrupted
+        ingest never loses a file's old text without storing its new one); the rest last."""
+        steps, paired = [], set()
+        for doc in self.add:
+            old = self.replaces.get(doc.source, [])
+            paired.update(old)
+            steps.append(Step(remove=list(old), add=[doc]))
+        rest = [doc_id for doc_id in self.remove if doc_id not in paired]
+        if rest or self.update:
+            steps.append(Step(remove=rest, update=list(self.update)))
+        return steps
 
 
 def plan_ingest(store: Store, docs: list[Document]) -> IngestPlan:
@@ -75,10 +97,12 @@ def plan_ingest(store: Store, docs: list[Document]) -> IngestPlan:
     for doc in incoming:
         owner.setdefault(doc.id, doc)
 
-    plan = IngestPlan(report)
+    plan = IngestPlan(report=report)
     for doc in incoming:
         previous = store.ids_where("source", doc.source)
-        plan.remove += [doc_id for doc_id in previous if doc_id not in keep]
+        replaced = [doc_id for doc_id in previous if doc_id not in keep]
+        plan.remove += replaced
+        plan.replaces[doc.source] = replaced
         old = stored[doc.id]
         if owner[doc.id] is not doc or (
             old is not None and old.source != doc.source and old.source not in by_source
@@ -90,6 +114,7 @@ def plan_ingest(store: Store, docs: list[Document]) -> IngestPlan:
             (report.replaced if replaces else report.added).append(doc)
         elif old.pages != doc.pages:
             plan.remove.append(doc.id)  # removed first, then stored again with new chunks
+            plan.replaces[doc.source].append(doc.id)
             plan.add.append(doc)
             report.replaced.append(doc)
         elif _metadata(old) != _metadata(doc):

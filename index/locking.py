@@ -1,8 +1,9 @@
-"""A cross-process lock on one file: exclusive to write the index, shared to read its files."""
+"""Locks: ``flock`` on a file across processes, and a readers-writer lock within one."""
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,25 +14,28 @@ except ImportError:  # pragma: no cover - Windows: single-writer use only
 
 
 class FileLock:
-    """``flock`` on ``path``, re-entrant within its owner.
+    """``flock`` on ``path``, re-entrant within one thread.
 
-    The owner serialises its own threads (the Index holds an RLock around every use), so a
-    nested ``hold`` is covered by the outer one. Callers never nest an exclusive hold inside a
-    shared one. A shared hold on a read-only index goes ahead without the lock file.
+    Each thread's outermost ``hold`` opens the file itself, so threads of one process exclude
+    each other as other processes do. Callers never nest an exclusive hold inside a shared
+    one. A shared hold on a read-only index goes ahead without the lock file.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._depth = 0
+        self._local = threading.local()
 
     @contextlib.contextmanager
-    def hold(self, exclusive: bool) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
+    def hold(self, exclusive: bool, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the lock; yields False (and holds nothing) when ``wait`` is off and another
+        holder is in the way."""
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
             try:
-                yield
+                yield True
             finally:
-                self._depth -= 1
+                self._local.depth = depth
             return
         try:
             handle = open(self.path, "a")  # noqa: SIM115 - held across the yield
@@ -41,10 +45,57 @@ class FileLock:
             handle = None
         try:
             if handle is not None and fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            self._depth = 1
-            yield
+                flags = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+                try:
+                    fcntl.flock(handle, flags if wait else flags | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+            self._local.depth = 1
+            yield True
         finally:
-            self._depth = 0
+            self._local.depth = 0
             if handle is not None:
                 handle.close()
+
+    def busy(self) -> bool:
+        """Whether another holder (thread or process) has the lock exclusively right now."""
+        with self.hold(exclusive=False, wait=False) as held:
+            return not held
+
+
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer goes before readers that come later."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writer and not self._waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            self._cond.wait_for(lambda: not self._writer and not self._readers)
+            self._waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()

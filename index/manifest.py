@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 
+from qa.chunking import Chunker
 from qa.errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
 
 FORMAT = "reportqa-index"
@@ -64,7 +65,29 @@ class Manifest:
                 raise IndexFormatError(
                     f"{path} is damaged: {name!r} should be {kind.__name__}, not {value!r}"
                 )
+        manifest._check_values(path)
         return manifest
+
+    def _check_values(self, path: Path) -> None:
+        """Fail on a dimension or chunking that no index could have been built with."""
+        if self.dim <= 0:
+            raise IndexFormatError(f"{path} is damaged: 'dim' should be positive, not {self.dim}")
+        try:
+            Chunker(self.chunk_size, self.chunk_overlap)  # the rules chunking itself applies
+        except ValueError as exc:
+            raise IndexFormatError(
+                f"{path} is damaged: 'chunk_size' {self.chunk_size} with 'chunk_overlap' "
+                f"{self.chunk_overlap}: {exc}"
+            ) from None
+
+    def check_vectors(self, width: int, path: Path) -> None:
+        """Fail when a stored embedding of ``width`` bytes is not ``dim`` float32 values, before
+        the vectors are reshaped; ``path`` is the file holding them."""
+        if width != 4 * self.dim:
+            raise IndexFormatError(
+                f"{path} does not match its manifest: the manifest says {self.dim} dimensions, "
+                f"stored vectors have {width / 4:g} ({width} bytes); rebuild it with `qa ingest`"
+            )
 
     def write(self, directory: Path) -> None:
         """Replace the manifest atomically (write a temporary file, then rename)."""

@@ -47,11 +47,12 @@ class Retriever:
             )[:k]
         else:
             ranked = (dense_ranked if mode == "dense" else bm25_ranked)[:k]
+        chunks = self.store.chunks([cid for cid, _ in ranked])
+        ranked = [(cid, score) for cid, score in ranked if cid in chunks]  # none removed since
         ids = [cid for cid, _ in ranked]
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense_ranked, start=1)}
         bm25_rank = {cid: r for r, (cid, _) in enumerate(bm25_ranked, start=1)}
         dense_scores = self.dense.scores(query_vector, ids) if query_vector is not None else {}
-        chunks = self.store.chunks(ids)
         return [
             Hit(
                 chunk=chunks[cid].chunk,

@@ -8,8 +8,10 @@ Chunk text is not stored twice: it is read back as a slice of its document's tex
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 """
 
+BUSY_SECONDS = 60  # how long a statement waits for another process's write to finish
 _CHUNK_COLUMNS = """c.id, c.doc_id, c.ordinal, c.start, c."end", c.page,
     substr(d.text, c.start + 1, c."end" - c.start), d.title, d.source, d.date"""
 
@@ -60,22 +63,56 @@ class NewDocument:
 
 
 class Store:
-    """Documents and chunks in one SQLite file (WAL mode, one writer at a time)."""
+    """Documents and chunks in one SQLite file (WAL mode, one writer at a time).
+
+    Each thread borrows a connection of its own from a small pool, so readers never see a
+    writer's open transaction and run beside it (WAL lets readers and one writer overlap).
+    """
 
     def __init__(self, path: Path) -> None:
+        self.path = path
+        self._idle: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._closed = False
         try:
-            self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.executescript(SCHEMA)
+            with self._db() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
         except sqlite3.Error as exc:
+            self.close()
             raise IndexFormatError(f"{path} is not a readable index database: {exc}") from exc
 
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection for this thread's use until the block ends, then back to the pool."""
+        with self._guard:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the index is closed")
+            db = self._idle.pop() if self._idle else None
+        if db is None:
+            db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_SECONDS
+            )
+            db.execute("PRAGMA foreign_keys=ON")
+        try:
+            yield db
+        finally:
+            with self._guard:
+                if self._closed:
+                    db.close()
+                else:
+                    self._idle.append(db)
+
     def close(self) -> None:
-        self.db.close()
+        with self._guard:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for db in idle:
+            db.close()
 
     def generation(self) -> int:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        with self._db() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
     def write(
@@ -90,75 +127,44 @@ class Store:
         """
         removed: list[int] = []
         added: list[int] = []
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            for doc_id in remove:
-                removed += [
-                    r[0]
-                    for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))
-                ]
-                self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-            for doc in update:
-                self._update_metadata(doc)
-            for new in add:
-                added += self._insert(new)
-            self.db.execute(
-                "INSERT INTO meta VALUES ('generation', ?) ON CONFLICT (key) DO UPDATE "
-                "SET value = excluded.value",
-                (str(self.generation() + 1),),
-            )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for doc_id in remove:
+                    rows = db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))
+                    removed += [r[0] for r in rows]
+                    db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+                for doc in update:
+                    _update_metadata(db, doc)
+                for new in add:
+                    added += _insert(db, new)
+                row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                db.execute(
+                    "INSERT INTO meta VALUES ('generation', ?) ON CONFLICT (key) DO UPDATE "
+                    "SET value = excluded.value",
+                    (str(int(row[0]) + 1 if row else 1),),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         return removed, added
-
-    def _update_metadata(self, doc: Document) -> None:
-        """Give the stored row with ``doc``'s id (same text) ``doc``'s source, title, date."""
-        cursor = self.db.execute(
-            "UPDATE documents SET source = ?, title = ?, format = ?, date = ? WHERE id = ?",
-            (doc.source, doc.title, doc.format, doc.date, doc.id),
-        )
-        if cursor.rowcount != 1:
-            raise ValueError(f"document {doc.id} is not stored; add it instead of updating it")
-
-    def _insert(self, new: NewDocument) -> list[int]:
-        doc = new.document
-        self.db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
-            (doc.id, doc.source, doc.title, doc.format, doc.date, json.dumps(doc.pages), doc.text),
-        )
-        ids = []
-        for ordinal, ((start, end), vector) in enumerate(zip(new.spans, new.embeddings)):
-            cursor = self.db.execute(
-                'INSERT INTO chunks (doc_id, ordinal, start, "end", page, embedding) '
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    doc.id,
-                    ordinal,
-                    start,
-                    end,
-                    doc.page_at(start),
-                    vector.astype(np.float32).tobytes(),
-                ),
-            )
-            assert cursor.lastrowid is not None
-            ids.append(cursor.lastrowid)
-        return ids
 
     # -- documents -----------------------------------------------------------------------
 
     def document(self, doc_id: str) -> Document | None:
-        row = self.db.execute(
-            "SELECT id, source, title, format, date, pages, text FROM documents WHERE id = ?",
-            (doc_id,),
-        ).fetchone()
+        with self._db() as db:
+            row = db.execute(
+                "SELECT id, source, title, format, date, pages, text FROM documents WHERE id = ?",
+                (doc_id,),
+            ).fetchone()
         return _document(row) if row else None
 
     def documents(self) -> list[Document]:
-        rows = self.db.execute(
-            "SELECT id, source, title, format, date, pages, text FROM documents ORDER BY source"
-        )
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT id, source, title, format, date, pages, text FROM documents ORDER BY source"
+            ).fetchall()
         return [_document(row) for row in rows]
 
     def ids_where(self, column: str, value: str) -> list[str]:
@@ -168,39 +174,58 @@ class Store:
             value = _like_escape(value)
         else:
             query = "SELECT id FROM documents WHERE source = ?"
-        return [row[0] for row in self.db.execute(query, (value,))]
+        with self._db() as db:
+            return [row[0] for row in db.execute(query, (value,))]
 
     def counts(self) -> dict[str, int]:
-        docs = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
-        chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        with self._db() as db:
+            docs = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+            chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         return {"documents": docs, "chunks": chunks}
+
+    def vector_bytes(self) -> int | None:
+        """The size of one stored embedding in bytes (None when there are no chunks)."""
+        with self._db() as db:
+            row = db.execute("SELECT length(embedding) FROM chunks LIMIT 1").fetchone()
+        return int(row[0]) if row else None
 
     # -- chunks --------------------------------------------------------------------------
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """The stored chunks among ``ids`` (ids removed since are left out)."""
         found: dict[int, StoredChunk] = {}
-        for start in range(0, len(ids), 500):
-            batch = list(ids[start : start + 500])
-            marks = ",".join("?" * len(batch))
-            rows = self.db.execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.doc_id "
-                f"WHERE c.id IN ({marks})",
-                batch,
-            )
-            for cid, doc_id, ordinal, start_, end, page, text, title, source, date in rows:
-                chunk = Chunk(doc_id, ordinal, start_, end, text, page)
-                found[cid] = StoredChunk(cid, chunk, title, source, date)
+        with self._db() as db:
+            for start in range(0, len(ids), 500):
+                batch = list(ids[start : start + 500])
+                marks = ",".join("?" * len(batch))
+                rows = db.execute(
+                    f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                    f"WHERE c.id IN ({marks})",
+                    batch,
+                )
+                for cid, doc_id, ordinal, start_, end, page, text, title, source, date in rows:
+                    chunk = Chunk(doc_id, ordinal, start_, end, text, page)
+                    found[cid] = StoredChunk(cid, chunk, title, source, date)
         return found
 
     def chunk_texts(self) -> Iterator[tuple[int, str]]:
-        yield from self.db.execute(
-            'SELECT c.id, substr(d.text, c.start + 1, c."end" - c.start) '
-            "FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id"
-        )
+        """Every chunk's id and text, in id order, read in one snapshot."""
+        with self._db() as db:
+            db.execute("BEGIN")  # one read transaction: a write meanwhile is not half seen
+            try:
+                cursor = db.execute(
+                    'SELECT c.id, substr(d.text, c.start + 1, c."end" - c.start) '
+                    "FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id"
+                )
+                while rows := cursor.fetchmany(1000):
+                    yield from rows
+            finally:
+                db.execute("COMMIT")
 
     def embeddings(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """All chunk ids and their embeddings, for rebuilding the vector index."""
-        rows = self.db.execute("SELECT id, embedding FROM chunks ORDER BY id").fetchall()
+        with self._db() as db:
+            rows = db.execute("SELECT id, embedding FROM chunks ORDER BY id").fetchall()
         ids = np.array([row[0] for row in rows], dtype=np.int64)
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
         return ids, vectors.reshape(len(rows), dim)
@@ -232,10 +257,12 @@ class Store:
             clauses.append("d.date <= ?")
             params.append(date_to)
         where = " AND ".join(clauses) or "1"
-        rows = self.db.execute(
-            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}", params
-        )
-        return [row[0] for row in rows]
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",
+                params,
+            )
+            return [row[0] for row in rows]
 
 
 def _like_escape(value: str) -> str:
@@ -245,3 +272,38 @@ def _like_escape(value: str) -> str:
 def _document(row: tuple) -> Document:
     doc_id, source, title, fmt, date, pages, text = row
     return Document(text, source, title, fmt, date, tuple(json.loads(pages)), doc_id)
+
+
+def _update_metadata(db: sqlite3.Connection, doc: Document) -> None:
+    """Give the stored row with ``doc``'s id (same text) ``doc``'s source, title, date."""
+    cursor = db.execute(
+        "UPDATE documents SET source = ?, title = ?, format = ?, date = ? WHERE id = ?",
+        (doc.source, doc.title, doc.format, doc.date, doc.id),
+    )
+    if cursor.rowcount != 1:
+        raise ValueError(f"document {doc.id} is not stored; add it instead of updating it")
+
+
+def _insert(db: sqlite3.Connection, new: NewDocument) -> list[int]:
+    doc = new.document
+    db.execute(
+        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+        (doc.id, doc.source, doc.title, doc.format, doc.date, json.dumps(doc.pages), doc.text),
+    )
+    ids = []
+    for ordinal, ((start, end), vector) in enumerate(zip(new.spans, new.embeddings)):
+        cursor = db.execute(
+            'INSERT INTO chunks (doc_id, ordinal, start, "end", page, embedding) '
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                doc.id,
+                ordinal,
+                start,
+                end,
+                doc.page_at(start),
+                vector.astype(np.float32).tobytes(),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        ids.append(cursor.lastrowid)
+    return ids

@@ -18,6 +18,8 @@ from typing import Any
 from qa.config import INDEX_ENV, default_index_path
 from qa.errors import QAError
 from qa.eval import cli as eval_cli
+from qa.loaders import printable
+from qa.progress import reporter
 from qa.ui import cli as ui_cli
 
 Handler = Callable[[argparse.Namespace], int]
@@ -39,17 +41,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if missing:  # before the index is created: a typo leaves nothing behind
         raise QAError(f"{', '.join(missing)}: file not found")
     index = _open_index(args, create=True)
-    report = index.add(args.paths, progress=sys.stderr.isatty())
+    report = index.add(args.paths, progress=reporter())
     if args.json:
         _print_json(report.to_dict())
     else:
         for error in report.errors:
-            print(f"qa: skipped {error.path}: {error.reason}", file=sys.stderr)
+            print(
+                f"qa: skipped {printable(error.path)}: {printable(error.reason)}", file=sys.stderr
+            )
         counts = index.counts()
         print(
             f"added {len(report.added)}, replaced {len(report.replaced)}, "
             f"unchanged {len(report.unchanged)}, skipped {len(report.errors)}; index at "
-            f"{index.path} holds {counts['documents']} documents, {counts['chunks']} chunks"
+            f"{printable(str(index.path))} holds {counts['documents']} documents, "
+            f"{counts['chunks']} chunks"
         )
     return 1 if report.errors else 0
 
@@ -78,7 +83,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             for name, value in (("dense", hit.dense_score), ("bm25", hit.bm25_score))
             if value is not None
         )
-        print(f"{hit.rank}. {hit.title} ({hit.source}{page}) [{hit.start}:{hit.end}]")
+        where = f"{printable(hit.title)} ({printable(hit.source)}{page})"
+        print(f"{hit.rank}. {where} [{hit.start}:{hit.end}]")
         print(f"   score {hit.score:.4f} · {scores}")
         print(textwrap.indent(textwrap.fill(hit.text, 96), "   "), end="\n\n")
     return 0
@@ -108,7 +114,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
         _print_json([{k: v for k, v in d.to_dict().items() if k != "text"} for d in docs])
         return 0
     for doc in docs:
-        print(f"{doc.id}  {doc.date or '----------'}  {doc.title[:60]:<60}  {doc.source}")
+        title = printable(doc.title)[:60]
+        print(f"{doc.id}  {doc.date or '----------'}  {title:<60}  {printable(doc.source)}")
     print(f"{len(docs)} documents")
     return 0
 
@@ -127,7 +134,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     docs = {doc.id: doc for doc in map(index.document, args.documents)}  # all found, or none
     for doc in docs.values():
         index.remove(doc.id)
-        print(f"removed {doc.id} ({doc.source})")
+        print(f"removed {doc.id} ({printable(doc.source)})")
     return 0
 
 
@@ -190,10 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (QAError, ValueError, OSError) as exc:
-        print(f"qa: error: {exc}", file=sys.stderr)
+        print(f"qa: error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except sqlite3.Error as exc:
-        print(f"qa: error: the index database failed: {exc}", file=sys.stderr)
+        print(f"qa: error: the index database failed: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
@@ -202,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get(DEBUG_ENV):
             raise
         print(
-            f"qa: internal error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the "
-            "traceback, and please report it)",
+            f"qa: internal error: {type(exc).__name__}: {printable(str(exc))} (set "
+            f"{DEBUG_ENV}=1 for the traceback, and please report it)",
             file=sys.stderr,
         )
         return 2

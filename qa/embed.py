@@ -6,9 +6,16 @@ any other model (``model=`` or ``$QA_MODEL``) must be a local directory or alrea
 
 from __future__ import annotations
 
+import copy
+import functools
+import itertools
 import os
+import queue
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,6 +23,9 @@ from qa.errors import ModelLoadError
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_ENV = "QA_MODEL"
+BULK_SLICE = 32  # texts per slice of bulk encoding: about a second of work on two cores
+
+T = TypeVar("T")
 
 _cache: dict[str, Embedder] = {}
 _lock = threading.Lock()
@@ -64,28 +74,82 @@ class Embedder:
             raise ModelLoadError(f"embedding model {name!r} does not report its dimension")
         self.dim: int = dim
         self.max_tokens: int = self.model.max_seq_length or 512
-        self._encode_lock = threading.Lock()
+        self._worker = Worker()
+        self._counter = copy.deepcopy(self.model.tokenizer)
+        self._count_lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
-        """Model tokens in ``text``, including the special tokens the model adds."""
-        return len(self.model.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+        """Model tokens in ``text``, including the special tokens the model adds.
+
+        Counted with a copy of the tokenizer, so chunking never waits for an encode, nor
+        changes the tokenizer's settings under it.
+        """
+        with self._count_lock:
+            return len(self._counter(text, add_special_tokens=True, verbose=False)["input_ids"])
 
     def fits(self, text: str) -> bool:
         return self.count_tokens(text) <= self.max_tokens
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Unit-length embeddings, shape ``(len(texts), dim)``, float32."""
+    def encode(self, texts: list[str], batch_size: int = 64, *, bulk: bool = False) -> np.ndarray:
+        """Unit-length embeddings, shape ``(len(texts), dim)``, float32.
+
+        Every encode runs on the embedder's one worker thread: the tokenizer is not
+        thread-safe, the model already uses every core, and one thread keeps one set of
+        PyTorch's per-thread pools and caches however many threads ask. ``bulk`` work
+        (ingest) goes in slices of ``BULK_SLICE`` texts, and any other encode waiting goes
+        before the next slice, so a question waits for one slice at most.
+        """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._encode_lock:
-            vectors = self.model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
+        step = BULK_SLICE if bulk else len(texts)
+        parts = [
+            self._worker.run(
+                functools.partial(
+                    self.model.encode,
+                    texts[start : start + step],
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                ),
+                urgent=not bulk,
             )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            for start in range(0, len(texts), step)
+        ]
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+class Worker:
+    """One thread that runs the jobs given to it, urgent ones before the rest."""
+
+    def __init__(self, name: str = "qa-embed") -> None:
+        self._jobs: queue.PriorityQueue[tuple[int, int, Callable[[], Any], Future[Any]]] = (
+            queue.PriorityQueue()
+        )
+        self._order = itertools.count()
+        self._name = name
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def run(self, job: Callable[[], T], *, urgent: bool = True) -> T:
+        """Run ``job`` on the worker thread and return its result (or raise its error)."""
+        future: Future[T] = Future()
+        self._jobs.put((0 if urgent else 1, next(self._order), job, future))
+        with self._start:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+                self._thread.start()
+        return future.result()
+
+    def _serve(self) -> None:
+        while True:
+            _, _, job, future = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(job())
+            except BaseException as exc:
+                future.set_exception(exc)
 
 
 def load_embedder(model: str | None = None) -> Embedder:

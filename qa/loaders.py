@@ -7,11 +7,17 @@ Every problem with a file, from a missing path to a corrupt PDF, is raised as an
 from __future__ import annotations
 
 import codecs
+import errno
 import io
+import logging
+import math
 import os
 import re
+import stat
 import unicodedata
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import charset_normalizer
@@ -26,9 +32,12 @@ FORMATS[".pdf"] = "pdf"
 SUPPORTED_SUFFIXES = tuple(sorted(FORMATS))
 
 SNIFF_BYTES = 8192
+MB = 1024 * 1024
+MAX_FILE_BYTES = 200 * MB  # a report file larger than this is refused before it is read
 TITLE_MAX = 120  # a first line up to this long is the title as it is
 TITLE_CUT = 80  # a longer one is cut near here
 DATE_LINES = 5  # non-empty lines searched for a "Date: ..." line
+BINARY = "not a text file (binary content)"
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -64,28 +73,24 @@ def find_files(
     """Report files named by ``paths`` (one path or several), folders searched recursively,
     and the problems found.
 
-    Hidden files and folders inside a folder are skipped; other unsupported files are skipped
-    and reported. A missing path or an explicitly named unsupported file is reported too.
+    Hidden files and folders inside a folder are skipped; every other path that is not read
+    (an unsupported file, a dangling link, a link loop, an unreadable folder) is reported.
+    A missing path or an explicitly named unsupported file is reported too.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]  # one path, not a sequence of characters
     files: list[Path] = []
     errors: list[IngestError] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            for file in _walk(path):
-                if file.suffix.lower() in SUPPORTED_SUFFIXES:
-                    files.append(file)
-                else:
-                    errors.append(IngestError(shown(file), unsupported_message(file.suffix)))
-        elif not path.exists():
-            errors.append(IngestError(shown(path), "file not found"))
-        elif not path.is_file():
-            errors.append(IngestError(shown(path), "not a regular file"))
-        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            errors.append(IngestError(shown(path), unsupported_message(path.suffix)))
-        else:
-            files.append(path)
+        found = _walk(path, errors) if path.is_dir() else [path]
+        for file in found:
+            problem = _file_problem(file)
+            if problem is None and file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                problem = unsupported_message(file.suffix)
+            if problem is None:
+                files.append(file)
+            else:
+                errors.append(IngestError(shown(file), problem))
     seen: set[Path] = set()
     unique: list[Path] = []
     for file in files:
@@ -95,12 +100,49 @@ def find_files(
     return unique, errors
 
 
-def _walk(folder: Path) -> list[Path]:
+def _walk(folder: Path, errors: list[IngestError]) -> list[Path]:
+    """Every non-hidden path below ``folder`` that is not a folder, sorted; links to folders
+    are followed unless they lead back to a folder they are in. Problems go to ``errors``."""
     found: list[Path] = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+    walked = {os.path.realpath(folder)}
+
+    def unreadable(exc: OSError) -> None:
+        reason = _os_reason(exc, Path(exc.filename))
+        errors.append(IngestError(shown(exc.filename), f"{reason}: cannot read this folder"))
+
+    for root, dirs, names in os.walk(folder, onerror=unreadable, followlinks=True):
+        here = os.path.realpath(root)
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            target = os.path.realpath(os.path.join(root, name))
+            if here == target or here.startswith(target.rstrip(os.sep) + os.sep):
+                errors.append(IngestError(shown(Path(root, name)), "symbolic link loop"))
+            elif target not in walked:  # else walked already, through another link
+                walked.add(target)
+                kept.append(name)
+        dirs[:] = kept
         found.extend(Path(root, n) for n in names if not n.startswith("."))
-    return sorted(f for f in found if f.is_file())
+    return sorted(found)
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, or None when it is a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return _os_reason(exc, path)
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _os_reason(exc: OSError, path: Path) -> str:
+    """A short reason for an ``OSError`` raised on ``path``."""
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return "dangling symbolic link" if path.is_symlink() else "file not found"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return exc.strerror or str(exc)
 
 
 def shown(path: str | os.PathLike[str]) -> str:
@@ -115,6 +157,12 @@ def shown(path: str | os.PathLike[str]) -> str:
         return name.encode("utf-8", "replace").decode("utf-8")
 
 
+def printable(text: str) -> str:
+    """``text`` with control and other unprintable characters escaped (a newline as ``\\n``),
+    so a file name printed on a terminal cannot start a line of its own or hide text."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def unsupported_message(suffix: str) -> str:
     kind = f"'{shown(suffix)}'" if suffix else "(no file extension)"
     return f"unsupported file type {kind}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
@@ -124,13 +172,27 @@ def unsupported_message(suffix: str) -> str:
 
 
 def load_file(path: str | Path, source: str | None = None) -> Document:
-    """Read one report file; ``source`` defaults to its absolute path."""
+    """Read one report file; ``source`` defaults to its absolute path.
+
+    A file over ``MAX_FILE_BYTES`` is refused, and a binary one is recognised from its first
+    bytes, both before the whole file is read into memory.
+    """
     path = Path(path)
     name = shown(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise IngestError(name, unsupported_message(path.suffix))
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                limit = MAX_FILE_BYTES // MB
+                raise IngestError(
+                    name, f"too large: {math.ceil(size / MB)} MB, the limit is {limit} MB"
+                )
+            if FORMATS[path.suffix.lower()] != "pdf" and _binary(file.read(2 * SNIFF_BYTES)):
+                raise IngestError(name, BINARY)
+            file.seek(0)
+            data = file.read()
     except FileNotFoundError:
         raise IngestError(name, "file not found") from None
     except IsADirectoryError:
@@ -186,8 +248,17 @@ def decode_text(data: bytes, source: str = "<bytes>", declared: str | None = Non
     """
     text = _decode(data, declared)
     if text is None or not _plausible(text):
-        raise IngestError(source, "not a text file (binary content)")
+        raise IngestError(source, BINARY)
     return text
+
+
+def _binary(head: bytes) -> bool:
+    """True when a file's first ``2 * SNIFF_BYTES`` bytes already make ``decode_text`` call it
+    binary: NUL bytes that are not UTF-16 text, so the rest need not be read."""
+    if any(head.startswith(bom) for bom, _ in _BOMS) or b"\x00" not in head[:SNIFF_BYTES]:
+        return False
+    codec = _utf16_codec(head)
+    return codec is None or not _plausible(head.decode(codec, errors="replace"))
 
 
 def _decode(data: bytes, declared: str | None) -> str | None:
@@ -195,7 +266,8 @@ def _decode(data: bytes, declared: str | None) -> str | None:
         if data.startswith(bom):
             return _try(data, codec)
     if b"\x00" in data[:SNIFF_BYTES]:
-        return _utf16_without_bom(data)
+        utf16 = _utf16_codec(data)  # UTF-16 without a BOM, else binary
+        return _try(data, utf16) if utf16 else None
     for codec in ("utf-8", declared or "utf-8"):
         text = _try(data, codec)
         if text is not None:
@@ -210,12 +282,12 @@ def _try(data: bytes, codec: str) -> str | None:
         return None
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16 text without a BOM (mostly ASCII, so every other byte is NUL), else None."""
+def _utf16_codec(data: bytes) -> str | None:
+    """The codec of UTF-16 text without a BOM (mostly ASCII, so every other byte is NUL)."""
     head = data[:SNIFF_BYTES]
     for codec, zeros in (("utf-16-le", head[1::2]), ("utf-16-be", head[0::2])):
         if zeros.count(0) >= 0.9 * len(zeros):
-            return _try(data, codec)
+            return codec
     return None
 
 
@@ -318,13 +390,14 @@ def _read_pdf(data: bytes, source: str) -> tuple[str, str, str | None, tuple[int
     from pypdf.errors import DependencyError
 
     try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise IngestError(source, "encrypted PDF (a password is needed)")
-        texts = [_trim(_normalise(page.extract_text() or ""))[0] for page in reader.pages]
-        info = reader.metadata
-        raw_title = str(info.title or "") if info else ""
-        raw_date = str(info["/CreationDate"]) if info and "/CreationDate" in info else ""
+        with _quiet_pypdf():
+            reader = pypdf.PdfReader(io.BytesIO(data))
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise IngestError(source, "encrypted PDF (a password is needed)")
+            texts = [_trim(_normalise(page.extract_text() or ""))[0] for page in reader.pages]
+            info = reader.metadata
+            raw_title = str(info.title or "") if info else ""
+            raw_date = str(info["/CreationDate"]) if info and "/CreationDate" in info else ""
     except IngestError:
         raise
     except DependencyError:
@@ -344,3 +417,18 @@ def _read_pdf(data: bytes, source: str) -> tuple[str, str, str | None, tuple[int
     if not title or _GENERIC_TITLE.match(title):
         title = _line_title(text)
     return text, title, parse_date(raw_date), pages
+
+
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf's log records and warnings silenced: its notes on damaged files would reach stderr
+    beside ours, and a file it cannot read is reported as an ``IngestError`` anyway."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)

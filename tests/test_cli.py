@@ -79,6 +79,29 @@ def test_bad_files_in_a_folder_are_reported_and_skipped(
     assert hit["page"] == 1 and hit["source"].endswith("paged.pdf")
 
 
+def test_file_names_cannot_forge_output_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    folder = (tmp_path / "reports").resolve()
+    folder.mkdir()
+    (folder / "evil\nqa: skipped fake.txt: x.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (folder / "good\rremoved 0 (x).txt").write_text("Kyiv\nThe metro was closed on Friday.\n")
+    index = str(tmp_path / "index")
+    code, out, err = run(capsys, "ingest", str(folder), "--index", index)
+    assert code == 1 and "added 1" in out
+    assert [line for line in err.splitlines() if line.startswith("qa: ")] == [
+        f"qa: skipped {folder}/evil\\nqa: skipped fake.txt: x.txt: not a text file (binary content)"
+    ]
+    code, out, _ = run(capsys, "docs", "--index", index)
+    assert out.splitlines()[1:] == ["1 documents"] and "\r" not in out
+    assert out.splitlines()[0].endswith(f"  {folder}/good\\rremoved 0 (x).txt")
+    doc_id = out.split()[0]
+    code, out, _ = run(capsys, "remove", doc_id, "--index", index)
+    assert out == f"removed {doc_id} ({folder}/good\\rremoved 0 (x).txt)\n"
+    code, _, err = run(capsys, "ingest", str(folder / "gone\nqa: added.txt"), "--index", index)
+    assert code == 1 and err == f"qa: error: {folder}/gone\\nqa: added.txt: file not found\n"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -370,24 +372,22 @@ def test_damaged_manifest_names_the_file(
     assert message in str(error.value)
 
 
-def test_embedding_progress_bar_only_when_asked(
-    index: Index,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+def test_progress_is_told_of_reading_and_embedding(
+    index: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from qa.index import core
 
     texts = [f"Report {i}: shelling damaged {i} houses in Kherson." for i in range(7)]
     for i, text in enumerate(texts):
         (tmp_path / f"r{i}.txt").write_text(text, encoding="utf-8")
-    monkeypatch.setattr(core, "PROGRESS_CHUNKS", 2)
     monkeypatch.setattr(core, "ENCODE_BATCH", 2)
-    index.add(sorted(tmp_path.glob("r[0-3].txt")))
-    assert "embedding" not in capsys.readouterr().err
-    index.add(sorted(tmp_path.glob("r*.txt")), progress=True)
-    err = capsys.readouterr().err
-    assert "reading" in err and "embedding" in err and "3/3" in err and "chunk" in err
+    calls: list[tuple[str, int, int]] = []
+    index.add(sorted(tmp_path.glob("r*.txt")), progress=lambda *call: calls.append(call))
+    reading = [c for c in calls if c[0] == "reading"]
+    embedding = [c for c in calls if c[0] == "embedding"]
+    assert reading[0] == ("reading", 0, 7) and reading[-1] == ("reading", 7, 7)
+    assert embedding[-1] == ("embedding", 7, 7) and len(embedding) >= 4  # batches of two
+    assert [c[1] for c in embedding] == sorted(c[1] for c in embedding)
     assert len(index.dense) == len(index.sparse.ids) == index.counts()["chunks"] == 7
     for text in texts:
         assert index.search(text, k=1, mode="dense")[0].text == text
@@ -406,3 +406,184 @@ def test_a_document_with_undecodable_bytes_is_a_clear_error() -> None:
     text = b"six Kinzhal\xff missiles".decode("utf-8", "surrogateescape")
     with pytest.raises(ValueError, match="not valid text"):
         Document(text, "r.txt", "R", "txt")
+
+
+def _shuffle_ids(folder: Path) -> None:
+    import numpy as np
+
+    ids = np.load(folder / "bm25" / "ids.npy")
+    np.save(folder / "bm25" / "ids.npy", ids[::-1].copy())
+
+
+def _overwrite_vectors(folder: Path) -> None:
+    path = folder / "dense.faiss"
+    data = bytearray(path.read_bytes())
+    data[200:1800] = b"\x7f" * 1600  # same size: only the bytes change
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [_shuffle_ids, _overwrite_vectors])
+def test_same_size_damage_to_derived_files_is_found_and_repaired(
+    sample_index: Index, embedder: Embedder, damage: Callable[[Path], None]
+) -> None:
+    before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
+    sample_index.close()
+    folder = sample_index.path / "derived"
+    sizes = {p.name: p.stat().st_size for p in folder.rglob("*") if p.is_file()}
+    damage(folder)
+    assert {p.name: p.stat().st_size for p in folder.rglob("*") if p.is_file()} == sizes
+    with Index.open(sample_index.path, embedder=embedder) as again:
+        assert [h.to_dict() for h in again.search(KINZHAL, k=5)] == before
+        assert all(abs(h.dense_score or 0) <= 1.0001 for h in again.search(KINZHAL, k=5))
+    from qa.index import derived
+
+    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    assert state["files"] == derived.checksums(folder)  # the repaired set was saved
+
+
+def test_a_file_left_where_the_old_derived_folder_goes_does_not_break_writes(
+    index: Index,
+) -> None:
+    (index.path / "derived.old").write_text("left over", encoding="utf-8")
+    (index.path / "derived.tmp").write_text("left over", encoding="utf-8")
+    index.add_documents([doc("Six Kinzhal missiles were fired.")])
+    index.add_documents([doc("Two drones were shot down.", "b.txt")])
+    assert not (index.path / "derived.old").exists()
+    assert index.counts() == {"documents": 2, "chunks": 2}
+
+
+def test_an_interrupted_ingest_keeps_the_committed_batches(index: Index) -> None:
+    docs = [doc(f"Report {i}: {i} shells hit the port of Odesa.", f"r{i}.txt") for i in range(5)]
+
+    def interrupt(stage: str, done: int, total: int) -> None:
+        if done >= 3:  # Ctrl-C once the third document is embedded, before it is committed
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        index.add_documents(docs, progress=interrupt, batch_chunks=1)
+    assert [d.source for d in index.documents()] == ["r0.txt", "r1.txt"]
+    assert len(index.dense) == len(index.sparse.ids) == index.counts()["chunks"] == 2
+    report = index.add_documents(docs, batch_chunks=1)  # a re-run resumes
+    assert len(report.unchanged) == 2 and len(report.added) == 3
+    assert index.counts() == {"documents": 5, "chunks": 5}
+
+
+def test_a_replaced_file_keeps_its_old_text_until_its_new_one_is_stored(index: Index) -> None:
+    index.add_documents([doc("Old text about Kharkiv.", "k.txt"), doc("Other.", "o.txt")])
+
+    seen: list[int] = []
+
+    def interrupt(stage: str, done: int, total: int) -> None:
+        seen.append(done)
+        if seen.count(1) == 2:  # the second batch starts: the first one is committed
+            raise KeyboardInterrupt
+
+    new = [doc("A new report from Lviv.", "l.txt"), doc("New text about Kharkiv.", "k.txt")]
+    with pytest.raises(KeyboardInterrupt):
+        index.add_documents(new, progress=interrupt, batch_chunks=1)
+    texts = {d.source: d.text for d in index.documents()}
+    assert texts["k.txt"] == "Old text about Kharkiv." and "l.txt" in texts
+
+
+def _blocking_writer(index: Index, docs: list[Document]) -> tuple[Any, Any, Any]:
+    """Start ``index.add_documents(docs)`` in a thread that stops while embedding."""
+    import threading
+
+    embedding, release = threading.Event(), threading.Event()
+
+    def pause(stage: str, done: int, total: int) -> None:
+        if stage == "embedding" and done == 0:
+            embedding.set()
+            assert release.wait(60)
+
+    writer = threading.Thread(
+        target=index.add_documents, args=(docs,), kwargs={"progress": pause}, daemon=True
+    )
+    writer.start()
+    assert embedding.wait(60)
+    return writer, release, embedding
+
+
+def test_reads_go_on_while_a_write_embeds(sample_index: Index) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.answer import ask
+
+    before = sample_index.counts()
+    writer, release, _ = _blocking_writer(sample_index, [doc("Shelling hit Kherson.", "n.txt")])
+    try:
+        with ThreadPoolExecutor(4) as pool:  # each read must finish while the write waits
+            jobs = [
+                pool.submit(sample_index.search, KINZHAL, 3),
+                pool.submit(ask, sample_index, "How many Kinzhal missiles were fired?"),
+                pool.submit(sample_index.counts),
+                pool.submit(sample_index.documents),
+            ]
+            hits, answer, counts, docs = (job.result(timeout=60) for job in jobs)
+        assert writer.is_alive()
+        assert "six Kinzhal" in hits[0].text and answer.short_answer == "six"
+        assert counts == before and len(docs) == before["documents"]
+    finally:
+        release.set()
+        writer.join(60)
+    assert sample_index.counts()["documents"] == before["documents"] + 1
+    assert sample_index.search("Shelling hit Kherson", k=1)[0].source == "n.txt"
+
+
+def test_reads_go_on_while_another_process_writes(sample_index: Index, embedder: Embedder) -> None:
+    other = Index.open(sample_index.path, embedder=embedder)  # as a `qa ingest` would
+    docs = [doc("Shelling hit Kherson.", "n.txt"), doc("A ferry sank near Izmail.", "f.txt")]
+    import threading
+
+    second, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def pause(stage: str, done: int, total: int) -> None:
+        seen.append(done)
+        if stage == "embedding" and seen.count(1) == 2:  # the first batch is committed
+            second.set()
+            assert release.wait(60)
+
+    writer = threading.Thread(
+        target=other.add_documents,
+        args=(docs,),
+        kwargs={"progress": pause, "batch_chunks": 1},
+        daemon=True,
+    )
+    writer.start()
+    try:
+        assert second.wait(60)
+        assert other._files.busy()  # the other writer holds the index's writer lock
+        hits = sample_index.search("Shelling hit Kherson", k=1)  # answered, not waiting
+        assert hits[0].source == "n.txt"  # its committed batch is already seen
+        assert writer.is_alive()
+    finally:
+        release.set()
+        writer.join(60)
+        other.close()
+    assert sample_index.search("A ferry sank near Izmail", k=1)[0].source == "f.txt"
+
+
+def test_a_search_during_a_removal_leaves_the_removed_chunks_out(sample_index: Index) -> None:
+    from qa.index.retrieve import Retriever
+
+    dense, sparse = sample_index.dense, sample_index.sparse  # the state a search started with
+    doc_id = sample_index.search(KINZHAL, k=1)[0].doc_id
+    sample_index.remove(doc_id)
+    embed = sample_index.embedder.encode
+    hits = Retriever(sample_index.store, dense, sparse, lambda q: embed([q])[0]).search(
+        KINZHAL, 5, "hybrid", None
+    )
+    assert hits and all(h.doc_id != doc_id for h in hits)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+
+
+def test_a_manifest_whose_dim_disagrees_with_the_vectors_is_a_clear_error(
+    sample_index: Index, embedder: Embedder
+) -> None:
+    sample_index.close()
+    manifest = sample_index.path / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps({**data, "dim": 383}), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match=r"says 383 dimensions, stored vectors have 384"):
+        Index.open(sample_index.path, embedder=embedder)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
+import tracemalloc
 from pathlib import Path
 
 import pypdf
@@ -15,12 +17,14 @@ from hypothesis import strategies as st
 from qa.errors import IngestError
 from qa.html_text import declared_charset, extract_html
 from qa.loaders import (
+    MB,
     SUPPORTED_SUFFIXES,
     decode_text,
     find_files,
     load_bytes,
     load_file,
     parse_date,
+    printable,
 )
 from qa.types import content_id
 from tests.pdfs import make_pdf
@@ -122,6 +126,36 @@ def test_binary_file(tmp_path: Path, data: bytes) -> None:
         load_file(write(tmp_path, "image.txt", data))
     assert err.value.reason == "not a text file (binary content)"
     assert err.value.path == str(tmp_path / "image.txt")
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.txt"
+    with open(path, "wb") as out:
+        out.truncate(2048 * MB)  # sparse: no disk space used
+    tracemalloc.start()
+    try:
+        with pytest.raises(IngestError) as err:
+            load_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert err.value.reason == "too large: 2048 MB, the limit is 200 MB"
+    assert peak < MB
+
+
+def test_a_nul_filled_file_is_called_binary_from_its_first_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "zeros.md"
+    with open(path, "wb") as out:
+        out.truncate(100 * MB)
+    tracemalloc.start()
+    try:
+        with pytest.raises(IngestError) as err:
+            load_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert err.value.reason == "not a text file (binary content)"
+    assert peak < MB
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n\r\n\t \n", b"\xef\xbb\xbf"])
@@ -413,6 +447,22 @@ def test_pdf_garbage(tmp_path: Path) -> None:
     assert err.value.path == str(tmp_path / "fake.pdf")
 
 
+def test_pypdf_notes_on_a_damaged_pdf_stay_off_stderr(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    data = make_pdf(PAGES)
+    damaged = data[: data.rindex(b"startxref")] + b"startxref\n12\n%%EOF\n"  # a wrong offset
+    level = logging.getLogger("pypdf").level
+    assert load_bytes(damaged, "damaged.pdf").text == "\n\n".join(PAGES)
+    with pytest.raises(IngestError, match="unreadable PDF"):
+        load_bytes(damaged[: len(damaged) // 2], "cut.pdf")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
+    assert capsys.readouterr().err == "" and len(recwarn) == 0
+    assert logging.getLogger("pypdf").level == level
+
+
 def test_pdf_without_text() -> None:
     with pytest.raises(IngestError, match=r"no text found \(scanned PDF\?\)"):
         load_bytes(make_pdf(["", ""]), "scan.pdf")
@@ -489,6 +539,52 @@ def test_find_files(tmp_path: Path) -> None:
             failed.append(exc)
     assert [d.format for d in loaded] == ["txt", "md", "pdf", "html"]
     assert [e.path for e in failed] == [str(bad)]
+
+
+def test_find_files_reports_what_it_cannot_read(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    good = write(reports, "a.txt", BODY)
+    linked = write(tmp_path, "elsewhere/b.md", BODY)
+    (reports / "more").symlink_to(linked.parent)  # a link to a folder is followed
+    (reports / "again").symlink_to(linked.parent)  # walked once only
+    (reports / "up").symlink_to(tmp_path)  # leads back to a folder it is in
+    (reports / "self.txt").symlink_to("self.txt")
+    (reports / "gone.txt").symlink_to(tmp_path / "missing.txt")
+    os.mkfifo(reports / "pipe.txt")
+
+    files, errors = find_files([reports, reports / "self.txt"])
+    assert files == [good, reports / "again" / "b.md"]
+    assert [(e.path, e.reason) for e in errors] == [
+        (str(reports / "up"), "symbolic link loop"),
+        (str(reports / "gone.txt"), "dangling symbolic link"),
+        (str(reports / "pipe.txt"), "not a regular file"),
+        (str(reports / "self.txt"), "symbolic link loop"),
+        (str(reports / "self.txt"), "symbolic link loop"),
+    ]
+
+
+def test_find_files_reports_an_unreadable_folder(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads a folder whatever its permissions")
+    good = write(tmp_path, "reports/a.txt", BODY)
+    locked = tmp_path / "reports" / "locked"
+    write(locked, "b.txt", BODY)
+    locked.chmod(0)
+    try:
+        files, errors = find_files(tmp_path / "reports")
+    finally:
+        locked.chmod(0o755)
+    assert files == [good]
+    assert [(e.path, e.reason) for e in errors] == [
+        (str(locked), "permission denied: cannot read this folder")
+    ]
+
+
+def test_printable_escapes_control_characters() -> None:
+    assert printable("evil\nqa: skipped\r\t\x1b[2K\u2028x") == (
+        "evil\\nqa: skipped\\r\\t\\x1b[2K\\u2028x"
+    )
+    assert printable("Zürich 東京 report.txt") == "Zürich 東京 report.txt"
 
 
 def test_supported_suffixes() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from qa.errors import QAError
+from qa.loaders import printable
 from qa.types import Answer
 
 
@@ -19,12 +20,14 @@ def format_answer(answer: Answer) -> str:
     if answer.abstained:
         lines.append(f"(confidence {answer.confidence:.2f}) Related passages:")
         for hit in answer.related:
-            lines.append(f"  - {hit.title} ({hit.source}): {textwrap.shorten(hit.text, 160)}")
+            where = f"{printable(hit.title)} ({printable(hit.source)})"
+            lines.append(f"  - {where}: {textwrap.shorten(hit.text, 160)}")
         return "\n".join(lines)
     lines.append(f"Sources (confidence {answer.confidence:.2f}):")
     for c in answer.citations:
         page = f", p. {c.page}" if c.page else ""
-        lines.append(f"  [{c.n}] {c.title} — {c.source}{page}, characters {c.start}–{c.end}")
+        where = f"{printable(c.title)} — {printable(c.source)}{page}"
+        lines.append(f"  [{c.n}] {where}, characters {c.start}–{c.end}")
         lines.append(textwrap.indent(textwrap.fill(f"“{c.quote}”", 92), "      "))
     return "\n".join(lines)
 
@@ -60,7 +63,7 @@ def run(
             if args.json:
                 print(json.dumps({"question": question, "error": str(exc)}), flush=True)
             else:
-                print(f"qa: error: {exc}", file=sys.stderr)
+                print(f"qa: error: {printable(str(exc))}", file=sys.stderr)
             continue
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)

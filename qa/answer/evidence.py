@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from qa.answer.extract import TITLES, Candidate, candidates
 from qa.answer.question import STOPWORDS, Question
+from qa.errors import DocumentNotFoundError
 from qa.index import Index
 from qa.index.sparse import stem, terms, tokenize
 from qa.sentences import split_sentences
@@ -76,7 +77,12 @@ def gather(index: Index, hits: list[Hit]) -> list[Sentence]:
     seen: set[tuple[str, int]] = set()
     sentences = []
     for hit in hits:
-        doc = docs.setdefault(hit.doc_id, index.document(hit.doc_id))
+        if hit.doc_id not in docs:
+            try:
+                docs[hit.doc_id] = index.document(hit.doc_id, exact=True)
+            except DocumentNotFoundError:  # removed by a write since the search
+                continue
+        doc = docs[hit.doc_id]
         for start, end in split_sentences(doc.text, hit.start, hit.end):
             if (doc.id, start) not in seen:
                 seen.add((doc.id, start))
