@@ -9,7 +9,7 @@ import pytest
 
 from qa import Answer, Index, InvalidQuestionError, ask
 from qa.answer import ABSTAIN_BELOW
-from qa.answer.question import answer_type, counted_noun, parse_question
+from qa.answer.question import TOPIC_QUESTIONS, answer_type, counted_noun, parse_question
 from qa.eval.answers import load_questions
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "data" / "sample_questions.jsonl"
@@ -195,3 +195,9 @@ def test_answer_json_contract(sample_index: Index) -> None:
         "answer_start",
         "answer_end",
     }
+
+
+def test_a_follow_up_borrows_from_the_last_questions_only() -> None:
+    history = [f"and what about word{i}?" for i in range(50)]  # follow-ups all the way back
+    borrowed = parse_question("and how many?", history).borrowed
+    assert set(borrowed) == {f"word{i}" for i in range(50 - TOPIC_QUESTIONS, 50)}

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -362,46 +363,87 @@ def test_chunked_upload_is_cut_off_at_the_limit(reader: TestClient, counts: dict
 # -- the chat's handlers and HTML ---------------------------------------------------------
 
 
-class Progress:
-    """Stands in for gr.Progress, which only works inside a running event."""
+def _uploaded(folder: Path, files: dict[str, bytes]) -> list[str]:
+    """Files as Gradio keeps uploads: each in a folder of its own, named by a hash."""
+    paths = []
+    for i, (name, data) in enumerate(files.items()):
+        (folder / f"hash{i}").mkdir(parents=True)
+        paths.append(folder / f"hash{i}" / name)
+        paths[-1].write_bytes(data)
+    return [str(p) for p in paths]
 
-    def __call__(self, *args: Any, **kwargs: Any) -> None:
-        pass
 
-    def tqdm(self, items: Iterable[Any], desc: str = "") -> Iterable[Any]:
-        return items
+@pytest.fixture
+def gradio_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "gradio"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(folder))
+    return folder
 
 
 def test_uploads_are_stored_together_and_deleted(
-    sample_index: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_index: Index, gradio_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = Service(sample_index, LIMIT)
-    stored: list[int] = []
-    store = service.store
-
-    def counted(docs: list[Document], errors: list[Any]) -> Any:
-        stored.append(len(docs))
-        return store(docs, errors)
-
-    monkeypatch.setattr(service, "store", counted)
+    writes: list[int] = []
+    add = sample_index.add_documents
+    monkeypatch.setattr(
+        sample_index,
+        "add_documents",
+        lambda docs, **kw: writes.append(len(docs)) or add(docs, **kw),
+    )
     files = {
         "dhaka.md": b"# Floods in Dhaka\n\nThe river rose 4 metres on Tuesday.\n",
         "port.txt": b"Port report\n\nThe port of Odesa reopened.",
         "bad.txt": bytes(range(256)) * 4,
         "evil.exe": b"MZ",
     }
-    cache = tmp_path / "gradio"  # as Gradio keeps uploads: each in a folder of its own
-    paths = []
-    for i, (name, data) in enumerate(files.items()):
-        (cache / f"hash{i}").mkdir(parents=True)
-        paths.append(cache / f"hash{i}" / name)
-        paths[-1].write_bytes(data)
-    box, status, header = Handlers(service).add_reports([str(p) for p in paths], Progress())
-    assert stored == [2] and box is None and "4 reports" in header
+    paths = _uploaded(gradio_folder, files)
+    steps = list(Handlers(service).add_reports(paths))
+    box, status, header = steps[-1]
+    assert writes == [2] and box is None and "4 reports" in header
     assert "Added: “Floods in Dhaka” (dhaka.md)" in status and "(port.txt)" in status
     assert "Rejected bad.txt: not a text file (binary content)" in status
     assert "evil.exe: unsupported file type &#x27;.exe&#x27;" in status
-    assert list(cache.iterdir()) == []  # Gradio's copies are gone
+    assert list(gradio_folder.iterdir()) == []  # Gradio's copies are gone
+    assert service.jobs.recent()[0].state == "done"
+
+
+def test_the_chat_reads_only_files_gradio_received(
+    sample_index: Index, gradio_folder: Path, tmp_path: Path
+) -> None:
+    """A client names the paths of its upload: one naming a file elsewhere on the server's
+    disk (directly or through a link in the upload folder) gets nothing read or deleted."""
+    secret = tmp_path / "secret.md"
+    secret.write_text("# Secret\n\nThe password is swordfish.\n", encoding="utf-8")
+    link = gradio_folder / "hash9" / "notes.md"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(secret)
+    service = Service(sample_index, LIMIT)
+    before = sample_index.counts()
+    for path in (str(secret), str(link), str(gradio_folder / ".." / "secret.md")):
+        _, status, _ = list(Handlers(service).add_reports([path]))[-1]
+        assert "not a file uploaded to this server" in status
+    assert sample_index.counts() == before and secret.exists()
+    assert not sample_index.search("password swordfish", k=3, mode="bm25")
+
+
+def test_a_failed_upload_job_says_so(
+    module_sample_index: Index,
+    gradio_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = Service(module_sample_index)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(module_sample_index, "add_documents", broken)
+    paths = _uploaded(gradio_folder, {"a.txt": b"Shelling hit Kherson."})
+    with caplog.at_level(logging.ERROR):
+        _, status, _ = list(Handlers(service).add_reports(paths))[-1]
+    assert "storing the reports failed" in status and "disk on fire" in caplog.text
+    assert service.jobs.recent()[0].state == "failed"
 
 
 def test_unexpected_errors_end_the_wait(
@@ -421,9 +463,6 @@ def test_unexpected_errors_end_the_wait(
         chat, questions, panels, _ = on.respond(pending, history, [], [], 6, "hybrid", "", "", "")
     assert chat[-1]["content"] == render.error_html(FAILED) and questions == [] and panels == []
     assert "disk on fire" in caplog.text
-    monkeypatch.setattr(service, "store", broken)
-    _, status, _ = on.add_reports([], Progress())
-    assert "went wrong" in status
 
 
 def _answer(text: str, doc: Document, spans: list[tuple[int, int]]) -> Answer:
@@ -460,3 +499,82 @@ def test_each_report_is_sent_once_per_answer() -> None:
     assert "Unique middle" not in block.brief and 'id="cite-a1-2"' in block.brief
     panel = render.panel_html([block] * 5)
     assert panel.count('class="src-text"') == render.FULL_ANSWERS
+
+
+def _pause_writes(index: Index, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """Make the index's next write stop when it starts embedding, until released."""
+    import threading
+
+    embedding, release = threading.Event(), threading.Event()
+    add = index.add_documents
+
+    def paused(docs: list[Document], *, progress: Any = None, **kw: Any) -> Any:
+        def report(stage: str, done: int, total: int) -> None:
+            if progress:
+                progress(stage, done, total)
+            if stage == "embedding" and not embedding.is_set():
+                embedding.set()
+                assert release.wait(60)
+
+        return add(docs, progress=report, **kw)
+
+    monkeypatch.setattr(index, "add_documents", paused)
+    return embedding, release
+
+
+def test_an_upload_runs_as_a_job_while_questions_are_answered(
+    client: TestClient, sample_index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedding, release = _pause_writes(sample_index, monkeypatch)
+    files = [("files", ("kherson.txt", b"Kherson report\n\nShelling hit the Kherson ferry.\n"))]
+    started = client.post("/api/v1/documents?wait=0", files=files)
+    try:
+        assert started.status_code == 202
+        job = started.json()
+        assert started.headers["location"] == f"/api/v1/jobs/{job['id']}"
+        assert job["files"] == ["kherson.txt"] and job["state"] in ("queued", "running")
+        assert embedding.wait(60)  # the upload is being embedded now
+        health = client.get("/api/v1/health")
+        answer = client.post("/api/v1/ask", json={"question": KINZHAL})
+        assert health.status_code == 200 and answer.json()["short_answer"] == "six"
+        running = client.get(started.headers["location"]).json()
+        assert running["state"] == "running" and running["stage"] == "embedding"
+        assert running["total"] >= 1 and running["report"] is None
+    finally:
+        release.set()
+    for _ in range(200):
+        done = client.get(started.headers["location"]).json()
+        if done["state"] == "done":
+            break
+        time.sleep(0.05)
+    assert [d["source"] for d in done["report"]["added"]] == ["kherson.txt"]
+    assert [j["id"] for j in client.get("/api/v1/jobs?state=done").json()] == [job["id"]]
+    assert client.get("/api/v1/jobs?state=bogus").status_code == 422
+    assert client.get("/api/v1/jobs/nope").status_code == 404
+
+
+def test_a_small_upload_still_answers_with_its_report(client: TestClient) -> None:
+    files = [("files", ("lviv.txt", b"Lviv report\n\nPower returned to Lviv.\n"))]
+    body = client.post("/api/v1/documents", files=files).json()
+    assert [d["source"] for d in body["added"]] == ["lviv.txt"]
+
+
+def test_one_request_cannot_ask_for_unbounded_work(reader: TestClient) -> None:
+    too_many = reader.post("/api/v1/ask", json={"question": KINZHAL, "k": 21})
+    assert too_many.status_code == 422 and too_many.json()["detail"].startswith("k: ")
+    deep = b"[" * 100_000 + b"]" * 100_000  # past what Python's JSON parser takes
+    nested = reader.post("/api/v1/ask", content=deep, headers={"content-type": "application/json"})
+    assert nested.status_code == 422 and nested.json()["detail"].startswith("body: ")
+    search = reader.post("/api/v1/search", json={"query": "Kinzhal", "k": 100})
+    assert search.status_code == 200  # a search may return more passages than an answer reads
+
+
+def test_the_chat_keeps_k_to_its_bound(module_sample_index: Index) -> None:
+    service = Service(module_sample_index)
+    seen: list[int] = []
+    ask = service.ask
+    service.ask = lambda text, **kw: seen.append(kw["k"]) or ask(text, **kw)  # type: ignore[method-assign]
+    on = Handlers(service)
+    history, pending, _, _ = on.start(KINZHAL, [])
+    on.respond(pending, history, [], [], 10_000, "hybrid", "", "", "")
+    assert seen == [20]

@@ -12,9 +12,10 @@ import functools
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import __version__
 from qa.errors import (
@@ -35,12 +36,17 @@ from qa.ui.schemas import (
     FiltersIn,
     HealthOut,
     IngestOut,
+    JobOut,
+    JobState,
     SearchIn,
     SearchOut,
 )
 from qa.ui.service import MAX_FILES, Filters, Service, UploadRejected
 
 PREFIX = "/api/v1"
+DEFAULT_WAIT = 30.0  # seconds an upload request waits for its job before answering 202
+MAX_WAIT = 600.0
+UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400 for an unreadable body
 # the index or the model cannot be used: nothing the client can change, so a 503
 SERVER_FAULTS = (IndexFormatError, IndexNotFoundError, ModelLoadError, ModelMismatchError)
 ERROR_CODES: dict[int, str] = {
@@ -95,6 +101,16 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """422 with one ``detail`` message, the shape of every other error of the API."""
     problems = exc.errors() if isinstance(exc, RequestValidationError) else []
     return JSONResponse({"detail": validation_message(problems)}, status_code=422)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's errors as they are, but for a body it could not parse: JSON nested past
+    what Python's parser takes is a client's bad request (422), like any other bad JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    status, detail = exc.status_code, exc.detail
+    if status == 400 and detail == UNPARSED_BODY:
+        status, detail = 422, "body: the JSON could not be read (nested too deeply?)"
+    return JSONResponse({"detail": detail}, status_code=status, headers=exc.headers)
 
 
 def _filters(f: FiltersIn) -> Filters:
@@ -178,23 +194,69 @@ def build_router(service: Service) -> APIRouter:
         response_model=IngestOut,
         summary="Upload reports",
         tags=["documents"],
-        responses=errors(403, 413, 415, 422, 503),
+        responses={
+            202: {"model": JobOut, "description": "Still being stored: follow Location"},
+            **errors(403, 413, 415, 422, 503),
+        },
     )
     def upload_documents(
         files: Annotated[list[UploadFile], File(description="report files: txt, md, html, pdf")],
-    ) -> dict[str, Any]:
+        wait: Annotated[
+            float, Query(ge=0, le=MAX_WAIT, description="seconds to wait for the report")
+        ] = DEFAULT_WAIT,
+    ) -> Any:
         """Add reports. An unsupported type (415) or a file over the size limit (413) refuses
-        the whole upload before anything is stored; unreadable files are listed in ``errors``."""
+        the whole upload before anything is stored; unreadable files are listed in ``errors``.
+
+        The reports are stored by a background job, so questions go on meanwhile. If it ends
+        within ``wait`` seconds the answer is its report (200); else 202 with the job, whose
+        progress and report ``GET /api/v1/jobs/{id}`` (the ``Location`` header) gives."""
         with http_errors():
             if len(files) > MAX_FILES:
                 raise UploadRejected(413, f"{len(files)} files; upload at most {MAX_FILES} at once")
             names = [service.check_upload(f.filename or "", f.size) for f in files]
             contents = [(n, _read(f, n, service.max_upload_bytes)) for n, f in zip(names, files)]
-            report = service.ingest(contents)
+            job = service.submit(contents)
+        if not service.jobs.wait(job, wait):
+            location = f"{PREFIX}/jobs/{job.id}"
+            return JSONResponse(job.to_dict(), status_code=202, headers={"Location": location})
+        if job.report is None:
+            raise HTTPException(503, job.error or "storing the reports failed")
+        report = job.report
         stored = report.added or report.replaced or report.unchanged
         if not stored and report.errors:
             raise HTTPException(422, "; ".join(str(e) for e in report.errors))
         return report.to_dict()
+
+    @api.get(
+        "/jobs",
+        response_model=list[JobOut],
+        summary="List upload jobs",
+        tags=["documents"],
+        responses=errors(422),
+    )
+    def list_jobs(
+        state: Annotated[JobState | None, Query(description="only jobs in this state")] = None,
+    ) -> list[dict[str, Any]]:
+        """The uploads being stored and the last ones stored, newest first."""
+        return [j.to_dict() for j in service.jobs.recent() if state in (None, j.state)]
+
+    @api.get(
+        "/jobs/{job_id}",
+        response_model=JobOut,
+        summary="Follow an upload job",
+        tags=["documents"],
+        responses={
+            **errors(422),
+            404: {"model": ErrorOut, "description": "No upload job with that id"},
+        },
+    )
+    def get_job(job_id: str) -> dict[str, Any]:
+        """How far an upload has got: its stage, counts, and at the end its report or error."""
+        job = service.jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no upload job {job_id!r} (finished jobs are kept a while)")
+        return job.to_dict()
 
     @one_document(
         methods=["DELETE"],

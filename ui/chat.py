@@ -8,6 +8,7 @@ do is in :mod:`qa.ui.handlers`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib.resources import files
 from typing import Any
 
@@ -18,9 +19,13 @@ from qa.index import MODES
 from qa.loaders import SUPPORTED_SUFFIXES
 from qa.ui import render
 from qa.ui.handlers import Handlers
+from qa.ui.schemas import MAX_ASK_K
 from qa.ui.service import Service
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # not part of Gradio's own API page
+# every 5 minutes, delete uploads left for over 15 (the upload event deletes its own at once)
+DELETE_UPLOADS = (300, 900)
+STATE_SECONDS = 6 * 3600  # a chat's state is dropped after hours without a change
 SCROLL_SOURCES_TOP = (
     "() => { const s = document.getElementById('sources'); if (s) s.scrollTop = 0; }"
 )
@@ -47,10 +52,11 @@ def head() -> str:
 def build_chat(service: Service) -> gr.Blocks:
     """The chat page; its events all work on ``service``."""
     on = Handlers(service)
-    with gr.Blocks(title="reportqa", analytics_enabled=False) as demo:
-        asked = gr.State([])  # the questions asked so far, for follow-ups
-        panels = gr.State([])  # each answer's rendered sources (render.Sources), newest first
-        pending = gr.State("")
+    with gr.Blocks(title="reportqa", analytics_enabled=False, delete_cache=DELETE_UPLOADS) as demo:
+        asked = gr.State([], time_to_live=STATE_SECONDS)  # questions so far, for follow-ups
+        # each answer's rendered sources (render.Sources), newest first
+        panels = gr.State([], time_to_live=STATE_SECONDS)
+        pending = gr.State("", time_to_live=STATE_SECONDS)
         header = gr.HTML(on.header(), elem_classes="qa-header", js_on_load=None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=420):
@@ -80,7 +86,9 @@ def build_chat(service: Service) -> gr.Blocks:
                     new = gr.Button("New chat", elem_id="new-chat", scale=0, min_width=112)
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     with gr.Row():
-                        k = gr.Slider(1, 20, DEFAULT_K, step=1, label="Passages (k)", elem_id="k")
+                        k = gr.Slider(
+                            1, MAX_ASK_K, DEFAULT_K, step=1, label="Passages (k)", elem_id="k"
+                        )
                         mode = gr.Radio(
                             list(MODES), value="hybrid", label="Retrieval", elem_id="mode"
                         )
@@ -121,8 +129,10 @@ def build_chat(service: Service) -> gr.Blocks:
         new.click(on.clear, None, cleared, queue=False, **PRIVATE)
         chat.clear(on.clear, None, cleared, queue=False, **PRIVATE)
 
-        def add_reports(paths: list[str] | None, progress: Any = gr.Progress()) -> Any:  # noqa: B008
-            return on.add_reports(paths, progress)
+        def add_reports(paths: list[str] | None) -> Iterator[tuple[Any, ...]]:
+            yield from on.add_reports(paths)
 
-        upload.upload(add_reports, upload, [upload, status, header], **PRIVATE)
+        upload.upload(
+            add_reports, upload, [upload, status, header], show_progress="hidden", **PRIVATE
+        )
     return demo

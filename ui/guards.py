@@ -8,8 +8,11 @@ and a DNS-rebinding page reaches a server on localhost under its own host name.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -82,30 +85,84 @@ def cross_site(headers: dict[bytes, bytes]) -> str | None:
 
 
 class SameOriginMiddleware:
-    """Refuses (403) a POST, PUT, PATCH or DELETE under ``prefix`` sent by another site's page.
+    """Refuses (403) a POST, PUT, PATCH or DELETE sent by another site's page, on every path:
+    the REST API and the chat's own event and upload routes alike.
 
-    Reads (GET) are not checked: without CORS headers another page cannot read the answer.
+    Reads (GET) are not checked: no CORS header lets another page read the answer.
     """
 
-    def __init__(self, app: ASGIApp, prefix: str) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] in UNSAFE_METHODS
-            and under(scope["path"], self.prefix)
-        ):
+        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
             why = cross_site(dict(scope.get("headers") or []))
             if why is not None:
                 detail = (
-                    f"cross-site request refused: {why}; change the reports from this "
-                    "server's own pages, or from a client such as curl"
+                    f"cross-site request refused: {why}; use this server's own pages, or a "
+                    "client such as curl"
                 )
                 await refuse(send, 403, detail)
                 return
         await self.app(scope, receive, send)
+
+
+class UploadTypeMiddleware:
+    """Keeps the chat's upload route (Gradio's, which stores any file) to report files.
+
+    Gradio answers an upload with the paths it saved; when any of them is not of a
+    supported type, every file of the upload is deleted and the answer becomes a 415.
+    """
+
+    def __init__(
+        self, app: ASGIApp, path: str, suffixes: tuple[str, ...], folder: Callable[[], str]
+    ) -> None:
+        self.app = app
+        self.path = path
+        self.suffixes = suffixes
+        self.folder = folder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        body: list[bytes] = []
+
+        async def held_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            data = b"".join(body)
+            refused = self.refused(data) if start.get("status") == 200 else None
+            if refused:
+                await refuse(send, 415, refused)
+                return
+            await send(start)
+            await send({"type": "http.response.body", "body": data})
+
+        await self.app(scope, receive, held_send)
+
+    def refused(self, answer: bytes) -> str | None:
+        """Why the saved files may not stay (they are then deleted), or None."""
+        try:
+            paths = [Path(p) for p in json.loads(answer)]
+        except (ValueError, TypeError):
+            return None
+        bad = [p.name for p in paths if p.suffix.lower() not in self.suffixes]
+        if not bad:
+            return None
+        folder = Path(self.folder()).resolve()
+        for path in paths:
+            real = path.resolve()
+            if real.is_relative_to(folder):
+                with contextlib.suppress(OSError):
+                    real.unlink()
+                    real.parent.rmdir()
+        return f"{bad[0]}: unsupported file type; supported: {', '.join(self.suffixes)}"
 
 
 class BodyTooLarge(Exception):

@@ -1,4 +1,5 @@
-"""What the chat's events do: ask (in three steps, for a prompt busy state), clear, upload.
+"""What the chat's events do: ask (in three steps, for a prompt busy state), clear, upload
+(a background job whose progress the page shows).
 
 Handlers take and return plain values; :mod:`qa.ui.chat` wires them to the components. The
 chat history holds rendered HTML, so the raw questions asked so far are kept apart, in state,
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -18,16 +20,19 @@ from typing import Any
 import gradio as gr
 
 from qa.dates import parse_date
-from qa.errors import DocumentNotFoundError, IngestError, QAError
+from qa.errors import DocumentNotFoundError, QAError
 from qa.types import Answer, Document
 from qa.ui import render
-from qa.ui.service import Filters, Service, UploadRejected, read_upload
+from qa.ui.jobs import Job
+from qa.ui.schemas import MAX_ASK_K
+from qa.ui.service import Filters, Service, UploadRejected
 from qa.ui.sources import Sources, sources
 
 log = logging.getLogger(__name__)
 MAX_PANELS = 10  # answers whose sources stay in the panel (and whose markers keep working)
 FAILED = "Something went wrong on the server (the error is in its log); please try again."
 WAITING = '<div class="qa-pending">Looking through the reports…</div>'
+POLL_SECONDS = 0.5  # how often the page hears how an upload goes
 _answer_ids = itertools.count(1)
 
 Message = dict[str, Any]
@@ -75,7 +80,8 @@ class Handlers:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
             filters = parse_filters(source_filter, date_from, date_to)
-            answer = self.service.ask(text, k=int(k), mode=mode, history=questions, filters=filters)
+            k = min(max(int(k), 1), MAX_ASK_K)  # the client sends the slider's value
+            answer = self.service.ask(text, k=k, mode=mode, history=questions, filters=filters)
             aid = f"a{next(_answer_ids)}"
             reply = message("assistant", render.answer_html(answer, aid))
             block = sources(answer, aid, self.documents(answer))
@@ -97,49 +103,51 @@ class Handlers:
         """A new conversation: no messages, no history for follow-ups, an empty panel."""
         return [], [], [], render.panel_html([]), ""
 
-    def add_reports(self, paths: list[str] | None, progress: Any) -> tuple[Any, ...]:
-        """Add uploaded files, then delete Gradio's copies of them; the upload box is emptied.
+    def add_reports(self, paths: list[str] | None) -> Iterator[tuple[Any, ...]]:
+        """Store the uploaded files as a background job, showing its progress until it ends.
 
-        Returns the upload box, the status list and the header (its counts change).
+        Only files that Gradio itself received into its upload folder are read (a client
+        names the paths, and could name any file on the server's disk); Gradio's copies are
+        deleted once read. Yields the upload box, the status list and the header.
         """
-        files = [Path(p) for p in paths or []]
-        try:
-            lines = self.ingest(files, progress)
-        except Exception:  # else the upload would seem to hang, with no word of what failed
-            log.exception("adding %d uploaded files failed", len(files))
-            lines = [f'<li class="rejected">{escape(FAILED)}</li>']
-        finally:  # Gradio keeps each upload in a folder of its own, named by a hash
-            for file in files:
-                with contextlib.suppress(OSError):
-                    file.unlink()
-                    file.parent.rmdir()
-        status = f"<ul>{''.join(lines)}</ul>" if lines else ""
-        return None, status, self.header()
-
-    def ingest(self, files: list[Path], progress: Any) -> list[str]:
-        """Read the files one by one, with progress, and store the readable ones together in
-        one commit; HTML list items saying what happened to each."""
         items: list[str] = []
-        docs: list[Document] = []
-        errors: list[IngestError] = []
-        for file in progress.tqdm(files, desc="Reading"):
+        try:
+            files = self.received(paths or [], items)
+        except Exception:  # else the upload would seem to hang, with no word of what failed
+            log.exception("reading %d uploaded files failed", len(paths or []))
+            yield None, status_html([f'<li class="rejected">{escape(FAILED)}</li>']), gr.skip()
+            return
+        if not files:
+            yield None, status_html(items), gr.skip()
+            return
+        job = self.service.submit(files)
+        while not self.service.jobs.wait(job, POLL_SECONDS):
+            yield None, status_html([*items, progress_html(job)]), gr.skip()
+        yield None, status_html(items + outcome(job)), self.header()
+
+    def received(self, paths: list[str], items: list[str]) -> list[tuple[str, bytes]]:
+        """The name and bytes of each uploaded file that may be stored; a line in ``items``
+        for each one refused. Every file is deleted after, if it is Gradio's."""
+        folder = Path(upload_folder()).resolve()
+        files: list[tuple[str, bytes]] = []
+        for raw in paths:
+            path = Path(raw)
             try:
-                name = self.service.check_upload(file.name, file.stat().st_size)
-                docs.append(read_upload(name, file.read_bytes()))
+                real = path.resolve(strict=True)
+                if not real.is_relative_to(folder) or not real.is_file():
+                    log.warning("refused to read %r: not a file Gradio received", raw)
+                    raise UploadRejected(403, f"{path.name}: not a file uploaded to this server")
+                try:
+                    name = self.service.check_upload(path.name, real.stat().st_size)
+                    files.append((name, real.read_bytes()))
+                finally:
+                    with contextlib.suppress(OSError):  # Gradio keeps each upload in a folder
+                        real.unlink()  # of its own, named by a hash
+                        real.parent.rmdir()
             except (UploadRejected, OSError) as exc:
-                items.append(f'<li class="rejected">Rejected: {escape(str(exc))}</li>')
-            except IngestError as exc:
-                errors.append(exc)
-        progress(1.0, desc=f"Indexing {len(docs)} reports")
-        report = self.service.store(docs, errors)
-        items += [
-            f'<li class="rejected">Rejected {escape(e.path)}: {escape(e.reason)}</li>'
-            for e in report.errors
-        ]
-        done = ("Added", report.added), ("Replaced", report.replaced)
-        for what, stored in (*done, ("Already in the index", report.unchanged)):
-            items += [f"<li>{what}: “{escape(d.title)}” ({escape(d.source)})</li>" for d in stored]
-        return items
+                reason = exc if isinstance(exc, UploadRejected) else f"{path.name}: unreadable"
+                items.append(f'<li class="rejected">Rejected: {escape(str(reason))}</li>')
+        return files
 
     def header(self) -> str:
         counts = self.service.counts()
@@ -179,3 +187,45 @@ def parse_filters(sources: str, date_from: str, date_to: str) -> Filters:
 
     names = [s.strip() for s in (sources or "").split(",") if s.strip()]
     return Filters(None, names or None, day(date_from, "from"), day(date_to, "to"))
+
+
+def upload_folder() -> str:
+    """The folder Gradio saves uploads in (``$GRADIO_TEMP_DIR``, else a temp folder)."""
+    from gradio.utils import get_upload_folder
+
+    return get_upload_folder()
+
+
+def status_html(items: list[str]) -> str:
+    return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+def progress_html(job: Job) -> str:
+    """A list item with a progress bar for a job under way."""
+    what = {"reading": "Reading", "embedding": "Indexing"}.get(job.stage, "Waiting to start")
+    unit = {"reading": "files", "embedding": "passages"}.get(job.stage, "")
+    count = f" {job.done}/{job.total} {unit}" if job.total else ""
+    bar = (
+        f'<progress value="{job.done}" max="{job.total}" aria-label="{what}"></progress>'
+        if job.total
+        else ""
+    )
+    files = len(job.files)
+    return (
+        f'<li class="pending">{what}{count} ({files} report{"s" if files != 1 else ""}){bar}</li>'
+    )
+
+
+def outcome(job: Job) -> list[str]:
+    """HTML list items saying what happened to each file of a finished job."""
+    if job.report is None:
+        return [f'<li class="rejected">{escape(job.error or FAILED)}</li>']
+    report = job.report
+    items = [
+        f'<li class="rejected">Rejected {escape(e.path)}: {escape(e.reason)}</li>'
+        for e in report.errors
+    ]
+    done = ("Added", report.added), ("Replaced", report.replaced)
+    for what, stored in (*done, ("Already in the index", report.unchanged)):
+        items += [f"<li>{what}: “{escape(d.title)}” ({escape(d.source)})</li>" for d in stored]
+    return items

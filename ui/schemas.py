@@ -12,7 +12,9 @@ from qa.answer.answerer import DEFAULT_K
 from qa.answer.question import MAX_QUESTION_CHARS
 
 Mode = Literal["hybrid", "dense", "bm25"]
-MAX_K = 100
+JobState = Literal["queued", "running", "done", "failed"]
+MAX_K = 100  # passages a search may return
+MAX_ASK_K = 20  # passages an answer may read: each costs sentence embeddings (the chat's top)
 MAX_HISTORY = 50
 # the question's own length is checked by qa.answer, with a message that says how long it is
 Text = Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]
@@ -41,7 +43,7 @@ class AskIn(BaseModel):
     question: str = Field(
         ..., description="the question", examples=["Who is the mayor of Kharkiv?"]
     )
-    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_K, description="passages to retrieve")
+    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_ASK_K, description="passages to read")
     mode: Mode = "hybrid"
     filters: FiltersIn = Field(default_factory=FiltersIn)
     history: list[Text] = Field(
@@ -149,6 +151,19 @@ class IngestOut(BaseModel):
     replaced: list[DocumentBrief]
     unchanged: list[DocumentBrief]
     errors: list[IngestErrorOut]
+
+
+class JobOut(BaseModel):
+    """An upload being stored in the background; ``report`` once it is done."""
+
+    id: str
+    state: JobState
+    stage: str = Field(description="queued, reading, embedding, done or failed")
+    done: int = Field(description="files read or passages embedded so far, in this stage")
+    total: int = Field(description="files or passages this stage has in all")
+    files: list[str]
+    report: IngestOut | None
+    error: str | None
 
 
 class HealthOut(BaseModel):

@@ -2,7 +2,9 @@
 
 Order matters: the API routes are added before Gradio is mounted at ``/``, because a mount
 at the root matches every path and Starlette tries routes in the order they were added.
-Middlewares run last added first: host check, then login, then the API's own guards.
+Middlewares run last added first: host check, then login, then the guards: same-origin
+writes everywhere, no cross-origin reads, report types only in the chat's uploads, and the
+API's body limits.
 """
 
 from __future__ import annotations
@@ -10,17 +12,26 @@ from __future__ import annotations
 import gradio as gr
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from qa import __version__
-from qa.ui import chat
-from qa.ui.api import PREFIX, build_router, validation_error
+from qa.loaders import SUPPORTED_SUFFIXES
+from qa.ui import chat, handlers
+from qa.ui.api import PREFIX, build_router, http_error, validation_error
 from qa.ui.auth import BasicAuthMiddleware
-from qa.ui.guards import BodyLimitMiddleware, SameOriginMiddleware, trusted_hosts
+from qa.ui.guards import (
+    BodyLimitMiddleware,
+    SameOriginMiddleware,
+    UploadTypeMiddleware,
+    trusted_hosts,
+)
 from qa.ui.service import MAX_FILES, Service
 
 MULTIPART_SLACK = 64 * 1024  # room for multipart headers around the files themselves
 JSON_LIMIT = 1024 * 1024  # a question with its history, or a search, is far smaller
+GRADIO_UPLOAD = "/gradio_api/upload"  # where the chat's file box sends files
 
 
 def create_app(
@@ -43,6 +54,7 @@ def create_app(
     )
     app.include_router(build_router(service))
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     demo = chat.build_chat(service)
     demo.queue(default_concurrency_limit=4)
     app = gr.mount_gradio_app(
@@ -57,10 +69,22 @@ def create_app(
         max_file_size=service.max_upload_bytes,
         show_error=True,
     )
+    # Gradio checks that the files an event names were uploaded to it only once `launch()`
+    # has run; mounted, it never runs, and any client could name any file on the disk
+    demo.has_launched = True
     upload = service.max_upload_bytes * MAX_FILES + MULTIPART_SLACK
     limits = {("POST", f"{PREFIX}/documents"): upload}
     app.add_middleware(BodyLimitMiddleware, prefix=PREFIX, default=JSON_LIMIT, limits=limits)
-    app.add_middleware(SameOriginMiddleware, prefix=PREFIX)
+    app.add_middleware(
+        UploadTypeMiddleware,
+        path=GRADIO_UPLOAD,
+        suffixes=SUPPORTED_SUFFIXES,
+        folder=handlers.upload_folder,
+    )
+    # no origin but the server's own may read its answers; Gradio, seeing CORS handled here,
+    # drops its own rule that lets any page served from localhost read them
+    app.add_middleware(CORSMiddleware, allow_origins=[])
+    app.add_middleware(SameOriginMiddleware)
     if users:
         app.add_middleware(BasicAuthMiddleware, users=users)
     allowed = trusted_hosts(host)

@@ -1,13 +1,12 @@
 """The one index the server holds, shared by the chat and the REST API.
 
-Every operation takes one lock: the Index guards its own search and writes, but ``ask`` also
-reads documents and the model outside that lock, so a concurrent upload could be seen half
-done. Answers take well under a second, so serialising them costs little.
+Reads (questions, searches, documents, counts) go straight to the index, which lets them run
+beside a write. Uploads become background jobs (:mod:`qa.ui.jobs`): read, embedded and
+stored one after another, off the request, with their progress on record.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -18,7 +17,9 @@ from qa.config import sample_corpus
 from qa.errors import DocumentNotFoundError, IngestError, QAError
 from qa.index import Index, IngestReport
 from qa.loaders import SUPPORTED_SUFFIXES, load_bytes, unsupported_message
+from qa.progress import Progress
 from qa.types import Answer, Document, Hit
+from qa.ui.jobs import Job, Jobs
 
 MB = 1024 * 1024
 MAX_FILES = 20  # files in one upload
@@ -56,11 +57,11 @@ class Filters:
 
 @dataclass
 class Service:
-    """The index, its model and the upload limit, behind one lock."""
+    """The index, its model, the upload limit and the background ingest jobs."""
 
     index: Index
     max_upload_bytes: int = 20 * MB
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    jobs: Jobs = field(default_factory=Jobs, repr=False)
 
     @property
     def model(self) -> str:
@@ -69,40 +70,33 @@ class Service:
     def ask(
         self, question: str, *, k: int, mode: str, history: Sequence[str] = (), filters: Filters
     ) -> Answer:
-        with self._lock:
-            return ask(self.index, question, k=k, mode=mode, history=history, **filters.kwargs())
+        return ask(self.index, question, k=k, mode=mode, history=history, **filters.kwargs())
 
     def search(self, query: str, *, k: int, mode: str, filters: Filters) -> list[Hit]:
-        with self._lock:
-            return self.index.search(query, k=k, mode=mode, **filters.kwargs())
+        return self.index.search(query, k=k, mode=mode, **filters.kwargs())
 
     def documents(self) -> list[Document]:
-        with self._lock:
-            return self.index.documents()
+        return self.index.documents()
 
     def document(self, key: str) -> Document:
-        with self._lock:
-            return self.index.document(key)
+        return self.index.document(key)
 
     def remove(self, key: str) -> Document:
         """Remove the document with this id, unique id prefix or source."""
-        with self._lock:
-            return self.index.remove(key)
+        return self.index.remove(key)
 
     def remove_exact(self, doc_id: str) -> Document:
         """Remove the document with exactly this id; a prefix or a source is not found."""
-        with self._lock:
-            try:
-                return self.index.remove(doc_id, exact=True)
-            except DocumentNotFoundError:
-                raise DocumentNotFoundError(
-                    f"no document with id {doc_id!r}; give the full id, as GET "
-                    "/api/v1/documents lists them"
-                ) from None
+        try:
+            return self.index.remove(doc_id, exact=True)
+        except DocumentNotFoundError:
+            raise DocumentNotFoundError(
+                f"no document with id {doc_id!r}; give the full id, as GET "
+                "/api/v1/documents lists them"
+            ) from None
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            return self.index.counts()
+        return self.index.counts()
 
     def check_upload(self, filename: str, size: int | None) -> str:
         """The file's name without folders, or UploadRejected (415 type, 413 size)."""
@@ -121,23 +115,31 @@ class Service:
     def max_upload_mb(self) -> float:
         return self.max_upload_bytes / MB
 
+    def submit(self, files: Sequence[tuple[str, bytes]]) -> Job:
+        """Start storing files (name, bytes) already passed by ``check_upload``, in the
+        background; the job's report lists unreadable ones in ``errors``."""
+        files = list(files)
+        return self.jobs.submit([name for name, _ in files], lambda p: self._ingest(files, p))
+
     def ingest(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
-        """Read files (name, bytes) already passed by ``check_upload`` and store them together;
-        unreadable ones go in ``errors``."""
+        """Store files as :meth:`submit` does, and wait for the report."""
+        job = self.submit(files)
+        self.jobs.wait(job, timeout=None)
+        if job.report is None:
+            raise QAError(job.error or "storing the reports failed")
+        return job.report
+
+    def _ingest(self, files: Sequence[tuple[str, bytes]], progress: Progress) -> IngestReport:
         docs: list[Document] = []
         errors: list[IngestError] = []
-        for name, data in files:
+        for done, (name, data) in enumerate(files):
+            progress("reading", done, len(files))
             try:
                 docs.append(read_upload(name, data))
             except IngestError as exc:
                 errors.append(exc)
-        return self.store(docs, errors)
-
-    def store(self, docs: Sequence[Document], errors: Sequence[IngestError] = ()) -> IngestReport:
-        """Add documents in one commit; ``errors`` (files that could not be read) are listed
-        first in the report."""
-        with self._lock:
-            report = self.index.add_documents(docs) if docs else IngestReport()
+        progress("reading", len(files), len(files))
+        report = self.index.add_documents(docs, progress=progress) if docs else IngestReport()
         report.errors[:0] = errors
         return report
 

@@ -10,6 +10,7 @@ from qa.errors import InvalidQuestionError
 from qa.types import is_text
 
 MAX_QUESTION_CHARS = 2000
+TOPIC_QUESTIONS = 10  # earlier questions a follow-up may borrow its topic from
 
 ORG_NOUNS = (
     "organi[sz]ation|company|operator|agency|group|broadcaster|ministry|firm|body|institution|"
@@ -174,9 +175,11 @@ def parse_question(text: object, history: Sequence[str] = ()) -> Question:
 
 def _topic(history: Sequence[str]) -> list[str]:
     """The content words of the chat so far, back to its last question that stood alone:
-    "and what else did he say?" after "what did he say?" still knows who "he" is."""
+    "and what else did he say?" after "what did he say?" still knows who "he" is. Only the
+    last ``TOPIC_QUESTIONS`` questions count, so a long chat costs no more than a short one."""
     words: list[str] = []
-    for earlier in reversed([h for h in history if h and h.strip()]):
+    recent = [h for h in history[-TOPIC_QUESTIONS:] if h and h.strip()]
+    for earlier in reversed(recent):
         words += [w for w in content_words(earlier) if w not in words]
         if not is_follow_up(earlier):
             break

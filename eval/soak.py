@@ -1,0 +1,99 @@
+"""Sustained load: many users asking at once for minutes; latency, errors, and the server's
+memory over time.
+
+    python -m qa.eval.soak [--users 50] [--seconds 120] [--warmup 30]
+
+Each simulated user asks the sample questions in turn over the REST API (with a search and a
+health check now and then) as fast as answers come. The server's RSS is sampled every few
+seconds; after ``--warmup`` seconds it should stay level (growth is what a leak looks like).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from qa.eval.serving import Server, percentiles, sample_questions, serve
+
+SAMPLE_EVERY = 5.0  # seconds between memory samples
+
+
+def user(url: str, questions: list[str], until: float, seed: int, out: dict[str, list]) -> None:
+    """One user's loop; latencies and errors are appended to ``out``."""
+    rng = random.Random(seed)
+    with httpx.Client(base_url=url, timeout=300) as client:
+        while time.monotonic() < until:
+            question = rng.choice(questions)
+            roll = rng.random()
+            if roll < 0.1:
+                method, path, body = "POST", "/api/v1/search", {"query": question}
+            elif roll < 0.15:
+                method, path, body = "GET", "/api/v1/health", None
+            else:
+                method, path, body = "POST", "/api/v1/ask", {"question": question}
+            start = time.perf_counter()
+            try:
+                response = client.request(method, path, json=body)
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            out["seconds" if ok else "errors"].append(time.perf_counter() - start)
+
+
+def memory(
+    server: Server, until: float, started: float, samples: list[tuple[float, float]]
+) -> None:
+    while time.monotonic() < until:
+        samples.append((time.monotonic() - started, server.rss_mb()))
+        time.sleep(SAMPLE_EVERY)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
+    parser.add_argument("--seconds", type=float, default=120, help="length of the run")
+    parser.add_argument("--warmup", type=float, default=30, help="seconds before RSS counts")
+    parser.add_argument("--pythonpath", help="run the server from this installed copy")
+    args = parser.parse_args(argv)
+    questions = sample_questions()
+    out: dict[str, list] = {"seconds": [], "errors": []}
+    samples: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp) / "index", args.pythonpath) as srv:
+        start_rss = srv.rss_mb()
+        started = time.monotonic()
+        until = started + args.seconds
+        threads = [
+            threading.Thread(target=user, args=(srv.url, questions, until, seed, out))
+            for seed in range(args.users)
+        ]
+        threads.append(threading.Thread(target=memory, args=(srv, until, started, samples)))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        end_rss = srv.rss_mb()
+    p50, p95, top = percentiles(out["seconds"])
+    done = len(out["seconds"])
+    print(
+        f"{args.users} users for {args.seconds:.0f} s: {done} requests "
+        f"({done / args.seconds:.1f}/s), {len(out['errors'])} errors; "
+        f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {top:.0f} ms"
+    )
+    print("rss MB over time: " + ", ".join(f"{t:.0f}s {mb:.0f}" for t, mb in samples))
+    warm = [mb for t, mb in samples if t >= args.warmup]
+    if warm:
+        growth = (max(warm) - warm[0]) / warm[0]
+        print(
+            f"rss: {start_rss:.0f} MB idle, {warm[0]:.0f} MB after warm-up, max {max(warm):.0f}, "
+            f"end {end_rss:.0f}; growth after warm-up {100 * growth:.1f}%"
+        )
+
+
+if __name__ == "__main__":
+    main()

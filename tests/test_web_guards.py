@@ -1,0 +1,127 @@
+"""The server's guards against other pages and hostile clients: the chat reads only what was
+uploaded to it, no other origin may write or read, its upload route keeps report files only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa.index import Index
+from qa.ui.server import create_app
+from qa.ui.service import Service
+
+BASE = "http://127.0.0.1:7860"
+OTHER_PORT = "http://localhost:9999"  # another page served from this machine
+SECRET = "# Launch codes\n\nThe password is swordfish.\n"
+
+
+@pytest.fixture
+def client(
+    sample_index: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    app = create_app(Service(sample_index), host="127.0.0.1")
+    with TestClient(app, base_url=BASE) as client:
+        yield client
+
+
+def file_events(client: TestClient) -> list[tuple[int, int]]:
+    """(fn_index, trigger id) of every chat event that takes files."""
+    config = client.get("/config").json()
+    files = {c["id"] for c in config["components"] if c.get("type") == "file"}
+    return [
+        (dep["id"], dep["targets"][0][0])
+        for dep in config["dependencies"]
+        if set(dep["inputs"]) & files
+    ]
+
+
+def run_event(
+    client: TestClient, fn_index: int, trigger: int, data: list[Any], headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Send a chat event through Gradio's queue as a client would; its messages, in order."""
+    body = {"data": data, "fn_index": fn_index, "trigger_id": trigger, "session_hash": "s1"}
+    joined = client.post("/gradio_api/queue/join", json=body, headers=headers)
+    if joined.status_code != 200:
+        return [{"msg": "refused", "status": joined.status_code}]
+    messages = []
+    with client.stream("GET", "/gradio_api/queue/data?session_hash=s1") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                messages.append(json.loads(line[5:]))
+                if messages[-1].get("msg") in ("process_completed", "close_stream"):
+                    break
+    return messages
+
+
+@pytest.mark.parametrize("origin", [None, OTHER_PORT])
+def test_the_file_read_exploit_reads_nothing(
+    client: TestClient, sample_index: Index, tmp_path: Path, origin: str | None
+) -> None:
+    """Replays the exploit of issue 9: an upload event naming a file elsewhere on disk."""
+    secret = tmp_path / "launch-codes.md"
+    secret.write_text(SECRET, encoding="utf-8")
+    before = client.get("/api/v1/documents").json()
+    headers = {"Origin": origin} if origin else {}
+    events = file_events(client)
+    assert events  # the upload box
+    for fn_index, trigger in events:
+        data = [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}}]]
+        messages = run_event(client, fn_index, trigger, data, headers)
+        if origin:
+            assert messages == [{"msg": "refused", "status": 403}]
+        else:
+            assert messages[-1]["msg"] == "process_completed" and not messages[-1]["success"]
+            assert "not uploaded by a user" in json.dumps(messages)
+    assert client.get("/api/v1/documents").json() == before
+    assert client.get("/api/v1/documents/launch-codes.md").status_code == 404
+    hits = client.post("/api/v1/search", json={"query": "password swordfish"}).json()["hits"]
+    assert not any("swordfish" in hit["text"] for hit in hits)
+    assert secret.read_text(encoding="utf-8") == SECRET  # not read, not deleted
+
+
+def test_a_real_upload_through_the_chat_is_stored(client: TestClient) -> None:
+    upload = client.post(
+        "/gradio_api/upload",
+        files=[("files", ("odesa.md", b"# Odesa\n\nThe port of Odesa reopened today.\n"))],
+    )
+    assert upload.status_code == 200
+    path = upload.json()[0]
+    (fn_index, trigger), *_ = file_events(client)
+    data = [[{"path": path, "orig_name": "odesa.md", "meta": {"_type": "gradio.FileData"}}]]
+    messages = run_event(client, fn_index, trigger, data, {})
+    assert "Added: “Odesa” (odesa.md)" in json.dumps(messages, ensure_ascii=False)
+    assert not Path(path).exists()  # Gradio's copy is gone once read
+    assert client.get("/api/v1/documents/odesa.md").json()["title"] == "Odesa"
+
+
+def test_the_upload_route_keeps_report_files_only(client: TestClient, tmp_path: Path) -> None:
+    refused = client.post(
+        "/gradio_api/upload",
+        files=[("files", ("notes.md", b"# fine\n")), ("files", ("tool.exe", b"MZ\x90\x00"))],
+    )
+    assert refused.status_code == 415 and "tool.exe" in refused.json()["detail"]
+    saved = [p for p in (tmp_path / "gradio").rglob("*") if p.is_file()]
+    assert saved == []  # neither file of the refused upload is kept
+
+
+def test_other_origins_may_neither_write_nor_read(client: TestClient) -> None:
+    for path in ("/gradio_api/queue/join", "/gradio_api/upload", "/api/v1/ask"):
+        response = client.post(path, json={}, headers={"Origin": OTHER_PORT})
+        assert response.status_code == 403, path
+        assert "cross-site request refused" in response.json()["detail"]
+    preflight = client.options(
+        "/gradio_api/queue/join",
+        headers={"Origin": OTHER_PORT, "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    for path in ("/config", "/api/v1/documents", "/gradio_api/info"):
+        read = client.get(path, headers={"Origin": OTHER_PORT})
+        assert "access-control-allow-origin" not in read.headers, path
+    own = client.post("/api/v1/search", json={"query": "Kinzhal"}, headers={"Origin": BASE})
+    assert own.status_code == 200  # the server's own pages still work
