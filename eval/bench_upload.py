@@ -94,15 +94,16 @@ def main(argv: list[str] | None = None) -> None:
         took = time.monotonic() - started
     status = sent[0].status_code
     print(f"upload: {len(text.encode()) / 2**20:.2f} MB (HTTP {status}), stored in {took:.1f} s")
-    print(f"{'request':<8}{'while':<9}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'p95 x':>7}")
+    print(
+        f"{'request':<8}{'while':<9}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'p95 x':>9}"
+    )
     for kind in ("health", "ask"):
         base = percentiles(idle[kind])
         for label, seconds in (("idle", idle[kind]), ("upload", busy[kind])):
             p50, p95, top = percentiles(seconds)
             ratio = p95 / base[1] if base[1] else float("nan")
-            print(
-                f"{kind:<8}{label:<9}{len(seconds):>5}{p50:>9.1f}{p95:>9.1f}{top:>9.1f}{ratio:>7.2f}"
-            )
+            row = f"{p50:>10.1f}{p95:>10.1f}{top:>10.1f}{ratio:>9.2f}"
+            print(f"{kind:<8}{label:<9}{len(seconds):>5}{row}")
 
 
 if __name__ == "__main__":

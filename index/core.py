@@ -31,7 +31,7 @@ import numpy as np
 from qa.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, TOKENIZER, Chunker
 from qa.config import default_index_path
 from qa.embed import Embedder, load_embedder, model_name
-from qa.errors import DocumentNotFoundError, IndexFormatError, IngestError, QAError
+from qa.errors import DocumentNotFoundError, IndexFormatError, QAError
 from qa.index import derived
 from qa.index.dense import DenseIndex
 from qa.index.ingest import IngestReport, Step, plan_ingest
@@ -58,6 +58,7 @@ _OWN_FILES = {
 CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
 BATCH_CHUNKS = 1000  # chunks embedded per commit: an interrupted ingest keeps what is done
 ENCODE_BATCH = 128  # chunks per encode call, so progress moves
+Planned = tuple[Step, list[list[tuple[int, int]]]]  # a step with its documents' chunk spans
 
 
 class Index:
@@ -248,21 +249,12 @@ class Index:
         ``progress(stage, done, total)`` is told how reading files and embedding chunks go
         (:func:`qa.progress.reporter` shows it on stderr).
         """
-        from qa.loaders import find_files, load_file
+        from qa.loaders import find_files, load_all, load_file
 
         files, errors = find_files(paths)
-        docs: list[Document] = []
-        for done, file in enumerate(files):
-            if progress:
-                progress("reading", done, len(files))
-            try:
-                docs.append(load_file(file))
-            except IngestError as exc:
-                errors.append(exc)
-        if progress:
-            progress("reading", len(files), len(files))
+        docs, unreadable = load_all(files, load_file, progress)
         report = self.add_documents(docs, progress=progress)
-        report.errors[:0] = errors
+        report.errors[:0] = errors + unreadable
         return report
 
     def add_documents(
@@ -296,24 +288,30 @@ class Index:
             total = sum(len(s) for _, spans in steps for s in spans)
             done = 0
             for batch in _batches(steps, batch_chunks):
-                texts = [
-                    doc.text[a:b]
-                    for step, spans in batch
-                    for doc, doc_spans in zip(step.add, spans)
-                    for a, b in doc_spans
-                ]
-                vectors = self._encode(texts, progress, done, total)
-                done += len(texts)
-                remove, update, new, offset = [], [], [], 0
-                for step, spans in batch:
-                    remove += step.remove
-                    update += step.update
-                    for doc, doc_spans in zip(step.add, spans):
-                        size = len(doc_spans)
-                        new.append(NewDocument(doc, doc_spans, vectors[offset : offset + size]))
-                        offset += size
-                self._commit(remove, new, update)
+                done = self._store(batch, progress, done, total)
             return plan.report
+
+    def _store(self, batch: list[Planned], progress: Progress | None, done: int, total: int) -> int:
+        """Embed one batch of steps and commit it; the count of chunks embedded so far."""
+        texts = [
+            doc.text[a:b]
+            for step, spans in batch
+            for doc, doc_spans in zip(step.add, spans)
+            for a, b in doc_spans
+        ]
+        vectors = self._encode(texts, progress, done, total)
+        remove: list[str] = []
+        update: list[Document] = []
+        new: list[NewDocument] = []
+        offset = 0
+        for step, spans in batch:
+            remove += step.remove
+            update += step.update
+            for doc, doc_spans in zip(step.add, spans):
+                new.append(NewDocument(doc, doc_spans, vectors[offset : offset + len(doc_spans)]))
+                offset += len(doc_spans)
+        self._commit(remove, new, update)
+        return done + len(texts)
 
     def _encode(
         self, texts: list[str], progress: Progress | None, done: int, total: int
@@ -452,12 +450,10 @@ def _split(items: list[int], sizes: list[int]) -> Iterator[np.ndarray]:
         offset += size
 
 
-def _batches(
-    steps: list[tuple[Step, list[list[tuple[int, int]]]]], size: int
-) -> Iterator[list[tuple[Step, list[list[tuple[int, int]]]]]]:
+def _batches(steps: list[Planned], size: int) -> Iterator[list[Planned]]:
     """Steps (with their documents' chunk spans) grouped into batches of about ``size``
     chunks; a step is never split, and removal-only steps join the batch before them."""
-    batch: list[tuple[Step, list[list[tuple[int, int]]]]] = []
+    batch: list[Planned] = []
     chunks = 0
     for step, spans in steps:
         count = sum(len(s) for s in spans)

@@ -23,7 +23,7 @@ from qa.errors import ModelLoadError
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_ENV = "QA_MODEL"
-BULK_SLICE = 32  # texts per slice of bulk encoding: about a second of work on two cores
+BULK_SLICE = 16  # texts per slice of bulk encoding: under half a second on two cores
 
 T = TypeVar("T")
 

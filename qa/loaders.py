@@ -16,16 +16,20 @@ import re
 import stat
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import charset_normalizer
 
 from qa.dates import first_date, parse_date
 from qa.errors import IngestError
 from qa.html_text import declared_charset, extract_html
+from qa.progress import Progress
 from qa.types import Document
+
+T = TypeVar("T")
 
 FORMATS = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 FORMATS[".pdf"] = "pdf"
@@ -169,6 +173,25 @@ def unsupported_message(suffix: str) -> str:
 
 
 # -- loading -------------------------------------------------------------------------------
+
+
+def load_all(
+    items: Sequence[T], load: Callable[[T], Document], progress: Progress | None = None
+) -> tuple[list[Document], list[IngestError]]:
+    """``load`` each item (a path, an upload) in turn: the documents, and the IngestErrors of
+    the items that could not be read; ``progress`` hears of each as "reading"."""
+    docs: list[Document] = []
+    errors: list[IngestError] = []
+    for done, item in enumerate(items):
+        if progress:
+            progress("reading", done, len(items))
+        try:
+            docs.append(load(item))
+        except IngestError as exc:
+            errors.append(exc)
+    if progress:
+        progress("reading", len(items), len(items))
+    return docs, errors
 
 
 def load_file(path: str | Path, source: str | None = None) -> Document:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -578,3 +579,19 @@ def test_the_chat_keeps_k_to_its_bound(module_sample_index: Index) -> None:
     history, pending, _, _ = on.start(KINZHAL, [])
     on.respond(pending, history, [], [], 10_000, "hybrid", "", "", "")
     assert seen == [20]
+
+
+def test_the_page_shows_an_uploads_progress_until_it_is_stored(
+    sample_index: Index, gradio_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedding, release = _pause_writes(sample_index, monkeypatch)
+    paths = _uploaded(gradio_folder, {"kherson.txt": b"Kherson report\n\nShelling hit the ferry."})
+    steps = Handlers(Service(sample_index)).add_reports(paths)
+    box, status, header = next(steps)  # the job has started; the page hears how it goes
+    assert embedding.wait(60)
+    box, status, header = next(steps)
+    assert box is None and header == gr.skip()
+    assert "<progress" in status and "Indexing 0/1 passages (1 report)" in status
+    release.set()
+    box, status, header = list(steps)[-1]
+    assert "Added: “Kherson report” (kherson.txt)" in status and "3 reports" in header

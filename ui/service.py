@@ -14,9 +14,9 @@ from typing import Any
 
 from qa.answer import ask
 from qa.config import sample_corpus
-from qa.errors import DocumentNotFoundError, IngestError, QAError
+from qa.errors import DocumentNotFoundError, QAError
 from qa.index import Index, IngestReport
-from qa.loaders import SUPPORTED_SUFFIXES, load_bytes, unsupported_message
+from qa.loaders import SUPPORTED_SUFFIXES, load_all, load_bytes, unsupported_message
 from qa.progress import Progress
 from qa.types import Answer, Document, Hit
 from qa.ui.jobs import Job, Jobs
@@ -121,24 +121,8 @@ class Service:
         files = list(files)
         return self.jobs.submit([name for name, _ in files], lambda p: self._ingest(files, p))
 
-    def ingest(self, files: Sequence[tuple[str, bytes]]) -> IngestReport:
-        """Store files as :meth:`submit` does, and wait for the report."""
-        job = self.submit(files)
-        self.jobs.wait(job, timeout=None)
-        if job.report is None:
-            raise QAError(job.error or "storing the reports failed")
-        return job.report
-
     def _ingest(self, files: Sequence[tuple[str, bytes]], progress: Progress) -> IngestReport:
-        docs: list[Document] = []
-        errors: list[IngestError] = []
-        for done, (name, data) in enumerate(files):
-            progress("reading", done, len(files))
-            try:
-                docs.append(read_upload(name, data))
-            except IngestError as exc:
-                errors.append(exc)
-        progress("reading", len(files), len(files))
+        docs, errors = load_all(files, lambda file: read_upload(*file), progress)
         report = self.index.add_documents(docs, progress=progress) if docs else IngestReport()
         report.errors[:0] = errors
         return report
