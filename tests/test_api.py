@@ -595,3 +595,33 @@ def test_the_page_shows_an_uploads_progress_until_it_is_stored(
     release.set()
     box, status, header = list(steps)[-1]
     assert "Added: “Kherson report” (kherson.txt)" in status and "3 reports" in header
+
+
+def test_uploads_waiting_to_be_stored_are_bounded(
+    client: TestClient, sample_index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.ui.service import MAX_WAITING
+
+    embedding, release = _pause_writes(sample_index, monkeypatch)
+
+    def upload(i: int) -> httpx.Response:
+        files = [("files", (f"r{i}.txt", f"Report {i}\n\n{i} shells hit the port.".encode()))]
+        return client.post("/api/v1/documents?wait=0", files=files)
+
+    try:
+        assert upload(0).status_code == 202
+        assert embedding.wait(60)  # the first is being stored; the next ones wait
+        assert [upload(i).status_code for i in range(1, MAX_WAITING + 1)] == [202] * MAX_WAITING
+        refused = upload(99)
+        assert refused.status_code == 429 and "try again later" in refused.json()["detail"]
+    finally:
+        release.set()
+    for _ in range(400):
+        if (
+            not client.get("/api/v1/jobs?state=queued").json()
+            and not client.get("/api/v1/jobs?state=running").json()
+        ):
+            break
+        time.sleep(0.05)
+    stored = {d["source"] for d in client.get("/api/v1/documents").json()}
+    assert {f"r{i}.txt" for i in range(MAX_WAITING + 1)} <= stored and "r99.txt" not in stored

@@ -55,6 +55,7 @@ ERROR_CODES: dict[int, str] = {
     404: "No document with that id",
     413: "The upload or the request body is too large",
     415: "A file of an unsupported type",
+    429: "Too many uploads are waiting to be stored; try again later",
     422: "The request does not fit its schema (every problem named in the one message, "
     "e.g. 'k: Input should be greater than or equal to 1'), or the question cannot be "
     "asked (empty, binary, too long)",
@@ -196,7 +197,7 @@ def build_router(service: Service) -> APIRouter:
         tags=["documents"],
         responses={
             202: {"model": JobOut, "description": "Still being stored: follow Location"},
-            **errors(403, 413, 415, 422, 503),
+            **errors(403, 413, 415, 422, 429, 503),
         },
     )
     def upload_documents(

@@ -120,7 +120,15 @@ class Handlers:
         if not files:
             yield None, status_html(items), gr.skip()
             return
-        job = self.service.submit(files)
+        try:
+            job = self.service.submit(files)
+        except UploadRejected as exc:
+            yield (
+                None,
+                status_html([*items, f'<li class="rejected">{escape(str(exc))}</li>']),
+                gr.skip(),
+            )
+            return
         while not self.service.jobs.wait(job, POLL_SECONDS):
             yield None, status_html([*items, progress_html(job)]), gr.skip()
         yield None, status_html(items + outcome(job)), self.header()

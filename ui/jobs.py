@@ -84,6 +84,11 @@ class Jobs:
             self._cond.notify_all()
         return job
 
+    def waiting(self) -> int:
+        """How many jobs are queued, not yet started."""
+        with self._cond:
+            return len(self._work)
+
     def get(self, job_id: str) -> Job | None:
         with self._cond:
             return self._jobs.get(job_id)

@@ -23,13 +23,15 @@ from qa.ui.jobs import Job, Jobs
 
 MB = 1024 * 1024
 MAX_FILES = 20  # files in one upload
+MAX_WAITING = 10  # uploads queued behind the one being stored
 
 
 class UploadRejected(QAError):
     """An upload refused before it reaches the index; ``status`` is the HTTP status to send.
 
     A QAError outside the tree drawn in :mod:`qa.errors`, on purpose: only the web layer
-    speaks HTTP, so only it raises this (415 unsupported type, 413 too large).
+    speaks HTTP, so only it raises this (415 unsupported type, 413 too large, 429 too many
+    uploads waiting).
     """
 
     def __init__(self, status: int, message: str) -> None:
@@ -118,6 +120,10 @@ class Service:
     def submit(self, files: Sequence[tuple[str, bytes]]) -> Job:
         """Start storing files (name, bytes) already passed by ``check_upload``, in the
         background; the job's report lists unreadable ones in ``errors``."""
+        if self.jobs.waiting() >= MAX_WAITING:  # each holds its files' bytes until it runs
+            raise UploadRejected(
+                429, f"{MAX_WAITING} uploads are already waiting to be stored; try again later"
+            )
         files = list(files)
         return self.jobs.submit([name for name, _ in files], lambda p: self._ingest(files, p))
 
