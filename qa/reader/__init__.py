@@ -1,0 +1,1 @@
+"""A learned extractive reader: reads a question with passages and points at the answer span."""

@@ -1,0 +1,152 @@
+"""The reader: a transformer that reads a question with each passage and scores every span.
+
+Long passages are read in overlapping windows. A span's score is its start logit plus its end
+logit, so scores compare across windows and passages (as in DrQA and Haystack); the window's
+[CLS] scores the same way say "no answer here". Spans come back as character offsets into the
+passage, so a caller can always quote ``passage[start:end]``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAX_LENGTH = 256  # tokens per window: question, passage part, special tokens
+STRIDE = 96  # tokens two windows of one passage share
+MAX_ANSWER_TOKENS = 30
+TOP_TOKENS = 20  # start and end candidates looked at per window
+BATCH = 32  # windows per forward pass
+
+
+@dataclass(frozen=True)
+class Span:
+    """The best answer found in one passage, and how strongly the reader says there is none."""
+
+    passage: int
+    start: int
+    end: int
+    score: float
+    no_answer: float
+
+    @property
+    def margin(self) -> float:
+        """How much the span beats "no answer" (positive: the reader prefers the span)."""
+        return self.score - self.no_answer
+
+
+def encode(
+    tokenizer: Any,
+    questions: list[str],
+    passages: list[str],
+    max_length: int = MAX_LENGTH,
+    stride: int = STRIDE,
+) -> Any:
+    """Windows over each (question, passage) pair, with offsets and the pair each came from."""
+    return tokenizer(
+        questions,
+        passages,
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="longest",
+        return_tensors="np",
+    )
+
+
+class Reader:
+    """A question-answering model (``AutoModelForQuestionAnswering``) and its tokenizer."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, bf16: bool = True) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.bf16 = bf16
+        self._lock = threading.Lock()  # the tokenizer is not thread-safe
+
+    @classmethod
+    def load(cls, path: str | Path, *, bf16: bool = True) -> Reader:
+        """The model saved in ``path`` (weights in any precision; run in float32 or bf16)."""
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        model = AutoModelForQuestionAnswering.from_pretrained(
+            str(path), local_files_only=True, dtype=torch.float32
+        )
+        return cls(model, tokenizer, bf16=bf16)
+
+    def logits(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits of a batch of windows, as float32 arrays."""
+        import torch
+
+        inputs = {
+            k: torch.from_numpy(v.astype(np.int64))
+            for k, v in batch.items()
+            if k in ("input_ids", "attention_mask", "token_type_ids")
+        }
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):
+            out = self.model(**inputs)
+        return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+
+    def read(
+        self, question: str, passages: list[str], max_answer_tokens: int = MAX_ANSWER_TOKENS
+    ) -> list[Span]:
+        """The best span of each passage (in passage order); empty passages give none."""
+        if not passages:
+            return []
+        with self._lock:
+            enc = encode(self.tokenizer, [question] * len(passages), passages)
+        owner = enc["overflow_to_sample_mapping"]
+        best: dict[int, Span] = {}
+        for first in range(0, len(owner), BATCH):
+            rows = slice(first, first + BATCH)
+            batch = {k: enc[k][rows] for k in ("input_ids", "attention_mask", "token_type_ids")}
+            starts, ends = self.logits(batch)
+            for row in range(starts.shape[0]):
+                i = first + row
+                context = np.asarray(enc.sequence_ids(i)) == 1
+                span = best_span(
+                    starts[row], ends[row], context, enc["offset_mapping"][i], max_answer_tokens
+                )
+                if span is None:
+                    continue
+                start, end, score = span
+                null = float(starts[row][0] + ends[row][0])
+                p = int(owner[i])
+                old = best.get(p)
+                no_answer = null if old is None else max(old.no_answer, null)
+                if old is None or score > old.score:
+                    best[p] = Span(p, start, end, score, no_answer)
+                else:
+                    best[p] = Span(p, old.start, old.end, old.score, no_answer)
+        return [best[p] for p in sorted(best)]
+
+
+def best_span(
+    starts: np.ndarray,
+    ends: np.ndarray,
+    context: np.ndarray,
+    offsets: np.ndarray,
+    max_answer_tokens: int,
+) -> tuple[int, int, float] | None:
+    """The highest-scoring (start char, end char, score) inside the context tokens."""
+    s_logits = np.where(context, starts, -np.inf)
+    e_logits = np.where(context, ends, -np.inf)
+    top_s = np.argsort(-s_logits)[:TOP_TOKENS]
+    top_e = np.argsort(-e_logits)[:TOP_TOKENS]
+    found: tuple[int, int, float] | None = None
+    for s in top_s:
+        if not np.isfinite(s_logits[s]):
+            break
+        for e in top_e:
+            if not np.isfinite(e_logits[e]) or e < s or e - s + 1 > max_answer_tokens:
+                continue
+            score = float(s_logits[s] + e_logits[e])
+            if found is None or score > found[2]:
+                found = (int(offsets[s][0]), int(offsets[e][1]), score)
+    return found

@@ -1,0 +1,111 @@
+"""The reader's training recipe and span reading, on a tiny SQuAD-shaped set (CI time)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.reader.data import examples, load_squad, negatives, split_articles
+from qa.reader.reader import Reader
+from qa.reader.train import Config, run
+
+FACTS = [
+    (
+        "Kharkiv",
+        "Ihor Terekhov is the mayor of Kharkiv. The city has a metro.",
+        "Who is the mayor of Kharkiv?",
+        "Ihor Terekhov",
+    ),
+    (
+        "Odesa",
+        "The port of Odesa reopened in May. Grain ships left at once.",
+        "When did the port reopen?",
+        "May",
+    ),
+    (
+        "Lviv",
+        "Lviv lies in western Ukraine. About 720,000 people live there.",
+        "How many people live in Lviv?",
+        "720,000",
+    ),
+    (
+        "Bakhmut",
+        "The Bakhmutka river bisects Bakhmut. Its salt mines are old.",
+        "Which river bisects Bakhmut?",
+        "Bakhmutka",
+    ),
+]
+
+
+def squad_file(folder: Path) -> Path:
+    data = []
+    for n, (title, context, question, answer) in enumerate(FACTS):
+        qa = {
+            "id": f"q{n}",
+            "question": question,
+            "answers": [{"text": answer, "answer_start": context.index(answer)}],
+        }
+        data.append({"title": title, "paragraphs": [{"context": context, "qas": [qa]}]})
+    path = folder / "squad.json"
+    path.write_text(json.dumps({"version": "1.1", "data": data}), encoding="utf-8")
+    return path
+
+
+def test_articles_are_held_out_whole_and_negatives_come_from_elsewhere(tmp_path: Path) -> None:
+    articles = load_squad(squad_file(tmp_path))
+    train, val = split_articles(articles, val_fraction=0.25, seed=3)
+    assert len(val) == 1 and not {a.title for a in train} & {a.title for a in val}
+    assert split_articles(articles, 0.25, seed=3) == (train, val)  # seeded
+    found = negatives(examples(articles), articles, fraction=1.0)
+    assert found and all(not e.answerable for e in found)
+    owner = {e.qid: e.title for e in examples(articles)}
+    assert all(e.title != owner[e.qid.removesuffix("-neg")] for e in found)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A few training steps on the tiny set, exported: (run folder, model folder)."""
+    folder = tmp_path_factory.mktemp("reader")
+    config = Config(
+        data=str(squad_file(folder)),
+        max_steps=3,
+        batch=2,
+        val_fraction=0.25,
+        eval_every=3,
+        save_every=2,
+        negatives=0.5,
+    )
+    run(config, folder / "run", export=folder / "model")
+    return folder / "run", folder / "model"
+
+
+def test_training_logs_checkpoints_and_resumes(trained: tuple[Path, Path]) -> None:
+    out, _ = trained
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert records[0]["event"] == "data" and records[0]["steps"] == 3
+    assert any(r.get("event") == "validation" and "f1" in r for r in records)
+    assert (out / "checkpoint.pt").exists()
+    config = Config(**json.loads((out / "config.json").read_text()))
+    config.max_steps = 4
+    with pytest.raises(SystemExit, match="other settings"):
+        run(config, out)  # a changed recipe never continues another run's checkpoint
+    config.max_steps = 3
+    run(config, out)  # everything done: resumes at step 3 and only validates
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert any(r.get("event") == "resumed" and r["step"] == 3 for r in records)
+
+
+def test_the_exported_reader_returns_slices_of_its_passages(trained: tuple[Path, Path]) -> None:
+    _, model = trained
+    assert (model / "model.safetensors").stat().st_size < 60 * 2**20  # half precision
+    reader = Reader.load(model)
+    long = " ".join(f"Sentence {i} says little about anything at all." for i in range(200))
+    passages = [FACTS[0][1], long, FACTS[2][1]]
+    spans = reader.read("Who is the mayor of Kharkiv?", passages)
+    assert [s.passage for s in spans] == [0, 1, 2]  # the long one read in several windows
+    for span in spans:
+        text = passages[span.passage][span.start : span.end]
+        assert text.strip() and text == text.strip()
+        assert 0 <= span.start < span.end <= len(passages[span.passage])
