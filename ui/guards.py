@@ -158,10 +158,11 @@ class UploadTypeMiddleware:
         folder = Path(self.folder()).resolve()
         for path in paths:
             real = path.resolve()
-            if real.is_relative_to(folder):
+            if real.is_relative_to(folder) and real != folder:
                 with contextlib.suppress(OSError):
                     real.unlink()
-                    real.parent.rmdir()
+                    if real.parent != folder:
+                        real.parent.rmdir()
         return f"{bad[0]}: unsupported file type; supported: {', '.join(self.suffixes)}"
 
 

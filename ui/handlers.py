@@ -149,9 +149,10 @@ class Handlers:
                     name = self.service.check_upload(path.name, real.stat().st_size)
                     files.append((name, real.read_bytes()))
                 finally:
-                    with contextlib.suppress(OSError):  # Gradio keeps each upload in a folder
-                        real.unlink()  # of its own, named by a hash
-                        real.parent.rmdir()
+                    with contextlib.suppress(OSError):
+                        real.unlink()
+                        if real.parent != folder:  # Gradio keeps each upload in a folder
+                            real.parent.rmdir()  # of its own, named by a hash
             except (UploadRejected, OSError) as exc:
                 reason = exc if isinstance(exc, UploadRejected) else f"{path.name}: unreadable"
                 items.append(f'<li class="rejected">Rejected: {escape(str(reason))}</li>')
