@@ -218,3 +218,16 @@ def test_a_closed_pipe_is_not_an_error(index_dir: str) -> None:
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait() == 0 and "Broken pipe" not in err and "Traceback" not in err
+
+
+def test_ingest_into_a_log_shows_progress_lines(
+    capsys: pytest.CaptureFixture[str], index_dir: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"r{i}.txt").write_text(f"Report {i}\n\n{i} shells hit the port of Odesa.\n")
+    code, out, err = run(capsys, "ingest", str(folder), "--index", index_dir)
+    assert code == 0 and "added 6" in out
+    assert "qa: reading 6/6 files (100%)" in err.splitlines()  # stderr is not a terminal here
+    assert "qa: embedding 6/6 chunks (100%)" in err.splitlines()

@@ -2,6 +2,7 @@
 
     python -m qa.reader.train --out runs/reader            # resumes from runs/reader if there
     python -m qa.reader.train --out runs/reader --export qa/reader/model
+    python -m qa.reader.train --out runs/more --init qa/reader/model  # train an exported one on
 
 Seeded; the settings go to ``config.json``, loss and validation EM/F1 to ``log.jsonl``, and a
 checkpoint (model, optimizer, schedule, position) to ``checkpoint.pt`` every ``--save-every``
@@ -35,6 +36,7 @@ SQUAD = Path(__file__).resolve().parents[2].parent / "shared/bench/squad-train/t
 @dataclass
 class Config:
     data: str = str(SQUAD)
+    init: str = ""  # weights to start from: a reader saved by --export (default: the embedder)
     seed: int = 0
     epochs: float = 2.0
     batch: int = 32
@@ -193,7 +195,9 @@ def run(config: Config, out: Path, export: Path | None = None) -> dict[str, floa
         },
     )
 
-    model = AutoModelForQuestionAnswering.from_pretrained(base, local_files_only=True)
+    model = AutoModelForQuestionAnswering.from_pretrained(
+        config.init or base, local_files_only=True, dtype=torch.float32
+    )
     decay = [
         p
         for n, p in model.named_parameters()
