@@ -161,7 +161,8 @@ def run(config: Config, out: Path, export: Path | None = None) -> dict[str, floa
         torch.set_num_threads(config.threads)
     out.mkdir(parents=True, exist_ok=True)
     saved = out / "config.json"
-    if saved.exists() and json.loads(saved.read_text()) != asdict(config):
+    # settings added since a run began take their defaults, so the run can still resume
+    if saved.exists() and {**asdict(Config()), **json.loads(saved.read_text())} != asdict(config):
         raise SystemExit(f"{out} holds a run with other settings; use another --out")
     saved.write_text(json.dumps(asdict(config), indent=2) + "\n")
     random.seed(config.seed)
