@@ -84,14 +84,18 @@ class Reader:
         """Start and end logits of a batch of windows, as float32 arrays."""
         import torch
 
+        device = next(self.model.parameters()).device
         inputs = {
-            k: torch.from_numpy(v.astype(np.int64))
+            k: torch.from_numpy(v.astype(np.int64)).to(device)
             for k, v in batch.items()
             if k in ("input_ids", "attention_mask", "token_type_ids")
         }
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):
+        with (
+            torch.inference_mode(),
+            torch.autocast(device.type, torch.bfloat16, enabled=self.bf16),
+        ):
             out = self.model(**inputs)
-        return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
     def read(
         self, question: str, passages: list[str], max_answer_tokens: int = MAX_ANSWER_TOKENS

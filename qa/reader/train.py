@@ -9,7 +9,8 @@ checkpoint (model, optimizer, schedule, position) to ``checkpoint.pt`` every ``-
 steps, so an interrupted run picks up where it stopped. Validation uses held-out articles
 (``--val-fraction``), each question read with its own paragraph. Negatives (``--negatives``:
 a share of the questions paired with a similar paragraph of another article) teach it to say
-there is no answer. On a CPU with bf16 support, autocast to bf16 roughly doubles the speed.
+there is no answer. On a CPU with bf16 support, autocast to bf16 roughly doubles the speed; on
+a GPU (used when there is one) an epoch takes minutes instead of hours.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Config:
     limit: int = 0  # use only this many training questions (0: all), for quick runs
     bf16: bool = True
     threads: int = 0  # torch threads (0: its default)
+    device: str = ""  # "cpu", "cuda", ... (default: cuda when there is one, else cpu)
 
 
 def featurize(tokenizer: Any, items: list[Example], config: Config) -> list[tuple[Any, ...]]:
@@ -161,8 +163,11 @@ def run(config: Config, out: Path, export: Path | None = None) -> dict[str, floa
         torch.set_num_threads(config.threads)
     out.mkdir(parents=True, exist_ok=True)
     saved = out / "config.json"
-    # settings added since a run began take their defaults, so the run can still resume
-    if saved.exists() and {**asdict(Config()), **json.loads(saved.read_text())} != asdict(config):
+    # settings added since a run began take their defaults, so the run can still resume; where
+    # it runs (device, threads) is not part of the recipe
+    if saved.exists() and _recipe({**asdict(Config()), **json.loads(saved.read_text())}) != (
+        _recipe(asdict(config))
+    ):
         raise SystemExit(f"{out} holds a run with other settings; use another --out")
     saved.write_text(json.dumps(asdict(config), indent=2) + "\n")
     random.seed(config.seed)
@@ -196,9 +201,10 @@ def run(config: Config, out: Path, export: Path | None = None) -> dict[str, floa
         },
     )
 
+    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = AutoModelForQuestionAnswering.from_pretrained(
         config.init or base, local_files_only=True, dtype=torch.float32
-    )
+    ).to(device)
     decay = [
         p
         for n, p in model.named_parameters()
@@ -219,7 +225,7 @@ def run(config: Config, out: Path, export: Path | None = None) -> dict[str, floa
     step = 0
     checkpoint = out / "checkpoint.pt"
     if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -233,8 +239,8 @@ def run(config: Config, out: Path, export: Path | None = None) -> dict[str, floa
         order = batches(len(windows), lengths, config.batch, config.seed * 1000 + epoch)
         for rows in order[position:]:
             model.train()
-            inputs = collate(windows, rows)
-            with torch.autocast("cpu", torch.bfloat16, enabled=config.bf16):
+            inputs = {k: v.to(device) for k, v in collate(windows, rows).items()}
+            with torch.autocast(device.type, torch.bfloat16, enabled=config.bf16):
                 loss = model(**inputs).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -266,6 +272,10 @@ def run(config: Config, out: Path, export: Path | None = None) -> dict[str, floa
     if export is not None:
         write_model(model, tokenizer, export, result, config, step)
     return result
+
+
+def _recipe(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in settings.items() if k not in ("device", "threads")}
 
 
 def save(out: Path, path: Path, model: Any, optimizer: Any, schedule: Any, step: int) -> None:
