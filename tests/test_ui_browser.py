@@ -251,3 +251,22 @@ def test_uploaded_report_is_shown_as_text(page: Page, tmp_path: Path) -> None:
     assert page.locator("#sources b, #sources img, #sources script, #upload-status b").count() == 0
     assert page.locator(".katex, math").count() == 0
     assert page.evaluate(XSS_FLAGS) == [None] * 5
+
+
+def test_a_long_upload_shows_progress_while_questions_are_answered(
+    page: Page, tmp_path: Path
+) -> None:
+    lines = [
+        f"Bulletin {i}: crews repaired {i} power lines near Sumy overnight." for i in range(1200)
+    ]
+    report = tmp_path / "sumy-bulletins.txt"
+    report.write_text("Sumy bulletins\n\n" + "\n".join(lines), encoding="utf-8")
+    page.locator("#add-reports").get_by_text("Add reports").first.click()
+    page.locator("#upload input[type=file]").set_input_files([str(report)])
+    status = page.locator("#upload-status")
+    status.locator("progress").wait_for()  # the job's progress, in the page
+    answer = ask(page, KINZHAL)  # asked while the upload is being stored
+    assert answer.locator(".qa-lead").inner_text().startswith("six")
+    assert status.locator("progress").count() == 1  # the upload was still going on
+    status.get_by_text("Added").wait_for(timeout=180_000)
+    assert "Sumy bulletins" in status.inner_text()
