@@ -109,3 +109,32 @@ def test_the_exported_reader_returns_slices_of_its_passages(trained: tuple[Path,
         text = passages[span.passage][span.start : span.end]
         assert text.strip() and text == text.strip()
         assert 0 <= span.start < span.end <= len(passages[span.passage])
+
+
+def test_answers_are_placed_in_their_documents_and_merged(trained: tuple[Path, Path]) -> None:
+    from qa.reader.answers import Passage, find_answers, rerank
+
+    reader = Reader.load(trained[1])
+    document = "Preface. " + FACTS[0][1] + " " + FACTS[2][1]
+    a = document.index(FACTS[0][1])
+    b = document.index(FACTS[2][1])
+    passages = [
+        Passage("d1", a, FACTS[0][1]),
+        Passage("d2", 0, FACTS[0][1]),  # the same words in another report
+        Passage("d1", b, FACTS[2][1]),
+    ]
+    found = find_answers(reader, "Who is the mayor of Kharkiv?", passages)
+    assert found == sorted(found, key=lambda f: -f.score)
+    assert sorted(i for f in found for i in f.passages) == [0, 1, 2]  # each passage once
+    for f in found:
+        first = passages[f.passages[0]]
+        offset = f.start - first.start
+        assert first.text[offset : offset + len(f.text)] == f.text
+        if first.doc_id == "d1":
+            assert document[f.start : f.end] == f.text
+    same = [f for f in found if {0, 1} <= set(f.passages)]
+    assert len(same) == 1  # the identical passages gave one merged answer
+    spans = reader.read("Who is the mayor of Kharkiv?", [p.text for p in passages])
+    order = rerank(spans, len(passages))
+    assert sorted(order) == [0, 1, 2]
+    assert [spans[i].score for i in order] == sorted((s.score for s in spans), reverse=True)
