@@ -100,6 +100,8 @@ def test_training_logs_checkpoints_and_resumes(trained: tuple[Path, Path]) -> No
 def test_the_exported_reader_returns_slices_of_its_passages(trained: tuple[Path, Path]) -> None:
     _, model = trained
     assert (model / "model.safetensors").stat().st_size < 60 * 2**20  # half precision
+    card = (model / "README.md").read_text(encoding="utf-8")
+    assert "CC BY-SA 4.0" in card and "Trained for 3 steps" in card and "F1" in card
     reader = Reader.load(model)
     long = " ".join(f"Sentence {i} says little about anything at all." for i in range(200))
     passages = [FACTS[0][1], long, FACTS[2][1]]

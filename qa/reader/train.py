@@ -305,6 +305,34 @@ def write_model(
     (folder / "training.json").write_text(
         json.dumps({"config": asdict(config), "steps": step, "validation": result}, indent=2)
     )
+    (folder / "README.md").write_text(model_card(config, step, result), encoding="utf-8")
+
+
+def model_card(config: Config, step: int, result: dict[str, float]) -> str:
+    """A short model card: what the model is, what it was trained on, how well it reads."""
+    import platform
+
+    import torch
+
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor()
+    return f"""# reportqa reader
+
+An extractive question-answering model: given a question and a passage, it scores every span
+of the passage as the answer, and [CLS] as "no answer here".
+
+- Base: sentence-transformers/all-MiniLM-L6-v2 (6 layers, 384 hidden; Apache 2.0), with a
+  span head, fine-tuned by `python -m qa.reader.train` (the recipe is in `training.json`).
+- Data: SQuAD v1.1 train (CC BY-SA 4.0), {100 * (1 - config.val_fraction):.0f}% of its
+  articles; {100 * config.negatives:.0f}% of the questions also paired with the most similar
+  paragraph of another article, with no answer. Licence of these weights: CC BY-SA 4.0.
+- Trained for {step} steps of {config.batch} windows on {device or "a CPU"}, seed
+  {config.seed}, bf16 autocast: {config.bf16}.
+- Validation (held-out articles, each question with its own paragraph): EM {result["em"]:.1f},
+  F1 {result["f1"]:.1f}; "no answer" chosen for {100 * result["no_answer_on_negatives"]:.0f}%
+  of the unrelated paragraphs and {100 * result["no_answer_on_answerable"]:.0f}% of the
+  answerable questions.
+- Stored in half precision; read in float32 or bf16.
+"""
 
 
 def log(out: Path, record: dict[str, Any]) -> None:
