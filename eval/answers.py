@@ -253,7 +253,7 @@ def run(
         reply = ask(index, item.question, **asked)
         row = score_answer(item, reply, time.perf_counter() - start, text_of)
         if retrieval_depth and item.doc:
-            search_options = {key: value for key, value in asked.items() if key != "k"}
+            search_options = {k: v for k, v in asked.items() if k not in ("k", "reader")}
             hits = index.search(item.question, k=retrieval_depth, **search_options)
             row["retrieval"] = score_retrieval(item, hits)
         results.append(row)

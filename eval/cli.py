@@ -54,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="evaluate only the first N questions/queries")
     parser.add_argument("--chunk-size", type=int, help="tokens per chunk of a fresh index")
     parser.add_argument("--overlap", type=int, help="overlap tokens of a fresh index")
+    parser.add_argument(
+        "--reader",
+        type=Path,
+        metavar="DIR",
+        help="answer with the learned reader exported to DIR (python -m qa.reader.train "
+        "--export DIR); the default is the sentence scorer",
+    )
 
 
 def run(args: argparse.Namespace, open_index: Any, filters: dict[str, Any]) -> int:
@@ -116,5 +123,6 @@ def _evaluate(
         progress=sys.stderr.isatty(),
         k=args.k,
         mode=args.mode,
+        reader=str(args.reader) if args.reader else None,
         **filters,
     )

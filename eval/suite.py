@@ -206,7 +206,7 @@ def evaluate(
         if kind == "beir":
             summary, results = _run_beir(opened, beir, modes, limit, progress)
         else:
-            summary, results = run_questions(opened, items, progress, options)
+            summary, results = run_questions(opened, items, progress, _asking(options))
             if kind == "squad":
                 from qa.eval.squad import official_scores
 
@@ -238,6 +238,15 @@ def make_record(
         "summary": summary,
         "results": results,
     }
+
+
+def _asking(options: dict[str, Any]) -> dict[str, Any]:
+    """The options for :func:`qa.answer.ask`: a ``reader`` folder becomes the loaded reader."""
+    if not options.get("reader"):
+        return {k: v for k, v in options.items() if k != "reader"}
+    from qa.reader.reader import Reader
+
+    return {**options, "reader": Reader.load(options["reader"])}
 
 
 def run_questions(

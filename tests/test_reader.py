@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from qa.index import Index
 from qa.reader.data import examples, load_squad, negatives, split_articles
 from qa.reader.reader import Reader
 from qa.reader.train import Config, run
@@ -140,3 +142,40 @@ def test_answers_are_placed_in_their_documents_and_merged(trained: tuple[Path, P
     order = rerank(spans, len(passages))
     assert sorted(order) == [0, 1, 2]
     assert [spans[i].score for i in order] == sorted((s.score for s in spans), reverse=True)
+
+
+def test_ask_with_a_reader_quotes_its_reports_or_abstains(
+    trained: tuple[Path, Path], sample_index: Index
+) -> None:
+    from qa import ask
+
+    reader = Reader.load(trained[1])
+    question = "How many Kinzhal missiles were fired?"
+    answer = ask(sample_index, question, reader=reader, abstain_below=0.0)  # always answers
+    assert not answer.abstained and answer.citations and answer.short_answer
+    for c in answer.citations:
+        text = sample_index.document(c.doc_id).text
+        assert text[c.start : c.end] == c.quote
+        assert c.answer_start is not None and c.answer_end is not None
+        assert c.start <= c.answer_start < c.answer_end <= c.end
+    assert answer.short_answer == text_at(sample_index, answer.citations[0])
+    refused = ask(sample_index, question, reader=reader, abstain_below=1.0)  # never sure enough
+    assert refused.abstained and not refused.citations and refused.related
+
+
+def text_at(index: Index, citation: Any) -> str:
+    return index.document(citation.doc_id).text[citation.answer_start : citation.answer_end]
+
+
+def test_qa_eval_measures_an_exported_reader(
+    trained: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from qa.cli import main
+    from qa.config import sample_corpus
+
+    questions = Path(__file__).resolve().parents[1] / "eval/data/sample_questions.jsonl"
+    argv = ["eval", str(questions), "--corpus", str(sample_corpus()), "--limit", "3"]
+    argv += ["--reader", str(trained[1]), "--no-output", "--json", "--index", str(tmp_path / "i")]
+    assert main(argv) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["settings"]["reader"] == str(trained[1]) and record["summary"]["n"] == 3

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from qa.answer.evidence import Sentence, gather, score
 from qa.answer.extract import with_hedge
 from qa.answer.question import Question, parse_question
+from qa.answer.read import margin_for, read_answer
 from qa.index import Index
 from qa.index.sparse import tokenize
+from qa.reader.reader import Reader
 from qa.types import Answer, Citation, Hit
 
 ABSTAIN_BELOW = 0.5  # confidence under which to abstain: measured by python -m qa.eval.threshold
@@ -40,11 +42,14 @@ def ask(
     date_from: str | None = None,
     date_to: str | None = None,
     abstain_below: float = ABSTAIN_BELOW,
+    reader: Reader | None = None,
 ) -> Answer:
     """Answer ``question`` from the index; ``history`` holds earlier questions of a chat.
 
     A reply whose confidence is under ``abstain_below`` says the reports don't say
-    (``python -m qa.eval.threshold`` measures where to put it).
+    (``python -m qa.eval.threshold`` measures where to put it). With ``reader`` (a
+    :class:`qa.reader.Reader`), the learned reader picks the answer span instead of the
+    sentence scorer: opt-in while its weights are being trained.
     """
     if not 0.0 <= abstain_below <= 1.0:
         raise ValueError(f"abstain_below must be in [0, 1], got {abstain_below}")
@@ -58,8 +63,12 @@ def ask(
         date_from=date_from,
         date_to=date_to,
     )
-    sentences = score(index, q, gather(index, hits))
     unknown = _unknown_names(index, q)
+    if reader is not None:  # the learned reader, opt-in until its weights ship
+        docs = {h.doc_id: index.document(h.doc_id, exact=True) for h in hits}
+        read = read_answer(reader, q, hits, docs, margin_for(abstain_below))
+        return read if read is not None else _abstain(q, hits, 0.0, unknown)
+    sentences = score(index, q, gather(index, hits))
     if not sentences:
         return _abstain(q, hits, 0.0, unknown)
     best = sentences[0]

@@ -1,0 +1,88 @@
+"""Answers read by the learned reader: its best span is the short answer, the sentence of the
+report around it the quote, and other reports that give the same or another answer are cited
+beside it. Abstention comes from the reader's own "no answer" score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from qa.answer.question import Question
+from qa.numbers import parse_number
+from qa.reader.answers import Found, Passage, find_answers
+from qa.reader.reader import Reader
+from qa.sentences import split_sentences
+from qa.types import Answer, Citation, Document, Hit
+
+NO_ANSWER_MARGIN = 0.0  # span score minus no-answer score under which the reader abstains
+AGREE_MARGIN = 0.0  # another report's answer must clear this to be cited beside the best
+NUMERIC_KINDS = ("count", "number")
+
+
+def read_answer(
+    reader: Reader,
+    q: Question,
+    hits: Sequence[Hit],
+    documents: dict[str, Document],
+    margin: float = NO_ANSWER_MARGIN,
+) -> Answer | None:
+    """The reader's answer from the hits (their documents given by id), or None when it
+    finds no answer that clears ``margin``."""
+    passages = [Passage(h.doc_id, h.start, h.text) for h in hits if h.doc_id in documents]
+    question = q.query if q.borrowed else q.text
+    found = [f for f in find_answers(reader, question, passages) if f.margin >= margin]
+    if not found:
+        return None
+    best = found[0]
+    cited = [best]
+    differ = []
+    for other in found[1:]:
+        if other.margin < AGREE_MARGIN or other.doc_id in {f.doc_id for f in cited}:
+            continue
+        mine, theirs = parse_number(best.text), parse_number(other.text)
+        if q.kind in NUMERIC_KINDS and None not in (mine, theirs) and mine != theirs:
+            differ.append(other)
+            cited.append(other)
+    citations = [_citation(n, f, documents[f.doc_id]) for n, f in enumerate(cited, start=1)]
+    quotes = "\n".join(f"{c.quote} [{c.n}]" for c in citations)
+    if differ:
+        parts = [f"{f.text} [{n}] ({documents[f.doc_id].title})" for n, f in enumerate(cited, 1)]
+        text = "The reports give different figures: " + "; ".join(parts) + ".\n\n" + quotes
+    else:
+        text = f"{best.text} [1]\n\n{quotes}"
+    return Answer(q.text, text, best.text, False, confidence(best.margin), tuple(citations))
+
+
+def margin_for(abstain_below: float) -> float:
+    """The margin whose confidence is ``abstain_below``: one threshold for both answerers."""
+    if abstain_below <= 0:
+        return -math.inf
+    if abstain_below >= 1:
+        return math.inf
+    return math.log(abstain_below / (1 - abstain_below))
+
+
+def confidence(margin: float) -> float:
+    """The reader's margin over "no answer" as a number in [0, 1] (0.5 at a margin of 0)."""
+    return round(1 / (1 + math.exp(-max(-50.0, min(50.0, margin)))), 3)
+
+
+def _citation(n: int, found: Found, doc: Document) -> Citation:
+    """The sentence of ``doc`` that holds the answer, quoted with the answer's span."""
+    start, end = found.start, found.end
+    around = split_sentences(doc.text, max(0, start - 1000), min(len(doc.text), end + 1000))
+    s, e = next(((a, b) for a, b in around if a <= start and end <= b), (start, end))
+    return Citation(
+        n=n,
+        doc_id=doc.id,
+        source=doc.source,
+        title=doc.title,
+        page=doc.page_at(s),
+        start=s,
+        end=e,
+        quote=doc.text[s:e],
+        answer_start=start,
+        answer_end=end,
+        date=doc.date,
+    )
