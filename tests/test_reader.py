@@ -95,6 +95,15 @@ def test_training_logs_checkpoints_and_resumes(trained: tuple[Path, Path]) -> No
         run(config, out)  # a changed recipe never continues another run's checkpoint
     config.max_steps = 3
     run(config, out)  # everything done: resumes at step 3 and only validates
+    config.max_steps = 50
+    with pytest.raises(SystemExit):
+        run(config, out, stop=True)  # stopping early is no excuse for another recipe
+    config.max_steps = 3
+    run(config, out, export=out / "now", stop=True)  # the checkpoint as it is
+    assert json.loads((out / "now" / "training.json").read_text())["steps"] == 3
+    fresh = out.parent / "fresh"
+    run(config, fresh, export=fresh / "now", stop=True)  # no checkpoint yet: no step taken
+    assert json.loads((fresh / "now" / "training.json").read_text())["steps"] == 0
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert any(r.get("event") == "resumed" and r["step"] == 3 for r in records)
 

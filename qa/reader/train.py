@@ -2,6 +2,7 @@
 
     python -m qa.reader.train --out runs/reader            # resumes from runs/reader if there
     python -m qa.reader.train --out runs/reader --export qa/reader/model
+    python -m qa.reader.train --out runs/reader --export qa/reader/model --stop  # as it is now
     python -m qa.reader.train --out runs/more --init qa/reader/model  # train an exported one on
 
 Seeded; the settings go to ``config.json``, loss and validation EM/F1 to ``log.jsonl``, and a
@@ -152,8 +153,11 @@ def validate(reader: Reader, items: list[Example]) -> dict[str, float]:
     }
 
 
-def run(config: Config, out: Path, export: Path | None = None) -> dict[str, float]:
-    """Train (or resume) into ``out``; with ``export``, write the final model there."""
+def run(
+    config: Config, out: Path, export: Path | None = None, *, stop: bool = False
+) -> dict[str, float]:
+    """Train (or resume) into ``out``; with ``export``, write the final model there. With
+    ``stop``, train no further: validate and export the last checkpoint as it is."""
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -234,7 +238,7 @@ def run(config: Config, out: Path, export: Path | None = None) -> dict[str, floa
 
     reader = Reader(model, tokenizer, bf16=config.bf16)
     started, losses = time.monotonic(), []
-    while step < total:
+    while step < total and not stop:
         epoch, position = divmod(step, per_epoch)
         order = batches(len(windows), lengths, config.batch, config.seed * 1000 + epoch)
         for rows in order[position:]:
@@ -346,6 +350,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="run folder (resumed if there)")
     parser.add_argument("--export", type=Path, help="write the trained model to this folder")
+    parser.add_argument(
+        "--stop", action="store_true", help="train no further: export the last checkpoint"
+    )
     for field in fields(Config):
         kind = type(field.default)
         if kind is bool:
@@ -359,8 +366,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"--{field.name.replace('_', '-')}", type=kind, default=field.default
             )
     args = vars(parser.parse_args(argv))
-    out, export = args.pop("out"), args.pop("export")
-    result = run(Config(**args), out, export)
+    out, export, stop = args.pop("out"), args.pop("export"), args.pop("stop")
+    result = run(Config(**args), out, export, stop=stop)
     print(json.dumps(result))
 
 
