@@ -183,38 +183,66 @@ def run(
     train_articles, val_articles = split_articles(
         load_squad(config.data), config.val_fraction, config.seed
     )
-    train = examples(train_articles)
-    if config.limit:
-        train = random.Random(config.seed).sample(train, config.limit)
-    train += negatives(train, train_articles, config.negatives, config.seed)
     val = examples(val_articles)
     val = random.Random(config.seed).sample(val, min(len(val), config.val_questions or len(val)))
     val += negatives(val, val_articles, config.negatives, config.seed)
-    windows = featurize(tokenizer, train, config)
-    lengths = np.array([len(w[0]) for w in windows])
-    per_epoch = math.ceil(len(windows) / config.batch)
-    total = config.max_steps or math.ceil(per_epoch * config.epochs)
-    log(
-        out,
-        {
-            "event": "data",
-            "train_questions": len(train),
-            "windows": len(windows),
-            "val_questions": len(val),
-            "steps": total,
-        },
-    )
-
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = AutoModelForQuestionAnswering.from_pretrained(
         config.init or base, local_files_only=True, dtype=torch.float32
     ).to(device)
-    decay = [
-        p
-        for n, p in model.named_parameters()
-        if not n.endswith(("bias", "weight_ln")) and "LayerNorm" not in n
-    ]
-    rest = [p for n, p in model.named_parameters() if "LayerNorm" in n or n.endswith("bias")]
+    checkpoint = out / "checkpoint.pt"
+    state = (
+        torch.load(checkpoint, map_location=device, weights_only=False)
+        if (checkpoint.exists())
+        else None
+    )
+    if state is not None:
+        model.load_state_dict(state["model"])
+        log(out, {"event": "resumed", "step": state["step"]})
+    reader = Reader(model, tokenizer, bf16=config.bf16)
+    step = state["step"] if state is not None else 0
+    if not stop:
+        train = examples(train_articles)
+        if config.limit:
+            train = random.Random(config.seed).sample(train, config.limit)
+        train += negatives(train, train_articles, config.negatives, config.seed)
+        windows = featurize(tokenizer, train, config)
+        log(
+            out,
+            {
+                "event": "data",
+                "train_questions": len(train),
+                "windows": len(windows),
+                "val_questions": len(val),
+            },
+        )
+        step = fit(config, out, reader, windows, val, state)
+    model.eval()
+    result = validate(reader, val)
+    if export is not None:
+        write_model(model, tokenizer, export, result, config, step)
+    return result
+
+
+def fit(
+    config: Config,
+    out: Path,
+    reader: Reader,
+    windows: list[tuple[Any, ...]],
+    val: list[Example],
+    state: dict[str, Any] | None,
+) -> int:
+    """The training loop, from ``state`` (a checkpoint) if given; the steps done in all."""
+    import torch
+
+    model = reader.model
+    device = next(model.parameters()).device
+    lengths = np.array([len(w[0]) for w in windows])
+    per_epoch = math.ceil(len(windows) / config.batch)
+    total = config.max_steps or math.ceil(per_epoch * config.epochs)
+    log(out, {"event": "plan", "steps": total, "per_epoch": per_epoch})
+    decay = [p for n, p in model.named_parameters() if "LayerNorm" not in n and "bias" not in n]
+    rest = [p for n, p in model.named_parameters() if "LayerNorm" in n or "bias" in n]
     optimizer = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": config.weight_decay},
@@ -227,18 +255,13 @@ def run(
         optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
     )
     step = 0
-    checkpoint = out / "checkpoint.pt"
-    if checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
+    if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         step = state["step"]
-        log(out, {"event": "resumed", "step": step})
-
-    reader = Reader(model, tokenizer, bf16=config.bf16)
+    checkpoint = out / "checkpoint.pt"
     started, losses = time.monotonic(), []
-    while step < total and not stop:
+    while step < total:
         epoch, position = divmod(step, per_epoch)
         order = batches(len(windows), lengths, config.batch, config.seed * 1000 + epoch)
         for rows in order[position:]:
@@ -271,11 +294,7 @@ def run(
                 log(out, {"event": "validation", "step": step, **validate(reader, val)})
             if step >= total:
                 break
-    model.eval()
-    result = validate(reader, val)
-    if export is not None:
-        write_model(model, tokenizer, export, result, config, step)
-    return result
+    return step
 
 
 def _recipe(settings: dict[str, Any]) -> dict[str, Any]:
