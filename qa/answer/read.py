@@ -1,6 +1,6 @@
 """Answers read by the learned reader: its best span is the short answer, the sentence of the
-report around it the quote, and other reports that give the same or another answer are cited
-beside it. Abstention comes from the reader's own "no answer" score.
+report around it the quote, and other reports that give another figure (as sure of it as the
+reply must be) are shown beside it. Abstention comes from the reader's "no answer" score.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from qa.sentences import split_sentences
 from qa.types import Answer, Citation, Document, Hit
 
 NO_ANSWER_MARGIN = 0.0  # span score minus no-answer score under which the reader abstains
-AGREE_MARGIN = 0.0  # another report's answer must clear this to be cited beside the best
 NUMERIC_KINDS = ("count", "number")
 
 
@@ -38,7 +37,7 @@ def read_answer(
     cited = [best]
     differ = []
     for other in found[1:]:
-        if other.margin < AGREE_MARGIN or other.doc_id in {f.doc_id for f in cited}:
+        if other.doc_id in {f.doc_id for f in cited}:
             continue
         mine, theirs = parse_number(best.text), parse_number(other.text)
         if q.kind in NUMERIC_KINDS and None not in (mine, theirs) and mine != theirs:
