@@ -1,6 +1,6 @@
 """Where to abstain: accuracy at each confidence threshold, on questions with and without answers.
 
-    python -m qa.eval.threshold [--drop PATH] [--sample N] [--seed S]
+    python -m qa.eval.threshold [--drop PATH] [--sample N] [--seed S] [--reader DIR]
 
 Every question is asked once with ``abstain_below=0`` (every reply that has an answer gives
 it), then each threshold is applied to the recorded confidences: a reply under it counts as an
@@ -9,7 +9,10 @@ abstention. Two sets are scored:
 - the sample question set over the sample reports (its unanswerable questions included);
 - a sample of the DROP literal-number subset where the passages of half the questions are
   left out of the index, so those questions are unanswerable there: a fair, external test of
-  saying "the reports don't say", not tuned on the sample reports.
+  saying "the reports don't say", not tuned on the sample reports;
+- with ``--reader`` (an exported learned reader, which then answers every set), the same for
+  the SQuAD articles held out of the reader's training: half of them indexed, the questions
+  of the other half asked against the wrong articles.
 
 Accuracy counts a right answer, or an abstention on an unanswerable question, as right.
 """
@@ -17,6 +20,7 @@ Accuracy counts a right answer, or an abstention on an unanswerable question, as
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 from pathlib import Path
 from typing import Any
@@ -25,9 +29,11 @@ from qa.config import sample_corpus
 from qa.eval import suite
 from qa.eval.answers import Item, load_questions
 from qa.eval.drop import DEFAULT_PATH, load_drop
+from qa.types import Document
 
 SAMPLE_SET = Path(__file__).resolve().parent / "data" / "sample_questions.jsonl"
-THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 17))  # 0.00 … 0.80
+SQUAD = DEFAULT_PATH.parents[1] / "squad-train" / "train-v1.1.json.gz"
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 20))  # 0.00 … 0.95
 
 
 def accuracy_at(results: list[dict[str, Any]], threshold: float) -> dict[str, float]:
@@ -50,16 +56,42 @@ def accuracy_at(results: list[dict[str, Any]], threshold: float) -> dict[str, fl
     }
 
 
-def _ask_all(items: list[Item], corpus: Any = None, documents: Any = None) -> list[dict[str, Any]]:
+def _ask_all(
+    items: list[Item], corpus: Any = None, documents: Any = None, reader: Any = None
+) -> list[dict[str, Any]]:
+    options = {"abstain_below": 0.0, **({"reader": reader} if reader else {})}
     with suite.index_for(None) as (index, _):
         if corpus is not None:
             suite.ingest_files(index, corpus)
         if documents is not None:
             suite.ingest(index, documents)
-        _, results = suite.run_questions(
-            index, items, False, {"abstain_below": 0.0}, retrieval_depth=None
-        )
+        _, results = suite.run_questions(index, items, False, options, retrieval_depth=None)
     return results
+
+
+def held_out_squad(path: Path, sample: int, seed: int) -> tuple[list[Document], list[Item]]:
+    """The SQuAD articles the reader was validated on (never trained on): the paragraphs of
+    half of them, and a sample of all their questions, those of the other half unanswerable."""
+    from qa.reader.data import load_squad, split_articles
+    from qa.reader.train import Config
+
+    defaults = Config()
+    _, held_out = split_articles(load_squad(path), defaults.val_fraction, defaults.seed)
+    rng = random.Random(seed)
+    dropped = {a.title for a in held_out if rng.random() < 0.5}
+    documents = [
+        Document(text=context, source=f"squad:{a.title}#{n}", title=a.title, format="txt")
+        for a in held_out
+        if a.title not in dropped
+        for n, (context, _) in enumerate(a.paragraphs)
+    ]
+    items = [
+        Item(qa["id"], qa["question"], () if a.title in dropped else (qa["answers"][0]["text"],))
+        for a in held_out
+        for _, qas in a.paragraphs
+        for qa in qas
+    ]
+    return documents, rng.sample(items, min(sample, len(items)))
 
 
 def held_out_drop(path: Path, sample: int, seed: int) -> tuple[list[Any], list[Item]]:
@@ -81,11 +113,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drop", type=Path, default=DEFAULT_PATH, help="drop-dev.json")
     parser.add_argument("--sample", type=int, default=400, help="DROP questions (default 400)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample and held-out half")
+    parser.add_argument("--reader", type=Path, help="an exported reader answers every set")
+    parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.1 train (.json.gz)")
     args = parser.parse_args(argv)
 
-    sets = {"sample set": _ask_all(load_questions(SAMPLE_SET), corpus=sample_corpus())}
+    reader = None
+    if args.reader:
+        from qa.reader.reader import Reader
+
+        reader = Reader.load(args.reader)
+    ask_all = functools.partial(_ask_all, reader=reader)
+    sets = {"sample set": ask_all(load_questions(SAMPLE_SET), corpus=sample_corpus())}
     documents, items = held_out_drop(args.drop, args.sample, args.seed)
-    sets["DROP held-out"] = _ask_all(items, documents=documents)
+    sets["DROP held-out"] = ask_all(items, documents=documents)
+    if reader is not None:
+        documents, items = held_out_squad(args.squad, args.sample, args.seed)
+        sets["SQuAD held-out"] = ask_all(items, documents=documents)
     for name, rows in sets.items():
         unanswerable = sum(not r["gold"] for r in rows)
         print(f"{name}: {len(rows)} questions, {unanswerable} unanswerable")

@@ -974,3 +974,35 @@ def test_accuracy_at_a_threshold_is_worked_by_hand() -> None:
     # at 0.5 (inclusive): the same; at 0.95: nothing answered → the two unanswerables right
     assert accuracy_at(rows, 0.5) == accuracy_at(rows, 0.4)
     assert accuracy_at(rows, 0.95) == {"accuracy": 0.5, "answered": 0.0, "precision": 1.0}
+
+
+def test_held_out_squad_asks_half_its_questions_of_the_wrong_articles(tmp_path: Path) -> None:
+    import gzip
+
+    from qa.eval.threshold import held_out_squad
+    from qa.reader.data import load_squad as load_articles
+    from qa.reader.data import split_articles
+
+    articles = []
+    for a in range(60):
+        context = f"Article {a} says the answer is word{a}."
+        qas = [
+            {
+                "id": f"q{a}",
+                "question": f"What does article {a} say?",
+                "answers": [{"text": f"word{a}", "answer_start": context.index("word")}],
+            }
+        ]
+        articles.append({"title": f"T{a}", "paragraphs": [{"context": context, "qas": qas}]})
+    path = tmp_path / "squad.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as file:
+        json.dump({"version": "1.1", "data": articles}, file)
+    documents, items = held_out_squad(path, sample=100, seed=1)
+    _, validation = split_articles(load_articles(path), 0.05, 0)  # the reader's held-out part
+    held_out = {a.title for a in validation}
+    indexed = {d.title for d in documents}
+    assert indexed < held_out and len(items) == len(held_out)
+    for item in items:
+        title = f"T{item.id[1:]}"
+        assert title in held_out
+        assert bool(item.answers) == (title in indexed)  # the others are asked of wrong ones
