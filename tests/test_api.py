@@ -600,7 +600,7 @@ def test_the_page_shows_an_uploads_progress_until_it_is_stored(
 def test_uploads_waiting_to_be_stored_are_bounded(
     client: TestClient, sample_index: Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qa.ui.service import MAX_WAITING
+    from qa.ui.jobs import MAX_WAITING
 
     embedding, release = _pause_writes(sample_index, monkeypatch)
 

@@ -24,6 +24,7 @@ from qa.progress import Progress
 
 log = logging.getLogger(__name__)
 KEEP = 100  # finished jobs remembered
+MAX_WAITING = 10  # jobs queued behind the one running: each holds its files until it runs
 FAILED = "storing the reports failed (the error is in the server's log)"
 
 Work = Callable[[Progress], IngestReport]
@@ -61,10 +62,15 @@ class Job:
         }
 
 
+class QueueFull(QAError):
+    """As many jobs as allowed are waiting already."""
+
+
 class Jobs:
     """The server's ingest jobs: submit work, look jobs up, wait for one."""
 
-    def __init__(self, keep: int = KEEP) -> None:
+    def __init__(self, keep: int = KEEP, max_waiting: int = MAX_WAITING) -> None:
+        self._max_waiting = max_waiting
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._work: dict[str, Work] = {}
         self._cond = threading.Condition()
@@ -72,9 +78,12 @@ class Jobs:
         self._thread: threading.Thread | None = None
 
     def submit(self, files: list[str], work: Work) -> Job:
-        """Queue ``work`` (called with a progress callback) for the files named."""
+        """Queue ``work`` (called with a progress callback) for the files named; QueueFull
+        when ``max_waiting`` jobs are waiting already."""
         job = Job(uuid.uuid4().hex[:16], files)
         with self._cond:
+            if len(self._work) >= self._max_waiting:
+                raise QueueFull(f"{self._max_waiting} uploads are already waiting to be stored")
             self._jobs[job.id] = job
             self._work[job.id] = work
             self._forget_old()
@@ -83,11 +92,6 @@ class Jobs:
                 self._thread.start()
             self._cond.notify_all()
         return job
-
-    def waiting(self) -> int:
-        """How many jobs are queued, not yet started."""
-        with self._cond:
-            return len(self._work)
 
     def get(self, job_id: str) -> Job | None:
         with self._cond:

@@ -19,11 +19,10 @@ from qa.index import Index, IngestReport
 from qa.loaders import SUPPORTED_SUFFIXES, load_all, load_bytes, unsupported_message
 from qa.progress import Progress
 from qa.types import Answer, Document, Hit
-from qa.ui.jobs import Job, Jobs
+from qa.ui.jobs import Job, Jobs, QueueFull
 
 MB = 1024 * 1024
 MAX_FILES = 20  # files in one upload
-MAX_WAITING = 10  # uploads queued behind the one being stored
 
 
 class UploadRejected(QAError):
@@ -120,12 +119,11 @@ class Service:
     def submit(self, files: Sequence[tuple[str, bytes]]) -> Job:
         """Start storing files (name, bytes) already passed by ``check_upload``, in the
         background; the job's report lists unreadable ones in ``errors``."""
-        if self.jobs.waiting() >= MAX_WAITING:  # each holds its files' bytes until it runs
-            raise UploadRejected(
-                429, f"{MAX_WAITING} uploads are already waiting to be stored; try again later"
-            )
         files = list(files)
-        return self.jobs.submit([name for name, _ in files], lambda p: self._ingest(files, p))
+        try:
+            return self.jobs.submit([n for n, _ in files], lambda p: self._ingest(files, p))
+        except QueueFull as exc:
+            raise UploadRejected(429, f"{exc}; try again later") from None
 
     def _ingest(self, files: Sequence[tuple[str, bytes]], progress: Progress) -> IngestReport:
         docs, errors = load_all(files, lambda file: read_upload(*file), progress)
