@@ -149,6 +149,10 @@ def test_answers_are_placed_in_their_documents_and_merged(trained: tuple[Path, P
             assert document[f.start : f.end] == f.text
     same = [f for f in found if {0, 1} <= set(f.passages)]
     assert len(same) == 1  # the identical passages gave one merged answer
+    merged = same[0]
+    assert [(p.doc_id, passages[1].text[p.start : p.end]) for p in merged.also] == [
+        ("d2", merged.text)  # where the other report says it, in that report's offsets
+    ]
     spans = reader.read("Who is the mayor of Kharkiv?", [p.text for p in passages])
     order = rerank(spans, len(passages))
     assert sorted(order) == [0, 1, 2]

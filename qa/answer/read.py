@@ -1,6 +1,7 @@
 """Answers read by the learned reader: its best span is the short answer, the sentence of the
-report around it the quote, and other reports that give another figure (as sure of it as the
-reply must be) are shown beside it. Abstention comes from the reader's "no answer" score.
+report around it the quote; other reports where the same answer was read are cited too, and
+ones that give another figure are shown beside it (each as sure as the reply must be).
+Abstention comes from the reader's "no answer" score.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 
 from qa.answer.question import Question
 from qa.numbers import parse_number
-from qa.reader.answers import Found, Passage, find_answers
+from qa.reader.answers import Passage, Place, find_answers
 from qa.reader.reader import Reader
 from qa.sentences import split_sentences
 from qa.types import Answer, Citation, Document, Hit
@@ -39,23 +40,42 @@ def read_answer(
     if not found:
         return None
     best = found[0]
-    cited = [best]
+    first = Place(best.doc_id, best.start, best.end, best.score)
+    agree = _other_reports([first], [p for p in best.also if p.score >= margin])
     differ = []
     for other in found[1:]:
-        if other.doc_id in {f.doc_id for f in cited}:
-            continue
         mine, theirs = parse_number(best.text), parse_number(other.text)
         if q.kind in NUMERIC_KINDS and None not in (mine, theirs) and mine != theirs:
-            differ.append(other)
-            cited.append(other)
-    citations = [_citation(n, f, documents[f.doc_id]) for n, f in enumerate(cited, start=1)]
+            differ.append(Place(other.doc_id, other.start, other.end, other.score))
+    differ = _other_reports([first, *agree], differ)
+    cited = [first, *agree, *differ]
+    citations = [_citation(n, p, documents[p.doc_id]) for n, p in enumerate(cited, start=1)]
     quotes = "\n".join(f"{c.quote} [{c.n}]" for c in citations)
     if differ:
-        parts = [f"{f.text} [{n}] ({documents[f.doc_id].title})" for n, f in enumerate(cited, 1)]
+        shown = [(n, c) for n, c in enumerate(citations, 1) if n == 1 or n > 1 + len(agree)]
+        parts = [f"{_answer_text(c)} [{n}] ({c.title})" for n, c in shown]
         text = "The reports give different figures: " + "; ".join(parts) + ".\n\n" + quotes
     else:
-        text = f"{best.text} [1]\n\n{quotes}"
+        markers = "".join(f"[{c.n}]" for c in citations)
+        text = f"{best.text} {markers}\n\n{quotes}"
     return Answer(q.text, text, best.text, False, confidence(best.score), tuple(citations))
+
+
+def _other_reports(taken: list[Place], places: list[Place]) -> list[Place]:
+    """The first of ``places`` from each report not among ``taken``."""
+    seen = {p.doc_id for p in taken}
+    kept = []
+    for place in places:
+        if place.doc_id not in seen:
+            seen.add(place.doc_id)
+            kept.append(place)
+    return kept
+
+
+def _answer_text(citation: Citation) -> str:
+    assert citation.answer_start is not None and citation.answer_end is not None
+    offset = citation.answer_start - citation.start
+    return citation.quote[offset : offset + citation.answer_end - citation.answer_start]
 
 
 def margin_for(abstain_below: float) -> float:
@@ -73,9 +93,9 @@ def confidence(score: float) -> float:
     return round(1 / (1 + math.exp(-max(-50.0, min(50.0, score - CALIBRATION)))), 3)
 
 
-def _citation(n: int, found: Found, doc: Document) -> Citation:
+def _citation(n: int, place: Place, doc: Document) -> Citation:
     """The sentence of ``doc`` that holds the answer, quoted with the answer's span."""
-    start, end = found.start, found.end
+    start, end = place.start, place.end
     around = split_sentences(doc.text, max(0, start - 1000), min(len(doc.text), end + 1000))
     s, e = next(((a, b) for a, b in around if a <= start and end <= b), (start, end))
     return Citation(

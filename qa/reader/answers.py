@@ -27,9 +27,20 @@ class Passage:
     text: str
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where an answer was read: a document span, and that reading's ranking score."""
+
+    doc_id: str
+    start: int
+    end: int
+    score: float
+
+
 @dataclass
 class Found:
-    """One answer: where it was read first (best score), and every passage that gave it."""
+    """One answer: where it was read first (best score), every passage that gave it, and
+    the other places it was read (``also``, best first)."""
 
     text: str
     doc_id: str
@@ -38,6 +49,7 @@ class Found:
     score: float
     margin: float
     passages: list[int] = field(default_factory=list)
+    also: list[Place] = field(default_factory=list)
 
 
 def find_answers(reader: Reader, question: str, passages: Sequence[Passage]) -> list[Found]:
@@ -52,8 +64,11 @@ def find_answers(reader: Reader, question: str, passages: Sequence[Passage]) -> 
         if not key:
             continue
         if key in found:
-            found[key].passages.append(span.passage)
-            found[key].margin = max(found[key].margin, span.margin)
+            same = found[key]
+            same.passages.append(span.passage)
+            same.margin = max(same.margin, span.margin)
+            start = passage.start + span.start
+            same.also.append(Place(passage.doc_id, start, start + len(text), ranking(span)))
             continue
         found[key] = Found(
             text,
