@@ -13,13 +13,11 @@ wins), so scoring a chunk-level ranking of document ids equals scoring its ``ded
 from __future__ import annotations
 
 import math
-import re
-import string
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from qa.numbers import normalize_number_words
+from qa.numbers import normalize_answer
 
 __all__ = [
     "abstention_scores",
@@ -38,23 +36,8 @@ __all__ = [
 T = TypeVar("T", bound=Hashable)
 Relevant = Mapping[str, int] | Iterable[str]
 
-_PUNCTUATION = frozenset(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-
 
 # --- answers ------------------------------------------------------------------------------
-
-
-def normalize_answer(text: str, *, numbers: bool = True) -> str:
-    """SQuAD normalisation (lower case, no punctuation, articles or extra spaces), digits for
-    numbers unless ``numbers=False`` (the official scripts' normalisation exactly). Numbers go
-    first: punctuation removal would turn "6.0" into "60"."""
-    text = text.lower()
-    if numbers:
-        text = normalize_number_words(text)
-    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
 
 
 def _abstained(prediction: str | None) -> bool:

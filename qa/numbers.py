@@ -8,6 +8,7 @@ Shared by the answer extractor (find number spans, read their values) and the me
 from __future__ import annotations
 
 import re
+import string
 from decimal import Decimal, InvalidOperation
 
 __all__ = ["NUMBER_PATTERN", "find_numbers", "normalize_number_words", "parse_number"]
@@ -185,3 +186,19 @@ def normalize_number_words(text: str) -> str:
         return _format(value, ordinal, bool(_PERCENT_TAIL.search(match.group())))
 
     return NUMBER_PATTERN.sub(replace, text)
+
+
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(text: str, *, numbers: bool = True) -> str:
+    """SQuAD normalisation (lower case, no punctuation, articles or extra spaces), digits for
+    numbers unless ``numbers=False`` (the official scripts' normalisation exactly). Numbers go
+    first: punctuation removal would turn "6.0" into "60"."""
+    text = text.lower()
+    if numbers:
+        text = normalize_number_words(text)
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())

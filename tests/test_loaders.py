@@ -128,10 +128,11 @@ def test_binary_file(tmp_path: Path, data: bytes) -> None:
     assert err.value.path == str(tmp_path / "image.txt")
 
 
-def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
-    path = tmp_path / "huge.txt"
+def refusal(path: Path, size: int) -> tuple[str, int]:
+    """Why a sparse file of ``size`` bytes at ``path`` is refused, and the peak memory the
+    refusal took (tracemalloc)."""
     with open(path, "wb") as out:
-        out.truncate(2048 * MB)  # sparse: no disk space used
+        out.truncate(size)  # sparse: no disk space used
     tracemalloc.start()
     try:
         with pytest.raises(IngestError) as err:
@@ -139,22 +140,18 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert err.value.reason == "too large: 2048 MB, the limit is 200 MB"
+    return err.value.reason, peak
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    reason, peak = refusal(tmp_path / "huge.txt", 2048 * MB)
+    assert reason == "too large: 2048 MB, the limit is 200 MB"
     assert peak < MB
 
 
 def test_a_nul_filled_file_is_called_binary_from_its_first_bytes(tmp_path: Path) -> None:
-    path = tmp_path / "zeros.md"
-    with open(path, "wb") as out:
-        out.truncate(100 * MB)
-    tracemalloc.start()
-    try:
-        with pytest.raises(IngestError) as err:
-            load_file(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert err.value.reason == "not a text file (binary content)"
+    reason, peak = refusal(tmp_path / "zeros.md", 100 * MB)
+    assert reason == "not a text file (binary content)"
     assert peak < MB
 
 

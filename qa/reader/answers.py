@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from qa.numbers import normalize_answer
 from qa.reader.reader import Reader, Span
 
 RANK_PRIOR = 4.0  # logits a passage's answer loses per e-fold of its retrieval rank
@@ -60,7 +61,7 @@ def find_answers(reader: Reader, question: str, passages: Sequence[Passage]) -> 
     for span in sorted(spans, key=lambda s: -ranking(s)):
         passage = passages[span.passage]
         text = passage.text[span.start : span.end]
-        key = answer_key(text)
+        key = normalize_answer(text)  # the same answer, written alike or not
         if not key:
             continue
         if key in found:
@@ -92,10 +93,3 @@ def rerank(spans: Sequence[Span], count: int) -> list[int]:
     in their retrieval order."""
     scored = {s.passage: ranking(s) for s in spans}
     return sorted(range(count), key=lambda i: (i not in scored, -scored.get(i, 0.0), i))
-
-
-def answer_key(text: str) -> str:
-    """What makes two answers the same: SQuAD's normalisation, number words as digits."""
-    from qa.eval.metrics import normalize_answer
-
-    return normalize_answer(text)
