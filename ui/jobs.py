@@ -11,11 +11,10 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from qa.errors import QAError
@@ -42,8 +41,6 @@ class Job:
     total: int = 0
     report: IngestReport | None = None
     error: str | None = None
-    created: float = field(default_factory=time.time)
-    finished: float | None = None
 
     @property
     def over(self) -> bool:
@@ -134,7 +131,6 @@ class Jobs:
         with self._cond:
             job.report, job.error = report, error
             job.state = job.stage = "failed" if error else "done"
-            job.finished = time.time()
             self._cond.notify_all()
 
     def _forget_old(self) -> None:
