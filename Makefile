@@ -33,7 +33,7 @@ lint: setup
 	$(VENV)/bin/ruff check qa index ui eval tests
 	$(VENV)/bin/ruff format --check qa index ui eval tests
 	# mypy reads an installed copy: the qa.index/qa.ui/qa.eval folders are mapped by pyproject
-	rm -rf build/typecheck
+	rm -rf build/typecheck build/lib
 	$(PY) -m pip install -q --no-deps --target build/typecheck .
 	$(VENV)/bin/mypy build/typecheck/qa
 

@@ -1,17 +1,21 @@
-"""Answer latency, side by side in one run: the sentence scorer, and an exported reader in
-float32 and in bf16 (with the share of questions whose answer the two precisions disagree on).
+"""Answer latency, side by side in one run: retrieval alone (the reference), then whole
+answers with the reader in float32 and in bf16 (with how many answers the two precisions
+disagree on).
 
     python -m qa.eval.bench_answer [--reader DIR] [--k 6] [--rounds 2]
 
 The sample reports are indexed into a temporary index and the sample questions asked
-``--rounds`` times each (the first round warms up and is not timed).
+``--rounds`` times each (the first round warms up and is not timed). ``--reader`` times
+another exported reader instead of the one shipped in the package.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +24,25 @@ from qa.answer.answerer import DEFAULT_K
 from qa.config import sample_corpus
 from qa.eval.serving import percentiles, sample_questions
 from qa.index import Index
+from qa.reader.reader import BUNDLED_READER, Reader
 
 
-def timed_answers(index: Index, questions: list[str], rounds: int, **options: Any) -> Any:
-    """(seconds of every timed ask, the short answers of the last round)."""
+def timed(call: Callable[[str], Any], questions: list[str], rounds: int) -> Any:
+    """(seconds of every timed call, what the calls of the last round returned)."""
     seconds: list[float] = []
-    answers: list[str | None] = []
+    results: list[Any] = []
     for round_ in range(rounds):
-        answers = []
+        results = []
         for question in questions:
             start = time.perf_counter()
-            answers.append(ask(index, question, **options).short_answer)
+            results.append(call(question))
             if round_:
                 seconds.append(time.perf_counter() - start)
-    return seconds, answers
+    return seconds, results
+
+
+def short_answer(index: Index, k: int, reader: Reader, question: str) -> str | None:
+    return ask(index, question, k=k, reader=reader).short_answer
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,22 +57,20 @@ def main(argv: list[str] | None = None) -> None:
         index = Index.open(Path(tmp) / "index", create=True)
         index.add([sample_corpus()])
         rounds = max(2, args.rounds)
-        seconds, _ = timed_answers(index, questions, rounds, k=args.k)
-        rows.append(("sentence scorer", seconds, None))
-        if args.reader:
-            from qa.reader.reader import Reader
-
-            base: list[str | None] = []
-            for name, bf16 in (("reader, float32", False), ("reader, bf16", True)):
-                reader = Reader.load(args.reader, bf16=bf16)
-                seconds, answers = timed_answers(index, questions, rounds, k=args.k, reader=reader)
-                differ = None if not base else sum(a != b for a, b in zip(answers, base))
-                base = base or answers
-                rows.append((name, seconds, differ))
+        seconds, _ = timed(lambda q: index.search(q, k=args.k), questions, rounds)
+        rows.append(("retrieval only", seconds, None))
+        base: list[str | None] = []
+        for name, bf16 in (("answer, float32", False), ("answer, bf16", True)):
+            reader = Reader.load(args.reader or BUNDLED_READER, bf16=bf16)
+            short = functools.partial(short_answer, index, args.k, reader)
+            seconds, answers = timed(short, questions, rounds)
+            differ = None if not base else sum(a != b for a, b in zip(answers, base))
+            base = base or answers
+            rows.append((name, seconds, differ))
         index.close()
     reference = percentiles(rows[0][1])[0]
     print(f"{len(questions)} questions, k={args.k}, {rounds - 1} timed round(s)")
-    print(f"{'answerer':<18}{'p50 ms':>9}{'p95 ms':>9}{'p50 x':>8}  answers unlike float32")
+    print(f"{'what':<18}{'p50 ms':>9}{'p95 ms':>9}{'p50 x':>8}  answers unlike float32")
     for name, seconds, differ in rows:
         p50, p95, _ = percentiles(seconds)
         note = "" if differ is None else f"  {differ} of {len(questions)}"

@@ -58,8 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--reader",
         type=Path,
         metavar="DIR",
-        help="answer with the learned reader exported to DIR (python -m qa.reader.train "
-        "--export DIR); the default is the sentence scorer",
+        help="answer with another reader, exported to DIR by python -m qa.reader.train "
+        "--export DIR (default: the one shipped in the package)",
     )
 
 

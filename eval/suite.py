@@ -244,9 +244,9 @@ def _asking(options: dict[str, Any]) -> dict[str, Any]:
     """The options for :func:`qa.answer.ask`: a ``reader`` folder becomes the loaded reader."""
     if not options.get("reader"):
         return {k: v for k, v in options.items() if k != "reader"}
-    from qa.reader.reader import Reader
+    from qa.reader import load_reader
 
-    return {**options, "reader": Reader.load(options["reader"])}
+    return {**options, "reader": load_reader(options["reader"])}
 
 
 def run_questions(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -67,21 +66,6 @@ class SparseIndex:
         if not known:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
-
-    def knows(self, token: str) -> bool:
-        """Whether any chunk contains this (tokenized) term."""
-        return self.model is not None and token in self.model.vocab_dict
-
-    def idf(self, tokens: list[str]) -> dict[str, float]:
-        """BM25's inverse document frequency of each (tokenized) term; unseen terms get the
-        highest value, as a term no chunk contains is the rarest of all."""
-        n = len(self.ids)
-        vocab = self.model.vocab_dict if self.model is not None else {}
-        df = np.diff(self.model.scores["indptr"]) if self.model is not None else np.zeros(0)
-        return {
-            t: math.log(1 + (n - (d := int(df[vocab[t]]) if t in vocab else 0) + 0.5) / (d + 0.5))
-            for t in tokens
-        }
 
     def search(
         self, query: str, k: int, allowed: list[int] | None = None

@@ -7,6 +7,10 @@ index.add(["reports/"])
 for hit in index.search("how many Kinzhal missiles were fired", k=3):
     print(hit.title, hit.start, hit.end, hit.text)
 print(qa.ask(index, "How many Kinzhal missiles were fired?").short_answer)  # six
+
+reader = qa.load_reader()  # the reader alone: a question and passages in, answers with spans out
+passages = [qa.Passage(hit.doc_id, hit.start, hit.text) for hit in index.search("Kinzhal", k=3)]
+print(qa.read_passages(reader, "How many Kinzhal missiles were fired?", passages).answers[0].text)
 """
 
 __version__ = "0.1.0"
@@ -25,6 +29,7 @@ from qa.errors import (
 )
 from qa.index import Index, IngestReport
 from qa.loaders import load_bytes, load_file
+from qa.reader import Passage, Reader, ReaderAnswer, Reading, load_reader, read_passages
 from qa.types import Answer, Chunk, Citation, Document, Hit
 
 __all__ = [
@@ -42,10 +47,16 @@ __all__ = [
     "InvalidQuestionError",
     "ModelLoadError",
     "ModelMismatchError",
+    "Passage",
     "QAError",
+    "Reader",
+    "ReaderAnswer",
+    "Reading",
     "__version__",
     "ask",
     "load_bytes",
     "load_embedder",
     "load_file",
+    "load_reader",
+    "read_passages",
 ]

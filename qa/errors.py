@@ -6,7 +6,7 @@ Every error the package raises on purpose derives from ``QAError``, so a caller 
     ├── IndexNotFoundError      no index at the given directory yet
     ├── IndexFormatError        the directory holds something that is not a usable index
     ├── ModelMismatchError      the index was built with another embedding model
-    ├── ModelLoadError          the embedding model cannot be loaded (nothing is downloaded)
+    ├── ModelLoadError          the embedding model or the reader cannot be loaded (no downloads)
     ├── IngestError             a file could not be read as a report (carries ``path``)
     ├── DocumentNotFoundError   no document with that id or source
     └── InvalidQuestionError    empty, binary or oversized question (also a ``ValueError``)
@@ -34,7 +34,7 @@ class ModelMismatchError(QAError):
 
 
 class ModelLoadError(QAError):
-    """The embedding model could not be loaded from local files."""
+    """The embedding model or the reader could not be loaded from local files."""
 
 
 class IngestError(QAError):

@@ -169,7 +169,11 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """The reply to a question: full text with ``[n]`` markers, short answer and citations."""
+    """The reply to a question: full text with ``[n]`` markers, short answer and citations.
+
+    ``documents`` holds the cited (or related) documents by id, as they were read, so a
+    caller can show them whole without fetching them again; ``to_dict`` leaves them out.
+    """
 
     question: str
     answer: str
@@ -178,6 +182,7 @@ class Answer:
     confidence: float
     citations: tuple[Citation, ...] = ()
     related: tuple[Hit, ...] = field(default=())
+    documents: dict[str, Document] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,7 @@ import pytest
 
 from qa import Answer, Index, InvalidQuestionError, ask
 from qa.answer import ABSTAIN_BELOW
-from qa.answer.question import TOPIC_QUESTIONS, answer_type, counted_noun, parse_question
+from qa.answer.question import TOPIC_QUESTIONS, answer_type, parse_question
 from qa.eval.answers import load_questions
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "data" / "sample_questions.jsonl"
@@ -88,7 +88,8 @@ def test_follow_up_question_uses_the_chat_history(sample_index: Index) -> None:
     follow = parse_question("and how many of them were intercepted?", [first])
     assert "kinzhal" in follow.keywords
     answer = ask(sample_index, "and how many of them were intercepted?", history=[first])
-    assert any("Kinzhal" in c.quote for c in answer.citations) or answer.abstained
+    assert not answer.abstained
+    assert "Kinzhal" in answer.citations[0].quote
 
 
 def test_a_follow_up_to_a_follow_up_keeps_the_topic() -> None:
@@ -97,22 +98,6 @@ def test_a_follow_up_to_a_follow_up_keeps_the_topic() -> None:
     assert {"mayor", "kharkiv"} <= set(follow.borrowed)
     fresh = parse_question("How many Kinzhal missiles were fired?", history)
     assert fresh.borrowed == () and fresh.query == fresh.text
-
-
-@pytest.mark.parametrize(
-    ("question", "counted"),
-    [
-        ("How many Kinzhal missiles were fired?", "missiles"),
-        ("How many soldiers died?", "soldiers"),
-        ("How many people live in Kyiv?", "people"),
-        ("How many more touchdowns did Barber score?", "touchdowns"),
-        ("How many of them were intercepted?", None),
-        ("How many percent of homes lost power?", None),
-        ("Who is the mayor of Kharkiv?", None),
-    ],
-)
-def test_what_a_how_many_question_counts(question: str, counted: str | None) -> None:
-    assert counted_noun(question) == counted
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from qa.errors import ModelLoadError
 from qa.index import Index
+from qa.reader import Passage, Reader, load_reader, read_passages
 from qa.reader.data import examples, load_squad, negatives, split_articles
-from qa.reader.reader import Reader
 from qa.reader.train import Config, run
 
 FACTS = [
@@ -127,7 +128,7 @@ def test_the_exported_reader_returns_slices_of_its_passages(trained: tuple[Path,
 
 
 def test_answers_are_placed_in_their_documents_and_merged(trained: tuple[Path, Path]) -> None:
-    from qa.reader.answers import Passage, find_answers, ranking, rerank
+    from qa.reader.answers import ranking
 
     reader = Reader.load(trained[1])
     document = "Preface. " + FACTS[0][1] + " " + FACTS[2][1]
@@ -138,7 +139,8 @@ def test_answers_are_placed_in_their_documents_and_merged(trained: tuple[Path, P
         Passage("d2", 0, FACTS[0][1]),  # the same words in another report
         Passage("d1", b, FACTS[2][1]),
     ]
-    found = find_answers(reader, "Who is the mayor of Kharkiv?", passages)
+    reading = read_passages(reader, "Who is the mayor of Kharkiv?", passages)
+    found = reading.answers
     assert found == sorted(found, key=lambda f: -f.score)
     assert sorted(i for f in found for i in f.passages) == [0, 1, 2]  # each passage once
     for f in found:
@@ -154,9 +156,8 @@ def test_answers_are_placed_in_their_documents_and_merged(trained: tuple[Path, P
         ("d2", merged.text)  # where the other report says it, in that report's offsets
     ]
     spans = reader.read("Who is the mayor of Kharkiv?", [p.text for p in passages])
-    order = rerank(spans, len(passages))
-    assert sorted(order) == [0, 1, 2]
-    ranked = [ranking(spans[i]) for i in order]
+    assert sorted(reading.order) == [0, 1, 2]  # the passages re-ranked by their best span
+    ranked = [ranking(spans[i]) for i in reading.order]
     assert ranked == sorted(ranked, reverse=True)
 
 
@@ -195,3 +196,32 @@ def test_qa_eval_measures_an_exported_reader(
     assert main(argv) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["settings"]["reader"] == str(trained[1]) and record["summary"]["n"] == 3
+
+
+def test_the_shipped_reader_loads_from_the_package_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import qa.reader.reader as module
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing may be fetched
+    monkeypatch.delenv(module.READER_ENV, raising=False)
+    reader = load_reader()
+    assert reader is load_reader() is load_reader(module.BUNDLED_READER)  # once per process
+    files = {f.name for f in module.BUNDLED_READER.iterdir()}
+    assert {"model.safetensors", "tokenizer.json", "README.md", "training.json"} <= files
+    card = (module.BUNDLED_READER / "README.md").read_text(encoding="utf-8")
+    assert "CC BY-SA 4.0" in card and "F1" in card
+    with pytest.raises(ModelLoadError, match="cannot load the reader"):
+        load_reader(tmp_path / "nothing here")
+
+
+def test_the_shipped_reader_answers_and_abstains(sample_index: Index) -> None:
+    reader = load_reader()
+    hits = sample_index.search("Who is the mayor of Kharkiv?", k=4)
+    passages = [Passage(h.doc_id, h.start, h.text) for h in hits]
+    reading = read_passages(reader, "Who is the mayor of Kharkiv?", passages)
+    best = reading.answers[0]
+    assert best.text == "Ihor Terekhov"
+    assert sample_index.document(best.doc_id).text[best.start : best.end] == best.text
+    unrelated = read_passages(reader, "What is the boiling point of mercury?", passages)
+    assert all(a.margin < 0 for a in unrelated.answers)  # "no answer" wins in every passage

@@ -20,8 +20,7 @@ from typing import Any
 import gradio as gr
 
 from qa.dates import parse_date
-from qa.errors import DocumentNotFoundError, QAError
-from qa.types import Answer, Document
+from qa.errors import QAError
 from qa.ui import render
 from qa.ui.jobs import Job
 from qa.ui.schemas import MAX_ASK_K
@@ -84,7 +83,7 @@ class Handlers:
             answer = self.service.ask(text, k=k, mode=mode, history=questions, filters=filters)
             aid = f"a{next(_answer_ids)}"
             reply = message("assistant", render.answer_html(answer, aid))
-            block = sources(answer, aid, self.documents(answer))
+            block = sources(answer, aid, answer.documents)
         except (QAError, ValueError) as exc:
             error = str(exc)
         except Exception:  # else the placeholder reply would stay, busy, for good
@@ -165,17 +164,6 @@ class Handlers:
             f"<h1>reportqa</h1><p>Questions answered from {reports} ({counts['chunks']} "
             "passages); every answer cites the exact words of its source.</p>"
         )
-
-    def documents(self, answer: Answer) -> dict[str, Document]:
-        """The documents an answer cites or relates to, by id (missing ones left out)."""
-        ids = {c.doc_id for c in answer.citations} | {h.doc_id for h in answer.related}
-        docs = {}
-        for doc_id in ids:
-            try:
-                docs[doc_id] = self.service.document(doc_id)
-            except DocumentNotFoundError:
-                continue
-        return docs
 
 
 def busy(on: bool) -> Any:

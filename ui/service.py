@@ -18,6 +18,7 @@ from qa.errors import DocumentNotFoundError, QAError
 from qa.index import Index, IngestReport
 from qa.loaders import SUPPORTED_SUFFIXES, load_all, load_bytes, unsupported_message
 from qa.progress import Progress
+from qa.reader import load_reader
 from qa.types import Answer, Document, Hit
 from qa.ui.jobs import Job, Jobs, QueueFull
 
@@ -146,13 +147,15 @@ def upload_name(filename: str) -> str:
 def open_index(
     path: str | Path | None, *, model: str | None = None, sample: bool = True
 ) -> tuple[Index, IngestReport | None]:
-    """Open (or create) the index and load its model; an empty one gets the sample reports."""
+    """Open (or create) the index and load the models; an empty one gets the sample reports."""
     index = Index.open(path, create=True, model=model)
     try:
         report = None
         if sample and index.counts()["documents"] == 0:
             report = index.add([sample_corpus()])
-        index.embedder.encode(["warm up the model"])  # load it now, not on the first question
+        # load the models now, not on the first question
+        index.embedder.encode(["warm up the model"])
+        load_reader().read("warm up the reader", ["The reader is warm."])
     except BaseException:
         index.close()
         raise

@@ -54,11 +54,6 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[\w’'-]+")
-COUNT_MODIFIERS = frozenset("more fewer less total additional extra different separate".split())
-UNIT_WORDS = frozenset("percent per percentage".split())
-IRREGULAR_PLURALS = frozenset("people children men women police personnel staff".split())
-_PLURAL = re.compile(r"[^s]s$")
-_HOW_MANY = re.compile(r"\bhow many\b", re.IGNORECASE)
 _WHO_IS_NAME = re.compile(r"^[Ww]ho (?:is|was|are|were) (?:[A-Z][\w’'-]*\s*)+\??$")
 
 
@@ -70,8 +65,6 @@ class Question:
     kind: str
     keywords: tuple[str, ...]
     query: str
-    head: str | None = None
-    counted: str | None = None  # what a "how many" question counts: "missiles"
     borrowed: tuple[str, ...] = ()  # keywords a follow-up took from the previous question
 
 
@@ -117,34 +110,6 @@ def answer_type(text: str) -> str:
     return min(found)[2] if found else "other"
 
 
-def head_noun(text: str) -> str | None:
-    """The kind of thing a "which X" question asks for: "Which river divides Bakhmut?" → river."""
-    match = re.search(rf"\b(?:which|what) (?:\w+ )?({ORG_NOUNS}|{PLACE_NOUNS})\b", text.lower())
-    if not match:
-        return None
-    noun = match.group(1)
-    return noun[:-3] + "y" if noun.endswith("ies") else noun.removesuffix("s")
-
-
-def counted_noun(text: str) -> str | None:
-    """What a "how many" question counts: the first plural in the words after it, else the
-    first word ("How many Kinzhal missiles were fired?" → missiles, "How many soldiers
-    died?" → soldiers); None when a stop word follows ("How many of them ...?")."""
-    match = _HOW_MANY.search(text)
-    if not match:
-        return None
-    phrase: list[str] = []
-    for word in _WORD.findall(text[match.end() :]):
-        if word.lower() in STOPWORDS:
-            break
-        if word.lower() not in COUNT_MODIFIERS:
-            phrase.append(word.lower().removesuffix("’s").removesuffix("'s"))
-    if phrase[:1] and phrase[0] in UNIT_WORDS:
-        return None  # "How many percent ...": a unit, written as "%" as often as not
-    plurals = [w for w in phrase if w in IRREGULAR_PLURALS or _PLURAL.search(w)]
-    return (plurals or phrase)[0] if phrase else None
-
-
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that carry meaning (no stop words), lower-cased, in order."""
     words = [w.strip("’'-").lower() for w in _WORD.findall(text)]
@@ -167,10 +132,7 @@ def parse_question(text: object, history: Sequence[str] = ()) -> Question:
         query = f"{text} {' '.join(borrowed)}".strip()
     kind = answer_type(text)
     words = tuple(dict.fromkeys(keywords + borrowed))
-    counted = counted_noun(text) if kind == "count" else None
-    return Question(
-        text, kind, words, query, head_noun(text), counted=counted, borrowed=tuple(borrowed)
-    )
+    return Question(text, kind, words, query, tuple(borrowed))
 
 
 def _topic(history: Sequence[str]) -> list[str]:

@@ -39,7 +39,7 @@ class Place:
 
 
 @dataclass
-class Found:
+class ReaderAnswer:
     """One answer: where it was read first (best score), every passage that gave it, and
     the other places it was read (``also``, best first)."""
 
@@ -53,29 +53,43 @@ class Found:
     also: list[Place] = field(default_factory=list)
 
 
-def find_answers(reader: Reader, question: str, passages: Sequence[Passage]) -> list[Found]:
-    """Distinct answers, best first; each passage's best span, in document offsets.
-    ``passages`` come in retrieval order; ``Found.score`` is what the answers are ranked by."""
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of the passages: distinct answers, best first (``score`` ranks
+    them), and the passages re-ranked by their best span (indices into the passages given)."""
+
+    answers: list[ReaderAnswer]
+    order: list[int]
+
+
+def read_passages(reader: Reader, question: str, passages: Sequence[Passage]) -> Reading:
+    """Read ``question`` with each passage (in retrieval order) in one batched pass."""
     spans = reader.read(question, [p.text for p in passages])
-    found: dict[str, Found] = {}
+    return Reading(merge(spans, passages), rerank(spans, len(passages)))
+
+
+def merge(spans: Sequence[Span], passages: Sequence[Passage]) -> list[ReaderAnswer]:
+    """Each passage's best span placed in its document, the same answer (however written)
+    from several passages merged into one, best first."""
+    found: dict[str, ReaderAnswer] = {}
     for span in sorted(spans, key=lambda s: -ranking(s)):
         passage = passages[span.passage]
         text = passage.text[span.start : span.end]
-        key = normalize_answer(text)  # the same answer, written alike or not
+        key = normalize_answer(text)
         if not key:
             continue
+        start = passage.start + span.start
         if key in found:
             same = found[key]
             same.passages.append(span.passage)
             same.margin = max(same.margin, span.margin)
-            start = passage.start + span.start
             same.also.append(Place(passage.doc_id, start, start + len(text), ranking(span)))
             continue
-        found[key] = Found(
+        found[key] = ReaderAnswer(
             text,
             passage.doc_id,
-            passage.start + span.start,
-            passage.start + span.end,
+            start,
+            start + len(text),
             ranking(span),
             span.margin,
             [span.passage],

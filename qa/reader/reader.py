@@ -8,6 +8,7 @@ passage, so a caller can always quote ``passage[start:end]``.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from qa.errors import ModelLoadError
+
 MAX_LENGTH = 256  # tokens per window: question, passage part, special tokens
 STRIDE = 96  # tokens two windows of one passage share
 MAX_ANSWER_TOKENS = 30
 TOP_TOKENS = 20  # start and end candidates looked at per window
 BATCH = 32  # windows per forward pass
+BUNDLED_READER = Path(__file__).with_name("model")  # trained by qa.reader.train, shipped
+READER_ENV = "QA_READER"  # another exported reader to answer with
+
+_cache: dict[Path, Reader] = {}
+_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,19 @@ class Reader:
                 else:
                     best[p] = Span(p, old.start, old.end, old.score, no_answer)
         return [best[p] for p in sorted(best)]
+
+
+def load_reader(path: str | Path | None = None) -> Reader:
+    """The reader exported to ``path`` (default: ``$QA_READER``, else the one shipped in the
+    package), loaded on first use and shared within the process; nothing is downloaded."""
+    folder = Path(path or os.environ.get(READER_ENV) or BUNDLED_READER).expanduser().resolve()
+    with _cache_lock:
+        if folder not in _cache:
+            try:
+                _cache[folder] = Reader.load(folder)
+            except (OSError, ValueError) as exc:
+                raise ModelLoadError(f"cannot load the reader from {folder}: {exc}") from None
+        return _cache[folder]
 
 
 def best_span(

@@ -3,7 +3,8 @@
     python -m qa.reader.train --out runs/reader            # resumes from runs/reader if there
     python -m qa.reader.train --out runs/reader --export qa/reader/model
     python -m qa.reader.train --out runs/reader --export qa/reader/model --stop  # as it is now
-    python -m qa.reader.train --out runs/more --init qa/reader/model  # train an exported one on
+    python -m qa.reader.train --out runs/more --init qa/reader/model --offset 1700
+        # a fresh schedule from exported weights, past the 1,700 batches they were trained on
 
 Seeded; the settings go to ``config.json``, loss and validation EM/F1 to ``log.jsonl``, and a
 checkpoint (model, optimizer, schedule, position) to ``checkpoint.pt`` every ``--save-every``
@@ -39,6 +40,7 @@ SQUAD = Path(__file__).resolve().parents[2].parent / "shared/bench/squad-train/t
 class Config:
     data: str = str(SQUAD)
     init: str = ""  # weights to start from: a reader saved by --export (default: the embedder)
+    offset: int = 0  # batches of the data order --init's weights were trained on: skipped
     seed: int = 0
     epochs: float = 2.0
     batch: int = 32
@@ -262,7 +264,7 @@ def fit(
     checkpoint = out / "checkpoint.pt"
     started, losses = time.monotonic(), []
     while step < total:
-        epoch, position = divmod(step, per_epoch)
+        epoch, position = divmod(step + config.offset, per_epoch)
         order = batches(len(windows), lengths, config.batch, config.seed * 1000 + epoch)
         for rows in order[position:]:
             model.train()

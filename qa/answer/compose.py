@@ -1,7 +1,7 @@
-"""Answers read by the learned reader: its best span is the short answer, the sentence of the
+"""The reply from the reader's answers: its best span is the short answer, the sentence of the
 report around it the quote; other reports where the same answer was read are cited too, and
 ones that give another figure are shown beside it (each as sure as the reply must be).
-Abstention comes from the reader's "no answer" score.
+Abstention comes from the reader's "no answer" score, calibrated as a confidence.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 from qa.answer.question import Question
 from qa.numbers import parse_number
-from qa.reader.answers import Passage, Place, find_answers
-from qa.reader.reader import Reader
+from qa.reader.answers import Place, Reading
 from qa.sentences import split_sentences
 from qa.types import Answer, Citation, Document, Hit
 
@@ -23,29 +22,33 @@ from qa.types import Answer, Citation, Document, Hit
 # `python -m qa.eval.threshold --reader DIR`.
 CALIBRATION = 3.0
 NUMERIC_KINDS = ("count", "number")
+RELATED = 3  # passages offered when the reply abstains
 
 
-def read_answer(
-    reader: Reader,
+def compose(
     q: Question,
     hits: Sequence[Hit],
+    reading: Reading,
     documents: dict[str, Document],
     margin: float = CALIBRATION,
-) -> Answer | None:
-    """The reader's answer from the hits (their documents given by id), or None when no
-    answer's ranking score clears ``margin``."""
-    passages = [Passage(h.doc_id, h.start, h.text) for h in hits if h.doc_id in documents]
-    question = q.query if q.borrowed else q.text
-    found = [f for f in find_answers(reader, question, passages) if f.score >= margin]
-    if not found:
-        return None
-    best = found[0]
+) -> Answer:
+    """The reply from what the reader read in ``hits`` (their documents given by id): its
+    best answer, or an abstention when no answer's ranking score clears ``margin``."""
+    answers = reading.answers
+    if not answers or answers[0].score < margin:
+        best_score = answers[0].score if answers else -math.inf
+        related = [hits[i] for i in reading.order]
+        return abstain(q, related, documents, min(confidence(best_score), confidence(margin)))
+    best = answers[0]
     first = Place(best.doc_id, best.start, best.end, best.score)
     agree = _other_reports([first], [p for p in best.also if p.score >= margin])
     differ = []
-    for other in found[1:]:
+    for other in answers[1:]:
+        # another figure its own passage states as surely as an answer must be: the rank
+        # prior, which picks the best answer, does not hide a report lower in the list
         mine, theirs = parse_number(best.text), parse_number(other.text)
-        if q.kind in NUMERIC_KINDS and None not in (mine, theirs) and mine != theirs:
+        numbers = q.kind in NUMERIC_KINDS and None not in (mine, theirs) and mine != theirs
+        if numbers and other.margin >= margin:
             differ.append(Place(other.doc_id, other.start, other.end, other.score))
     differ = _other_reports([first, *agree], differ)
     cited = [first, *agree, *differ]
@@ -58,7 +61,23 @@ def read_answer(
     else:
         markers = "".join(f"[{c.n}]" for c in citations)
         text = f"{best.text} {markers}\n\n{quotes}"
-    return Answer(q.text, text, best.text, False, confidence(best.score), tuple(citations))
+    cited_docs = {c.doc_id: documents[c.doc_id] for c in citations}
+    return Answer(
+        q.text, text, best.text, False, confidence(best.score), tuple(citations), (), cited_docs
+    )
+
+
+def abstain(
+    q: Question, related: Sequence[Hit], documents: dict[str, Document], conf: float
+) -> Answer:
+    """The reports don't say; the closest passages (``related``, best first) are offered."""
+    what = q.text.rstrip("?!. ")
+    text = f"The reports don't say. None of the passages found answers “{what}”."
+    shown = tuple(related[:RELATED])
+    if shown:
+        text += " The closest passages are listed as related."
+    docs = {h.doc_id: documents[h.doc_id] for h in shown}
+    return Answer(q.text, text, None, True, conf, (), shown, docs)
 
 
 def _other_reports(taken: list[Place], places: list[Place]) -> list[Place]:
@@ -79,8 +98,7 @@ def _answer_text(citation: Citation) -> str:
 
 
 def margin_for(abstain_below: float) -> float:
-    """The ranking score whose confidence is ``abstain_below``: one threshold for both
-    answerers."""
+    """The ranking score whose confidence is ``abstain_below``."""
     if abstain_below <= 0:
         return -math.inf
     if abstain_below >= 1:
