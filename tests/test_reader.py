@@ -111,6 +111,19 @@ def test_training_logs_checkpoints_and_resumes(trained: tuple[Path, Path]) -> No
     assert any(r.get("event") == "resumed" and r["step"] == 3 for r in records)
 
 
+def test_training_goes_on_from_exported_weights_past_the_batches_they_saw(
+    trained: tuple[Path, Path],
+) -> None:
+    out, model = trained
+    config = Config(**json.loads((out / "config.json").read_text()))
+    config.init, config.offset, config.max_steps = str(model), 3, 1
+    run(config, out.parent / "more", export=out.parent / "more-model")
+    card = (out.parent / "more-model" / "README.md").read_text(encoding="utf-8")
+    assert "Trained for 1 steps" in card and "first 3 batches" in card
+    records = (out.parent / "more" / "log.jsonl").read_text().splitlines()
+    assert any(json.loads(line).get("step") == 1 for line in records if '"step"' in line)
+
+
 def test_the_exported_reader_returns_slices_of_its_passages(trained: tuple[Path, Path]) -> None:
     _, model = trained
     assert (model / "model.safetensors").stat().st_size < 60 * 2**20  # half precision

@@ -107,3 +107,36 @@ def negatives(
                 )
                 break
     return found
+
+
+def write_held_out(source: str | Path, out: str | Path, val_fraction: float, seed: int) -> int:
+    """Write the articles held out of training as a SQuAD v1.1 file (for ``qa eval``: its
+    paragraphs indexed, every question asked); the number of questions written."""
+    _, held_out = split_articles(load_squad(source), val_fraction, seed)
+    data = [
+        {"title": a.title, "paragraphs": [{"context": c, "qas": qas} for c, qas in a.paragraphs]}
+        for a in held_out
+    ]
+    Path(out).write_text(json.dumps({"version": "1.1", "data": data}), encoding="utf-8")
+    return sum(len(qas) for a in held_out for _, qas in a.paragraphs)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m qa.reader.data OUT.json``: the reader's validation articles, for qa eval."""
+    import argparse
+
+    from qa.reader.train import Config
+
+    defaults = Config()
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("out", type=Path, help="SQuAD v1.1 file to write")
+    parser.add_argument("--data", default=defaults.data, help="SQuAD v1.1 train (.json.gz)")
+    parser.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    args = parser.parse_args(argv)
+    n = write_held_out(args.data, args.out, args.val_fraction, args.seed)
+    print(f"{args.out}: {n} held-out questions")
+
+
+if __name__ == "__main__":
+    main()

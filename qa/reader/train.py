@@ -351,13 +351,23 @@ of the passage as the answer, and [CLS] as "no answer here".
   articles; {100 * config.negatives:.0f}% of the questions also paired with the most similar
   paragraph of another article, with no answer. Licence of these weights: CC BY-SA 4.0.
 - Trained for {step} steps of {config.batch} windows on {device or "a CPU"}, seed
-  {config.seed}, bf16 autocast: {config.bf16}.
+  {config.seed}, bf16 autocast: {config.bf16}{_continued(config)}.
 - Validation (held-out articles, each question with its own paragraph): EM {result["em"]:.1f},
   F1 {result["f1"]:.1f}; "no answer" chosen for {100 * result["no_answer_on_negatives"]:.0f}%
   of the unrelated paragraphs and {100 * result["no_answer_on_answerable"]:.0f}% of the
   answerable questions.
 - Stored in half precision; read in float32 or bf16.
 """
+
+
+def _continued(config: Config) -> str:
+    """Where a run that began from exported weights took over, for the model card."""
+    if not config.init:
+        return ""
+    return (
+        f", on a fresh schedule from earlier exported weights (trained on the first "
+        f"{config.offset} batches of the same data order, which this run skipped)"
+    )
 
 
 def log(out: Path, record: dict[str, Any]) -> None:
