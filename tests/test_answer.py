@@ -9,7 +9,7 @@ import pytest
 
 from qa import Answer, Index, InvalidQuestionError, ask
 from qa.answer import ABSTAIN_BELOW
-from qa.answer.question import TOPIC_QUESTIONS, answer_type, parse_question
+from qa.answer.question import TOPIC_QUESTIONS, answer_type, one_figure, parse_question
 from qa.eval.answers import load_questions
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "data" / "sample_questions.jsonl"
@@ -98,6 +98,28 @@ def test_a_follow_up_to_a_follow_up_keeps_the_topic() -> None:
     assert {"mayor", "kharkiv"} <= set(follow.borrowed)
     fresh = parse_question("How many Kinzhal missiles were fired?", history)
     assert fresh.borrowed == () and fresh.query == fresh.text
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("four", True),
+        ("as many as 60", True),
+        ("some 700 kilometres", True),
+        ("at least six people", True),
+        ("34 cruise missiles and four", False),
+        ("Energoatom", False),
+    ],
+)
+def test_a_count_or_measure_is_answered_with_one_figure(text: str, figure: bool) -> None:
+    assert one_figure(text) is figure
+
+
+def test_a_count_is_read_as_the_figure_of_what_it_counts(sample_index: Index) -> None:
+    # the sentence says "34 cruise missiles and four Shahed suicide drones"
+    answer = ask(sample_index, "How many Shahed drones were destroyed?")
+    assert answer.short_answer == "four"
+    assert_verbatim(sample_index, answer)
 
 
 @pytest.mark.parametrize(

@@ -138,6 +138,9 @@ def test_the_exported_reader_returns_slices_of_its_passages(trained: tuple[Path,
         text = passages[span.passage][span.start : span.end]
         assert text.strip() and text == text.strip()
         assert 0 <= span.start < span.end <= len(passages[span.passage])
+    short = reader.read("Who is the mayor of Kharkiv?", passages, accept=lambda t: len(t) <= 6)
+    assert short and all(s.end - s.start <= 6 for s in short)  # only spans it accepts
+    assert all(s.score <= max(b.score for b in spans if b.passage == s.passage) for s in short)
 
 
 def test_answers_are_placed_in_their_documents_and_merged(trained: tuple[Path, Path]) -> None:

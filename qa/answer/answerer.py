@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qa.answer.compose import abstain, compose, margin_for
-from qa.answer.question import parse_question
+from qa.answer.compose import NUMERIC_KINDS, abstain, compose, margin_for
+from qa.answer.question import one_figure, parse_question
 from qa.errors import DocumentNotFoundError
 from qa.index import Index
 from qa.reader import Passage, Reader, load_reader, read_passages
@@ -62,7 +62,8 @@ def ask(
     passages = [Passage(h.doc_id, h.start, h.text) for h in hits]
     # a follow-up ("and how many of them were intercepted?") is searched with the words it
     # borrows from the chat, and read as asked
-    reading = read_passages(reader or load_reader(), q.text, passages)
+    accept = one_figure if q.kind in NUMERIC_KINDS else None
+    reading = read_passages(reader or load_reader(), q.text, passages, accept)
     return compose(q, hits, reading, documents, margin_for(abstain_below))
 
 

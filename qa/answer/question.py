@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.errors import InvalidQuestionError
+from qa.numbers import find_numbers
 from qa.types import is_text
 
 MAX_QUESTION_CHARS = 2000
@@ -108,6 +109,13 @@ def answer_type(text: str) -> str:
         if (m := re.search(pattern, lowered))
     ]
     return min(found)[2] if found else "other"
+
+
+def one_figure(text: str) -> bool:
+    """Whether an answer states exactly one figure ("as many as 60", "some 700 kilometres",
+    "six people"), as the answer to a count or a measure must; "34 cruise missiles and four"
+    states two."""
+    return len(find_numbers(text)) == 1
 
 
 def content_words(text: str) -> list[str]:

@@ -10,7 +10,7 @@ corpus, 300 questions: F1 0.380 by span score, 0.410 by margin, 0.440 with the p
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from qa.numbers import normalize_answer
@@ -62,9 +62,15 @@ class Reading:
     order: list[int]
 
 
-def read_passages(reader: Reader, question: str, passages: Sequence[Passage]) -> Reading:
-    """Read ``question`` with each passage (in retrieval order) in one batched pass."""
-    spans = reader.read(question, [p.text for p in passages])
+def read_passages(
+    reader: Reader,
+    question: str,
+    passages: Sequence[Passage],
+    accept: Callable[[str], bool] | None = None,
+) -> Reading:
+    """Read ``question`` with each passage (in retrieval order) in one batched pass; with
+    ``accept``, only answers whose text it accepts (see :meth:`Reader.read`)."""
+    spans = reader.read(question, [p.text for p in passages], accept=accept)
     return Reading(merge(spans, passages), rerank(spans, len(passages)))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,9 +107,15 @@ class Reader:
         return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
     def read(
-        self, question: str, passages: list[str], max_answer_tokens: int = MAX_ANSWER_TOKENS
+        self,
+        question: str,
+        passages: list[str],
+        max_answer_tokens: int = MAX_ANSWER_TOKENS,
+        accept: Callable[[str], bool] | None = None,
     ) -> list[Span]:
-        """The best span of each passage (in passage order); empty passages give none."""
+        """The best span of each passage (in passage order); empty passages give none.
+        With ``accept``, the best span whose text it accepts ("one figure" for a "how many"
+        question); a passage with none gives no span."""
         if not passages:
             return []
         with self._lock:
@@ -122,14 +129,19 @@ class Reader:
             for row in range(starts.shape[0]):
                 i = first + row
                 context = np.asarray(enc.sequence_ids(i)) == 1
+                p = int(owner[i])
                 span = best_span(
-                    starts[row], ends[row], context, enc["offset_mapping"][i], max_answer_tokens
+                    starts[row],
+                    ends[row],
+                    context,
+                    enc["offset_mapping"][i],
+                    max_answer_tokens,
+                    None if accept is None else _on_text(accept, passages[p]),
                 )
                 if span is None:
                     continue
                 start, end, score = span
                 null = float(starts[row][0] + ends[row][0])
-                p = int(owner[i])
                 old = best.get(p)
                 no_answer = null if old is None else max(old.no_answer, null)
                 if old is None or score > old.score:
@@ -137,6 +149,10 @@ class Reader:
                 else:
                     best[p] = Span(p, old.start, old.end, old.score, no_answer)
         return [best[p] for p in sorted(best)]
+
+
+def _on_text(accept: Callable[[str], bool], text: str) -> Callable[[int, int], bool]:
+    return lambda start, end: accept(text[start:end])
 
 
 def load_reader(path: str | Path | None = None) -> Reader:
@@ -158,20 +174,23 @@ def best_span(
     context: np.ndarray,
     offsets: np.ndarray,
     max_answer_tokens: int,
+    accept: Callable[[int, int], bool] | None = None,
 ) -> tuple[int, int, float] | None:
-    """The highest-scoring (start char, end char, score) inside the context tokens."""
+    """The highest-scoring (start char, end char, score) inside the context tokens, of
+    those ``accept`` takes (given the character span) when it is given."""
     s_logits = np.where(context, starts, -np.inf)
     e_logits = np.where(context, ends, -np.inf)
     top_s = np.argsort(-s_logits)[:TOP_TOKENS]
     top_e = np.argsort(-e_logits)[:TOP_TOKENS]
-    found: tuple[int, int, float] | None = None
+    pairs = []
     for s in top_s:
         if not np.isfinite(s_logits[s]):
             break
         for e in top_e:
             if not np.isfinite(e_logits[e]) or e < s or e - s + 1 > max_answer_tokens:
                 continue
-            score = float(s_logits[s] + e_logits[e])
-            if found is None or score > found[2]:
-                found = (int(offsets[s][0]), int(offsets[e][1]), score)
-    return found
+            pairs.append((float(s_logits[s] + e_logits[e]), int(offsets[s][0]), int(offsets[e][1])))
+    for score, start, end in sorted(pairs, reverse=True):
+        if accept is None or accept(start, end):
+            return start, end, score
+    return None
