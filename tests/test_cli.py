@@ -125,6 +125,18 @@ def test_no_index_yet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     assert code == 1 and err.startswith("qa: error: no index at") and "qa ingest" in err
 
 
+def test_a_reader_that_is_not_there_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+    index_dir: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QA_READER", str(tmp_path / "no-reader"))
+    code, out, err = run(capsys, "ask", KINZHAL, "--index", index_dir)
+    assert code == 1 and not out
+    assert err.startswith("qa: error: cannot load the reader from") and err.count("\n") == 1
+
+
 def test_index_location_from_environment(
     capsys: pytest.CaptureFixture[str], index_dir: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,6 +26,7 @@ TOP_TOKENS = 20  # start and end candidates looked at per window
 BATCH = 32  # windows per forward pass
 BUNDLED_READER = Path(__file__).with_name("model")  # trained by qa.reader.train, shipped
 READER_ENV = "QA_READER"  # another exported reader to answer with
+READER_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
 _cache: dict[Path, Reader] = {}
 _cache_lock = threading.Lock()
@@ -161,10 +162,17 @@ def load_reader(path: str | Path | None = None) -> Reader:
     folder = Path(path or os.environ.get(READER_ENV) or BUNDLED_READER).expanduser().resolve()
     with _cache_lock:
         if folder not in _cache:
+            missing = [n for n in READER_FILES if not (folder / n).is_file()]
+            if missing:
+                raise ModelLoadError(
+                    f"cannot load the reader from {folder}: no {', '.join(missing)} there "
+                    "(python -m qa.reader.train --export writes a reader)"
+                )
             try:
                 _cache[folder] = Reader.load(folder)
             except (OSError, ValueError) as exc:
-                raise ModelLoadError(f"cannot load the reader from {folder}: {exc}") from None
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
+                raise ModelLoadError(f"cannot load the reader from {folder}: {first}") from None
         return _cache[folder]
 
 
