@@ -26,10 +26,12 @@ import random
 from pathlib import Path
 from typing import Any
 
+from qa.answer import ABSTAIN_BELOW
 from qa.config import sample_corpus
 from qa.eval import suite
 from qa.eval.answers import Item, load_questions
 from qa.eval.drop import DEFAULT_PATH, load_drop
+from qa.eval.metrics import abstention_scores
 from qa.types import Document
 
 SAMPLE_SET = Path(__file__).resolve().parent / "data" / "sample_questions.jsonl"
@@ -141,6 +143,16 @@ def main(argv: list[str] | None = None) -> int:
             s = accuracy_at(rows, threshold)
             cells += f"{s['accuracy']:>18.3f}{s['answered']:>10.3f}{s['precision']:>11.3f}"
         print(f"{threshold:>9.2f}{cells}")
+    print(f"at the default threshold, {ABSTAIN_BELOW:.2f}:")
+    for name, rows in sets.items():
+        s = accuracy_at(rows, ABSTAIN_BELOW)
+        refused = [r["abstained"] or r["confidence"] < ABSTAIN_BELOW for r in rows]
+        a = abstention_scores(refused, [bool(r["gold"]) for r in rows])
+        print(
+            f"  {name}: accuracy {s['accuracy']:.3f}, answered {s['answered']:.3f} (precision "
+            f"{s['precision']:.3f}); abstention precision {a['precision']:.3f} recall "
+            f"{a['recall']:.3f}"
+        )
     return 0
 
 

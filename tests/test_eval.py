@@ -1006,3 +1006,35 @@ def test_held_out_squad_asks_half_its_questions_of_the_wrong_articles(tmp_path: 
         title = f"T{item.id[1:]}"
         assert title in held_out
         assert bool(item.answers) == (title in indexed)  # the others are asked of wrong ones
+
+
+def test_the_reader_s_held_out_articles_are_written_for_qa_eval(tmp_path: Path) -> None:
+    from qa.eval.squad import load_squad
+    from qa.reader.data import load_squad as load_articles
+    from qa.reader.data import split_articles, write_held_out
+
+    data = [
+        {
+            "title": f"T{a}",
+            "paragraphs": [
+                {
+                    "context": f"Article {a} says word{a}.",
+                    "qas": [
+                        {
+                            "id": f"q{a}",
+                            "question": f"What does article {a} say?",
+                            "answers": [{"text": f"word{a}", "answer_start": 15}],
+                        }
+                    ],
+                }
+            ],
+        }
+        for a in range(40)
+    ]
+    source = tmp_path / "train.json"
+    source.write_text(json.dumps({"version": "1.1", "data": data}), encoding="utf-8")
+    out = tmp_path / "held-out.json"
+    assert write_held_out(source, out, 0.05, 0) == 2
+    _, validation = split_articles(load_articles(source), 0.05, 0)
+    assert [a.title for a in load_articles(out)] == [a.title for a in validation]
+    assert len(load_squad(out).items) == 2  # a SQuAD file qa eval reads: both questions
