@@ -208,3 +208,20 @@ def test_a_follow_up_borrows_from_the_last_questions_only() -> None:
     history = [f"and what about word{i}?" for i in range(50)]  # follow-ups all the way back
     borrowed = parse_question("and how many?", history).borrowed
     assert set(borrowed) == {f"word{i}" for i in range(50 - TOPIC_QUESTIONS, 50)}
+
+
+def test_an_answer_not_in_its_document_s_own_words_is_never_shown(sample_index: Index) -> None:
+    from qa.answer.compose import compose
+    from qa.reader import ReaderAnswer, Reading
+
+    q = parse_question("Who is the mayor of Kharkiv?")
+    hits = [h for h in sample_index.search(q.text, k=6) if "Ihor Terekhov" in h.text][:1]
+    doc = sample_index.document(hits[0].doc_id)
+    start = doc.text.index("Ihor Terekhov")
+    good = ReaderAnswer("Ihor Terekhov", doc.id, start, start + 13, 9.0, 9.0, [0])
+    forged = ReaderAnswer("Vladimir Putin", doc.id, start, start + 14, 12.0, 12.0, [0])
+    documents = {doc.id: doc}
+    reply = compose(q, hits, Reading([forged, good], [0]), documents)
+    assert reply.short_answer == "Ihor Terekhov" and reply.documents == documents
+    assert_verbatim(sample_index, reply)
+    assert compose(q, hits, Reading([forged], [0]), documents).abstained

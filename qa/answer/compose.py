@@ -33,8 +33,9 @@ def compose(
     margin: float = CALIBRATION,
 ) -> Answer:
     """The reply from what the reader read in ``hits`` (their documents given by id): its
-    best answer, or an abstention when no answer's ranking score clears ``margin``."""
-    answers = reading.answers
+    best answer, or an abstention when no answer's ranking score clears ``margin``. An
+    answer whose words are not its document's own at its span is never shown."""
+    answers = [a for a in reading.answers if documents[a.doc_id].text[a.start : a.end] == a.text]
     if not answers or answers[0].score < margin:
         best_score = answers[0].score if answers else -math.inf
         related = [hits[i] for i in reading.order]
