@@ -7,10 +7,11 @@ Abstention comes from the reader's "no answer" score, calibrated as a confidence
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from qa.answer.question import Question
-from qa.numbers import parse_number
+from qa.numbers import find_numbers, parse_number
 from qa.reader.answers import Place, Reading
 from qa.sentences import split_sentences
 from qa.types import Answer, Citation, Document, Hit
@@ -23,6 +24,11 @@ from qa.types import Answer, Citation, Document, Hit
 CALIBRATION = 3.0
 NUMERIC_KINDS = ("count", "number")
 RELATED = 3  # passages offered when the reply abstains
+_HEDGE = re.compile(
+    r"\b(?:about|around|some|nearly|almost|roughly|approximately|at least|at most|more than|"
+    r"less than|fewer than|over|under|up to|as many as|as few as|as much as)\s+$",
+    re.IGNORECASE,
+)
 
 
 def compose(
@@ -57,11 +63,11 @@ def compose(
     quotes = "\n".join(f"{c.quote} [{c.n}]" for c in citations)
     if differ:
         shown = [(n, c) for n, c in enumerate(citations, 1) if n == 1 or n > 1 + len(agree)]
-        parts = [f"{_answer_text(c)} [{n}] ({c.title})" for n, c in shown]
+        parts = [f"{_hedged(c)} [{n}] ({c.title})" for n, c in shown]
         text = "The reports give different figures: " + "; ".join(parts) + ".\n\n" + quotes
     else:
         markers = "".join(f"[{c.n}]" for c in citations)
-        text = f"{best.text} {markers}\n\n{quotes}"
+        text = f"{_hedged(citations[0])} {markers}\n\n{quotes}"
     cited_docs = {c.doc_id: documents[c.doc_id] for c in citations}
     return Answer(
         q.text, text, best.text, False, confidence(best.score), tuple(citations), (), cited_docs
@@ -92,10 +98,14 @@ def _other_reports(taken: list[Place], places: list[Place]) -> list[Place]:
     return kept
 
 
-def _answer_text(citation: Citation) -> str:
+def _hedged(citation: Citation) -> str:
+    """The answer as its sentence words it, with the hedge in front of a figure ("as many
+    as 60", "some 700 kilometres"): the short answer stays the bare span."""
     assert citation.answer_start is not None and citation.answer_end is not None
-    offset = citation.answer_start - citation.start
-    return citation.quote[offset : offset + citation.answer_end - citation.answer_start]
+    start, end = citation.answer_start - citation.start, citation.answer_end - citation.start
+    figures = find_numbers(citation.quote[start:end])
+    hedge = _HEDGE.search(citation.quote[:start]) if figures and figures[0][0] == 0 else None
+    return citation.quote[hedge.start() if hedge else start : end]
 
 
 def margin_for(abstain_below: float) -> float:

@@ -335,29 +335,44 @@ def write_model(
 
 def model_card(config: Config, step: int, result: dict[str, float]) -> str:
     """A short model card: what the model is, what it was trained on, how well it reads."""
-    import platform
+    lines = [
+        "# reportqa reader",
+        "",
+        "An extractive question-answering model: given a question and a passage, it scores "
+        'every span of the passage as the answer, and [CLS] as "no answer here".',
+        "",
+        "- Base: sentence-transformers/all-MiniLM-L6-v2 (6 layers, 384 hidden; Apache 2.0), "
+        "with a span head, fine-tuned by `python -m qa.reader.train` (the recipe is in "
+        "`training.json`, the loss and validation log in `training-log.jsonl`).",
+        f"- Data: SQuAD v1.1 train (CC BY-SA 4.0), {100 * (1 - config.val_fraction):.0f}% of "
+        f"its articles; {100 * config.negatives:.0f}% of the questions also paired with the "
+        "most similar paragraph of another article, with no answer. Licence of these "
+        "weights: CC BY-SA 4.0.",
+        f"- Trained for {step} steps of {config.batch} windows on {_hardware()}, seed "
+        f"{config.seed}, bf16 autocast: {config.bf16}{_continued(config)}.",
+        "- Validation (held-out articles, each question with its own paragraph): "
+        f'EM {result["em"]:.1f}, F1 {result["f1"]:.1f}; "no answer" chosen for '
+        f"{100 * result['no_answer_on_negatives']:.0f}% of the unrelated paragraphs and "
+        f"{100 * result['no_answer_on_answerable']:.0f}% of the answerable questions.",
+        "- Stored in half precision; read in float32 or bf16.",
+    ]
+    return "\n".join(lines) + "\n"
 
+
+def _hardware() -> str:
+    """What trains: the GPU's name, or the CPU's and its core count."""
     import torch
 
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor()
-    return f"""# reportqa reader
-
-An extractive question-answering model: given a question and a passage, it scores every span
-of the passage as the answer, and [CLS] as "no answer here".
-
-- Base: sentence-transformers/all-MiniLM-L6-v2 (6 layers, 384 hidden; Apache 2.0), with a
-  span head, fine-tuned by `python -m qa.reader.train` (the recipe is in `training.json`).
-- Data: SQuAD v1.1 train (CC BY-SA 4.0), {100 * (1 - config.val_fraction):.0f}% of its
-  articles; {100 * config.negatives:.0f}% of the questions also paired with the most similar
-  paragraph of another article, with no answer. Licence of these weights: CC BY-SA 4.0.
-- Trained for {step} steps of {config.batch} windows on {device or "a CPU"}, seed
-  {config.seed}, bf16 autocast: {config.bf16}{_continued(config)}.
-- Validation (held-out articles, each question with its own paragraph): EM {result["em"]:.1f},
-  F1 {result["f1"]:.1f}; "no answer" chosen for {100 * result["no_answer_on_negatives"]:.0f}%
-  of the unrelated paragraphs and {100 * result["no_answer_on_answerable"]:.0f}% of the
-  answerable questions.
-- Stored in half precision; read in float32 or bf16.
-"""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    name = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores of a CPU ({name or 'unknown model'})"
 
 
 def _continued(config: Config) -> str:
@@ -365,7 +380,7 @@ def _continued(config: Config) -> str:
     if not config.init:
         return ""
     return (
-        f", on a fresh schedule from earlier exported weights (trained on the first "
+        ", on a fresh schedule from earlier exported weights (trained on the first "
         f"{config.offset} batches of the same data order, which this run skipped)"
     )
 
