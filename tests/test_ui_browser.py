@@ -213,12 +213,12 @@ def test_settings_are_used_and_a_question_is_text(page: Page) -> None:
     assert page.locator("#chat .qa-question").last.inner_text() == question
     assert page.locator("#chat img, #chat em, .katex, math").count() == 0
     assert page.evaluate("() => window.__xssQuestion") is None
-    # two passages, BM25 only, the second sample report only: it does not tell the Kinzhal count
+    # two passages, BM25 only, the second sample report only: it does not name Kharkiv's mayor
     date_from.fill("")
     page.locator("#k input[type=number]").fill("2")
     page.locator("#mode").get_by_label("bm25").check()
     page.locator("#source-filter textarea, #source-filter input").first.fill("004_")
-    answer = ask(page, KINZHAL)
+    answer = ask(page, "Who is the mayor of Kharkiv?")
     assert "qa-abstained" in (answer.get_attribute("class") or "")
     cards = page.locator("#sources .qa-sources").first.locator(".src-card")
     assert cards.count() == 2
