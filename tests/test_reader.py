@@ -114,10 +114,15 @@ def test_training_logs_checkpoints_and_resumes(trained: tuple[Path, Path]) -> No
 def test_training_goes_on_from_exported_weights_past_the_batches_they_saw(
     trained: tuple[Path, Path],
 ) -> None:
+    import shutil
+
     out, model = trained
+    init = shutil.copytree(model, out.parent / "init")
     config = Config(**json.loads((out / "config.json").read_text()))
-    config.init, config.offset, config.max_steps = str(model), 3, 1
+    config.init, config.offset, config.max_steps = str(init), 3, 1
     run(config, out.parent / "more", export=out.parent / "more-model")
+    shutil.rmtree(init)  # a resumed run reads its checkpoint, not the weights it began from
+    run(config, out.parent / "more")
     card = (out.parent / "more-model" / "README.md").read_text(encoding="utf-8")
     assert "Trained for 1 steps" in card and "first 3 batches" in card
     records = (out.parent / "more" / "log.jsonl").read_text().splitlines()

@@ -189,15 +189,18 @@ def run(
     val = random.Random(config.seed).sample(val, min(len(val), config.val_questions or len(val)))
     val += negatives(val, val_articles, config.negatives, config.seed)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = AutoModelForQuestionAnswering.from_pretrained(
-        config.init or base, local_files_only=True, dtype=torch.float32
-    ).to(device)
     checkpoint = out / "checkpoint.pt"
     state = (
         torch.load(checkpoint, map_location=device, weights_only=False)
         if (checkpoint.exists())
         else None
     )
+    # a checkpoint holds every weight: resuming needs the --init weights no longer
+    model = AutoModelForQuestionAnswering.from_pretrained(
+        config.init if config.init and state is None else base,
+        local_files_only=True,
+        dtype=torch.float32,
+    ).to(device)
     if state is not None:
         model.load_state_dict(state["model"])
         log(out, {"event": "resumed", "step": state["step"]})
