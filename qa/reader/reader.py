@@ -171,7 +171,7 @@ def load_reader(path: str | Path | None = None) -> Reader:
             try:
                 _cache[folder] = Reader.load(folder)
             except (OSError, ValueError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc)
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise ModelLoadError(f"cannot load the reader from {folder}: {first}") from None
         return _cache[folder]
 
