@@ -76,8 +76,7 @@ class SparseIndex:
             mask = np.zeros(len(self.ids), dtype=bool)
             mask[[self._position[c] for c in allowed if c in self._position]] = True
             scores = np.where(mask, scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:k]
-        ranked = [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+        ranked = [(int(self.ids[i]), float(scores[i])) for i in top_k(scores, k)]
 
         def lookup(cid: int) -> float:
             return float(scores[self._position[cid]]) if cid in self._position else 0.0
@@ -99,6 +98,21 @@ class SparseIndex:
             model = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
             _check(model, len(ids), directory)
         return cls(model, ids)
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` highest positive scores, highest first, ties in position order:
+    a stable sort of the whole array cut at ``k``, less its zeros, but sorting only the
+    chunks that hold a query term (a few percent of a large index) and of those only the
+    ones that can make the top ``k``."""
+    hits = np.flatnonzero(scores > 0)
+    if k <= 0 or not len(hits):
+        return hits[:0]
+    values = scores[hits]
+    if k < len(hits):
+        kth = np.partition(values, len(values) - k)[len(values) - k]  # the k-th highest
+        hits, values = hits[values >= kth], values[values >= kth]
+    return hits[np.argsort(-values, kind="stable")][:k]
 
 
 def _check(model: bm25s.BM25, n_chunks: int, directory: Path) -> None:

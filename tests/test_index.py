@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -587,3 +588,15 @@ def test_a_manifest_whose_dim_disagrees_with_the_vectors_is_a_clear_error(
     manifest.write_text(json.dumps({**data, "dim": 383}), encoding="utf-8")
     with pytest.raises(IndexFormatError, match=r"says 383 dimensions, stored vectors have 384"):
         Index.open(sample_index.path, embedder=embedder)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_bm25_top_k_is_a_stable_full_sort_cut_at_k_without_zeros(seed: int) -> None:
+    from qa.index.sparse import top_k
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    scores = rng.integers(0, 6, n).astype(np.float32)  # few values: many ties
+    for k in (0, 1, 2, 5, n - 1, n, n + 3):
+        expected = [i for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
+        assert top_k(scores, k).tolist() == expected
