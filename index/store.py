@@ -241,10 +241,11 @@ class Store:
         clauses: list[str] = []
         params: list[str] = []
         if doc_ids:
-            clauses.append(
-                "(" + " OR ".join("d.id LIKE ? || '%' ESCAPE '\\'" for _ in doc_ids) + ")"
-            )
-            params += [_like_escape(d.strip()) for d in doc_ids]
+            # an id prefix as a range of the primary key, so only the matching documents'
+            # chunks are read (ids are lower-case hex; the prefix is matched as such)
+            clauses.append("(" + " OR ".join("(d.id >= ? AND d.id < ?)" for _ in doc_ids) + ")")
+            for prefix in (d.strip().lower() for d in doc_ids):
+                params += [prefix, prefix + "\U0010ffff"]
         if sources:
             clauses.append(
                 "(" + " OR ".join("instr(lower(d.source), lower(?))" for _ in sources) + ")"

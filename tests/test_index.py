@@ -124,6 +124,11 @@ def test_filters_by_document_source_and_date(index: Index) -> None:
     assert sources(date_to="2022-12-31") == {"reports/kherson.txt"}
     odesa = next(d for d in index.documents() if d.source == "other/odesa.txt")
     assert sources(doc_ids=[odesa.id]) == {"other/odesa.txt"}
+    assert sources(doc_ids=[odesa.id[:6].upper()]) == {"other/odesa.txt"}  # a prefix, any case
+    kherson = next(d for d in index.documents() if d.source == "reports/kherson.txt")
+    both = sources(doc_ids=[odesa.id[:6], kherson.id[:6]])
+    assert both == {"other/odesa.txt", "reports/kherson.txt"}
+    assert sources(doc_ids=["%%%%"]) == set() == sources(doc_ids=["____"])  # no wildcards
     assert sources(sources=["nowhere"]) == set()
 
 
