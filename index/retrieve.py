@@ -35,7 +35,10 @@ class Retriever:
         if allowed is not None and not allowed:
             return []
         n = max(k, MIN_CANDIDATES) if mode == "hybrid" else k
-        bm25_ranked, bm25_score = self.sparse.search(query, n, allowed)
+        bm25_ranked: list[tuple[int, float]] = []
+        bm25_scores: Callable[[int], float] | None = None
+        if mode != "dense":
+            bm25_ranked, bm25_scores = self.sparse.search(query, n, allowed)
         dense_ranked: list[tuple[int, float]] = []
         query_vector = None
         if mode != "bm25":
@@ -62,7 +65,7 @@ class Retriever:
                 rank=rank,
                 score=score,
                 dense_score=dense_scores.get(cid),
-                bm25_score=bm25_score(cid),
+                bm25_score=bm25_scores(cid) if bm25_scores is not None else None,
                 dense_rank=dense_rank.get(cid),
                 bm25_rank=bm25_rank.get(cid),
             )

@@ -46,6 +46,10 @@ def test_sample_search_finds_kinzhal_sentence_with_exact_span(sample_index: Inde
         assert sample_index.document(hit.doc_id).text[hit.start : hit.end] == hit.text
     assert hits[0].dense_score is not None and hits[0].bm25_score is not None
     assert [h.rank for h in hits] == [1, 2, 3]
+    dense = sample_index.search(KINZHAL, k=3, mode="dense")  # BM25 is not run at all
+    assert all(h.dense_score is not None and h.bm25_score is h.bm25_rank is None for h in dense)
+    bm25 = sample_index.search(KINZHAL, k=3, mode="bm25")
+    assert all(h.bm25_score and h.dense_score is h.dense_rank is None for h in bm25)
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
