@@ -44,8 +44,7 @@ def accuracy_at(results: list[dict[str, Any]], threshold: float) -> dict[str, fl
     ``threshold``. Rows must come from replies asked with ``abstain_below=0``."""
     right = answered = answered_right = 0
     for row in results:
-        answers = not row["abstained"] and row["confidence"] >= threshold
-        if answers:
+        if answers_at(row, threshold):
             answered += 1
             answered_right += row["correct"]
             right += row["correct"]
@@ -57,6 +56,11 @@ def accuracy_at(results: list[dict[str, Any]], threshold: float) -> dict[str, fl
         "answered": answered / n,
         "precision": answered_right / answered if answered else 1.0,
     }
+
+
+def answers_at(row: dict[str, Any], threshold: float) -> bool:
+    """Whether a reply recorded with ``abstain_below=0`` still answers at ``threshold``."""
+    return not row["abstained"] and row["confidence"] >= threshold
 
 
 def _ask_all(
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"at the default threshold, {ABSTAIN_BELOW:.2f}:")
     for name, rows in sets.items():
         s = accuracy_at(rows, ABSTAIN_BELOW)
-        refused = [r["abstained"] or r["confidence"] < ABSTAIN_BELOW for r in rows]
+        refused = [not answers_at(r, ABSTAIN_BELOW) for r in rows]
         a = abstention_scores(refused, [bool(r["gold"]) for r in rows])
         print(
             f"  {name}: accuracy {s['accuracy']:.3f}, answered {s['answered']:.3f} (precision "

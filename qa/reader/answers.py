@@ -3,8 +3,10 @@ the same answer from several passages merged, and the passages re-ranked by what
 
 A reader trained on single paragraphs scores spans that compare poorly across passages, so
 answers are ranked by each span's margin over its own passage's "no answer", less a prior on
-the passage's retrieval rank (``RANK_PRIOR``: measured on held-out SQuAD articles, open
-corpus, 300 questions: F1 0.380 by span score, 0.410 by margin, 0.440 with the prior).
+the passage's retrieval rank (``RANK_PRIOR``: measured with the shipped weights on 400
+questions of the held-out SQuAD articles, open corpus, no abstention: F1 0.633 by span score,
+0.640 by margin, 0.644 with this prior, 0.651 with a prior of 2, within noise of it and
+weaker at abstaining on the sample set).
 """
 
 from __future__ import annotations
