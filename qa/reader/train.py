@@ -163,8 +163,6 @@ def run(
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from qa.embed import BUNDLED_MODEL, _model_path
-
     if config.threads:
         torch.set_num_threads(config.threads)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,8 +178,6 @@ def run(
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
 
-    base = _model_path(BUNDLED_MODEL)
-    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     train_articles, val_articles = split_articles(
         load_squad(config.data), config.val_fraction, config.seed
     )
@@ -196,10 +192,11 @@ def run(
         else None
     )
     # a checkpoint holds every weight: resuming needs the --init weights no longer
+    start = config.init if config.init and (state is None or Path(config.init).is_dir()) else ""
+    start = start or _base()
+    tokenizer = AutoTokenizer.from_pretrained(start, local_files_only=True)
     model = AutoModelForQuestionAnswering.from_pretrained(
-        config.init if config.init and state is None else base,
-        local_files_only=True,
-        dtype=torch.float32,
+        start, local_files_only=True, dtype=torch.float32
     ).to(device)
     if state is not None:
         model.load_state_dict(state["model"])
@@ -227,6 +224,13 @@ def run(
     if export is not None:
         write_model(model, tokenizer, export, result, config, step)
     return result
+
+
+def _base() -> str:
+    """The bundled embedder's folder, the default starting point."""
+    from qa.embed import BUNDLED_MODEL, _model_path
+
+    return _model_path(BUNDLED_MODEL)
 
 
 def fit(
