@@ -4,13 +4,15 @@ Layout::
 
     manifest.json      format version, model, tokenizer, chunking, counts (written last)
     index.sqlite       documents, chunks, embeddings and the write generation (the truth)
-    derived/           dense.faiss, bm25/, state.json: rebuilt from SQLite when stale or damaged
+    derived/           segments of FAISS vectors and BM25 postings (qa.index.derived): a
+                       write adds one; brought up to date from SQLite when stale or damaged
     .lock              held through a whole write, so two writers never interleave
     .derived.lock      held while derived/ is swapped, so no reader loads half a set
 
 A write commits in SQLite transactions (the commit points); the FAISS and BM25 files follow
 and carry the generation they were built from. A crash before a commit leaves the index as it
-was; a crash after it leaves derived files that are stale and rebuilt when the index is opened.
+was; a crash after it leaves derived files a write behind, caught up when the index is opened
+(new chunks read from SQLite into a segment, removed ones marked), at the cost of that write.
 
 Reads never wait for a write: a write reads and embeds its files holding only the writer
 locks, commits, then publishes the new FAISS and BM25 state in place of the old. A search
@@ -33,12 +35,10 @@ from qa.config import default_index_path
 from qa.embed import Embedder, load_embedder, model_name
 from qa.errors import DocumentNotFoundError, IndexFormatError, QAError
 from qa.index import derived
-from qa.index.dense import DenseIndex
 from qa.index.ingest import IngestReport, Step, plan_ingest
 from qa.index.locking import FileLock
 from qa.index.manifest import MANIFEST, Manifest
 from qa.index.retrieve import MODES, Retriever
-from qa.index.sparse import SparseIndex
 from qa.index.store import NewDocument, Store
 from qa.progress import Progress
 from qa.types import Document, Hit, is_text
@@ -64,8 +64,7 @@ Planned = tuple[Step, list[list[tuple[int, int]]]]  # a step with its documents'
 class Index:
     """A persistent hybrid index of reports. Open with :meth:`Index.open`."""
 
-    _parts: tuple[DenseIndex, SparseIndex]  # replaced whole when a write is published
-    _generation: int  # the store generation that _parts was built from
+    _snapshot: derived.Snapshot  # the derived set searched: replaced whole by a write
 
     def __init__(self, path: Path, manifest: Manifest, embedder: Embedder | None = None) -> None:
         self.path = path
@@ -102,12 +101,9 @@ class Index:
             manifest.check_vectors(width, path / STORE)
 
     @property
-    def dense(self) -> DenseIndex:
-        return self._parts[0]
-
-    @property
-    def sparse(self) -> SparseIndex:
-        return self._parts[1]
+    def snapshot(self) -> derived.Snapshot:
+        """The segments searched now (a write publishes a new snapshot)."""
+        return self._snapshot
 
     @classmethod
     def open(
@@ -233,10 +229,8 @@ class Index:
         allowed = None
         if doc_ids or sources or date_from or date_to:
             allowed = self.store.chunk_ids_matching(doc_ids, sources, date_from, date_to)
-        dense, sparse = self._parts  # this search's state, whatever a write publishes meanwhile
-        return Retriever(self.store, dense, sparse, self._embed_query).search(
-            query, k, mode, allowed
-        )
+        segments = self._snapshot.segments  # this search's, whatever a write publishes meanwhile
+        return Retriever(self.store, segments, self._embed_query).search(query, k, mode, allowed)
 
     def _embed_query(self, query: str) -> np.ndarray:
         return self.embedder.encode([query])[0]
@@ -338,17 +332,21 @@ class Index:
     def _commit(
         self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
     ) -> None:
-        """Commit one write to SQLite, then publish the FAISS and BM25 state that follows."""
+        """Commit one write to SQLite, then publish the derived set that follows: the removed
+        chunks marked, the new ones in a segment of their own; then merge what the policy
+        asks for (:func:`qa.index.derived.merge_group`)."""
         _crash_point("before-commit")
         removed, added = self.store.write(remove, new, update)
         _crash_point("after-commit")
-        sparse = SparseIndex.build(list(self.store.chunk_texts()))
-        dense = self.dense
-        dense.remove(removed)
-        for item, ids in zip(new, _split(added, [len(n.spans) for n in new])):
-            dense.add(ids, item.embeddings)
-        self._parts = dense, sparse
-        self._save_derived()
+        texts = [n.document.text[a:b] for n in new for a, b in n.spans]
+        vectors = [n.embeddings for n in new]
+        snapshot = self._snapshot.removed(removed)
+        if added:
+            snapshot = snapshot.added(np.array(added), np.concatenate(vectors), texts)
+        self._publish(snapshot.at(self.store.generation()))
+        merged = self._snapshot.merged()
+        if merged is not self._snapshot:
+            self._publish(merged)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -367,7 +365,7 @@ class Index:
         another thread reloads, or another process writes (its files follow its commit), a
         search goes on with the current state rather than wait.
         """
-        if self.store.generation() == self._generation or self._writer.locked():
+        if self.store.generation() == self._snapshot.generation or self._writer.locked():
             return
         if not self._reload.acquire(blocking=False):
             return
@@ -377,17 +375,19 @@ class Index:
             self._reload.release()
 
     def _refresh(self, rebuild: bool) -> None:
-        if self.store.generation() != self._generation:
+        if self.store.generation() != self._snapshot.generation:
             self._load_derived(rebuild)
 
     def _load_derived(self, rebuild: bool) -> None:
-        """Load the FAISS and BM25 files if they match the store; else, with ``rebuild``,
-        build them from SQLite with writers shut out, and save them."""
+        """Load the derived set (reusing the segments already loaded) if it matches the
+        store; else, with ``rebuild``, bring it up to the store with writers shut out, and
+        save it."""
+        known = getattr(self, "_snapshot", None)
         with self._swap.hold(exclusive=False):  # no writer swaps the files while we read
-            loaded = derived.load(self.path, self.store, self.manifest.dim)
-        if loaded:
-            dense, sparse, self._generation = loaded
-            self._parts = dense, sparse
+            loaded = derived.load(self.path, self.manifest.dim, known)
+        generation = self.store.generation()
+        if loaded and loaded.generation == generation and loaded.chunks == self._chunk_count():
+            self._snapshot = loaded
             return
         if not rebuild:
             return
@@ -395,21 +395,19 @@ class Index:
             try:
                 held.enter_context(self._files.hold(exclusive=True))
             except OSError:  # a read-only index still works, from memory
-                self._generation = self.store.generation()
-                self._parts = derived.build(self.store, self.manifest.dim)
+                self._snapshot = derived.catch_up(self.store, self.manifest.dim, loaded)
                 return
-            self._parts = derived.build(self.store, self.manifest.dim)
-            self._save_derived()
+            self._publish(derived.catch_up(self.store, self.manifest.dim, loaded))
 
-    def _save_derived(self) -> None:
-        generation = self.store.generation()
-        dense, sparse = self._parts
-        with self._swap.hold(exclusive=True):
-            derived.save(self.path, dense, sparse, generation)
+    def _chunk_count(self) -> int:
+        return self.store.counts()["chunks"]
+
+    def _publish(self, snapshot: derived.Snapshot) -> None:
+        """Save ``snapshot`` and search it from now on."""
+        self._snapshot = derived.save(self.path, snapshot, self._swap.hold(exclusive=True))
         self.manifest.counts = self.store.counts()
-        self.manifest.generation = generation
+        self.manifest.generation = snapshot.generation
         self.manifest.write(self.path)
-        self._generation = generation
 
     def _resolve(self, key: str) -> str:
         if not key or not key.strip():
@@ -441,13 +439,6 @@ def _check_empty(path: Path) -> None:
 def _segments(doc: Document) -> list[tuple[int, int]]:
     bounds = [*doc.pages, len(doc.text)] if doc.pages else [0, len(doc.text)]
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
-
-
-def _split(items: list[int], sizes: list[int]) -> Iterator[np.ndarray]:
-    offset = 0
-    for size in sizes:
-        yield np.array(items[offset : offset + size], dtype=np.int64)
-        offset += size
 
 
 def _batches(steps: list[Planned], size: int) -> Iterator[list[Planned]]:

@@ -1,77 +1,53 @@
-"""Exact inner-product search over normalised embeddings with FAISS (cosine similarity)."""
+"""Dense search over segments: exact inner product (cosine of normalised embeddings) with FAISS.
+
+Each segment's vectors sit in their own FAISS index; a search asks every segment for its best
+live rows and keeps the best ``k`` of all, best first (ties by chunk id, as one index would).
+"""
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
+from collections.abc import Sequence
 
 import faiss
 import numpy as np
 
-from qa.index.locking import ReadWriteLock
+from qa.index.segment import Segment
 
 
-class DenseIndex:
-    """Chunk embeddings keyed by chunk id (``IndexIDMap2`` over ``IndexFlatIP``).
-
-    Writes change the FAISS index in place, so searches and writes exclude each other
-    through a readers-writer lock; both are short (a write adds or removes a few vectors).
-    """
-
-    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
-        self.dim = dim
-        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        self._lock = ReadWriteLock()
-
-    def __len__(self) -> int:
-        return int(self.index.ntotal)
-
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        if len(ids):
-            with self._lock.write():
-                self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
-
-    def remove(self, ids: list[int]) -> None:
-        if ids:
-            with self._lock.write():
-                self.index.remove_ids(np.array(ids, dtype=np.int64))  # type: ignore[arg-type]
-
-    def search(
-        self, query: np.ndarray, k: int, allowed: list[int] | None = None
-    ) -> list[tuple[int, float]]:
-        """Up to ``k`` (chunk id, cosine) pairs, best first, limited to ``allowed`` ids."""
-        k = min(k, len(self) if allowed is None else len(allowed))
-        if k <= 0:
-            return []
-        params = None
+def search(
+    segments: Sequence[Segment], query: np.ndarray, k: int, allowed: np.ndarray | None = None
+) -> list[tuple[int, float]]:
+    """Up to ``k`` (chunk id, cosine) pairs, best first, limited to ``allowed`` chunk ids."""
+    vector = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    found: list[tuple[int, float]] = []
+    for segment in segments:
+        selector: faiss.IDSelector | None = None
         if allowed is not None:
-            params = faiss.SearchParameters(  # type: ignore[call-arg]
-                sel=faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64))
-            )
-        with self._lock.read():
-            scores, ids = self.index.search(
-                query.reshape(1, -1).astype(np.float32), k, params=params
-            )
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+            rows = segment.rows(allowed)
+            rows = rows[segment.live[rows]]
+            n, selector = len(rows), faiss.IDSelectorBatch(rows.astype(np.int64))
+        elif segment.alive < len(segment):
+            bitmap = np.packbits(segment.live, bitorder="little")  # kept alive for the search
+            n = segment.alive
+            selector = faiss.IDSelectorBitmap(len(segment), faiss.swig_ptr(bitmap))
+        else:
+            n = len(segment)
+        if not min(n, k):
+            continue
+        params = faiss.SearchParameters(sel=selector) if selector is not None else None  # type: ignore[call-arg]
+        scores, rows = segment.vectors.search(vector, min(n, k), params=params)
+        found += [(int(segment.ids[r]), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+    found.sort(key=lambda pair: (-pair[1], pair[0]))
+    return found[:k]
 
-    def scores(self, query: np.ndarray, ids: list[int]) -> dict[int, float]:
-        """Cosine similarity of the query with each given chunk."""
-        if not ids:
-            return {}
-        found: dict[int, np.ndarray] = {}
-        with self._lock.read():
-            for i in ids:
-                with contextlib.suppress(RuntimeError):  # removed by a write since the search
-                    found[i] = np.asarray(self.index.reconstruct(int(i)))
-        if not found:
-            return {}
-        vectors = np.vstack(list(found.values()))
-        return dict(zip(found, (vectors @ query.astype(np.float32)).tolist()))
 
-    def save(self, path: Path) -> None:
-        with self._lock.read():
-            faiss.write_index(self.index, str(path))
-
-    @classmethod
-    def load(cls, path: Path, dim: int) -> DenseIndex:
-        return cls(dim, faiss.read_index(str(path)))
+def scores(segments: Sequence[Segment], query: np.ndarray, ids: list[int]) -> dict[int, float]:
+    """Cosine similarity of the query with each given live chunk."""
+    found: dict[int, float] = {}
+    wanted = np.asarray(ids, dtype=np.int64)
+    for segment in segments:
+        rows = segment.rows(wanted)
+        for row in rows[segment.live[rows]]:
+            vector = segment.vectors.reconstruct(int(row))
+            found[int(segment.ids[row])] = float(np.dot(vector, query))
+    return found

@@ -1,9 +1,21 @@
-"""The files derived from SQLite, FAISS vectors and BM25, tagged with their generation.
+"""The files derived from SQLite: segments of FAISS vectors and BM25 postings.
 
-They live in ``derived/`` (``dense.faiss``, ``bm25/``, ``state.json``). A new set is written
-to ``derived.tmp`` and swapped in by renames. ``state.json`` records the generation the set
-was built from and a SHA-256 of every file, so a set that is stale, or damaged in a way that
-keeps its size (shuffled ids, overwritten vectors), is not used but rebuilt from the store.
+Layout of ``derived/``::
+
+    state.json          the generation the set matches, its segments, and the removed-chunk
+                        file; replaced by a rename, so it is the commit point of the set
+    <segment name>/     one folder per segment (:mod:`qa.index.segment`), written once
+    removed-<n>.npy     ids of chunks removed from a segment that still holds them
+
+A write adds one segment (its new chunks) and a new removed-chunk list: it costs time in
+proportion to the change. Segments of about the same size are merged, ten at a time, and a
+segment is rewritten once more than half of it is removed, so a search visits a few dozen
+segments at most and removed rows do not pile up; a chunk is merged about log10(N) times.
+
+``state.json`` records each file's size, modification time and SHA-256 (taken when it was
+written). A file whose size changed is damaged; one whose modification time changed has its
+SHA-256 checked. Opening an index so costs no read of its vectors beyond loading them. Any
+damage means the set is rebuilt from SQLite, the truth.
 """
 
 from __future__ import annotations
@@ -11,80 +23,223 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
+import secrets
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.index.dense import DenseIndex
-from qa.index.sparse import SparseIndex
+import numpy as np
+
+from qa.index.segment import Segment
 from qa.index.store import Store
 
 DERIVED = "derived"
 STATE = "state.json"
 SWAP_LOCK = ".derived.lock"  # held exclusively while a set is swapped in, shared while read
+MERGE_FACTOR = 10  # segments of one size tier merged together
+REBUILD_CHUNKS = 20_000  # chunks per segment when the set is built from the store
 
 
-def load(folder: Path, store: Store, dim: int) -> tuple[DenseIndex, SparseIndex, int] | None:
-    """The saved indexes and their generation if they match the store, else None.
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent state of the derived set: never changed, replaced whole by a write."""
 
-    They are a cache of SQLite: any damage (missing, truncated, changed bytes, wrong JSON
-    shapes) means None, and the caller rebuilds them.
+    segments: tuple[Segment, ...]
+    generation: int
+    next_name: int  # the number the next new segment is named after
+    saved: frozenset[str] = field(default=frozenset())  # segments already on disk
+
+    @property
+    def chunks(self) -> int:
+        return sum(s.alive for s in self.segments)
+
+    def max_id(self) -> int:
+        return max((int(s.ids[-1]) for s in self.segments if len(s)), default=0)
+
+    def name(self) -> str:
+        """A new segment's folder name: numbered in order, and never one used before."""
+        return f"{self.next_name:08d}-{secrets.token_hex(4)}"
+
+    def added(self, ids: np.ndarray, vectors: np.ndarray, texts: list[str]) -> Snapshot:
+        """With a new segment holding these chunks."""
+        if not len(ids):
+            return self
+        segment = Segment.build(self.name(), ids, vectors, texts)
+        return Snapshot((*self.segments, segment), self.generation, self.next_name + 1, self.saved)
+
+    def removed(self, ids: Sequence[int] | np.ndarray) -> Snapshot:
+        """With these chunks marked removed wherever they are held."""
+        if not len(ids):
+            return self
+        wanted = np.asarray(ids, dtype=np.int64)
+        segments = tuple(s.without(wanted) for s in self.segments)
+        return Snapshot(segments, self.generation, self.next_name, self.saved)
+
+    def merged(self) -> Snapshot:
+        """With the merges the policy asks for done (empty segments dropped)."""
+        snapshot = self
+        while group := merge_group(snapshot.segments):
+            kept = tuple(s for s in snapshot.segments if all(s is not g for g in group))
+            alive = [s for s in group if s.alive]
+            if alive:
+                kept += (Segment.merge(snapshot.name(), alive),)
+            snapshot = Snapshot(kept, snapshot.generation, snapshot.next_name + 1, snapshot.saved)
+        return snapshot
+
+    def at(self, generation: int) -> Snapshot:
+        return Snapshot(self.segments, generation, self.next_name, self.saved)
+
+
+def merge_group(segments: Sequence[Segment]) -> list[Segment]:
+    """The segments to merge next: an empty or mostly removed one, else ``MERGE_FACTOR`` of
+    one size tier (tier: the number of decimal digits of the live count); none if neither."""
+    for segment in segments:
+        if segment.alive * 2 < len(segment):
+            return [segment]
+    tiers: dict[int, list[Segment]] = {}
+    for segment in segments:
+        tier = tiers.setdefault(int(math.log10(max(1, segment.alive))), [])
+        tier.append(segment)
+        if len(tier) == MERGE_FACTOR:
+            return tier
+    return []
+
+
+def empty() -> Snapshot:
+    return Snapshot((), 0, 1)
+
+
+def load(folder: Path, dim: int, known: Snapshot | None = None) -> Snapshot | None:
+    """The saved set (stale or not: check its generation), or None if missing or damaged.
+
+    Segments that ``known`` already holds are taken from it, not read again.
     """
     derived = folder / DERIVED
     try:
         state = json.loads((derived / STATE).read_text(encoding="utf-8"))
-        generation = store.generation()
-        if not isinstance(state, dict) or state.get("generation") != generation:
-            return None
-        if state.get("files") != checksums(derived):
-            return None
-        dense = DenseIndex.load(derived / "dense.faiss", dim)
-        sparse = SparseIndex.load(derived / "bm25")
-        if not len(dense) == len(sparse.ids) == store.counts()["chunks"] or dense.index.d != dim:
-            return None
+        reuse = {s.name: s for s in known.segments} if known else {}
+        segments = []
+        for entry in state["segments"]:
+            name = entry["name"]
+            if name in reuse:
+                segments.append(reuse[name])
+                continue
+            if not _intact(derived / name, entry["files"]):
+                return None
+            segments.append(Segment.load(name, derived / name, dim))
+        removed = np.zeros(0, dtype=np.int64)
+        if state["removed"]:
+            if not _intact(derived, state["removed"]):
+                return None
+            (file,) = state["removed"]
+            removed = np.load(derived / file, allow_pickle=False)
+        snapshot = Snapshot(
+            tuple(segments),
+            int(state["generation"]),
+            int(state["next"]),
+            frozenset(s.name for s in segments),
+        )
+        return snapshot.removed(removed)
     except Exception:  # any damage to a rebuildable cache means: rebuild it
         return None
-    return dense, sparse, generation
 
 
-def build(store: Store, dim: int) -> tuple[DenseIndex, SparseIndex]:
-    """Both indexes from the store's embeddings and chunk texts."""
-    ids, vectors = store.embeddings(dim)
-    dense = DenseIndex(dim)
-    dense.add(ids, vectors)
-    return dense, SparseIndex.build(list(store.chunk_texts()))
+def catch_up(store: Store, dim: int, snapshot: Snapshot | None) -> Snapshot:
+    """``snapshot`` brought up to the store: chunks added since go into new segments, chunks
+    removed since are marked. Costs one read of the chunk ids, plus the new chunks. Without
+    a snapshot, or if the store holds chunks the snapshot should have and has not (a store
+    restored from a backup), the set is built from scratch."""
+    generation = store.generation()
+    stored = store.chunk_ids()
+    snapshot = snapshot or empty()
+    held = np.concatenate([s.ids[s.live] for s in snapshot.segments] or [stored[:0]])
+    if len(np.setdiff1d(stored[stored <= snapshot.max_id()], held, assume_unique=True)):
+        snapshot = empty()  # ids are never reused: only a foreign store gets here
+        held = stored[:0]
+    snapshot = snapshot.removed(np.setdiff1d(held, stored, assume_unique=True))
+    new = stored[stored > snapshot.max_id()]
+    for first in range(0, len(new), REBUILD_CHUNKS):
+        ids = new[first : first + REBUILD_CHUNKS]
+        vectors, texts = store.chunk_data(int(ids[0]), int(ids[-1]), dim)
+        snapshot = snapshot.added(ids, vectors, texts)
+    return snapshot.merged().at(generation)
 
 
-def save(folder: Path, dense: DenseIndex, sparse: SparseIndex, generation: int) -> None:
-    """Write a new set and swap it in; call with the index's exclusive locks held."""
-    tmp, final, old = (folder / f"{DERIVED}{suffix}" for suffix in (".tmp", "", ".old"))
-    _remove(tmp)
-    tmp.mkdir()
-    dense.save(tmp / "dense.faiss")
-    sparse.save(tmp / "bm25")
-    state = {"generation": generation, "files": checksums(tmp)}
-    (tmp / STATE).write_text(json.dumps(state), encoding="utf-8")
-    _remove(old)
-    if final.exists() or final.is_symlink():
-        final.rename(old)
-    tmp.rename(final)
-    with contextlib.suppress(OSError):  # the new set is in place; a leftover is removed next time
-        _remove(old)
+def save(
+    folder: Path, snapshot: Snapshot, publishing: contextlib.AbstractContextManager[object]
+) -> Snapshot:
+    """Write the segments not yet on disk, then (inside ``publishing``: the lock that keeps
+    readers from loading a half-swapped set) the state naming them, and remove what no
+    longer belongs to the set. Returns the snapshot with its segments marked saved."""
+    derived = folder / DERIVED
+    if derived.is_symlink() or (derived.exists() and not derived.is_dir()):
+        _remove(derived)
+    derived.mkdir(exist_ok=True)
+    written = _read_state(derived)
+    entries = []
+    for segment in snapshot.segments:
+        path = derived / segment.name
+        if segment.name not in snapshot.saved or segment.name not in written:
+            _remove(path)
+            segment.save(path)
+            written[segment.name] = {p.name: _fingerprint(p) for p in sorted(path.iterdir())}
+        entries.append({"name": segment.name, "files": written[segment.name]})
+    dead = np.concatenate([s.ids[~s.live] for s in snapshot.segments] or [np.zeros(0, np.int64)])
+    removed: dict[str, list] = {}
+    if len(dead):
+        name = f"removed-{secrets.token_hex(6)}.npy"
+        np.save(derived / name, dead.astype(np.int64))
+        removed = {name: _fingerprint(derived / name)}
+    state = {
+        "generation": snapshot.generation,
+        "next": snapshot.next_name,
+        "segments": entries,
+        "removed": removed,
+    }
+    tmp = derived / f"{STATE}.tmp"
+    tmp.write_text(json.dumps(state), encoding="utf-8")
+    with publishing:
+        os.replace(tmp, derived / STATE)
+        keep = {e["name"] for e in entries} | set(removed) | {STATE}
+        for leftover in derived.iterdir():
+            if leftover.name not in keep:
+                with contextlib.suppress(OSError):
+                    _remove(leftover)
+    saved = frozenset(s.name for s in snapshot.segments)
+    return Snapshot(snapshot.segments, snapshot.generation, snapshot.next_name, saved)
 
 
-def checksums(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``folder`` but the state file, by relative path."""
-    found = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = Path(root, name)
-            relative = path.relative_to(folder).as_posix()
-            if relative != STATE:
-                found[relative] = _digest(path)
-    return found
+def _read_state(derived: Path) -> dict[str, dict]:
+    """The file fingerprints of each segment named in the current state, by name."""
+    try:
+        state = json.loads((derived / STATE).read_text(encoding="utf-8"))
+        return {e["name"]: e["files"] for e in state["segments"]}
+    except Exception:
+        return {}
 
 
-def _digest(path: Path) -> str:
+def _fingerprint(path: Path) -> list:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns, digest(path)]
+
+
+def _intact(folder: Path, files: dict[str, list]) -> bool:
+    """Whether the files are as written: same size, and same time or else same SHA-256."""
+    if not isinstance(files, dict) or not files:
+        return False
+    for name, (size, mtime, sha) in files.items():
+        stat = (folder / name).stat()
+        if stat.st_size != size:
+            return False
+        if stat.st_mtime_ns != mtime and digest(folder / name) != sha:
+            return False
+    return True
+
+
+def digest(path: Path) -> str:
     sha = hashlib.sha256()
     with open(path, "rb") as file:
         while block := file.read(1 << 20):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from qa.index.dense import DenseIndex
+from qa.index import dense, sparse
 from qa.index.fusion import reciprocal_rank_fusion
-from qa.index.sparse import SparseIndex
+from qa.index.segment import Segment
 from qa.index.store import Store
 from qa.types import Hit
 
@@ -22,28 +22,27 @@ class Retriever:
     def __init__(
         self,
         store: Store,
-        dense: DenseIndex,
-        sparse: SparseIndex,
+        segments: Sequence[Segment],
         embed: Callable[[str], np.ndarray],
     ) -> None:
         self.store = store
-        self.dense = dense
-        self.sparse = sparse
+        self.segments = segments
         self.embed = embed
 
     def search(self, query: str, k: int, mode: str, allowed: list[int] | None) -> list[Hit]:
         if allowed is not None and not allowed:
             return []
+        only = None if allowed is None else np.asarray(allowed, dtype=np.int64)
         n = max(k, MIN_CANDIDATES) if mode == "hybrid" else k
         bm25_ranked: list[tuple[int, float]] = []
         bm25_scores: Callable[[int], float] | None = None
         if mode != "dense":
-            bm25_ranked, bm25_scores = self.sparse.search(query, n, allowed)
+            bm25_ranked, bm25_scores = sparse.search(self.segments, query, n, only)
         dense_ranked: list[tuple[int, float]] = []
         query_vector = None
         if mode != "bm25":
             query_vector = self.embed(query)
-            dense_ranked = self.dense.search(query_vector, n, allowed)
+            dense_ranked = dense.search(self.segments, query_vector, n, only)
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(
                 [[cid for cid, _ in dense_ranked], [cid for cid, _ in bm25_ranked]]
@@ -55,7 +54,9 @@ class Retriever:
         ids = [cid for cid, _ in ranked]
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense_ranked, start=1)}
         bm25_rank = {cid: r for r, (cid, _) in enumerate(bm25_ranked, start=1)}
-        dense_scores = self.dense.scores(query_vector, ids) if query_vector is not None else {}
+        dense_scores = (
+            dense.scores(self.segments, query_vector, ids) if query_vector is not None else {}
+        )
         return [
             Hit(
                 chunk=chunks[cid].chunk,

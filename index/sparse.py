@@ -1,15 +1,20 @@
-"""BM25 over chunk texts with bm25s: English stop words, Snowball stemming, numbers kept."""
+"""BM25 over segments' postings: English stop words, Snowball stemming, numbers kept."""
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import bm25s
 import numpy as np
 import Stemmer
 
+if TYPE_CHECKING:
+    from qa.index.segment import Segment
+
+K1, B = 1.5, 0.75  # bm25s's defaults
 TOKEN_PATTERN = r"(?u)\b\w+\b"  # keep one-character tokens: "6", "a" is a stop word anyway
 _stemmer = Stemmer.Stemmer("english")
 
@@ -38,66 +43,55 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     )
 
 
-class SparseIndex:
-    """A BM25 model over all chunks; ``ids[i]`` is the chunk id of BM25 document ``i``."""
+def search(
+    segments: Sequence[Segment], query: str, k: int, allowed: np.ndarray | None = None
+) -> tuple[list[tuple[int, float]], Callable[[int], float]]:
+    """Top ``k`` (chunk id, BM25 score) with score > 0, and a lookup of any chunk's score.
 
-    def __init__(self, model: bm25s.BM25 | None, ids: np.ndarray) -> None:
-        self.model = model
-        self.ids = ids
-        self._position = {int(cid): i for i, cid in enumerate(ids)}
-
-    @classmethod
-    def build(cls, chunks: list[tuple[int, str]]) -> SparseIndex:
-        ids = np.array([cid for cid, _ in chunks], dtype=np.int64)
-        tokens = tokenize([text for _, text in chunks])
-        if not any(tokens):  # no chunks, or nothing but stop words: nothing to score
-            return cls(None, ids)
-        model = bm25s.BM25()
-        model.index(tokens, show_progress=False)
-        return cls(model, ids)
-
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk, in the order of ``ids``."""
-        tokens = tokenize([query])[0]
-        if self.model is None or not tokens:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        vocab = self.model.vocab_dict
-        known = [t for t in tokens if t in vocab]
-        if not known:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.model.get_scores(known), dtype=np.float32)
-
-    def search(
-        self, query: str, k: int, allowed: list[int] | None = None
-    ) -> tuple[list[tuple[int, float]], Callable[[int], float]]:
-        """Top ``k`` (chunk id, score) with score > 0, and a lookup of any chunk's score."""
-        scores = self.scores(query)
+    Lucene's BM25 (as bm25s scores it): idf = ln(1 + (N - df + 0.5) / (df + 0.5)) and
+    tf / (tf + k1 (1 - b + b len / avglen)), with N, df and avglen counted over the live
+    chunks of every segment, so the scores do not depend on how chunks fall into segments.
+    """
+    tokens = tokenize([query])[0]
+    live = [s.live for s in segments]
+    alive = sum(s.alive for s in segments)
+    length = sum(s.live_length for s in segments)
+    if not tokens or not length:  # nothing asked, or no live chunk holds a word
+        return [], lambda cid: 0.0
+    average = length / alive
+    postings = {t: [s.postings.term(t) for s in segments] for t in set(tokens)}
+    df = {
+        t: sum(int(mask[docs].sum()) for mask, (docs, _) in zip(live, found))
+        for t, found in postings.items()
+    }
+    totals = []
+    for i, segment in enumerate(segments):
+        total = np.zeros(len(segment), dtype=np.float64)
+        norm = K1 * (1 - B + B * segment.postings.lengths / average)
+        for t in tokens:  # a word asked twice counts twice, as in bm25s
+            docs, tf = postings[t][i]
+            if len(docs):
+                idf = math.log(1 + (alive - df[t] + 0.5) / (df[t] + 0.5))
+                total[docs] += idf * tf / (tf + norm[docs])
+        total[~segment.live] = 0.0
         if allowed is not None:
-            mask = np.zeros(len(self.ids), dtype=bool)
-            mask[[self._position[c] for c in allowed if c in self._position]] = True
-            scores = np.where(mask, scores, 0.0)
-        ranked = [(int(self.ids[i]), float(scores[i])) for i in top_k(scores, k)]
+            keep = np.zeros(len(segment), dtype=bool)
+            keep[segment.rows(allowed)] = True
+            total[~keep] = 0.0
+        totals.append(total.astype(np.float32))
+    ranked = sorted(
+        ((int(s.ids[r]), float(t[r])) for s, t in zip(segments, totals) for r in top_k(t, k)),
+        key=lambda pair: (-pair[1], pair[0]),
+    )[:k]
 
-        def lookup(cid: int) -> float:
-            return float(scores[self._position[cid]]) if cid in self._position else 0.0
+    def lookup(cid: int) -> float:
+        for segment, total in zip(segments, totals):
+            rows = segment.rows(np.array([cid]))
+            if len(rows):
+                return float(total[rows[0]])
+        return 0.0
 
-        return ranked, lookup
-
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / "ids.npy", self.ids)
-        if self.model is not None:
-            self.model.save(str(directory), show_progress=False)
-
-    @classmethod
-    def load(cls, directory: Path) -> SparseIndex:
-        """The saved index; ValueError when its files do not fit together (damaged)."""
-        ids = np.load(directory / "ids.npy")
-        model = None
-        if (directory / "params.index.json").exists():
-            model = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
-            _check(model, len(ids), directory)
-        return cls(model, ids)
+    return ranked, lookup
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -113,17 +107,3 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         kth = np.partition(values, len(values) - k)[len(values) - k]  # the k-th highest
         hits, values = hits[values >= kth], values[values >= kth]
     return hits[np.argsort(-values, kind="stable")][:k]
-
-
-def _check(model: bm25s.BM25, n_chunks: int, directory: Path) -> None:
-    """Raise ValueError unless vocabulary, score matrix and chunk count agree."""
-    vocab, scores = model.vocab_dict, model.scores
-    columns = len(scores["indptr"]) - 1
-    if (
-        not isinstance(vocab, dict)
-        or sorted(vocab.values()) != list(range(len(vocab)))
-        or len(vocab) not in (columns, columns + 1)  # bm25s may add "" past the last column
-        or scores.get("num_docs") != n_chunks
-        or len(scores["data"]) != len(scores["indices"])
-    ):
-        raise ValueError(f"the BM25 files in {directory} do not fit together")

@@ -208,27 +208,24 @@ class Store:
                     found[cid] = StoredChunk(cid, chunk, title, source, date)
         return found
 
-    def chunk_texts(self) -> Iterator[tuple[int, str]]:
-        """Every chunk's id and text, in id order, read in one snapshot."""
+    def chunk_ids(self) -> np.ndarray:
+        """Every chunk id, ascending."""
         with self._db() as db:
-            db.execute("BEGIN")  # one read transaction: a write meanwhile is not half seen
-            try:
-                cursor = db.execute(
-                    'SELECT c.id, substr(d.text, c.start + 1, c."end" - c.start) '
-                    "FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id"
-                )
-                while rows := cursor.fetchmany(1000):
-                    yield from rows
-            finally:
-                db.execute("COMMIT")
+            rows = db.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        return np.array([row[0] for row in rows], dtype=np.int64)
 
-    def embeddings(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """All chunk ids and their embeddings, for rebuilding the vector index."""
+    def chunk_data(self, first: int, last: int, dim: int) -> tuple[np.ndarray, list[str]]:
+        """The embeddings and texts of the chunks with ids from ``first`` to ``last``, in id
+        order, read in one snapshot (a write meanwhile is not half seen)."""
         with self._db() as db:
-            rows = db.execute("SELECT id, embedding FROM chunks ORDER BY id").fetchall()
-        ids = np.array([row[0] for row in rows], dtype=np.int64)
-        vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-        return ids, vectors.reshape(len(rows), dim)
+            rows = db.execute(
+                'SELECT c.embedding, substr(d.text, c.start + 1, c."end" - c.start) '
+                "FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                "WHERE c.id BETWEEN ? AND ? ORDER BY c.id",
+                (first, last),
+            ).fetchall()
+        vectors = np.frombuffer(b"".join(row[0] for row in rows), dtype=np.float32)
+        return vectors.reshape(len(rows), dim), [row[1] for row in rows]
 
     def chunk_ids_matching(
         self,

@@ -34,7 +34,12 @@ def doc(text: str, source: str = "a.txt", date: str | None = None) -> Document:
 
 
 def chunk_ids(index: Index) -> set[int]:
-    return {cid for cid, _ in index.store.chunk_texts()}
+    return set(index.store.chunk_ids().tolist())
+
+
+def searched_ids(index: Index) -> set[int]:
+    """The chunk ids the derived set searches (its segments' live rows)."""
+    return {int(i) for s in index.snapshot.segments for i in s.ids[s.live]}
 
 
 def test_sample_search_finds_kinzhal_sentence_with_exact_span(sample_index: Index) -> None:
@@ -60,7 +65,7 @@ def test_every_mode_ranks_the_answer_first(sample_index: Index, mode: str) -> No
 
 
 def test_every_chunk_is_a_slice_of_its_document(sample_index: Index) -> None:
-    texts = dict(sample_index.store.chunk_texts())
+    texts = sample_index.store.chunk_ids()
     hits = sample_index.search("missile", k=len(texts), mode="bm25")
     for hit in hits:
         assert sample_index.document(hit.doc_id).text[hit.start : hit.end] == hit.text
@@ -85,7 +90,7 @@ def test_changed_source_replaces_old_version(index: Index) -> None:
     assert len(report.replaced) == 1 and not report.added
     assert index.counts() == {"documents": 1, "chunks": 1}
     assert not old & chunk_ids(index)
-    assert len(index.dense) == 1 and len(index.sparse.ids) == 1
+    assert searched_ids(index) == chunk_ids(index) and len(chunk_ids(index)) == 1
     for mode in ("bm25", "dense"):
         assert all("bridge" not in h.text for h in index.search("bridge Dnipro", mode=mode))
 
@@ -95,9 +100,7 @@ def test_remove_drops_chunks_from_dense_and_bm25(sample_index: Index) -> None:
     removed = sample_index.remove(hit.doc_id)
     assert removed.id == hit.doc_id
     assert sample_index.counts()["documents"] == 1
-    assert (
-        len(sample_index.dense) == len(sample_index.sparse.ids) == sample_index.counts()["chunks"]
-    )
+    assert searched_ids(sample_index) == chunk_ids(sample_index)
     for mode in ("hybrid", "dense", "bm25"):
         assert all(h.doc_id != hit.doc_id for h in sample_index.search(KINZHAL, k=20, mode=mode))
     with pytest.raises(DocumentNotFoundError):
@@ -220,7 +223,9 @@ def test_crash_during_ingest_leaves_a_working_index(
             }
         )
         assert again.counts() == expected
-        assert len(again.dense) == len(again.sparse.ids) == expected["chunks"]
+        assert (
+            searched_ids(again) == chunk_ids(again) and len(chunk_ids(again)) == expected["chunks"]
+        )
         assert "six Kinzhal" in again.search(KINZHAL, k=1)[0].text
 
 
@@ -251,7 +256,7 @@ def test_stored_chunks_are_slices_of_stored_text(texts: list[str], embedder: Emb
             docs = [doc(t.replace("\x00", ""), f"{i}.txt") for i, t in enumerate(texts)]
         ix.add_documents(docs)
         stored = {d.id: d.text for d in ix.documents()}
-        chunks = ix.store.chunks([cid for cid, _ in ix.store.chunk_texts()])
+        chunks = ix.store.chunks(ix.store.chunk_ids().tolist())
         for item in chunks.values():
             chunk = item.chunk
             assert stored[chunk.doc_id][chunk.start : chunk.end] == chunk.text
@@ -267,7 +272,7 @@ def test_a_stale_handle_can_still_write(index: Index, embedder: Embedder) -> Non
     shutil.rmtree(index.path / "derived")
     index.add_documents([doc("Ferries to Kherson stopped on Monday.", "ferries.txt")])
     assert index.counts() == {"documents": 2, "chunks": 2}
-    assert len(index.dense) == len(index.sparse.ids) == 2
+    assert searched_ids(index) == chunk_ids(index) and len(chunk_ids(index)) == 2
     other.close()
 
 
@@ -333,15 +338,14 @@ def test_add_takes_one_path_as_one_path(index: Index, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content"),
     [
-        ("bm25/params.index.json", "{}"),
-        ("bm25/params.index.json", "[]"),
-        ("bm25/vocab.index.json", "[]"),
-        ("bm25/vocab.index.json", "{}"),
-        ("bm25/vocab.index.json", '{"kinzhal": 100000}'),
-        ("bm25/ids.npy", "not numpy"),
-        ("dense.faiss", "not faiss"),
+        ("SEGMENT/vocab.txt", "kinzhal"),
+        ("SEGMENT/vocab.txt", ""),
+        ("SEGMENT/postings.npz", "not numpy"),
+        ("SEGMENT/ids.npy", "not numpy"),
+        ("SEGMENT/dense.faiss", "not faiss"),
         ("state.json", "[1]"),
         ("state.json", '{"generation": "x"}'),
+        ("state.json", '{"generation": 1, "next": 1, "segments": [], "removed": {}}'),
     ],
 )
 def test_damaged_derived_files_are_rebuilt(
@@ -349,11 +353,17 @@ def test_damaged_derived_files_are_rebuilt(
 ) -> None:
     before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
     sample_index.close()
-    (sample_index.path / "derived" / name).write_text(content, encoding="utf-8")
+    path = sample_index.path / "derived" / name.replace("SEGMENT", _segment(sample_index))
+    path.write_text(content, encoding="utf-8")
     with Index.open(sample_index.path, embedder=embedder) as again:
         assert [h.to_dict() for h in again.search(KINZHAL, k=5)] == before
         assert again.search(KINZHAL, k=1, mode="bm25")[0].bm25_score
-    assert (sample_index.path / "derived" / name).read_text(errors="replace") != content
+    assert not path.exists() or path.read_text(errors="replace") != content
+
+
+def _segment(index: Index) -> str:
+    """The folder name of the index's first segment."""
+    return index.snapshot.segments[0].name
 
 
 @pytest.mark.parametrize(
@@ -398,7 +408,7 @@ def test_progress_is_told_of_reading_and_embedding(
     assert reading[0] == ("reading", 0, 7) and reading[-1] == ("reading", 7, 7)
     assert embedding[-1] == ("embedding", 7, 7) and len(embedding) >= 4  # batches of two
     assert [c[1] for c in embedding] == sorted(c[1] for c in embedding)
-    assert len(index.dense) == len(index.sparse.ids) == index.counts()["chunks"] == 7
+    assert searched_ids(index) == chunk_ids(index) and index.counts()["chunks"] == 7
     for text in texts:
         assert index.search(text, k=1, mode="dense")[0].text == text
 
@@ -421,8 +431,8 @@ def test_a_document_with_undecodable_bytes_is_a_clear_error() -> None:
 def _shuffle_ids(folder: Path) -> None:
     import numpy as np
 
-    ids = np.load(folder / "bm25" / "ids.npy")
-    np.save(folder / "bm25" / "ids.npy", ids[::-1].copy())
+    ids = np.load(folder / "ids.npy")
+    np.save(folder / "ids.npy", ids[::-1].copy())
 
 
 def _overwrite_vectors(folder: Path) -> None:
@@ -436,30 +446,42 @@ def _overwrite_vectors(folder: Path) -> None:
 def test_same_size_damage_to_derived_files_is_found_and_repaired(
     sample_index: Index, embedder: Embedder, damage: Callable[[Path], None]
 ) -> None:
+    from qa.index import derived
+
     before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
     sample_index.close()
     folder = sample_index.path / "derived"
     sizes = {p.name: p.stat().st_size for p in folder.rglob("*") if p.is_file()}
-    damage(folder)
+    damage(folder / _segment(sample_index))
     assert {p.name: p.stat().st_size for p in folder.rglob("*") if p.is_file()} == sizes
+    assert derived.load(sample_index.path, 384) is None  # found, by its SHA-256
     with Index.open(sample_index.path, embedder=embedder) as again:
         assert [h.to_dict() for h in again.search(KINZHAL, k=5)] == before
         assert all(abs(h.dense_score or 0) <= 1.0001 for h in again.search(KINZHAL, k=5))
-    from qa.index import derived
-
-    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-    assert state["files"] == derived.checksums(folder)  # the repaired set was saved
+    assert derived.load(sample_index.path, 384) is not None  # the repaired set was saved
 
 
-def test_a_file_left_where_the_old_derived_folder_goes_does_not_break_writes(
-    index: Index,
-) -> None:
-    (index.path / "derived.old").write_text("left over", encoding="utf-8")
-    (index.path / "derived.tmp").write_text("left over", encoding="utf-8")
+def test_files_left_in_the_derived_folder_do_not_break_writes(index: Index) -> None:
     index.add_documents([doc("Six Kinzhal missiles were fired.")])
+    (index.path / "derived" / "state.json.tmp").write_text("left over", encoding="utf-8")
+    (index.path / "derived" / "00000099-stray").mkdir()
     index.add_documents([doc("Two drones were shot down.", "b.txt")])
-    assert not (index.path / "derived.old").exists()
+    assert not (index.path / "derived" / "00000099-stray").exists()
     assert index.counts() == {"documents": 2, "chunks": 2}
+    assert searched_ids(index) == chunk_ids(index)
+
+
+def test_a_file_in_place_of_the_derived_folder_is_replaced(
+    sample_index: Index, embedder: Embedder
+) -> None:
+    sample_index.close()
+    import shutil
+
+    shutil.rmtree(sample_index.path / "derived")
+    (sample_index.path / "derived").write_text("not a folder", encoding="utf-8")
+    with Index.open(sample_index.path, embedder=embedder) as again:
+        assert "six Kinzhal" in again.search(KINZHAL, k=1)[0].text
+    assert (sample_index.path / "derived" / "state.json").exists()
 
 
 def test_an_interrupted_ingest_keeps_the_committed_batches(index: Index) -> None:
@@ -472,7 +494,7 @@ def test_an_interrupted_ingest_keeps_the_committed_batches(index: Index) -> None
     with pytest.raises(KeyboardInterrupt):
         index.add_documents(docs, progress=interrupt, batch_chunks=1)
     assert [d.source for d in index.documents()] == ["r0.txt", "r1.txt"]
-    assert len(index.dense) == len(index.sparse.ids) == index.counts()["chunks"] == 2
+    assert searched_ids(index) == chunk_ids(index) and index.counts()["chunks"] == 2
     report = index.add_documents(docs, batch_chunks=1)  # a re-run resumes
     assert len(report.unchanged) == 2 and len(report.added) == 3
     assert index.counts() == {"documents": 5, "chunks": 5}
@@ -577,11 +599,11 @@ def test_reads_go_on_while_another_process_writes(sample_index: Index, embedder:
 def test_a_search_during_a_removal_leaves_the_removed_chunks_out(sample_index: Index) -> None:
     from qa.index.retrieve import Retriever
 
-    dense, sparse = sample_index.dense, sample_index.sparse  # the state a search started with
+    segments = sample_index.snapshot.segments  # the state a search started with
     doc_id = sample_index.search(KINZHAL, k=1)[0].doc_id
     sample_index.remove(doc_id)
     embed = sample_index.embedder.encode
-    hits = Retriever(sample_index.store, dense, sparse, lambda q: embed([q])[0]).search(
+    hits = Retriever(sample_index.store, segments, lambda q: embed([q])[0]).search(
         KINZHAL, 5, "hybrid", None
     )
     assert hits and all(h.doc_id != doc_id for h in hits)

