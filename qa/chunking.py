@@ -56,7 +56,13 @@ class Chunker:
         self._fits = fits
 
     def fits(self, text: str) -> bool:
-        return count_tokens(text) <= self.size and (self._fits is None or self._fits(text))
+        return self._within_size(text) and self._fits_model(text)
+
+    def _within_size(self, text: str) -> bool:
+        return count_tokens(text) <= self.size
+
+    def _fits_model(self, text: str) -> bool:
+        return self._fits is None or self._fits(text)
 
     def spans(
         self, text: str, segments: Sequence[tuple[int, int]] | None = None
@@ -122,14 +128,20 @@ class Chunker:
         return good
 
     def _pack(self, text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Pieces joined greedily into chunks. The size is checked as a chunk grows; the
+        model's own limit (a second, slower tokenizer) only on the chunk found, stepping back
+        while it fails: both limits grow with the text, so the chunks are the same as when
+        every step checks both, for one model tokenization per chunk."""
         spans: list[tuple[int, int]] = []
         first = 0
         while first < len(pieces):
             last = first
-            while last + 1 < len(pieces) and self.fits(
+            while last + 1 < len(pieces) and self._within_size(
                 text[pieces[first][0] : pieces[last + 1][1]]
             ):
                 last += 1
+            while last > first and not self._fits_model(text[pieces[first][0] : pieces[last][1]]):
+                last -= 1
             spans.append((pieces[first][0], pieces[last][1]))
             if last + 1 >= len(pieces):
                 break

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import copy
 import functools
-import itertools
 import os
-import queue
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
 
 import numpy as np
 
 from qa.errors import ModelLoadError
+from qa.worker import Worker
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_ENV = "QA_MODEL"
+PRECISION_ENV = "QA_EMBED_PRECISION"  # "bf16" or "fp32"; default: bf16 where the CPU has it
 BULK_SLICE = 16  # texts per slice of bulk encoding: under half a second on two cores
 
-T = TypeVar("T")
-
-_cache: dict[str, Embedder] = {}
+_cache: dict[tuple[str, str], Embedder] = {}
 _lock = threading.Lock()
 
 
@@ -48,16 +43,38 @@ def _model_path(name: str) -> str:
     return name
 
 
-class Embedder:
-    """A loaded sentence-transformers model: ``encode`` gives normalised float32 vectors."""
+def default_precision() -> str:
+    """``$QA_EMBED_PRECISION``, else bf16 on a CPU with bf16 instructions (AVX512-BF16 or
+    AMX: about three times the speed of fp32, cosine to fp32 >= 0.9999), else fp32."""
+    chosen = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in ("bf16", "fp32"):
+            raise ValueError(f"${PRECISION_ENV} must be bf16 or fp32, not {chosen!r}")
+        return chosen
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return "fp32"
+    return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "fp32"
 
-    def __init__(self, name: str) -> None:
+
+class Embedder:
+    """A loaded sentence-transformers model: ``encode`` gives normalised float32 vectors.
+
+    ``precision`` is the model's arithmetic: "fp32", or "bf16" (weights cast to bfloat16;
+    the vectors are still float32, re-normalised); default :func:`default_precision`.
+    """
+
+    def __init__(self, name: str, precision: str | None = None) -> None:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
 
         self.name = name
+        self.precision = precision or default_precision()
+        if self.precision not in ("bf16", "fp32"):
+            raise ValueError(f"precision must be bf16 or fp32, not {self.precision!r}")
         try:
             self.model = SentenceTransformer(_model_path(name), device="cpu", local_files_only=True)
         except (OSError, ValueError) as exc:
@@ -74,6 +91,10 @@ class Embedder:
             raise ModelLoadError(f"embedding model {name!r} does not report its dimension")
         self.dim: int = dim
         self.max_tokens: int = self.model.max_seq_length or 512
+        if self.precision == "bf16":
+            import torch
+
+            self.model.to(torch.bfloat16)
         self._worker = Worker()
         self._counter = copy.deepcopy(self.model.tokenizer)
         self._count_lock = threading.Lock()
@@ -88,6 +109,9 @@ class Embedder:
             return len(self._counter(text, add_special_tokens=True, verbose=False)["input_ids"])
 
     def fits(self, text: str) -> bool:
+        # an ASCII character is at most one token: short ASCII text fits without tokenizing
+        if len(text) + 2 <= self.max_tokens and text.isascii():
+            return True
         return self.count_tokens(text) <= self.max_tokens
 
     def encode(self, texts: list[str], batch_size: int = 64, *, bulk: bool = False) -> np.ndarray:
@@ -116,46 +140,18 @@ class Embedder:
             )
             for start in range(0, len(texts), step)
         ]
-        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        if self.precision != "fp32":  # unit length in float32, not only in bfloat16
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
 
 
-class Worker:
-    """One thread that runs the jobs given to it, urgent ones before the rest."""
-
-    def __init__(self, name: str = "qa-embed") -> None:
-        self._jobs: queue.PriorityQueue[tuple[int, int, Callable[[], Any], Future[Any]]] = (
-            queue.PriorityQueue()
-        )
-        self._order = itertools.count()
-        self._name = name
-        self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
-
-    def run(self, job: Callable[[], T], *, urgent: bool = True) -> T:
-        """Run ``job`` on the worker thread and return its result (or raise its error)."""
-        future: Future[T] = Future()
-        self._jobs.put((0 if urgent else 1, next(self._order), job, future))
-        with self._start:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
-                self._thread.start()
-        return future.result()
-
-    def _serve(self) -> None:
-        while True:
-            _, _, job, future = self._jobs.get()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(job())
-            except BaseException as exc:
-                future.set_exception(exc)
-
-
-def load_embedder(model: str | None = None) -> Embedder:
-    """The embedder for ``model``, loaded on first use and shared within the process."""
+def load_embedder(model: str | None = None, precision: str | None = None) -> Embedder:
+    """The embedder for ``model`` (at ``precision``, default :func:`default_precision`),
+    loaded on first use and shared within the process."""
     name = model_name(model)
+    precision = precision or default_precision()
     with _lock:
-        if name not in _cache:
-            _cache[name] = Embedder(name)
-        return _cache[name]
+        if (name, precision) not in _cache:
+            _cache[name, precision] = Embedder(name, precision)
+        return _cache[name, precision]

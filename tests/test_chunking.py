@@ -116,3 +116,49 @@ def test_sentences_respect_abbreviations_and_lines() -> None:
         "Headline without stop",
         "U.S. aid arrived.",
     ]
+
+
+class EveryStep(Chunker):
+    """The packing as it was: both limits checked at every step a chunk grows."""
+
+    def _pack(self, text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        first = 0
+        while first < len(pieces):
+            last = first
+            while last + 1 < len(pieces) and self.fits(
+                text[pieces[first][0] : pieces[last + 1][1]]
+            ):
+                last += 1
+            spans.append((pieces[first][0], pieces[last][1]))
+            if last + 1 >= len(pieces):
+                break
+            first = self._overlap_start(text, pieces, first, last)
+        return spans
+
+
+SENTENCE = st.lists(
+    st.sampled_from("Kyiv Zaporizhzhia 81 missiles, 6 Kinzhal; drones — über Lviv's".split()),
+    min_size=1,
+    max_size=14,
+).map(lambda words: " ".join(words) + ".")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sentences=st.lists(SENTENCE, min_size=1, max_size=30),
+    size=st.integers(8, 60),
+    model_limit=st.integers(6, 80),
+)
+def test_the_model_limit_checked_once_per_chunk_gives_the_same_chunks(
+    sentences: list[str], size: int, model_limit: int
+) -> None:
+    """Property: checking the model's limit only on each chunk found (stepping back while it
+    fails) cuts exactly the chunks that checking it at every step cuts."""
+    text = " ".join(sentences)
+
+    def fits(chunk: str) -> bool:  # a stand-in model tokenizer: words and punctuation
+        return len(chunk.replace(",", " ,").replace(";", " ;").split()) <= model_limit
+
+    overlap = size // 4
+    assert Chunker(size, overlap, fits).spans(text) == EveryStep(size, overlap, fits).spans(text)

@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from qa.embed import BULK_SLICE, Embedder, Worker
+from qa.embed import BULK_SLICE, Embedder
+from qa.worker import Worker
 
 
 def test_bulk_encoding_matches_one_call(embedder: Embedder) -> None:
@@ -71,3 +72,25 @@ def test_urgent_jobs_go_first_and_errors_come_back() -> None:
     assert order == ["urgent", "bulk"]
     with pytest.raises(ZeroDivisionError):
         worker.run(lambda: 1 / 0)
+
+
+def test_bf16_and_fp32_give_the_same_vectors(embedder: Embedder) -> None:
+    from qa.embed import load_embedder
+
+    texts = ["Six Kinzhal hypersonic missiles were fired.", "The mayor of Kharkiv spoke."]
+    other = "fp32" if embedder.precision == "bf16" else "bf16"
+    vectors = embedder.encode(texts)
+    again = load_embedder(precision=other).encode(texts)
+    assert again.dtype == vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(again, axis=1), 1.0, atol=1e-5)
+    assert float((vectors * again).sum(axis=1).min()) > 0.999
+
+
+def test_a_bad_precision_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.embed import PRECISION_ENV, default_precision
+
+    monkeypatch.setenv(PRECISION_ENV, "int4")
+    with pytest.raises(ValueError, match="QA_EMBED_PRECISION must be bf16 or fp32"):
+        default_precision()
+    monkeypatch.setenv(PRECISION_ENV, "FP32")
+    assert default_precision() == "fp32"

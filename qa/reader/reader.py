@@ -8,6 +8,7 @@ passage, so a caller can always quote ``passage[start:end]``.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import ModelLoadError
+from qa.worker import Worker
 
 MAX_LENGTH = 256  # tokens per window: question, passage part, special tokens
 STRIDE = 96  # tokens two windows of one passage share
@@ -76,7 +78,7 @@ class Reader:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.bf16 = bf16
-        self._lock = threading.Lock()  # the tokenizer is not thread-safe
+        self._worker = Worker("qa-reader")  # one read at a time, on every core (qa.worker)
 
     @classmethod
     def load(cls, path: str | Path, *, bf16: bool = True) -> Reader:
@@ -119,8 +121,18 @@ class Reader:
         question); a passage with none gives no span."""
         if not passages:
             return []
-        with self._lock:
-            enc = encode(self.tokenizer, [question] * len(passages), passages)
+        return self._worker.run(
+            functools.partial(self._read, question, passages, max_answer_tokens, accept)
+        )
+
+    def _read(
+        self,
+        question: str,
+        passages: list[str],
+        max_answer_tokens: int,
+        accept: Callable[[str], bool] | None,
+    ) -> list[Span]:
+        enc = encode(self.tokenizer, [question] * len(passages), passages)
         owner = enc["overflow_to_sample_mapping"]
         best: dict[int, Span] = {}
         for first in range(0, len(owner), BATCH):
