@@ -68,9 +68,17 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _searcher(args: argparse.Namespace) -> Any:
+    """What answers: the server named by ``--server``, else the index opened here."""
+    if args.server:
+        from qa.client import Client
+
+        return Client(args.server)
+    return _open_index(args)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    index = _open_index(args)
-    hits = index.search(args.query, k=args.k, mode=args.mode, **_filters(args))
+    hits = _searcher(args).search(args.query, k=args.k, mode=args.mode, **_filters(args))
     if args.json:
         _print_json({"query": args.query, "mode": args.mode, "hits": [h.to_dict() for h in hits]})
         return 0
@@ -93,7 +101,12 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.answer.cli import run
 
-    return run(args, _open_index, _filters(args))
+    if args.server:
+        return run(args, _searcher(args).ask, _filters(args))
+    from qa.answer import ask
+
+    index = _open_index(args)
+    return run(args, lambda question, **kw: ask(index, question, **kw), _filters(args))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -138,6 +151,17 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_server_option(parser: argparse.ArgumentParser) -> None:
+    from qa.client import SERVER_ENV
+
+    parser.add_argument(
+        "--server",
+        default=os.environ.get(SERVER_ENV) or None,
+        metavar="URL",
+        help=f"a running `qa serve` to ask, instead of loading the models (default: ${SERVER_ENV})",
+    )
+
+
 def _add_filter_options(parser: argparse.ArgumentParser, k: int = 5) -> None:
     from qa.index import MODES
 
@@ -174,9 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     search = add("search", cmd_search, "find the passages that best match a query")
     search.add_argument("query", help="what to look for")
     _add_filter_options(search)
+    _add_server_option(search)
     ask = add("ask", cmd_ask, "answer a question with cited sources (- reads stdin)")
     ask.add_argument("question", help="the question, or - for one question per line on stdin")
     _add_filter_options(ask, k=6)
+    _add_server_option(ask)
     evaluate = add("eval", cmd_eval, "evaluate answers or retrieval on a question set")
     eval_cli.add_arguments(evaluate)
     _add_filter_options(evaluate, k=6)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -142,6 +142,15 @@ class Hit:
             "text": self.text,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Hit:
+        """The hit ``to_dict`` gave (its chunk ordinal, not in the dict, is 0)."""
+        chunk = Chunk(data["doc_id"], 0, data["start"], data["end"], data["text"], data["page"])
+        scores = ("rank", "score", "dense_score", "bm25_score", "dense_rank", "bm25_rank")
+        return cls(
+            chunk, data["title"], data["source"], data["date"], **{k: data[k] for k in scores}
+        )
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -165,6 +174,10 @@ class Citation:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 @dataclass(frozen=True)
@@ -194,3 +207,16 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "related": [h.to_dict() for h in self.related],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The answer ``to_dict`` gave (without its documents)."""
+        return cls(
+            data["question"],
+            data["answer"],
+            data["short_answer"],
+            data["abstained"],
+            data["confidence"],
+            tuple(Citation.from_dict(c) for c in data["citations"]),
+            tuple(Hit.from_dict(h) for h in data["related"]),
+        )

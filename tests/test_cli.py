@@ -6,12 +6,14 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from qa.cli import main
 from qa.config import sample_corpus
+from qa.index import Index
 from tests.pdfs import make_pdf
 
 KINZHAL = "how many Kinzhal missiles were fired"
@@ -243,3 +245,60 @@ def test_ingest_into_a_log_shows_progress_lines(
     assert code == 0 and "added 6" in out
     assert "qa: reading 6/6 files (100%)" in err.splitlines()  # stderr is not a terminal here
     assert "qa: embedding 6/6 chunks (100%)" in err.splitlines()
+
+
+@pytest.fixture(scope="module")
+def server(module_sample_index: Index) -> Iterator[str]:
+    """The sample index served over HTTP, behind a login; the URL carries the credentials."""
+    from qa.ui.server import create_app
+    from qa.ui.service import Service
+    from tests.servers import served
+
+    app = create_app(Service(module_sample_index), {"ann": "pw"}, host="127.0.0.1")
+    with served(app) as url:
+        yield url.replace("http://", "http://ann:pw@")
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_asking_a_running_server_prints_what_the_index_gives(
+    server: str, module_sample_index: Index, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    path = str(module_sample_index.path)
+    for extra in ([], ["--json"]):
+        code, local, _ = run(capsys, command, KINZHAL, "--index", path, *extra)
+        assert code == 0
+        code, remote, _ = run(capsys, command, KINZHAL, "--server", server, *extra)
+        assert code == 0 and remote == local
+
+
+def test_a_server_answer_loads_no_model(server: str) -> None:
+    code = (
+        "import sys; from qa.cli import main; rc = main(['ask', '--server', sys.argv[1], "
+        "'How many Kinzhal missiles were fired?']); "
+        "print(rc, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, server], capture_output=True, text=True)
+    assert out.stdout.startswith("six [1]")
+    assert out.stdout.strip().splitlines()[-1] == "0 False False"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:9", "cannot reach the server at http://127.0.0.1:9"),
+        ("WRONG", "answered 401"),
+    ],
+)
+def test_a_server_that_cannot_answer_is_one_line(
+    server: str, capsys: pytest.CaptureFixture[str], url: str, message: str
+) -> None:
+    url = server.replace("ann:pw", "ann:nope") if url == "WRONG" else url
+    code, out, err = run(capsys, "ask", KINZHAL, "--server", url)
+    assert code == 1 and out == "" and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_bad_question_to_a_server_is_its_422(
+    server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "ask", "   ", "--server", server)
+    assert code == 1 and "answered 422" in err and "empty" in err

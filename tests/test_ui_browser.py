@@ -7,20 +7,18 @@ screenshot is kept in build/screenshots/ (copy it to ui/screenshot.png for the R
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from gradio.utils import get_upload_folder
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from qa.index import Index
 from qa.ui.server import create_app
 from qa.ui.service import Service
+from tests.servers import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
@@ -66,20 +64,9 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def server(module_sample_index: Index) -> Iterator[str]:
     """The app on a free port, served until the module's tests are done."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     app = create_app(Service(module_sample_index), {USER[0]: USER[1]}, host="127.0.0.1")
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    while not uv.started:
-        assert thread.is_alive(), "uvicorn failed to start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

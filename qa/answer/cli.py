@@ -41,21 +41,15 @@ def _lines(stream: BinaryIO) -> Iterator[str]:
             yield line
 
 
-def run(
-    args: argparse.Namespace,
-    open_index: Callable[[argparse.Namespace], Any],
-    filters: dict[str, Any],
-) -> int:
-    """Answer ``args.question``; with ``-`` answer each line of stdin, loading the model once."""
-    from qa.answer import ask
-
-    index = open_index(args)
+def run(args: argparse.Namespace, ask: Callable[..., Answer], filters: dict[str, Any]) -> int:
+    """Answer ``args.question`` with ``ask`` (:func:`qa.ask` on an index, or a server's);
+    with ``-`` answer each line of stdin, loading the models once."""
     one = args.question != "-"
     questions = [args.question] if one else _lines(sys.stdin.buffer)
     status = 0
     for question in questions:
         try:
-            answer = ask(index, question, k=args.k, mode=args.mode, **filters)
+            answer = ask(question, k=args.k, mode=args.mode, **filters)
         except (QAError, ValueError) as exc:
             if one:
                 raise
