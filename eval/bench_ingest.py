@@ -63,11 +63,8 @@ def main(argv: list[str] | None = None) -> None:
                 (f"plain encode of the {len(texts)} chunks", reference),
                 (f"qa ingest of {args.docs} reports", took),
             ):
-                ratio = reference / seconds
-                print(
-                    f"{what:<34}{precision:>10}{seconds:>9.1f}{tokens / seconds:>10.0f}{ratio:>7.2f}",
-                    flush=True,
-                )
+                speed, ratio = tokens / seconds, reference / seconds
+                print(f"{what:<34}{precision:>10}{seconds:>9.1f}{speed:>10.0f}{ratio:>7.2f}")
 
 
 if __name__ == "__main__":

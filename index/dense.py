@@ -13,6 +13,10 @@ import numpy as np
 
 from qa.index.segment import Segment
 
+# one query is a few milliseconds of work: splitting it over threads only adds waiting (and
+# oversubscribes the cores when several questions run at once)
+faiss.omp_set_num_threads(1)
+
 
 def search(
     segments: Sequence[Segment], query: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -25,6 +29,9 @@ def search(
         if allowed is not None:
             rows = segment.rows(allowed)
             rows = rows[segment.live[rows]]
+            if isinstance(segment.vectors, faiss.IndexIVF):  # the lists visited may miss them
+                found += _exact(segment, rows, vector[0], k)
+                continue
             n, selector = len(rows), faiss.IDSelectorBatch(rows.astype(np.int64))
         elif segment.alive < len(segment):
             bitmap = np.packbits(segment.live, bitorder="little")  # kept alive for the search
@@ -34,7 +41,7 @@ def search(
             n = len(segment)
         if not min(n, k):
             continue
-        params = faiss.SearchParameters(sel=selector) if selector is not None else None  # type: ignore[call-arg]
+        params = _params(segment.vectors, selector)
         scores, rows = segment.vectors.search(vector, min(n, k), params=params)
         found += [(int(segment.ids[r]), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
     found.sort(key=lambda pair: (-pair[1], pair[0]))
@@ -51,3 +58,22 @@ def scores(segments: Sequence[Segment], query: np.ndarray, ids: list[int]) -> di
             vector = segment.vectors.reconstruct(int(row))
             found[int(segment.ids[row])] = float(np.dot(vector, query))
     return found
+
+
+def _params(index: faiss.Index, selector: faiss.IDSelector | None) -> faiss.SearchParameters | None:
+    """Search parameters for ``index``: the rows ``selector`` allows, and for an IVF index
+    its own number of lists to visit (parameters of the wrong kind are refused by FAISS)."""
+    if isinstance(index, faiss.IndexIVF):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)  # type: ignore[call-arg]
+    return faiss.SearchParameters(sel=selector) if selector is not None else None  # type: ignore[call-arg]
+
+
+def _exact(
+    segment: Segment, rows: np.ndarray, query: np.ndarray, k: int
+) -> list[tuple[int, float]]:
+    """The best ``k`` of the given rows by exact inner product (a filter's few rows)."""
+    if not len(rows):
+        return []
+    scores = segment.vectors.reconstruct_batch(rows.astype(np.int64)) @ query
+    best = np.argsort(-scores, kind="stable")[:k]
+    return [(int(segment.ids[rows[i]]), float(scores[i])) for i in best]

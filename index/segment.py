@@ -23,6 +23,8 @@ from qa.index.sparse import tokenize
 
 IDS = "ids.npy"
 DENSE = "dense.faiss"
+ANN_ROWS = 20_000  # a segment this large searches approximately (IVF), a smaller one exactly
+NPROBE_SHARE = 16  # an IVF search visits 1/16 of the lists (recall@10 in eval/bench_ann.py)
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,8 +39,7 @@ class Segment:
     def build(cls, name: str, ids: np.ndarray, vectors: np.ndarray, texts: list[str]) -> Segment:
         """A segment of new chunks (ids, their embeddings and texts, in the same order)."""
         order = np.argsort(ids, kind="stable")
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(np.ascontiguousarray(vectors[order], dtype=np.float32))
+        index = vector_index(np.ascontiguousarray(vectors[order], dtype=np.float32))
         postings = Postings.build(tokenize([texts[i] for i in order]))
         live = np.ones(len(ids), dtype=bool)
         return cls(name, np.asarray(ids, dtype=np.int64)[order], live, index, postings)
@@ -53,8 +54,7 @@ class Segment:
         postings = Postings.merge([(s.postings, s.live) for s in parts])
         if np.any(order != np.arange(len(order))):  # id ranges interleave: rows reordered
             postings = _reorder(postings, order)
-        index = faiss.IndexFlatIP(parts[0].vectors.d)
-        index.add(np.ascontiguousarray(vectors))
+        index = vector_index(np.ascontiguousarray(vectors))
         return cls(name, ids[order], np.ones(len(ids), dtype=bool), index, postings)
 
     def __len__(self) -> int:
@@ -104,6 +104,8 @@ class Segment:
         """A saved segment, all rows alive; ValueError if its files do not fit together."""
         ids = np.load(folder / IDS, allow_pickle=False)
         vectors = faiss.read_index(str(folder / DENSE))
+        if isinstance(vectors, faiss.IndexIVF):
+            vectors.make_direct_map()  # rows read back by number (merges, scores)
         postings = Postings.load(folder)
         if (
             ids.dtype != np.int64
@@ -115,6 +117,25 @@ class Segment:
         ):
             raise ValueError(f"the segment in {folder} does not fit together")
         return cls(name, ids, np.ones(len(ids), dtype=bool), vectors, postings)
+
+
+def vector_index(vectors: np.ndarray) -> faiss.Index:
+    """An inner-product FAISS index of the rows: exact (flat) below ``ANN_ROWS``, else IVF
+    with about 2 sqrt(n) lists trained on a sample of up to 50 rows a list, searched over
+    1/``NPROBE_SHARE`` of them (at least 8)."""
+    n, dim = vectors.shape
+    if n < ANN_ROWS:
+        flat = faiss.IndexFlatIP(dim)
+        flat.add(vectors)
+        return flat
+    lists = int(2 * np.sqrt(n))
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(n, size=min(n, 50 * lists), replace=False)
+    ivf.train(vectors[np.sort(sample)])
+    ivf.add(vectors)
+    ivf.make_direct_map()
+    ivf.nprobe = max(8, lists // NPROBE_SHARE)
+    return ivf
 
 
 def _reorder(postings: Postings, order: np.ndarray) -> Postings:

@@ -187,3 +187,51 @@ def test_a_crash_after_a_removal_is_committed_is_caught_up_on_open(
         for mode in ("hybrid", "dense", "bm25"):
             assert all(h.source != "0.txt" for h in again.search("Kherson", k=10, mode=mode))
     assert derived.load(Path(index.path), 384) is not None
+
+
+def _unit(n: int, seed: int) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_a_large_segment_searches_approximately_and_agrees_with_exact(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """IVF past the size threshold: visiting every list it gives exact search's answers,
+    filtered or not, before and after a save, and its removals hold."""
+    from qa.index import segment
+
+    monkeypatch.setattr(segment, "ANN_ROWS", 2000)
+    vectors, ids = _unit(3000, 1), np.arange(1, 3001, dtype=np.int64)
+    texts = ["kyiv"] * len(ids)
+    approximate = segment.Segment.build("a", ids, vectors, texts)
+    monkeypatch.setattr(segment, "ANN_ROWS", 10**9)
+    exact = segment.Segment.build("e", ids, vectors, texts)
+    assert approximate.vectors.nlist > 8 and not hasattr(exact.vectors, "nlist")
+    approximate.vectors.nprobe = approximate.vectors.nlist  # every list: exact by construction
+    approximate.save(tmp_path / "a")
+    loaded = segment.Segment.load("a", tmp_path / "a", DIM)
+    loaded.vectors.nprobe = loaded.vectors.nlist
+    allowed = ids[::7]
+    for query in _unit(20, 2):
+        want = dense.search([exact], query, 10)
+        assert [c for c, _ in dense.search([approximate], query, 10)] == [c for c, _ in want]
+        assert [c for c, _ in dense.search([loaded], query, 10)] == [c for c, _ in want]
+        filtered = [c for c, _ in dense.search([exact], query, 10, allowed)]
+        assert [c for c, _ in dense.search([approximate], query, 10, allowed)] == filtered
+        gone = np.array([want[0][0]])
+        assert want[0][0] not in [
+            c for c, _ in dense.search([approximate.without(gone)], query, 10)
+        ]
+
+
+def test_an_approximate_search_finds_a_stored_vector_with_its_default_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qa.index import segment
+
+    monkeypatch.setattr(segment, "ANN_ROWS", 2000)
+    vectors = _unit(4000, 3)
+    built = segment.Segment.build("a", np.arange(4000), vectors, ["x"] * 4000)
+    assert built.vectors.nprobe < built.vectors.nlist  # approximate
+    assert all(dense.search([built], vectors[i], 1)[0][0] == i for i in range(0, 4000, 97))
