@@ -13,15 +13,15 @@ import numpy as np
 
 from qa.index.segment import Segment
 
-# one query is a few milliseconds of work: splitting it over threads only adds waiting (and
-# oversubscribes the cores when several questions run at once)
-faiss.omp_set_num_threads(1)
-
 
 def search(
     segments: Sequence[Segment], query: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
     """Up to ``k`` (chunk id, cosine) pairs, best first, limited to ``allowed`` chunk ids."""
+    # one query is a few milliseconds of work: splitting it over threads only adds waiting,
+    # and oversubscribes the cores when several questions run at once (OpenMP's thread count
+    # is the calling thread's own setting, so each searching thread sets it)
+    faiss.omp_set_num_threads(1)
     vector = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
     found: list[tuple[int, float]] = []
     for segment in segments:

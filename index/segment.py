@@ -11,6 +11,7 @@ Layout of a segment folder: ``ids.npy`` (chunk ids, ascending; row ``i`` is chun
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -128,6 +129,7 @@ def vector_index(vectors: np.ndarray) -> faiss.Index:
         flat = faiss.IndexFlatIP(dim)
         flat.add(vectors)
         return flat
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # training and adding use every core
     lists = int(2 * np.sqrt(n))
     ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
     sample = np.random.default_rng(0).choice(n, size=min(n, 50 * lists), replace=False)
