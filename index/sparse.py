@@ -64,31 +64,36 @@ def search(
         t: sum(int(mask[docs].sum()) for mask, (docs, _) in zip(live, found))
         for t, found in postings.items()
     }
-    totals = []
+    idf = {t: math.log(1 + (alive - df[t] + 0.5) / (df[t] + 0.5)) for t in df}
+    totals, candidates = [], []
     for i, segment in enumerate(segments):
-        total = np.zeros(len(segment), dtype=np.float64)
-        norm = K1 * (1 - B + B * segment.postings.lengths / average)
+        # work in proportion to the query terms' postings, never to the segment's size
+        total = np.zeros(len(segment), dtype=np.float64)  # pages are only touched if written
+        touched = []
         for t in tokens:  # a word asked twice counts twice, as in bm25s
             docs, tf = postings[t][i]
             if len(docs):
-                idf = math.log(1 + (alive - df[t] + 0.5) / (df[t] + 0.5))
-                total[docs] += idf * tf / (tf + norm[docs])
-        total[~segment.live] = 0.0
+                norm = K1 * (1 - B + B * segment.postings.lengths[docs] / average)
+                total[docs] += idf[t] * tf / (tf + norm)
+                touched.append(docs)
+        rows = np.unique(np.concatenate(touched)) if touched else np.zeros(0, np.int64)
+        rows = rows[segment.live[rows]]
         if allowed is not None:
-            keep = np.zeros(len(segment), dtype=bool)
-            keep[segment.rows(allowed)] = True
-            total[~keep] = 0.0
-        totals.append(total.astype(np.float32))
-    ranked = sorted(
-        ((int(s.ids[r]), float(t[r])) for s, t in zip(segments, totals) for r in top_k(t, k)),
-        key=lambda pair: (-pair[1], pair[0]),
-    )[:k]
+            rows = rows[np.isin(rows, segment.rows(allowed))]
+        scores = total[rows].astype(np.float32)
+        candidates += [(int(segment.ids[rows[j]]), float(scores[j])) for j in top_k(scores, k)]
+        totals.append((total, rows))
+    ranked = sorted(candidates, key=lambda pair: (-pair[1], pair[0]))[:k]
 
     def lookup(cid: int) -> float:
-        for segment, total in zip(segments, totals):
-            rows = segment.rows(np.array([cid]))
-            if len(rows):
-                return float(total[rows[0]])
+        """The chunk's score as ranked: 0 if removed, filtered out or holding no term."""
+        for segment, (total, rows) in zip(segments, totals):
+            found = segment.rows(np.array([cid]))
+            if len(found):
+                row = found[0]
+                chosen = np.searchsorted(rows, row)
+                held = chosen < len(rows) and rows[chosen] == row
+                return float(np.float32(total[row])) if held else 0.0
         return 0.0
 
     return ranked, lookup
