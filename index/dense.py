@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import faiss
 import numpy as np
 
-from qa.index.segment import Segment
+from qa.index.segment import HNSW_SEARCH, Segment
 
 
 def search(
@@ -29,7 +29,7 @@ def search(
         if allowed is not None:
             rows = segment.rows(allowed)
             rows = rows[segment.live[rows]]
-            if isinstance(segment.vectors, faiss.IndexIVF):  # the lists visited may miss them
+            if not isinstance(segment.vectors, faiss.IndexFlat):  # a graph search may miss them
                 found += _exact(segment, rows, vector[0], k)
                 continue
             n, selector = len(rows), faiss.IDSelectorBatch(rows.astype(np.int64))
@@ -61,10 +61,10 @@ def scores(segments: Sequence[Segment], query: np.ndarray, ids: list[int]) -> di
 
 
 def _params(index: faiss.Index, selector: faiss.IDSelector | None) -> faiss.SearchParameters | None:
-    """Search parameters for ``index``: the rows ``selector`` allows, and for an IVF index
-    its own number of lists to visit (parameters of the wrong kind are refused by FAISS)."""
-    if isinstance(index, faiss.IndexIVF):
-        return faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)  # type: ignore[call-arg]
+    """Search parameters for ``index``: the rows ``selector`` allows, and for an HNSW graph
+    its candidate count (parameters of the wrong kind are refused by FAISS)."""
+    if isinstance(index, faiss.IndexHNSW):
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_SEARCH)  # type: ignore[call-arg]
     return faiss.SearchParameters(sel=selector) if selector is not None else None  # type: ignore[call-arg]
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -197,8 +198,8 @@ def _unit(n: int, seed: int) -> np.ndarray:
 def test_a_large_segment_searches_approximately_and_agrees_with_exact(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """IVF past the size threshold: visiting every list it gives exact search's answers,
-    filtered or not, before and after a save, and its removals hold."""
+    """HNSW past the size threshold: with as many candidates as rows it gives exact search's
+    answers, filtered or not, before and after a save, and its removals hold."""
     from qa.index import segment
 
     monkeypatch.setattr(segment, "ANN_ROWS", 2000)
@@ -207,11 +208,11 @@ def test_a_large_segment_searches_approximately_and_agrees_with_exact(
     approximate = segment.Segment.build("a", ids, vectors, texts)
     monkeypatch.setattr(segment, "ANN_ROWS", 10**9)
     exact = segment.Segment.build("e", ids, vectors, texts)
-    assert approximate.vectors.nlist > 8 and not hasattr(exact.vectors, "nlist")
-    approximate.vectors.nprobe = approximate.vectors.nlist  # every list: exact by construction
+    assert isinstance(approximate.vectors, faiss.IndexHNSW)
+    assert isinstance(exact.vectors, faiss.IndexFlat)
+    monkeypatch.setattr(dense, "HNSW_SEARCH", len(ids))  # every row a candidate: exact
     approximate.save(tmp_path / "a")
     loaded = segment.Segment.load("a", tmp_path / "a", DIM)
-    loaded.vectors.nprobe = loaded.vectors.nlist
     allowed = ids[::7]
     for query in _unit(20, 2):
         want = dense.search([exact], query, 10)
@@ -225,7 +226,7 @@ def test_a_large_segment_searches_approximately_and_agrees_with_exact(
         ]
 
 
-def test_an_approximate_search_finds_a_stored_vector_with_its_default_lists(
+def test_an_approximate_search_finds_stored_vectors_with_its_defaults(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from qa.index import segment
@@ -233,5 +234,5 @@ def test_an_approximate_search_finds_a_stored_vector_with_its_default_lists(
     monkeypatch.setattr(segment, "ANN_ROWS", 2000)
     vectors = _unit(4000, 3)
     built = segment.Segment.build("a", np.arange(4000), vectors, ["x"] * 4000)
-    assert built.vectors.nprobe < built.vectors.nlist  # approximate
+    assert isinstance(built.vectors, faiss.IndexHNSW)
     assert all(dense.search([built], vectors[i], 1)[0][0] == i for i in range(0, 4000, 97))
