@@ -64,7 +64,7 @@ def _params(index: faiss.Index, selector: faiss.IDSelector | None) -> faiss.Sear
     """Search parameters for ``index``: the rows ``selector`` allows, and for an HNSW graph
     its candidate count (parameters of the wrong kind are refused by FAISS)."""
     if isinstance(index, faiss.IndexHNSW):
-        return faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_SEARCH)  # type: ignore[call-arg]
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_SEARCH)  # type: ignore[attr-defined]
     return faiss.SearchParameters(sel=selector) if selector is not None else None  # type: ignore[call-arg]
 
 
