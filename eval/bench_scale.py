@@ -79,17 +79,18 @@ def folder_bytes(path: Path) -> int:
 
 
 def open_in_fresh_process(path: Path) -> dict[str, float]:
-    """Open time (imports excluded) and RSS after one hybrid search, in a new process."""
+    """Open time (imports excluded) and resident memory after one hybrid search (VmRSS, in
+    bytes), in a new process."""
     code = (
-        "import json, resource, sys, time\n"
+        "import json, sys, time\n"
         "from qa.index import Index\n"
         "from qa.embed import load_embedder\n"
         "e = load_embedder()\n"
         "t = time.perf_counter(); ix = Index.open(sys.argv[1], embedder=e)\n"
         "opened = time.perf_counter() - t\n"
         "ix.search('vitamin D deficiency', k=5)\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
-        "print(json.dumps({'open_s': opened, 'rss': rss}))\n"
+        "status = open('/proc/self/status').read().split('VmRSS:')[1].split()[0]\n"
+        "print(json.dumps({'open_s': opened, 'rss': int(status) * 1024}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     if out.returncode:
@@ -136,6 +137,8 @@ def bench_size(
             )
             with index._writing():  # the write path of an ingest, less chunking and embedding
                 index._commit([], batch)
+            if (first + BATCH) % 100_000 == 0:
+                print(f"  {first + BATCH} chunks stored", file=sys.stderr, flush=True)
         built = time.perf_counter() - started
         row: dict[str, Any] = {"chunks": n, "build_s": built}
         row["segments"] = len(index.snapshot.segments)

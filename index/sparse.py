@@ -67,16 +67,14 @@ def search(
     idf = {t: math.log(1 + (alive - df[t] + 0.5) / (df[t] + 0.5)) for t in df}
     totals, candidates = [], []
     for i, segment in enumerate(segments):
-        # work in proportion to the query terms' postings, never to the segment's size
+        # work in proportion to the query terms' postings, but for one scan of the scores
         total = np.zeros(len(segment), dtype=np.float64)  # pages are only touched if written
-        touched = []
         for t in tokens:  # a word asked twice counts twice, as in bm25s
             docs, tf = postings[t][i]
             if len(docs):
                 norm = K1 * (1 - B + B * segment.postings.lengths[docs] / average)
                 total[docs] += idf[t] * tf / (tf + norm)
-                touched.append(docs)
-        rows = np.unique(np.concatenate(touched)) if touched else np.zeros(0, np.int64)
+        rows = np.flatnonzero(total)  # every term adds a positive score: the chunks touched
         rows = rows[segment.live[rows]]
         if allowed is not None:
             rows = rows[np.isin(rows, segment.rows(allowed))]
