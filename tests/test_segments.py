@@ -236,3 +236,27 @@ def test_an_approximate_search_finds_stored_vectors_with_its_defaults(
     built = segment.Segment.build("a", np.arange(4000), vectors, ["x"] * 4000)
     assert isinstance(built.vectors, faiss.IndexHNSW)
     assert all(dense.search([built], vectors[i], 1)[0][0] == i for i in range(0, 4000, 97))
+
+
+def test_an_index_from_before_segments_is_rebuilt_once_and_its_old_files_go(
+    sample_index: Index, embedder: Embedder
+) -> None:
+    """The previous layout (one dense.faiss, one bm25/ folder, a state without segments)."""
+    import json
+    import shutil
+
+    before = [h.to_dict() for h in sample_index.search("Kinzhal", k=5)]
+    sample_index.close()
+    folder = sample_index.path / "derived"
+    shutil.rmtree(folder)
+    (folder / "bm25").mkdir(parents=True)
+    (folder / "bm25" / "ids.npy").write_bytes(b"old")
+    (folder / "dense.faiss").write_bytes(b"old")
+    state = {
+        "generation": json.loads((sample_index.path / "manifest.json").read_text())["generation"]
+    }
+    (folder / "state.json").write_text(json.dumps({**state, "files": {}}), encoding="utf-8")
+    with Index.open(sample_index.path, embedder=embedder) as again:
+        assert [h.to_dict() for h in again.search("Kinzhal", k=5)] == before
+    assert not (folder / "dense.faiss").exists() and not (folder / "bm25").exists()
+    assert derived.load(sample_index.path, 384) is not None
