@@ -32,6 +32,9 @@ HNSW_SEARCH = 128  # efSearch: recall@10 0.991 at 185k vectors (eval/bench_ann.p
 
 @dataclass(frozen=True, eq=False)
 class Segment:
+    """Chunks ``ids`` with their vectors (row ``i`` is chunk ``ids[i]``) and postings; which
+    rows are removed is the only thing that changes, and only in a new ``Segment``."""
+
     name: str
     ids: np.ndarray  # int64, ascending
     live: np.ndarray  # bool per row: False once the chunk is removed
