@@ -20,7 +20,8 @@ ARRAYS = "postings.npz"
 class Postings:
     """Term ``t``'s postings are ``docs[indptr[t]:indptr[t + 1]]`` (positions in the
     segment, ascending) with their term frequencies ``tf``; ``lengths`` counts each chunk's
-    terms (stop words left out)."""
+    terms (stop words left out). Frequencies are float32 (small whole numbers, exact), the
+    type the scores are computed in."""
 
     vocab: dict[str, int]
     indptr: np.ndarray
@@ -51,7 +52,7 @@ class Postings:
         """Postings from (term, doc, count) triples; a pair given twice has its counts summed."""
         n_docs = max(1, len(lengths))
         keys, where = np.unique(terms * n_docs + docs, return_inverse=True)
-        tf = np.bincount(where, weights=counts, minlength=len(keys)).astype(np.int32)
+        tf = np.bincount(where, weights=counts, minlength=len(keys)).astype(np.float32)
         term_of = keys // n_docs
         indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(term_of, minlength=len(vocab)), out=indptr[1:])
@@ -122,6 +123,7 @@ class Postings:
         order = text.split("\n") if text else []
         with np.load(folder / ARRAYS, allow_pickle=False) as arrays:
             indptr, docs, tf, lengths = (arrays[k] for k in ("indptr", "docs", "tf", "lengths"))
+        tf = tf.astype(np.float32, copy=False)
         vocab = {term: i for i, term in enumerate(order)}
         if (
             len(vocab) != len(order)

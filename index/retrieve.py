@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from qa.types import Hit
 
 MODES = ("hybrid", "dense", "bm25")
 MIN_CANDIDATES = 50  # each retriever's list length before fusion: enough for RRF to work with
+# the query is embedded (on the embedder's worker) while BM25 runs in the asking thread
+_embedding = ThreadPoolExecutor(max_workers=16, thread_name_prefix="qa-query")
 
 
 class Retriever:
@@ -34,14 +37,15 @@ class Retriever:
             return []
         only = None if allowed is None else np.asarray(allowed, dtype=np.int64)
         n = max(k, MIN_CANDIDATES) if mode == "hybrid" else k
+        pending = _embedding.submit(self.embed, query) if mode != "bm25" else None
         bm25_ranked: list[tuple[int, float]] = []
         bm25_scores: Callable[[int], float] | None = None
         if mode != "dense":
             bm25_ranked, bm25_scores = sparse.search(self.segments, query, n, only)
         dense_ranked: list[tuple[int, float]] = []
         query_vector = None
-        if mode != "bm25":
-            query_vector = self.embed(query)
+        if pending is not None:
+            query_vector = pending.result()
             dense_ranked = dense.search(self.segments, query_vector, n, only)
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(

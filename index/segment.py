@@ -72,6 +72,11 @@ class Segment:
         return int(self.live.sum())
 
     @cached_property
+    def lengths32(self) -> np.ndarray:
+        """BM25 terms in each row, as float32 (the scores' arithmetic)."""
+        return self.postings.lengths.astype(np.float32)
+
+    @cached_property
     def live_length(self) -> int:
         """BM25 terms in the live rows."""
         return int(self.postings.lengths[self.live].sum())

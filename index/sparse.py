@@ -53,32 +53,41 @@ def search(
     chunks of every segment, so the scores do not depend on how chunks fall into segments.
     """
     tokens = tokenize([query])[0]
-    live = [s.live for s in segments]
     alive = sum(s.alive for s in segments)
     length = sum(s.live_length for s in segments)
     if not tokens or not length:  # nothing asked, or no live chunk holds a word
         return [], lambda cid: 0.0
-    average = length / alive
     postings = {t: [s.postings.term(t) for s in segments] for t in set(tokens)}
     df = {
-        t: sum(int(mask[docs].sum()) for mask, (docs, _) in zip(live, found))
+        t: sum(_live_count(s, docs) for s, (docs, _) in zip(segments, found))
         for t, found in postings.items()
     }
     idf = {t: math.log(1 + (alive - df[t] + 0.5) / (df[t] + 0.5)) for t in df}
+    # tf / (tf + k1 (1 - b) + k1 b len / avglen), in float32 with as few passes as can be
+    base, per_term = np.float32(K1 * (1 - B)), np.float32(K1 * B * alive / length)
     totals, candidates = [], []
     for i, segment in enumerate(segments):
         # work in proportion to the query terms' postings, but for one scan of the scores
-        total = np.zeros(len(segment), dtype=np.float64)  # pages are only touched if written
+        total = np.zeros(len(segment), dtype=np.float32)  # pages are only touched if written
+        done: dict[str, np.ndarray] = {}
         for t in tokens:  # a word asked twice counts twice, as in bm25s
             docs, tf = postings[t][i]
-            if len(docs):
-                norm = K1 * (1 - B + B * segment.postings.lengths[docs] / average)
-                total[docs] += idf[t] * tf / (tf + norm)
+            if not len(docs):
+                continue
+            if t not in done:
+                part = segment.lengths32[docs]
+                part *= per_term
+                part += base
+                part += tf
+                np.divide(tf, part, out=part)
+                part *= np.float32(idf[t])
+                done[t] = part
+            total[docs] += done[t]
         rows = np.flatnonzero(total)  # every term adds a positive score: the chunks touched
         rows = rows[segment.live[rows]]
         if allowed is not None:
             rows = rows[np.isin(rows, segment.rows(allowed))]
-        scores = total[rows].astype(np.float32)
+        scores = total[rows]
         candidates += [(int(segment.ids[rows[j]]), float(scores[j])) for j in top_k(scores, k)]
         totals.append((total, rows))
     ranked = sorted(candidates, key=lambda pair: (-pair[1], pair[0]))[:k]
@@ -91,10 +100,15 @@ def search(
                 row = found[0]
                 chosen = np.searchsorted(rows, row)
                 held = chosen < len(rows) and rows[chosen] == row
-                return float(np.float32(total[row])) if held else 0.0
+                return float(total[row]) if held else 0.0
         return 0.0
 
     return ranked, lookup
+
+
+def _live_count(segment: Segment, docs: np.ndarray) -> int:
+    """How many of ``docs`` (rows of ``segment``) are live."""
+    return len(docs) if segment.alive == len(segment) else int(segment.live[docs].sum())
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
