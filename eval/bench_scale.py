@@ -79,8 +79,9 @@ def folder_bytes(path: Path) -> int:
 
 
 def open_in_fresh_process(path: Path) -> dict[str, float]:
-    """Open time (imports excluded) and resident memory after one hybrid search (VmRSS, in
-    bytes), in a new process."""
+    """Open time (imports excluded) and resident memory after one hybrid search, in bytes:
+    all of it (VmRSS) and the process's own (RssAnon; the rest is files mapped from the page
+    cache, which the kernel shares and can drop), in a new process."""
     code = (
         "import json, sys, time\n"
         "from qa.index import Index\n"
@@ -89,8 +90,9 @@ def open_in_fresh_process(path: Path) -> dict[str, float]:
         "t = time.perf_counter(); ix = Index.open(sys.argv[1], embedder=e)\n"
         "opened = time.perf_counter() - t\n"
         "ix.search('vitamin D deficiency', k=5)\n"
-        "status = open('/proc/self/status').read().split('VmRSS:')[1].split()[0]\n"
-        "print(json.dumps({'open_s': opened, 'rss': int(status) * 1024}))\n"
+        "status = open('/proc/self/status').read()\n"
+        "kb = lambda key: int(status.split(key + ':')[1].split()[0]) * 1024\n"
+        "print(json.dumps({'open_s': opened, 'rss': kb('VmRSS'), 'own': kb('RssAnon')}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     if out.returncode:
@@ -181,7 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     header = (
         f"{'chunks':>9} {'segs':>5} {'hybrid p50/p95':>15} {'dense p50/p95':>15} "
         f"{'faiss p50/p95':>15} {'bm25 p50/p95':>15} {'bm25s p50/p95':>15} {'embed':>6} "
-        f"{'add s':>6} {'rm s':>6} {'open s':>6} {'RSS/chunk':>9} {'disk/chunk':>10} {'build s':>8}"
+        f"{'add s':>6} {'rm s':>6} {'open s':>6} {'RSS/chunk':>9} {'own/chunk':>9} "
+        f"{'disk/chunk':>10} {'build s':>8}"
     )
     print("search times in ms (k=10; ours include the query embedding, the references do not)")
     print(header, flush=True)
@@ -189,16 +192,18 @@ def main(argv: list[str] | None = None) -> None:
         root = args.keep or Path(tmp)
         with Index.open(root / "empty", create=True, embedder=embedder):
             pass
-        base = open_in_fresh_process(root / "empty")["rss"]
+        base = open_in_fresh_process(root / "empty")
         for n in (int(s) for s in args.sizes.split(",")):
             row = bench_size(n, root / f"index-{n}", pool, queries, embedder)
-            row["rss"] = row["rss"] - base  # the index's share, less the model and runtime
+            for key in ("rss", "own"):  # the index's share, less the model and runtime
+                row[key] = row[key] - base[key]
             pair = {key: "{:.1f}/{:.1f}".format(*row[key]) for key in PAIRS}
             print(
                 f"{n:>9} {row['segments']:>5} {pair['hybrid']:>15} {pair['dense']:>15} "
                 f"{pair['faiss']:>15} {pair['bm25']:>15} {pair['bm25s']:>15} "
                 f"{row['embed_ms']:>6.1f} {row['add_s']:>6.2f} {row['remove_s']:>6.2f} "
-                f"{row['open_s']:>6.2f} {row['rss'] / n:>9.0f} {row['disk_per_chunk']:>10.0f} "
+                f"{row['open_s']:>6.2f} {row['rss'] / n:>9.0f} {row['own'] / n:>9.0f} "
+                f"{row['disk_per_chunk']:>10.0f} "
                 f"{row['build_s']:>8.0f}",
                 flush=True,
             )

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 VOCAB = "vocab.txt"
-ARRAYS = "postings.npz"
+ARRAYS = ("indptr", "docs", "tf", "lengths")  # each in its own .npy file, mapped when read
 
 
 @dataclass(frozen=True)
@@ -113,17 +113,20 @@ class Postings:
         folder.mkdir(parents=True, exist_ok=True)
         order = sorted(self.vocab, key=self.vocab.__getitem__)
         (folder / VOCAB).write_text("\n".join(order), encoding="utf-8")
-        with open(folder / ARRAYS, "wb") as file:
-            np.savez(file, indptr=self.indptr, docs=self.docs, tf=self.tf, lengths=self.lengths)
+        for name in ARRAYS:
+            np.save(folder / f"{name}.npy", getattr(self, name))
 
     @classmethod
     def load(cls, folder: Path) -> Postings:
-        """The saved postings; ValueError when the files do not fit together (damaged)."""
+        """The saved postings, their big arrays mapped from the files (read as searches need
+        them, shared with other processes through the page cache); ValueError when the files
+        do not fit together. Their bytes are not scanned: the set's fingerprints vouch for
+        them (:mod:`qa.index.derived`)."""
         text = (folder / VOCAB).read_text(encoding="utf-8")
         order = text.split("\n") if text else []
-        with np.load(folder / ARRAYS, allow_pickle=False) as arrays:
-            indptr, docs, tf, lengths = (arrays[k] for k in ("indptr", "docs", "tf", "lengths"))
-        tf = tf.astype(np.float32, copy=False)
+        indptr, docs, tf, lengths = (
+            np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in ARRAYS
+        )
         vocab = {term: i for i, term in enumerate(order)}
         if (
             len(vocab) != len(order)
@@ -131,8 +134,8 @@ class Postings:
             or indptr[0] != 0
             or indptr[-1] != len(docs)
             or len(tf) != len(docs)
+            or tf.dtype != np.float32
             or np.any(np.diff(indptr) < 0)
-            or (len(docs) and (docs.min() < 0 or docs.max() >= len(lengths)))
         ):
             raise ValueError(f"the BM25 postings in {folder} do not fit together")
         return cls(vocab, indptr, docs, tf, lengths)

@@ -6,7 +6,7 @@ write costs time in proportion to what it adds, not to the index.
 
 Layout of a segment folder: ``ids.npy`` (chunk ids, ascending; row ``i`` is chunk
 ``ids[i]``), ``dense.faiss`` (an inner-product FAISS index over the rows), ``vocab.txt`` and
-``postings.npz`` (:class:`qa.index.postings.Postings`).
+four ``.npy`` arrays (:class:`qa.index.postings.Postings`).
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ class Segment:
     def load(cls, name: str, folder: Path, dim: int) -> Segment:
         """A saved segment, all rows alive; ValueError if its files do not fit together."""
         ids = np.load(folder / IDS, allow_pickle=False)
-        vectors = faiss.read_index(str(folder / DENSE))
+        # the vectors mapped from the file, not read: opening costs the graph's links only
+        vectors = faiss.read_index(str(folder / DENSE), faiss.IO_FLAG_MMAP_IFC)
         postings = Postings.load(folder)
         if (
             ids.dtype != np.int64

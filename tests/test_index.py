@@ -340,7 +340,8 @@ def test_add_takes_one_path_as_one_path(index: Index, tmp_path: Path) -> None:
     [
         ("SEGMENT/vocab.txt", "kinzhal"),
         ("SEGMENT/vocab.txt", ""),
-        ("SEGMENT/postings.npz", "not numpy"),
+        ("SEGMENT/docs.npy", "not numpy"),
+        ("SEGMENT/tf.npy", "not numpy"),
         ("SEGMENT/ids.npy", "not numpy"),
         ("SEGMENT/dense.faiss", "not faiss"),
         ("state.json", "[1]"),
