@@ -38,7 +38,9 @@ from qa.index import derived
 from qa.index.ingest import IngestReport, Step, plan_ingest
 from qa.index.locking import FileLock
 from qa.index.manifest import MANIFEST, Manifest
+from qa.index.merger import Merger
 from qa.index.retrieve import MODES, Retriever
+from qa.index.segment import Segment
 from qa.index.store import NewDocument, Store
 from qa.progress import Progress
 from qa.types import Document, Hit, is_text
@@ -77,6 +79,7 @@ class Index:
         if not (path / STORE).exists():
             raise IndexFormatError(f"{path / STORE} is missing: the index is damaged; re-ingest")
         self.store = Store(path / STORE)
+        self._merger = Merger(lambda: self._snapshot, self._swap_in)
         try:
             self._check_store()
             self._load_derived(rebuild=True)
@@ -168,7 +171,15 @@ class Index:
         return Chunker(self.manifest.chunk_size, self.manifest.chunk_overlap, self.embedder.fits)
 
     def close(self) -> None:
+        """Finish the merge under way, then close the store."""
+        self._merger.wait()
         self.store.close()
+
+    def wait_for_merges(self) -> None:
+        """Return once the merges the writes asked for are done (they run in the background;
+        searches never wait for them)."""
+        self._merger.wake()
+        self._merger.wait()
 
     def __enter__(self) -> Index:
         return self
@@ -333,8 +344,8 @@ class Index:
         self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
     ) -> None:
         """Commit one write to SQLite, then publish the derived set that follows: the removed
-        chunks marked, the new ones in a segment of their own; then merge what the policy
-        asks for (:func:`qa.index.derived.merge_group`)."""
+        chunks marked, the new ones in a segment of their own; then wake the merger
+        (:mod:`qa.index.merger`)."""
         _crash_point("before-commit")
         removed, added = self.store.write(remove, new, update)
         _crash_point("after-commit")
@@ -344,9 +355,14 @@ class Index:
         if added:
             snapshot = snapshot.added(np.array(added), np.concatenate(vectors), texts)
         self._publish(snapshot.at(self.store.generation()))
-        merged = self._snapshot.merged()
-        if merged is not self._snapshot:
-            self._publish(merged)
+        self._merger.wake()
+
+    def _swap_in(self, group: Sequence[Segment], merged: Segment | None) -> None:
+        """Publish ``merged`` in place of ``group`` (the merger's last step)."""
+        with self._writing():
+            snapshot = self._snapshot.replaced(group, merged)
+            if snapshot is not self._snapshot:
+                self._publish(snapshot)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:

@@ -79,15 +79,26 @@ class Snapshot:
         return Snapshot(segments, self.generation, self.next_name, self.saved)
 
     def merged(self) -> Snapshot:
-        """With the merges the policy asks for done (empty segments dropped)."""
+        """With every merge the policy asks for done, here and now."""
         snapshot = self
         while group := merge_group(snapshot.segments):
-            kept = tuple(s for s in snapshot.segments if all(s is not g for g in group))
-            alive = [s for s in group if s.alive]
-            if alive:
-                kept += (Segment.merge(snapshot.name(), alive),)
-            snapshot = Snapshot(kept, snapshot.generation, snapshot.next_name + 1, snapshot.saved)
+            snapshot = snapshot.replaced(group, merge(snapshot.name(), group))
         return snapshot
+
+    def replaced(self, group: Sequence[Segment], merged: Segment | None) -> Snapshot:
+        """With the segments of ``group`` replaced by ``merged``, their merge (None when they
+        held no live chunk). It may have been built from an older snapshot: chunks removed
+        from the group since are marked removed in it too. If a segment of the group is gone
+        (merged by another writer), this snapshot as it is."""
+        current = {s.name: s for s in self.segments}
+        if any(g.name not in current for g in group):
+            return self
+        names = {g.name for g in group}
+        kept = tuple(s for s in self.segments if s.name not in names)
+        if merged is not None:
+            dead = [current[g.name].ids[~current[g.name].live] for g in group]
+            kept += (merged.without(np.concatenate(dead)),)
+        return Snapshot(kept, self.generation, self.next_name + 1, self.saved)
 
     def at(self, generation: int) -> Snapshot:
         return Snapshot(self.segments, generation, self.next_name, self.saved)
@@ -106,6 +117,12 @@ def merge_group(segments: Sequence[Segment]) -> list[Segment]:
         if len(tier) == MERGE_FACTOR:
             return tier
     return []
+
+
+def merge(name: str, group: Sequence[Segment]) -> Segment | None:
+    """The segment holding the live chunks of ``group``; None if it has none."""
+    alive = [s for s in group if s.alive]
+    return Segment.merge(name, alive) if alive else None
 
 
 def empty() -> Snapshot:

@@ -149,6 +149,7 @@ def test_a_mostly_removed_segment_is_rewritten(index: Index) -> None:
     (segment,) = index.snapshot.segments
     index.remove("0.txt")
     index.remove("1.txt")
+    index.wait_for_merges()
     (rewritten,) = index.snapshot.segments
     assert rewritten.name != segment.name and len(rewritten) == rewritten.alive == 1
     assert not (index.path / "derived" / segment.name).exists()
@@ -163,6 +164,7 @@ def test_removed_reports_never_return_after_merges_or_reopening(
     index.remove("dam.txt")
     for i in range(6):  # enough single-chunk segments for merges of merges
         index.add_documents([doc(f"Report {i}: the port of Odesa was shelled again.", f"{i}.txt")])
+    index.wait_for_merges()
     assert len(index.snapshot.segments) <= 2
     index.close()
     with Index.open(index.path, embedder=embedder) as again:
@@ -260,3 +262,38 @@ def test_an_index_from_before_segments_is_rebuilt_once_and_its_old_files_go(
         assert [h.to_dict() for h in again.search("Kinzhal", k=5)] == before
     assert not (folder / "dense.faiss").exists() and not (folder / "bm25").exists()
     assert derived.load(sample_index.path, 384) is not None
+
+
+def test_a_write_does_not_wait_for_a_merge_and_a_removal_during_it_holds(
+    index: Index, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setattr(derived, "MERGE_FACTOR", 2)
+    started, release = threading.Event(), threading.Event()
+    merge = derived.merge
+
+    def slow_merge(name: str, group: list) -> object:
+        started.set()
+        assert release.wait(60)
+        return merge(name, group)
+
+    monkeypatch.setattr(derived, "merge", slow_merge)
+    index.add_documents([doc("The Kakhovka dam was destroyed on Tuesday.", "dam.txt")])
+    index.add_documents([doc("Trains to Odesa ran late on Sunday.", "trains.txt")])
+    assert started.wait(60)  # the merge of the two segments is under way, and waits
+    index.remove("dam.txt")  # a write while it runs: does not wait for it
+    index.add_documents([doc("Ferries to Kherson stopped on Monday.", "ferries.txt")])
+    assert all(h.source != "dam.txt" for h in index.search("Kakhovka dam", k=10))
+    release.set()
+    index.wait_for_merges()
+    assert index.snapshot.chunks == index.counts()["chunks"] == 2
+    for mode in ("hybrid", "dense", "bm25"):
+        assert all(h.source != "dam.txt" for h in index.search("Kakhovka dam", k=10, mode=mode))
+    index.close()
+    with Index.open(index.path, embedder=embedder) as again:
+        assert again.snapshot.chunks == 2
+        assert {h.source for h in again.search("trains ferries", k=10)} == {
+            "trains.txt",
+            "ferries.txt",
+        }
