@@ -23,7 +23,7 @@ import numpy as np
 from qa.index import Index
 from qa.index.segment import vector_index
 
-CANDIDATES = (32, 64, 128, 256)  # efSearch values tried
+CANDIDATES = (64, 128, 256, 512)  # efSearch values tried
 K = 10
 
 
