@@ -391,7 +391,11 @@ class Index:
             self._reload.release()
 
     def _refresh(self, rebuild: bool) -> None:
-        if self.store.generation() != self._snapshot.generation:
+        """Reload the derived set if another handle wrote (the store moved on) or merged
+        (the set's counter moved on) since this one's snapshot."""
+        if self.store.generation() != self._snapshot.generation or (
+            derived.saved_next(self.path) != self._snapshot.next_name
+        ):
             self._load_derived(rebuild)
 
     def _load_derived(self, rebuild: bool) -> None:

@@ -164,6 +164,15 @@ def load(folder: Path, dim: int, known: Snapshot | None = None) -> Snapshot | No
         return None
 
 
+def saved_next(folder: Path) -> int | None:
+    """The segment counter of the set on disk (None if unreadable): it moves with every
+    write and merge, so a handle whose snapshot has another has missed one."""
+    try:
+        return int(json.loads((folder / DERIVED / STATE).read_text(encoding="utf-8"))["next"])
+    except Exception:
+        return None
+
+
 def catch_up(store: Store, dim: int, snapshot: Snapshot | None) -> Snapshot:
     """``snapshot`` brought up to the store: chunks added since go into new segments, chunks
     removed since are marked. Costs one read of the chunk ids, plus the new chunks. Without

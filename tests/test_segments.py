@@ -297,3 +297,31 @@ def test_a_write_does_not_wait_for_a_merge_and_a_removal_during_it_holds(
             "trains.txt",
             "ferries.txt",
         }
+
+
+def test_a_handle_takes_up_another_handles_merge_before_it_writes(
+    index: Index, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process merged (the store did not move): this one writes on top of the merge,
+    not of the segments the merge replaced."""
+    import threading
+
+    monkeypatch.setattr(derived, "MERGE_FACTOR", 2)
+    release = threading.Event()
+    merge = derived.merge
+    monkeypatch.setattr(derived, "merge", lambda *a: release.wait(60) and merge(*a))
+    index.add_documents([doc("The Kakhovka dam was destroyed on Tuesday.", "dam.txt")])
+    index.add_documents([doc("Trains to Odesa ran late on Sunday.", "trains.txt")])
+    other = Index.open(index.path, embedder=embedder)  # sees the two segments, not merged yet
+    assert len(other.snapshot.segments) == 2
+    release.set()
+    index.wait_for_merges()
+    (merged,) = index.snapshot.segments
+    monkeypatch.setattr(derived, "MERGE_FACTOR", 10)  # no merge of other's write
+    other.add_documents([doc("Ferries to Kherson stopped on Monday.", "ferries.txt")])
+    assert merged.name in {s.name for s in other.snapshot.segments}  # on top of the merge
+    assert len(other.snapshot.segments) == 2
+    other.close()
+    folders = {p.name for p in (index.path / "derived").iterdir() if p.is_dir()}
+    assert folders == {s.name for s in derived.load(index.path, 384).segments}  # type: ignore[union-attr]
+    assert len(folders) == 2
