@@ -20,15 +20,15 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa.index import Index
+from qa.index.core import LocalIndex
 from qa.index.segment import vector_index
 
 CANDIDATES = (64, 128, 256, 512)  # efSearch values tried
 K = 10
 
 
-def load_vectors(path: Path) -> tuple[np.ndarray, Index]:
-    index = Index.open(path)
+def load_vectors(path: Path) -> tuple[np.ndarray, LocalIndex]:
+    index = LocalIndex.open_at(str(path))
     ids = index.store.chunk_ids()
     vectors, _ = index.store.chunk_data(int(ids[0]), int(ids[-1]), index.manifest.dim)
     return np.ascontiguousarray(vectors), index

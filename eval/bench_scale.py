@@ -29,6 +29,7 @@ import numpy as np
 
 from qa.eval.serving import percentiles
 from qa.index import Index
+from qa.index.core import LocalIndex
 from qa.index.store import NewDocument
 from qa.types import Document
 
@@ -132,7 +133,7 @@ def bench_size(
     texts = list(chunk_texts(pool, n, seed=n))
     vectors = unit_vectors(n, 384, rng)
     started = time.perf_counter()
-    with Index.open(folder, create=True, embedder=embedder) as index:  # type: ignore[arg-type]
+    with LocalIndex.open_at(str(folder), create=True, embedder=embedder) as index:  # type: ignore[arg-type]
         kept = index.counts()["chunks"]  # an index kept by an earlier run is searched again
         if kept not in (0, n):
             raise SystemExit(f"{folder} holds {kept} chunks, not {n}: remove it")

@@ -117,7 +117,7 @@ def index_info(index: Index, temporary: bool, stats: dict[str, Any] | None) -> d
     """What the record says about the index: model, chunking, counts, ingest figures."""
     m = index.manifest
     return {
-        "path": None if temporary else str(index.path),
+        "path": None if temporary else index.location,
         "model": m.model,
         "chunk_size": m.chunk_size,
         "chunk_overlap": m.chunk_overlap,
@@ -138,10 +138,10 @@ def index_for(
         yield index, False
         return
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
-        path = Path(index) if index is not None else Path(tmp) / "index"
+        where = index if index is not None else Path(tmp) / "index"
         sizes = chunking or {}
         with Index.open(
-            path,
+            where,
             create=True,
             model=model,
             chunk_size=sizes.get("chunk_size"),

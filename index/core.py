@@ -1,4 +1,4 @@
-"""The index: one directory holding the manifest, SQLite store, FAISS vectors and BM25.
+"""The local backend: one folder holding the manifest, SQLite store, FAISS vectors and BM25.
 
 Layout::
 
@@ -24,28 +24,23 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from qa.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, TOKENIZER, Chunker
-from qa.config import default_index_path
 from qa.embed import Embedder, load_embedder, model_name
-from qa.errors import DocumentNotFoundError, IndexFormatError, QAError
+from qa.errors import IndexFormatError
 from qa.index import derived
-from qa.index.ingest import IngestReport, Step, plan_ingest
+from qa.index.base import Filters, Index, check_settings, new_manifest
 from qa.index.locking import FileLock
 from qa.index.manifest import MANIFEST, Manifest
 from qa.index.merger import Merger
-from qa.index.retrieve import MODES, Retriever
+from qa.index.retrieve import Retriever, SegmentCandidates
 from qa.index.segment import Segment
 from qa.index.store import NewDocument, Store
-from qa.progress import Progress
-from qa.types import Document, Hit, is_text
+from qa.types import Document, Hit
 
-PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 STORE = "index.sqlite"
 WRITER_LOCK = ".lock"
 _OWN_FILES = {
@@ -58,27 +53,22 @@ _OWN_FILES = {
     derived.SWAP_LOCK,
 }
 CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
-BATCH_CHUNKS = 1000  # chunks embedded per commit: an interrupted ingest keeps what is done
-ENCODE_BATCH = 128  # chunks per encode call, so progress moves
-Planned = tuple[Step, list[list[tuple[int, int]]]]  # a step with its documents' chunk spans
 
 
-class Index:
-    """A persistent hybrid index of reports. Open with :meth:`Index.open`."""
+class LocalIndex(Index):
+    """The embedded backend: one folder on this machine. Open with :meth:`Index.open`."""
 
     _snapshot: derived.Snapshot  # the derived set searched: replaced whole by a write
 
     def __init__(self, path: Path, manifest: Manifest, embedder: Embedder | None = None) -> None:
+        super().__init__(manifest, embedder)
         self.path = path
-        self.manifest = manifest
-        self._embedder = embedder
-        self._writer = threading.Lock()  # one writer in this process
         self._reload = threading.Lock()  # one thread reloads the derived files
         self._files = FileLock(path / WRITER_LOCK)  # one writer across processes
         self._swap = FileLock(path / derived.SWAP_LOCK)
         if not (path / STORE).exists():
             raise IndexFormatError(f"{path / STORE} is missing: the index is damaged; re-ingest")
-        self.store = Store(path / STORE)
+        self.store: Store = Store(path / STORE)
         self._merger = Merger(lambda: self._snapshot, self._swap_in)
         try:
             self._check_store()
@@ -94,11 +84,6 @@ class Index:
                 f"{path / STORE} is older than its manifest (generation "
                 f"{self.store.generation()} < {manifest.generation}): restored from a backup?"
             )
-        if manifest.tokenizer != TOKENIZER:
-            raise IndexFormatError(
-                f"{path} was chunked with tokenizer {manifest.tokenizer!r}, this version uses "
-                f"{TOKENIZER!r}: re-ingest into a new index"
-            )
         width = self.store.vector_bytes()
         if width is not None:
             manifest.check_vectors(width, path / STORE)
@@ -108,67 +93,33 @@ class Index:
         """The segments searched now (a write publishes a new snapshot)."""
         return self._snapshot
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     @classmethod
-    def open(
+    def open_at(
         cls,
-        path: str | Path | None = None,
+        location: str,
         *,
         create: bool = False,
         model: str | None = None,
         embedder: Embedder | None = None,
         chunk_size: int | None = None,
         chunk_overlap: int | None = None,
-    ) -> Index:
-        """Open the index at ``path`` (default: ``$QA_INDEX`` or the user data folder).
-
-        With ``create=True`` a missing index is created. The model (``embedder``, ``model`` or
-        the default) must be the one the index was built with, else ModelMismatchError.
-        """
-        path = Path(path).expanduser() if path else default_index_path()
+    ) -> LocalIndex:
+        path = Path(location).expanduser()
         name = embedder.name if embedder else model_name(model)
         if create and not (path / MANIFEST).exists():
-            chunker = Chunker(  # validates the settings before anything is written
-                DEFAULT_SIZE if chunk_size is None else chunk_size,
-                DEFAULT_OVERLAP if chunk_overlap is None else chunk_overlap,
-            )
             _check_empty(path)
             embedder = embedder or load_embedder(name)
+            manifest = new_manifest(name, embedder, chunk_size, chunk_overlap)
             path.mkdir(parents=True, exist_ok=True)
             Store(path / STORE).close()
-            from qa import __version__
-
-            manifest = Manifest(
-                name, embedder.dim, TOKENIZER, chunker.size, chunker.overlap, __version__
-            )
             manifest.write(path)
         manifest = Manifest.read(path)
-        manifest.check_model(name, path)
-        for asked, built, what in (
-            (chunk_size, manifest.chunk_size, "chunk size"),
-            (chunk_overlap, manifest.chunk_overlap, "chunk overlap"),
-        ):
-            if asked is not None and asked != built:
-                raise ValueError(
-                    f"the index at {path} was built with {what} {built}, not {asked}; "
-                    "use a new index folder to try other chunking"
-                )
+        check_settings(manifest, str(path), name, chunk_size, chunk_overlap)
         return cls(path, manifest, embedder)
-
-    @property
-    def embedder(self) -> Embedder:
-        """The embedding model, loaded on first use (BM25-only search never loads it)."""
-        if self._embedder is None:
-            self._embedder = load_embedder(self.manifest.model)
-        if self._embedder.dim != self.manifest.dim:
-            raise IndexFormatError(
-                f"model {self.manifest.model!r} gives {self._embedder.dim}-dimensional vectors, "
-                f"the index at {self.path} holds {self.manifest.dim}"
-            )
-        return self._embedder
-
-    @property
-    def chunker(self) -> Chunker:
-        return Chunker(self.manifest.chunk_size, self.manifest.chunk_overlap, self.embedder.fits)
 
     def close(self) -> None:
         """Finish the merge under way, then close the store."""
@@ -181,164 +132,18 @@ class Index:
         self._merger.wake()
         self._merger.wait()
 
-    def __enter__(self) -> Index:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- reading -------------------------------------------------------------------------
-
-    def documents(self) -> list[Document]:
-        """Every stored document, ordered by source."""
-        return self.store.documents()
-
-    def document(self, key: str, *, exact: bool = False) -> Document:
-        """The stored document with this id (or unique id prefix) or source; with ``exact``,
-        only the full id names it (for callers where a truncated id must not reach another)."""
-        doc = self.store.document(key)
-        if doc is None and exact:
-            raise DocumentNotFoundError(f"no document with id {key!r}; give the full id")
-        doc = doc or self.store.document(self._resolve(key))
-        if doc is None:  # removed between the two reads
-            raise DocumentNotFoundError(f"no document with id or source {key!r}")
-        return doc
-
-    def counts(self) -> dict[str, int]:
-        return self.store.counts()
-
-    def search(
-        self,
-        query: str,
-        k: int = 5,
-        *,
-        mode: str = "hybrid",
-        doc_ids: list[str] | None = None,
-        sources: list[str] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-    ) -> list[Hit]:
-        """The ``k`` best passages for ``query``; ``mode`` is hybrid, dense or bm25.
-
-        Filters: document ids (or prefixes), sources (substring match), and an inclusive ISO
-        date range (documents without a date are left out when a date filter is given).
-        """
-        if not isinstance(query, str) or not query.strip():
-            raise ValueError("the query is empty; pass some words to search for")
-        if not is_text(query):
-            raise ValueError("the query holds bytes that are not valid text (not UTF-8)")
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        for name, value in (("date_from", date_from), ("date_to", date_to)):
-            if value and not _is_iso_date(value):
-                raise ValueError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
-        if doc_ids and any(len(d.strip()) < 4 for d in doc_ids):
-            raise ValueError(f"document ids must have at least 4 characters, got {doc_ids!r}")
+    def _search(self, query: str, k: int, mode: str, filters: Filters) -> list[Hit]:
         self._sync()
         allowed = None
-        if doc_ids or sources or date_from or date_to:
-            allowed = self.store.chunk_ids_matching(doc_ids, sources, date_from, date_to)
+        if filters.active:
+            allowed = np.asarray(self.store.chunk_ids_matching(**filters.kwargs()), np.int64)
+            if not len(allowed):
+                return []
         segments = self._snapshot.segments  # this search's, whatever a write publishes meanwhile
-        return Retriever(self.store, segments, self._embed_query).search(query, k, mode, allowed)
-
-    def _embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.encode([query])[0]
+        candidates = SegmentCandidates(self.store, segments, allowed)
+        return Retriever(candidates, self._embed_query).search(query, k, mode)
 
     # -- writing -------------------------------------------------------------------------
-
-    def add(self, paths: PathArg, *, progress: Progress | None = None) -> IngestReport:
-        """Ingest files and folders (one path or several); bad files are reported and skipped.
-
-        ``progress(stage, done, total)`` is told how reading files and embedding chunks go
-        (:func:`qa.progress.reporter` shows it on stderr).
-        """
-        from qa.loaders import find_files, load_all, load_file
-
-        files, errors = find_files(paths)
-        docs, unreadable = load_all(files, load_file, progress)
-        report = self.add_documents(docs, progress=progress)
-        report.errors[:0] = errors + unreadable
-        return report
-
-    def add_documents(
-        self,
-        docs: Iterable[Document],
-        *,
-        progress: Progress | None = None,
-        batch_chunks: int = BATCH_CHUNKS,
-    ) -> IngestReport:
-        """Store documents: unchanged ones are skipped, a changed source replaces its old text.
-
-        Documents are embedded and committed in batches of about ``batch_chunks`` chunks, so
-        an interrupted ingest keeps the documents already committed and a re-run skips them.
-        """
-        docs = list(docs)
-        for doc in docs:
-            if "\x00" in doc.text:
-                raise ValueError(
-                    f"document {doc.source!r} contains a NUL character (\\x00), which the index "
-                    "cannot store; remove it (qa.load_file and qa.load_bytes drop it)"
-                )
-        with self._writing():
-            plan = plan_ingest(self.store, docs)
-            if plan.empty:
-                return plan.report
-            chunker = self.chunker
-            steps = [
-                (step, [chunker.spans(d.text, _segments(d)) for d in step.add])
-                for step in plan.steps()
-            ]
-            total = sum(len(s) for _, spans in steps for s in spans)
-            done = 0
-            for batch in _batches(steps, batch_chunks):
-                done = self._store(batch, progress, done, total)
-            return plan.report
-
-    def _store(self, batch: list[Planned], progress: Progress | None, done: int, total: int) -> int:
-        """Embed one batch of steps and commit it; the count of chunks embedded so far."""
-        texts = [
-            doc.text[a:b]
-            for step, spans in batch
-            for doc, doc_spans in zip(step.add, spans)
-            for a, b in doc_spans
-        ]
-        vectors = self._encode(texts, progress, done, total)
-        remove: list[str] = []
-        update: list[Document] = []
-        new: list[NewDocument] = []
-        offset = 0
-        for step, spans in batch:
-            remove += step.remove
-            update += step.update
-            for doc, doc_spans in zip(step.add, spans):
-                new.append(NewDocument(doc, doc_spans, vectors[offset : offset + len(doc_spans)]))
-                offset += len(doc_spans)
-        self._commit(remove, new, update)
-        return done + len(texts)
-
-    def _encode(
-        self, texts: list[str], progress: Progress | None, done: int, total: int
-    ) -> np.ndarray:
-        """Embeddings of chunk texts, in batches that give way to questions (bulk work)."""
-        embedder = self.embedder
-        parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
-        for start in range(0, len(texts), ENCODE_BATCH):
-            if progress:
-                progress("embedding", done + start, total)
-            parts.append(embedder.encode(texts[start : start + ENCODE_BATCH], bulk=True))
-        if progress:
-            progress("embedding", done + len(texts), total)
-        return np.concatenate(parts)
-
-    def remove(self, key: str, *, exact: bool = False) -> Document:
-        """Remove a document (by id, unique id prefix, or source; with ``exact`` by its full id
-        only) from every part of the index."""
-        with self._writing():
-            doc = self.document(key, exact=exact)
-            self._commit([doc.id], [])
-            return doc
 
     def _commit(
         self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
@@ -429,52 +234,10 @@ class Index:
         self.manifest.generation = snapshot.generation
         self.manifest.write(self.path)
 
-    def _resolve(self, key: str) -> str:
-        if not key or not key.strip():
-            raise ValueError("no document given; pass a document id or source")
-        matches = self.store.ids_where("source", key) or self.store.ids_where(
-            "source", str(Path(key).expanduser().resolve())
-        )
-        if not matches and len(key) >= 4:
-            matches = self.store.ids_where("id", key)
-        if not matches:
-            raise DocumentNotFoundError(f"no document with id or source {key!r}")
-        if len(matches) > 1:
-            raise QAError(f"{key!r} matches {len(matches)} documents; give more of the id")
-        return matches[0]
-
-
-def _is_iso_date(value: str) -> bool:
-    try:
-        return len(value) == 10 and bool(date.fromisoformat(value))
-    except ValueError:
-        return False
-
 
 def _check_empty(path: Path) -> None:
     if path.exists() and (not path.is_dir() or set(os.listdir(path)) - _OWN_FILES):
         raise IndexFormatError(f"{path} exists and is not a reportqa index; choose another path")
-
-
-def _segments(doc: Document) -> list[tuple[int, int]]:
-    bounds = [*doc.pages, len(doc.text)] if doc.pages else [0, len(doc.text)]
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
-
-
-def _batches(steps: list[Planned], size: int) -> Iterator[list[Planned]]:
-    """Steps (with their documents' chunk spans) grouped into batches of about ``size``
-    chunks; a step is never split, and removal-only steps join the batch before them."""
-    batch: list[Planned] = []
-    chunks = 0
-    for step, spans in steps:
-        count = sum(len(s) for s in spans)
-        if batch and count and chunks + count > size:
-            yield batch
-            batch, chunks = [], 0
-        batch.append((step, spans))
-        chunks += count
-    if batch:
-        yield batch
 
 
 def _crash_point(name: str) -> None:

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from qa.errors import IngestError
-from qa.index.store import Store
 from qa.types import Document
+
+
+class DocumentStore(Protocol):
+    """The documents a backend holds, as ingest planning and lookups read them."""
+
+    def document(self, doc_id: str) -> Document | None: ...
+
+    def documents(self) -> list[Document]: ...
+
+    def ids_where(self, column: str, value: str) -> list[str]:
+        """Ids of documents whose ``id`` starts with, or ``source`` equals, ``value``."""
+        ...
+
+    def counts(self) -> dict[str, int]: ...
 
 
 @dataclass
@@ -67,7 +80,7 @@ class IngestPlan(Step):
         return steps
 
 
-def plan_ingest(store: Store, docs: list[Document]) -> IngestPlan:
+def plan_ingest(store: DocumentStore, docs: list[Document]) -> IngestPlan:
     """Sort ``docs`` into the report and the changes to make, for one transaction.
 
     Identity is the content: one stored document per text. A source's old version is removed

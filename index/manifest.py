@@ -39,8 +39,18 @@ class Manifest:
                 f"no index at {directory}; create one with `qa ingest PATH --index {directory}`"
             )
         try:
-            data: Any = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise IndexFormatError(f"{path} is not a readable manifest: {exc}") from exc
+        return cls.parse(text, str(path), str(directory))
+
+    @classmethod
+    def parse(cls, text: str, path: str, directory: str) -> Manifest:
+        """The manifest in ``text``, read from ``path`` (named in errors) for the index at
+        ``directory``."""
+        try:
+            data: Any = json.loads(text)
+        except ValueError as exc:
             raise IndexFormatError(f"{path} is not a readable manifest: {exc}") from exc
         if not isinstance(data, dict):
             raise IndexFormatError(
@@ -68,7 +78,7 @@ class Manifest:
         manifest._check_values(path)
         return manifest
 
-    def _check_values(self, path: Path) -> None:
+    def _check_values(self, path: str) -> None:
         """Fail on a dimension or chunking that no index could have been built with."""
         if self.dim <= 0:
             raise IndexFormatError(f"{path} is damaged: 'dim' should be positive, not {self.dim}")
@@ -89,17 +99,19 @@ class Manifest:
                 f"stored vectors have {width / 4:g} ({width} bytes); rebuild it with `qa ingest`"
             )
 
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
     def write(self, directory: Path) -> None:
         """Replace the manifest atomically (write a temporary file, then rename)."""
         tmp = directory / f".{MANIFEST}.tmp"
         with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(asdict(self), out, indent=2)
-            out.write("\n")
+            out.write(self.to_json() + "\n")
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, directory / MANIFEST)
 
-    def check_model(self, model: str, directory: Path) -> None:
+    def check_model(self, model: str, directory: str | Path) -> None:
         if model != self.model:
             raise ModelMismatchError(
                 f"the index at {directory} was built with embedding model {self.model!r} "

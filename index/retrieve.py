@@ -1,16 +1,22 @@
-"""Dense, BM25 and hybrid (reciprocal-rank fusion) retrieval over one index's parts."""
+"""Dense, BM25 and hybrid (reciprocal-rank fusion) retrieval, whatever holds the index.
+
+A backend hands :class:`Retriever` its :class:`Candidates` (the local segments, or a Milvus
+collection), already limited to the documents a search's filters allow; fusion, scores and
+the hits built from them are the same code for every backend.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 import numpy as np
 
 from qa.index import dense, sparse
 from qa.index.fusion import reciprocal_rank_fusion
 from qa.index.segment import Segment
-from qa.index.store import Store
+from qa.index.store import Store, StoredChunk
 from qa.types import Hit
 
 MODES = ("hybrid", "dense", "bm25")
@@ -18,49 +24,64 @@ MIN_CANDIDATES = 50  # each retriever's list length before fusion: enough for RR
 # the query is embedded (on the embedder's worker) while BM25 runs in the asking thread
 _embedding = ThreadPoolExecutor(max_workers=16, thread_name_prefix="qa-query")
 
+ChunkId = int | str  # the local store numbers chunks; Milvus names them "<doc id>:<ordinal>"
+Ranked = list[tuple[ChunkId, float]]  # best first
+
+
+class Candidates(Protocol):
+    """What one search reads from a backend, limited to the chunks its filters allow."""
+
+    def bm25(self, query: str, n: int) -> Ranked:
+        """The ``n`` best chunks by BM25 score (positive scores only)."""
+        ...
+
+    def dense(self, vector: np.ndarray, n: int) -> Ranked:
+        """The ``n`` best chunks by cosine similarity to ``vector``."""
+        ...
+
+    def bm25_scores(self, query: str, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
+        """The BM25 score of each given chunk (after :meth:`bm25` for the same query)."""
+        ...
+
+    def dense_scores(self, vector: np.ndarray, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
+        """The cosine similarity of each given chunk to ``vector``."""
+        ...
+
+    def chunks(self, ids: Sequence[ChunkId]) -> dict[ChunkId, StoredChunk]:
+        """The given chunks that are still stored, with their documents' metadata."""
+        ...
+
 
 class Retriever:
     """One search: runs the retrievers the mode needs and builds scored hits."""
 
-    def __init__(
-        self,
-        store: Store,
-        segments: Sequence[Segment],
-        embed: Callable[[str], np.ndarray],
-    ) -> None:
-        self.store = store
-        self.segments = segments
+    def __init__(self, candidates: Candidates, embed: Callable[[str], np.ndarray]) -> None:
+        self.candidates = candidates
         self.embed = embed
 
-    def search(self, query: str, k: int, mode: str, allowed: list[int] | None) -> list[Hit]:
-        if allowed is not None and not allowed:
-            return []
-        only = None if allowed is None else np.asarray(allowed, dtype=np.int64)
+    def search(self, query: str, k: int, mode: str) -> list[Hit]:
+        found = self.candidates
         n = max(k, MIN_CANDIDATES) if mode == "hybrid" else k
         pending = _embedding.submit(self.embed, query) if mode != "bm25" else None
-        bm25_ranked: list[tuple[int, float]] = []
-        bm25_scores: Callable[[int], float] | None = None
-        if mode != "dense":
-            bm25_ranked, bm25_scores = sparse.search(self.segments, query, n, only)
-        dense_ranked: list[tuple[int, float]] = []
+        bm25_ranked = found.bm25(query, n) if mode != "dense" else []
+        dense_ranked: Ranked = []
         query_vector = None
         if pending is not None:
             query_vector = pending.result()
-            dense_ranked = dense.search(self.segments, query_vector, n, only)
+            dense_ranked = found.dense(query_vector, n)
         if mode == "hybrid":
             ranked = reciprocal_rank_fusion(
                 [[cid for cid, _ in dense_ranked], [cid for cid, _ in bm25_ranked]]
             )[:k]
         else:
             ranked = (dense_ranked if mode == "dense" else bm25_ranked)[:k]
-        chunks = self.store.chunks([cid for cid, _ in ranked])
+        chunks = found.chunks([cid for cid, _ in ranked])
         ranked = [(cid, score) for cid, score in ranked if cid in chunks]  # none removed since
         ids = [cid for cid, _ in ranked]
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense_ranked, start=1)}
         bm25_rank = {cid: r for r, (cid, _) in enumerate(bm25_ranked, start=1)}
-        dense_scores = (
-            dense.scores(self.segments, query_vector, ids) if query_vector is not None else {}
-        )
+        dense_scores = found.dense_scores(query_vector, ids) if query_vector is not None else {}
+        bm25_scores = found.bm25_scores(query, ids) if mode != "dense" else {}
         return [
             Hit(
                 chunk=chunks[cid].chunk,
@@ -70,9 +91,40 @@ class Retriever:
                 rank=rank,
                 score=score,
                 dense_score=dense_scores.get(cid),
-                bm25_score=bm25_scores(cid) if bm25_scores is not None else None,
+                bm25_score=bm25_scores.get(cid, 0.0) if mode != "dense" else None,
                 dense_rank=dense_rank.get(cid),
                 bm25_rank=bm25_rank.get(cid),
             )
             for rank, (cid, score) in enumerate(ranked, start=1)
         ]
+
+
+class SegmentCandidates:
+    """The local backend's candidates: the segments of one snapshot, the SQLite store, and
+    the chunk ids a filter allows (None: all)."""
+
+    def __init__(
+        self, store: Store, segments: Sequence[Segment], allowed: np.ndarray | None
+    ) -> None:
+        self.store = store
+        self.segments = segments
+        self.allowed = allowed
+        self._lookup: Callable[[int], float] = lambda cid: 0.0
+
+    def bm25(self, query: str, n: int) -> Ranked:
+        ranked, self._lookup = sparse.search(self.segments, query, n, self.allowed)
+        return list(ranked)
+
+    def dense(self, vector: np.ndarray, n: int) -> Ranked:
+        return list(dense.search(self.segments, vector, n, self.allowed))
+
+    def bm25_scores(self, query: str, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
+        return {cid: self._lookup(int(cid)) for cid in ids}
+
+    def dense_scores(self, vector: np.ndarray, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
+        found = dense.scores(self.segments, vector, [int(cid) for cid in ids])
+        return {cid: score for cid, score in found.items()}
+
+    def chunks(self, ids: Sequence[ChunkId]) -> dict[ChunkId, StoredChunk]:
+        found = self.store.chunks([int(cid) for cid in ids])
+        return {cid: chunk for cid, chunk in found.items()}

@@ -46,7 +46,7 @@ _CHUNK_COLUMNS = """c.id, c.doc_id, c.ordinal, c.start, c."end", c.page,
 class StoredChunk:
     """A chunk row with its document's metadata, as search results need it."""
 
-    id: int
+    id: int | str  # the local store numbers chunks; Milvus names them "<doc id>:<ordinal>"
     chunk: Chunk
     title: str
     source: str

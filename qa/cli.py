@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qa.config import INDEX_ENV, default_index_path
+from qa.config import INDEX_ENV, default_index_location
 from qa.errors import QAError
 from qa.eval import cli as eval_cli
 from qa.loaders import printable
@@ -53,7 +53,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(
             f"added {len(report.added)}, replaced {len(report.replaced)}, "
             f"unchanged {len(report.unchanged)}, skipped {len(report.errors)}; index at "
-            f"{printable(str(index.path))} holds {counts['documents']} documents, "
+            f"{printable(index.location)} holds {counts['documents']} documents, "
             f"{counts['chunks']} chunks"
         )
     return 1 if report.errors else 0
@@ -180,9 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--index",
-        type=Path,
         default=None,
-        help=f"index folder (default: ${INDEX_ENV} or {default_index_path()})",
+        help=(
+            "index folder, or milvus:///path/file.db (Milvus Lite) or milvus://host:port/name "
+            f"(default: ${INDEX_ENV} or {default_index_location()})"
+        ),
     )
     common.add_argument("--model", help="embedding model path (default: the bundled MiniLM)")
     common.add_argument("--json", action="store_true", help="machine-readable JSON output")

@@ -8,12 +8,13 @@ from pathlib import Path
 INDEX_ENV = "QA_INDEX"
 
 
-def default_index_path() -> Path:
-    """``$QA_INDEX``, else ``$XDG_DATA_HOME/reportqa/index`` (``~/.local/share/...``)."""
+def default_index_location() -> str:
+    """``$QA_INDEX`` (a folder or a ``milvus://`` address), else the folder
+    ``$XDG_DATA_HOME/reportqa/index`` (``~/.local/share/...``)."""
     if os.environ.get(INDEX_ENV):
-        return Path(os.environ[INDEX_ENV]).expanduser()
+        return os.environ[INDEX_ENV]
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "reportqa" / "index"
+    return str(Path(data_home) / "reportqa" / "index")
 
 
 def sample_corpus() -> Path:

@@ -5,6 +5,7 @@ Every error the package raises on purpose derives from ``QAError``, so a caller 
     QAError
     ├── IndexNotFoundError      no index at the given directory yet
     ├── IndexFormatError        the directory holds something that is not a usable index
+    ├── IndexUnavailableError   the index's server is out of reach, or its backend not installed
     ├── ModelMismatchError      the index was built with another embedding model
     ├── ModelLoadError          the embedding model or the reader cannot be loaded (no downloads)
     ├── IngestError             a file could not be read as a report (carries ``path``)
@@ -27,6 +28,10 @@ class IndexNotFoundError(QAError):
 
 class IndexFormatError(QAError):
     """The directory holds an index this version cannot read, or a damaged one."""
+
+
+class IndexUnavailableError(QAError):
+    """The index's server (Milvus) cannot be reached, or its backend is not installed."""
 
 
 class ModelMismatchError(QAError):

@@ -396,12 +396,12 @@ def test_damaged_manifest_names_the_file(
 def test_progress_is_told_of_reading_and_embedding(
     index: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qa.index import core
+    from qa.index import base
 
     texts = [f"Report {i}: shelling damaged {i} houses in Kherson." for i in range(7)]
     for i, text in enumerate(texts):
         (tmp_path / f"r{i}.txt").write_text(text, encoding="utf-8")
-    monkeypatch.setattr(core, "ENCODE_BATCH", 2)
+    monkeypatch.setattr(base, "ENCODE_BATCH", 2)
     calls: list[tuple[str, int, int]] = []
     index.add(sorted(tmp_path.glob("r*.txt")), progress=lambda *call: calls.append(call))
     reading = [c for c in calls if c[0] == "reading"]
@@ -598,15 +598,14 @@ def test_reads_go_on_while_another_process_writes(sample_index: Index, embedder:
 
 
 def test_a_search_during_a_removal_leaves_the_removed_chunks_out(sample_index: Index) -> None:
-    from qa.index.retrieve import Retriever
+    from qa.index.retrieve import Retriever, SegmentCandidates
 
     segments = sample_index.snapshot.segments  # the state a search started with
     doc_id = sample_index.search(KINZHAL, k=1)[0].doc_id
     sample_index.remove(doc_id)
     embed = sample_index.embedder.encode
-    hits = Retriever(sample_index.store, segments, lambda q: embed([q])[0]).search(
-        KINZHAL, 5, "hybrid", None
-    )
+    candidates = SegmentCandidates(sample_index.store, segments, None)
+    hits = Retriever(candidates, lambda q: embed([q])[0]).search(KINZHAL, 5, "hybrid")
     assert hits and all(h.doc_id != doc_id for h in hits)
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
 

@@ -26,6 +26,7 @@ from qa.errors import (
     ModelMismatchError,
     QAError,
 )
+from qa.index import Filters
 from qa.types import Document
 from qa.ui.schemas import (
     AnswerOut,
@@ -41,7 +42,7 @@ from qa.ui.schemas import (
     SearchIn,
     SearchOut,
 )
-from qa.ui.service import MAX_FILES, Filters, Service, UploadRejected
+from qa.ui.service import MAX_FILES, Service, UploadRejected
 
 PREFIX = "/api/v1"
 DEFAULT_WAIT = 30.0  # seconds an upload request waits for its job before answering 202

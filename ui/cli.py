@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         host = f"[{args.host}]" if ":" in args.host else args.host
         url = f"http://{host}:{args.port}"
         print(
-            f"qa: {counts['documents']} reports in {index.path}\n"
+            f"qa: {counts['documents']} reports in {index.location}\n"
             f"qa: chat at {url}/ and API docs at {url}/docs "
             f"(ready in {time.perf_counter() - started:.1f} s; Ctrl-C stops)",
             file=sys.stderr,

@@ -21,10 +21,11 @@ import gradio as gr
 
 from qa.dates import parse_date
 from qa.errors import QAError
+from qa.index import Filters
 from qa.ui import render
 from qa.ui.jobs import Job
 from qa.ui.schemas import MAX_ASK_K
-from qa.ui.service import Filters, Service, UploadRejected
+from qa.ui.service import Service, UploadRejected
 from qa.ui.sources import Sources, sources
 
 log = logging.getLogger(__name__)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from qa.answer import ask
 from qa.config import sample_corpus
 from qa.errors import DocumentNotFoundError, QAError
-from qa.index import Index, IngestReport
+from qa.index import Filters, Index, IngestReport
 from qa.loaders import SUPPORTED_SUFFIXES, load_all, load_bytes, unsupported_message
 from qa.progress import Progress
 from qa.reader import load_reader
@@ -37,24 +36,6 @@ class UploadRejected(QAError):
     def __init__(self, status: int, message: str) -> None:
         self.status = status
         super().__init__(message)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which documents a question or search may draw on (None: no restriction)."""
-
-    doc_ids: list[str] | None = None
-    sources: list[str] | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-
-    def kwargs(self) -> dict[str, Any]:
-        return {
-            "doc_ids": self.doc_ids or None,
-            "sources": self.sources or None,
-            "date_from": self.date_from or None,
-            "date_to": self.date_to or None,
-        }
 
 
 @dataclass

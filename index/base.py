@@ -1,0 +1,422 @@
+"""The index every caller sees, whichever backend holds it.
+
+``Index.open(location)`` picks the backend from the location: a folder is the embedded local
+index (:mod:`qa.index.core`: SQLite, FAISS and BM25 files), ``milvus://...`` a Milvus
+collection (:mod:`qa.index.milvus`: Milvus Lite's file, a standalone server or a cluster).
+This class holds what does not depend on where the index lives: checking a search's
+arguments, deciding what an ingest changes, chunking and embedding, finding a document by
+id, id prefix or source. A backend stores, removes, fetches and searches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from qa.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, TOKENIZER, Chunker
+from qa.config import default_index_location
+from qa.embed import Embedder, load_embedder
+from qa.errors import DocumentNotFoundError, IndexFormatError, QAError
+from qa.index.ingest import DocumentStore, IngestReport, Step, plan_ingest
+from qa.index.manifest import Manifest
+from qa.index.retrieve import MODES
+from qa.index.store import NewDocument
+from qa.progress import Progress
+from qa.types import Document, Hit, is_text
+
+PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+MILVUS_SCHEME = "milvus://"
+BATCH_CHUNKS = 1000  # chunks embedded per commit: an interrupted ingest keeps what is done
+ENCODE_BATCH = 128  # chunks per encode call, so progress moves
+Planned = tuple[Step, list[list[tuple[int, int]]]]  # a step with its documents' chunk spans
+Opened = TypeVar("Opened", bound="Index")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which documents a question or search may draw on (None or empty: no restriction).
+
+    Document ids match by prefix, sources by case-insensitive substring, dates as an
+    inclusive ISO range (documents without a date are left out when a date is given).
+    """
+
+    doc_ids: list[str] | None = None
+    sources: list[str] | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.doc_ids or self.sources or self.date_from or self.date_to)
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "doc_ids": self.doc_ids or None,
+            "sources": self.sources or None,
+            "date_from": self.date_from or None,
+            "date_to": self.date_to or None,
+        }
+
+
+class Index(ABC):
+    """A persistent hybrid index of reports. Open with :meth:`Index.open`."""
+
+    manifest: Manifest
+    store: DocumentStore
+
+    def __init__(self, manifest: Manifest, embedder: Embedder | None) -> None:
+        self.manifest = manifest
+        self._embedder = embedder
+        self._writer = threading.Lock()  # one writer in this process
+
+    @classmethod
+    def open(
+        cls,
+        location: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = False,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        chunk_size: int | None = None,
+        chunk_overlap: int | None = None,
+    ) -> Index:
+        """Open the index at ``location``: a folder, or ``milvus:///path/file.db`` (Milvus
+        Lite) or ``milvus://host:19530/name`` (a Milvus server); default ``$QA_INDEX`` or the
+        user data folder.
+
+        With ``create=True`` a missing index is created. The model (``embedder``, ``model`` or
+        the default) must be the one the index was built with, else ModelMismatchError.
+        """
+        where = os.fspath(location) if location else default_index_location()
+        backend: type[Index]
+        if where.startswith(MILVUS_SCHEME):
+            from qa.index.milvus import MilvusIndex
+
+            backend = MilvusIndex
+        else:
+            from qa.index.core import LocalIndex
+
+            backend = LocalIndex
+        return backend.open_at(
+            where,
+            create=create,
+            model=model,
+            embedder=embedder,
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+        )
+
+    @classmethod
+    @abstractmethod
+    def open_at(
+        cls,
+        location: str,
+        *,
+        create: bool = False,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        chunk_size: int | None = None,
+        chunk_overlap: int | None = None,
+    ) -> Index:
+        """This backend's :meth:`open`."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the index lives, as :meth:`open` takes it."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Finish background work and let go of the index."""
+
+    @abstractmethod
+    def wait_for_merges(self) -> None:
+        """Return once the background work the writes asked for is done."""
+
+    def __enter__(self: Opened) -> Opened:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use (BM25-only search never loads it)."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self.manifest.model)
+        if self._embedder.dim != self.manifest.dim:
+            raise IndexFormatError(
+                f"model {self.manifest.model!r} gives {self._embedder.dim}-dimensional vectors, "
+                f"the index at {self.location} holds {self.manifest.dim}"
+            )
+        return self._embedder
+
+    @property
+    def chunker(self) -> Chunker:
+        return Chunker(self.manifest.chunk_size, self.manifest.chunk_overlap, self.embedder.fits)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        """Every stored document, ordered by source."""
+        return self.store.documents()
+
+    def document(self, key: str, *, exact: bool = False) -> Document:
+        """The stored document with this id (or unique id prefix) or source; with ``exact``,
+        only the full id names it (for callers where a truncated id must not reach another)."""
+        doc = self.store.document(key)
+        if doc is None and exact:
+            raise DocumentNotFoundError(f"no document with id {key!r}; give the full id")
+        doc = doc or self.store.document(self._resolve(key))
+        if doc is None:  # removed between the two reads
+            raise DocumentNotFoundError(f"no document with id or source {key!r}")
+        return doc
+
+    def counts(self) -> dict[str, int]:
+        return self.store.counts()
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        mode: str = "hybrid",
+        doc_ids: list[str] | None = None,
+        sources: list[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best passages for ``query``; ``mode`` is hybrid, dense or bm25.
+
+        Filters: document ids (or prefixes), sources (substring match), and an inclusive ISO
+        date range (documents without a date are left out when a date filter is given).
+        """
+        if not isinstance(query, str) or not query.strip():
+            raise ValueError("the query is empty; pass some words to search for")
+        if not is_text(query):
+            raise ValueError("the query holds bytes that are not valid text (not UTF-8)")
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        for name, value in (("date_from", date_from), ("date_to", date_to)):
+            if value and not _is_iso_date(value):
+                raise ValueError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+        if doc_ids and any(len(d.strip()) < 4 for d in doc_ids):
+            raise ValueError(f"document ids must have at least 4 characters, got {doc_ids!r}")
+        return self._search(query, k, mode, Filters(doc_ids, sources, date_from, date_to))
+
+    @abstractmethod
+    def _search(self, query: str, k: int, mode: str, filters: Filters) -> list[Hit]:
+        """The search itself, with its arguments checked."""
+
+    def _embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.encode([query])[0]
+
+    # -- writing -------------------------------------------------------------------------
+
+    def add(self, paths: PathArg, *, progress: Progress | None = None) -> IngestReport:
+        """Ingest files and folders (one path or several); bad files are reported and skipped.
+
+        ``progress(stage, done, total)`` is told how reading files and embedding chunks go
+        (:func:`qa.progress.reporter` shows it on stderr).
+        """
+        from qa.loaders import find_files, load_all, load_file
+
+        files, errors = find_files(paths)
+        docs, unreadable = load_all(files, load_file, progress)
+        report = self.add_documents(docs, progress=progress)
+        report.errors[:0] = errors + unreadable
+        return report
+
+    def add_documents(
+        self,
+        docs: Iterable[Document],
+        *,
+        progress: Progress | None = None,
+        batch_chunks: int = BATCH_CHUNKS,
+    ) -> IngestReport:
+        """Store documents: unchanged ones are skipped, a changed source replaces its old text.
+
+        Documents are embedded and committed in batches of about ``batch_chunks`` chunks, so
+        an interrupted ingest keeps the documents already committed and a re-run skips them.
+        """
+        docs = list(docs)
+        for doc in docs:
+            if "\x00" in doc.text:
+                raise ValueError(
+                    f"document {doc.source!r} contains a NUL character (\\x00), which the index "
+                    "cannot store; remove it (qa.load_file and qa.load_bytes drop it)"
+                )
+        with self._writing():
+            plan = plan_ingest(self.store, docs)
+            if plan.empty:
+                return plan.report
+            chunker = self.chunker
+            steps = [
+                (step, [chunker.spans(d.text, _segments(d)) for d in step.add])
+                for step in plan.steps()
+            ]
+            total = sum(len(s) for _, spans in steps for s in spans)
+            done = 0
+            for batch in _batches(steps, batch_chunks):
+                done = self._store(batch, progress, done, total)
+            return plan.report
+
+    def _store(self, batch: list[Planned], progress: Progress | None, done: int, total: int) -> int:
+        """Embed one batch of steps and commit it; the count of chunks embedded so far."""
+        texts = [
+            doc.text[a:b]
+            for step, spans in batch
+            for doc, doc_spans in zip(step.add, spans)
+            for a, b in doc_spans
+        ]
+        vectors = self._encode(texts, progress, done, total)
+        remove: list[str] = []
+        update: list[Document] = []
+        new: list[NewDocument] = []
+        offset = 0
+        for step, spans in batch:
+            remove += step.remove
+            update += step.update
+            for doc, doc_spans in zip(step.add, spans):
+                new.append(NewDocument(doc, doc_spans, vectors[offset : offset + len(doc_spans)]))
+                offset += len(doc_spans)
+        self._commit(remove, new, update)
+        return done + len(texts)
+
+    def _encode(
+        self, texts: list[str], progress: Progress | None, done: int, total: int
+    ) -> np.ndarray:
+        """Embeddings of chunk texts, in batches that give way to questions (bulk work).
+
+        The texts go longest first, so each batch pads to a length close to its own texts'
+        (the model's time grows with the padded length), and come back in their order.
+        """
+        embedder = self.embedder
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        ordered = [texts[i] for i in order]
+        parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
+        for start in range(0, len(texts), ENCODE_BATCH):
+            if progress:
+                progress("embedding", done + start, total)
+            parts.append(embedder.encode(ordered[start : start + ENCODE_BATCH], bulk=True))
+        if progress:
+            progress("embedding", done + len(texts), total)
+        vectors = np.empty((len(texts), embedder.dim), dtype=np.float32)
+        vectors[order] = np.concatenate(parts)
+        return vectors
+
+    def remove(self, key: str, *, exact: bool = False) -> Document:
+        """Remove a document (by id, unique id prefix, or source; with ``exact`` by its full id
+        only) from every part of the index."""
+        with self._writing():
+            doc = self.document(key, exact=exact)
+            self._commit([doc.id], [])
+            return doc
+
+    @abstractmethod
+    def _writing(self) -> contextlib.AbstractContextManager[None]:
+        """Shut out other writers (of this process, and of others where the backend can)."""
+
+    @abstractmethod
+    def _commit(
+        self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
+    ) -> None:
+        """Remove, update and add documents, so that a search sees all of it or none of the
+        documents it is not yet done with."""
+
+    def _resolve(self, key: str) -> str:
+        if not key or not key.strip():
+            raise ValueError("no document given; pass a document id or source")
+        matches = self.store.ids_where("source", key) or self.store.ids_where(
+            "source", str(Path(key).expanduser().resolve())
+        )
+        if not matches and len(key) >= 4:
+            matches = self.store.ids_where("id", key)
+        if not matches:
+            raise DocumentNotFoundError(f"no document with id or source {key!r}")
+        if len(matches) > 1:
+            raise QAError(f"{key!r} matches {len(matches)} documents; give more of the id")
+        return matches[0]
+
+
+def new_manifest(
+    model: str, embedder: Embedder, chunk_size: int | None, chunk_overlap: int | None
+) -> Manifest:
+    """The manifest of a new index (chunk settings checked before anything is written)."""
+    from qa import __version__
+
+    chunker = Chunker(
+        DEFAULT_SIZE if chunk_size is None else chunk_size,
+        DEFAULT_OVERLAP if chunk_overlap is None else chunk_overlap,
+    )
+    return Manifest(model, embedder.dim, TOKENIZER, chunker.size, chunker.overlap, __version__)
+
+
+def check_settings(
+    manifest: Manifest,
+    location: str,
+    model: str,
+    chunk_size: int | None,
+    chunk_overlap: int | None,
+) -> None:
+    """Fail unless the index was built with this model, tokenizer and chunking."""
+    manifest.check_model(model, location)
+    if manifest.tokenizer != TOKENIZER:
+        raise IndexFormatError(
+            f"{location} was chunked with tokenizer {manifest.tokenizer!r}, this version uses "
+            f"{TOKENIZER!r}: re-ingest into a new index"
+        )
+    for asked, built, what in (
+        (chunk_size, manifest.chunk_size, "chunk size"),
+        (chunk_overlap, manifest.chunk_overlap, "chunk overlap"),
+    ):
+        if asked is not None and asked != built:
+            raise ValueError(
+                f"the index at {location} was built with {what} {built}, not {asked}; "
+                "use a new index folder to try other chunking"
+            )
+
+
+@contextlib.contextmanager
+def holding(lock: threading.Lock) -> Iterator[None]:
+    with lock:
+        yield
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        return len(value) == 10 and bool(date.fromisoformat(value))
+    except ValueError:
+        return False
+
+
+def _segments(doc: Document) -> list[tuple[int, int]]:
+    bounds = [*doc.pages, len(doc.text)] if doc.pages else [0, len(doc.text)]
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _batches(steps: list[Planned], size: int) -> Iterator[list[Planned]]:
+    """Steps (with their documents' chunk spans) grouped into batches of about ``size``
+    chunks; a step is never split, and removal-only steps join the batch before them."""
+    batch: list[Planned] = []
+    chunks = 0
+    for step, spans in steps:
+        count = sum(len(s) for s in spans)
+        if batch and count and chunks + count > size:
+            yield batch
+            batch, chunks = [], 0
+        batch.append((step, spans))
+        chunks += count
+    if batch:
+        yield batch

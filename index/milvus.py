@@ -1,0 +1,239 @@
+"""The Milvus backend: the same index in Milvus Lite's file, a Milvus server or a cluster.
+
+Locations::
+
+    milvus:///path/to/file.db          Milvus Lite (embedded: a local file, no server)
+    milvus://host:19530/name           a Milvus server or cluster; collections name_*
+
+A server's token is read from ``$QA_MILVUS_TOKEN`` ("user:password" or an API key) and TLS is
+switched on by ``$QA_MILVUS_TLS`` ("1", or the path of the server's CA certificate): neither
+is ever part of the location, so neither shows in a command line or a log.
+
+Documents, chunks, vectors and BM25 all live in Milvus (:mod:`qa.index.milvus_store`), so any
+number of app servers can share one index with no local state. The manifest (model, tokenizer,
+chunking) is stored as a property of the chunks collection and checked on open, as the local
+index checks its ``manifest.json``. Needs ``pip install 'reportqa[milvus]'``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.embed import Embedder, load_embedder, model_name
+from qa.errors import IndexFormatError, IndexNotFoundError, IndexUnavailableError
+from qa.index.base import MILVUS_SCHEME, Filters, Index, check_settings, holding, new_manifest
+from qa.index.manifest import Manifest
+from qa.index.milvus_store import MilvusStore, one_of
+from qa.index.retrieve import ChunkId, Ranked, Retriever
+from qa.index.store import NewDocument, StoredChunk
+from qa.types import Document, Hit
+
+TOKEN_ENV = "QA_MILVUS_TOKEN"
+TLS_ENV = "QA_MILVUS_TLS"
+DEFAULT_NAME = "reportqa"
+MANIFEST_PROPERTY = "reportqa.manifest"
+CONNECT_SECONDS = 10
+INSTALL = "pip install 'reportqa[milvus]'"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a Milvus index lives: a Lite file or a server's URI, and its collections' name."""
+
+    uri: str
+    name: str
+    lite: bool
+
+
+def parse_location(location: str) -> Address:
+    """The address in a ``milvus://`` location, or ValueError saying what the forms are."""
+    rest = location[len(MILVUS_SCHEME) :]
+    forms = "milvus:///path/to/file.db (Milvus Lite) or milvus://host:port/name (a server)"
+    if rest.startswith("/"):
+        if not rest.endswith(".db") or rest.endswith("/.db"):
+            raise ValueError(
+                f"{location}: a Milvus Lite index is a file ending in .db; use {forms}"
+            )
+        return Address(rest, DEFAULT_NAME, True)
+    host, _, name = rest.partition("/")
+    name = name or DEFAULT_NAME
+    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host) or not _NAME.fullmatch(name):
+        raise ValueError(f"{location} is not a Milvus location; use {forms}")
+    return Address(host, name, False)
+
+
+def connect(address: Address, location: str) -> Any:
+    """A ``MilvusClient`` for ``address``, or IndexUnavailableError saying why not."""
+    try:
+        from pymilvus import MilvusClient
+    except ImportError:
+        raise IndexUnavailableError(
+            f"{location} needs the Milvus backend, which is not installed: {INSTALL}"
+        ) from None
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures come back as errors
+    options: dict[str, Any] = {"timeout": CONNECT_SECONDS}
+    if address.lite:
+        options["uri"] = address.uri
+    else:
+        tls = os.environ.get(TLS_ENV, "")
+        options["uri"] = f"{'https' if tls else 'http'}://{address.uri}"
+        if tls and tls != "1":
+            options["server_pem_path"] = tls
+        if os.environ.get(TOKEN_ENV):
+            options["token"] = os.environ[TOKEN_ENV]
+    try:
+        return _Client(MilvusClient(**options), location)
+    except Exception as exc:
+        raise IndexUnavailableError(f"cannot reach Milvus at {location}: {_reason(exc)}") from None
+
+
+class _Client:
+    """A ``MilvusClient`` whose failures are IndexUnavailableError naming the index."""
+
+    def __init__(self, client: Any, location: str) -> None:
+        self._client = client
+        self._location = location
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._client, name)
+
+        @functools.wraps(call)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return call(*args, **kwargs)
+            except Exception as exc:
+                if type(exc).__module__.startswith(("pymilvus", "grpc")):
+                    raise IndexUnavailableError(
+                        f"Milvus at {self._location}: {_reason(exc)}"
+                    ) from None
+                raise
+
+        return checked
+
+
+def _reason(exc: Exception) -> str:
+    return str(getattr(exc, "message", None) or exc).splitlines()[0]
+
+
+class MilvusIndex(Index):
+    """An index in Milvus. Open with :meth:`Index.open` and a ``milvus://`` location."""
+
+    def __init__(
+        self, location: str, store: MilvusStore, manifest: Manifest, embedder: Embedder | None
+    ) -> None:
+        super().__init__(manifest, embedder)
+        self._location = location
+        self.store: MilvusStore = store
+
+    @classmethod
+    def open_at(
+        cls,
+        location: str,
+        *,
+        create: bool = False,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        chunk_size: int | None = None,
+        chunk_overlap: int | None = None,
+    ) -> MilvusIndex:
+        address = parse_location(location)
+        missing = IndexNotFoundError(
+            f"no index at {location}; create one with `qa ingest PATH --index {location}`"
+        )
+        if address.lite and not Path(address.uri).exists():
+            if not create:
+                raise missing
+            Path(address.uri).parent.mkdir(parents=True, exist_ok=True)
+        client = connect(address, location)
+        try:
+            store = MilvusStore(client, address.name)
+            name = embedder.name if embedder else model_name(model)
+            if not store.exists():
+                if not create:
+                    raise missing
+                embedder = embedder or load_embedder(name)
+                manifest = new_manifest(name, embedder, chunk_size, chunk_overlap)
+                store.create(manifest.dim, {MANIFEST_PROPERTY: manifest.to_json()})
+            text = store.properties().get(MANIFEST_PROPERTY)
+            if text is None:
+                raise IndexFormatError(
+                    f"{location}: collection {store.chunks_name} is not a reportqa index"
+                )
+            manifest = Manifest.parse(text, f"{location} ({MANIFEST_PROPERTY})", location)
+            check_settings(manifest, location, name, chunk_size, chunk_overlap)
+            store.load()
+        except BaseException:
+            client.close()
+            raise
+        return cls(location, store, manifest, embedder)
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    def close(self) -> None:
+        self.store.client.close()
+
+    def wait_for_merges(self) -> None:
+        """Nothing to wait for: Milvus compacts its segments itself."""
+
+    def _search(self, query: str, k: int, mode: str, filters: Filters) -> list[Hit]:
+        expr = ""
+        if filters.active:
+            allowed = self.store.allowed_documents(filters)
+            if not allowed:
+                return []
+            expr = one_of("doc_id", allowed)
+        return Retriever(MilvusCandidates(self.store, expr), self._embed_query).search(
+            query, k, mode
+        )
+
+    def _writing(self) -> Any:
+        # one writer in this process; writers in other processes are not shut out
+        return holding(self._writer)
+
+    def _commit(
+        self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
+    ) -> None:
+        self.store.write(remove, new, update)
+
+
+class MilvusCandidates:
+    """One search's candidates from the chunks collection, within ``expr`` (a filter)."""
+
+    def __init__(self, store: MilvusStore, expr: str) -> None:
+        self.store = store
+        self.expr = expr
+        self._bm25: dict[ChunkId, float] = {}
+        self._vectors: dict[ChunkId, np.ndarray] = {}
+
+    def bm25(self, query: str, n: int) -> Ranked:
+        ranked = [(cid, s) for cid, s in self.store.search("sparse", query, n, self.expr) if s > 0]
+        self._bm25 = dict(ranked)
+        return ranked
+
+    def dense(self, vector: np.ndarray, n: int) -> Ranked:
+        return self.store.search("dense", vector, n, self.expr)
+
+    def bm25_scores(self, query: str, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
+        missing = [str(cid) for cid in ids if cid not in self._bm25]
+        found: dict[ChunkId, float] = {}
+        if missing:
+            found = dict(self.store.search("sparse", query, len(missing), one_of("id", missing)))
+        return {cid: self._bm25.get(cid, found.get(cid, 0.0)) for cid in ids}
+
+    def dense_scores(self, vector: np.ndarray, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
+        return {cid: float(self._vectors[cid] @ vector) for cid in ids if cid in self._vectors}
+
+    def chunks(self, ids: Sequence[ChunkId]) -> dict[ChunkId, StoredChunk]:
+        return self.store.chunks(ids, self._vectors)

@@ -1,0 +1,362 @@
+"""Documents and chunks in two Milvus collections, and the searches over them.
+
+``<name>_documents`` holds each report's text in pieces (a Milvus VARCHAR holds at most 65,535
+bytes), one row per piece keyed ``<doc id>:<piece>``; piece 0 carries the metadata and is the
+row that makes a document visible. ``<name>_chunks`` holds one row per chunk keyed
+``<doc id>:<ordinal>``: its offsets, its text (``doc.text[start:end]``, analysed by Milvus
+for BM25: standard tokenizer, lower case, the same English stop words and Snowball stemmer as
+the local index, k1 1.5, b 0.75) and its embedding. Keys follow from the text, so writing a
+document again overwrites its rows (an ingest cut short and run again leaves no duplicates).
+
+Milvus has no transactions; a write orders its steps so that a search never sees a
+document without its chunks: chunks first, then the document's pieces, piece 0 last; a
+removal deletes piece 0 first. Chunks whose document row is missing (a write in flight, or
+cut short) are left out of every result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from qa.index.base import Filters
+from qa.index.retrieve import ChunkId
+from qa.index.sparse import K1, B
+from qa.index.store import NewDocument, StoredChunk
+from qa.types import Chunk, Document
+
+PIECE = 16_000  # characters of text per document row: at most 64,000 bytes in UTF-8
+WRITE_ROWS = 500  # rows per insert call
+READ_ROWS = 1000  # rows per page of a long read
+MAX_VARCHAR = 65_535
+_HEX = re.compile(r"[0-9a-f]+")
+_LIKE_SAFE = re.compile(r"[^%_\\\"]+")  # what a LIKE pattern may hold without escapes
+
+
+def literal(value: str) -> str:
+    """``value`` as a string literal of Milvus's filter expressions."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def one_of(field: str, values: Iterable[str]) -> str:
+    return f"{field} in [{', '.join(literal(v) for v in values)}]"
+
+
+class MilvusStore:
+    """The two collections of one index, read and written through one ``MilvusClient``."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.documents_name = f"{name}_documents"
+        self.chunks_name = f"{name}_chunks"
+
+    # -- schema --------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return bool(self.client.has_collection(self.chunks_name))
+
+    def create(self, dim: int, properties: dict[str, str]) -> None:
+        """Create both collections; ``properties`` (the manifest) go with the chunks."""
+        from bm25s.stopwords import STOPWORDS_EN
+        from pymilvus import DataType, Function, FunctionType
+
+        client = self.client
+        docs = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        docs.add_field("key", DataType.VARCHAR, is_primary=True, max_length=96)
+        docs.add_field("doc_id", DataType.VARCHAR, max_length=64)
+        docs.add_field("piece", DataType.INT64)
+        docs.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
+        for field in ("source", "source_key", "title"):
+            docs.add_field(field, DataType.VARCHAR, max_length=MAX_VARCHAR)
+        docs.add_field("format", DataType.VARCHAR, max_length=32)
+        docs.add_field("date", DataType.VARCHAR, max_length=10)  # "" when undated
+        docs.add_field("pages", DataType.JSON)
+        docs.add_field("marker", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
+        params = client.prepare_index_params()
+        params.add_index("marker", index_type="FLAT", metric_type="IP")
+        client.create_collection(
+            self.documents_name, schema=docs, index_params=params, consistency_level="Strong"
+        )
+
+        chunks = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        chunks.add_field("id", DataType.VARCHAR, is_primary=True, max_length=96)
+        chunks.add_field("doc_id", DataType.VARCHAR, max_length=64)
+        for field in ("ordinal", "start", "end", "page"):  # page -1: none
+            chunks.add_field(field, DataType.INT64)
+        analyzer = {
+            "tokenizer": "standard",
+            "filter": [
+                "lowercase",
+                {"type": "stop", "stop_words": sorted(STOPWORDS_EN)},
+                {"type": "stemmer", "language": "english"},
+            ],
+        }
+        chunks.add_field(
+            "text",
+            DataType.VARCHAR,
+            max_length=MAX_VARCHAR,
+            enable_analyzer=True,
+            analyzer_params=analyzer,
+        )
+        chunks.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        chunks.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
+        chunks.add_function(
+            Function(
+                name="bm25",
+                function_type=FunctionType.BM25,
+                input_field_names=["text"],
+                output_field_names=["sparse"],
+            )
+        )
+        params = client.prepare_index_params()
+        params.add_index("dense", index_type="AUTOINDEX", metric_type="IP")
+        params.add_index(
+            "sparse",
+            index_type="SPARSE_INVERTED_INDEX",
+            metric_type="BM25",
+            params={"bm25_k1": K1, "bm25_b": B},
+        )
+        client.create_collection(
+            self.chunks_name,
+            schema=chunks,
+            index_params=params,
+            consistency_level="Strong",
+            properties=properties,
+        )
+
+    def load(self) -> None:
+        """Have Milvus hold both collections in memory (searches need it; a no-op when a
+        server already does)."""
+        for name in (self.documents_name, self.chunks_name):
+            self.client.load_collection(name)
+
+    def properties(self) -> dict[str, str]:
+        return dict(self.client.describe_collection(self.chunks_name).get("properties") or {})
+
+    # -- documents -----------------------------------------------------------------------
+
+    def document(self, doc_id: str) -> Document | None:
+        if not _HEX.fullmatch(doc_id):
+            return None
+        found = self._documents(f"doc_id == {literal(doc_id)}")
+        return found[0] if found else None
+
+    def documents(self) -> list[Document]:
+        return sorted(self._documents(""), key=lambda d: (d.source, d.id))
+
+    def ids_where(self, column: str, value: str) -> list[str]:
+        """Ids of documents whose ``id`` starts with, or ``source`` equals, ``value``."""
+        if column == "id":
+            prefix = value.strip().lower()
+            if not _HEX.fullmatch(prefix):
+                return []
+            expr = f'piece == 0 and doc_id like "{prefix}%"'
+        else:
+            expr = f"piece == 0 and source == {literal(value)}"
+        return [row["doc_id"] for row in self._query(self.documents_name, expr, ["doc_id"])]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "documents": self._count(self.documents_name, "piece == 0"),
+            "chunks": self._count(self.chunks_name, ""),
+        }
+
+    def allowed_documents(self, filters: Filters) -> list[str]:
+        """Ids of the documents passing every filter (sources by case-insensitive substring:
+        Milvus's LIKE narrows them down, the exact test is made here)."""
+        clauses = ["piece == 0"]
+        if filters.doc_ids:
+            prefixes = [p.strip().lower() for p in filters.doc_ids]
+            prefixes = [p for p in prefixes if _HEX.fullmatch(p)]
+            if not prefixes:
+                return []
+            clauses.append(" or ".join(f'doc_id like "{p}%"' for p in prefixes))
+        sources = [s.lower() for s in filters.sources or []]
+        if sources:
+            likes = []
+            for source in sources:
+                safe = max(_LIKE_SAFE.findall(source), key=len, default="")
+                likes.append(f"source_key like {literal('%' + safe + '%')}")
+            clauses.append(" or ".join(likes))
+        if filters.date_from or filters.date_to:
+            clauses.append('date != ""')
+        if filters.date_from:
+            clauses.append(f"date >= {literal(filters.date_from)}")
+        if filters.date_to:
+            clauses.append(f"date <= {literal(filters.date_to)}")
+        expr = " and ".join(f"({c})" for c in clauses)
+        rows = self._query(self.documents_name, expr, ["doc_id", "source_key"])
+        return [
+            row["doc_id"]
+            for row in rows
+            if not sources or any(s in row["source_key"] for s in sources)
+        ]
+
+    def _documents(self, expr: str) -> list[Document]:
+        fields = ["doc_id", "piece", "text", "source", "title", "format", "date", "pages"]
+        pieces: dict[str, list[dict[str, Any]]] = {}
+        for row in self._query(self.documents_name, expr, fields):
+            pieces.setdefault(row["doc_id"], []).append(row)
+        found = []
+        for doc_id, rows in pieces.items():
+            rows.sort(key=lambda r: r["piece"])
+            head = rows[0]
+            if head["piece"] != 0:  # a document being written or removed: not there yet
+                continue
+            text = "".join(r["text"] for r in rows)
+            found.append(
+                Document(
+                    text,
+                    head["source"],
+                    head["title"],
+                    head["format"],
+                    head["date"] or None,
+                    tuple(head["pages"] or ()),
+                    doc_id,
+                )
+            )
+        return found
+
+    # -- chunks --------------------------------------------------------------------------
+
+    def chunks(
+        self, ids: Sequence[ChunkId], vectors: dict[ChunkId, np.ndarray] | None = None
+    ) -> dict[ChunkId, StoredChunk]:
+        """The given chunks whose documents are stored (``vectors`` gets their embeddings)."""
+        if not ids:
+            return {}
+        fields = ["id", "doc_id", "ordinal", "start", "end", "page", "text", "dense"]
+        rows = self.client.get(self.chunks_name, ids=[str(i) for i in ids], output_fields=fields)
+        heads = {
+            row["doc_id"]: row
+            for row in self.client.get(
+                self.documents_name,
+                ids=sorted({f"{row['doc_id']}:0" for row in rows}),
+                output_fields=["doc_id", "source", "title", "date"],
+            )
+        }
+        found: dict[ChunkId, StoredChunk] = {}
+        for row in rows:
+            head = heads.get(row["doc_id"])
+            if head is None:
+                continue
+            page = row["page"] if row["page"] >= 0 else None
+            chunk = Chunk(
+                row["doc_id"], row["ordinal"], row["start"], row["end"], row["text"], page
+            )
+            found[row["id"]] = StoredChunk(
+                row["id"], chunk, head["title"], head["source"], head["date"] or None
+            )
+            if vectors is not None:
+                vectors[row["id"]] = np.asarray(row["dense"], dtype=np.float32)
+        return found
+
+    def search(
+        self, field: str, data: str | np.ndarray, n: int, expr: str
+    ) -> list[tuple[ChunkId, float]]:
+        """The ``n`` best chunks by ``field`` ("dense" or "sparse") for ``data``."""
+        metric = "BM25" if field == "sparse" else "IP"
+        query = data if isinstance(data, str) else np.asarray(data, dtype=np.float32).tolist()
+        results = self.client.search(
+            self.chunks_name,
+            data=[query],
+            anns_field=field,
+            limit=n,
+            filter=expr,
+            output_fields=[],
+            search_params={"metric_type": metric},
+        )
+        # Milvus Lite reports BM25 scores negated (its "distance"); they are never negative
+        score = abs if field == "sparse" else float
+        return [(hit["id"], score(float(hit["distance"]))) for hit in results[0]]
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(
+        self, remove: Sequence[str], add: Sequence[NewDocument], update: Sequence[Document]
+    ) -> None:
+        """Add, update, then remove documents, each step visible whole or not at all to a
+        search (see the module's note); a document both removed and added (new pages) is
+        written again in place."""
+        added = {new.document.id for new in add}
+        again = [doc_id for doc_id in remove if doc_id in added]
+        if again:
+            self.client.delete(self.chunks_name, filter=one_of("doc_id", again))
+        self._upsert(self.chunks_name, (row for new in add for row in _chunk_rows(new)))
+        rows = [row for new in add for row in _document_rows(new.document)]
+        self._upsert(self.documents_name, (r for r in rows if r["piece"] > 0))
+        self._upsert(self.documents_name, (r for r in rows if r["piece"] == 0))
+        self._upsert(self.documents_name, (_document_rows(doc)[0] for doc in update))
+        gone = [doc_id for doc_id in remove if doc_id not in added]
+        if gone:
+            self.client.delete(self.documents_name, filter=one_of("doc_id", gone))
+            self.client.delete(self.chunks_name, filter=one_of("doc_id", gone))
+
+    def _upsert(self, collection: str, rows: Iterable[dict[str, Any]]) -> None:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == WRITE_ROWS:
+                self.client.upsert(collection, batch)
+                batch = []
+        if batch:
+            self.client.upsert(collection, batch)
+
+    def _query(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Every row matching ``expr``, read a page at a time."""
+        pages = self.client.query_iterator(
+            collection, batch_size=READ_ROWS, filter=expr, output_fields=fields
+        )
+        try:
+            while rows := pages.next():
+                yield from rows
+        finally:
+            pages.close()
+
+    def _count(self, collection: str, expr: str) -> int:
+        rows = self.client.query(collection, filter=expr, output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
+
+
+def _document_rows(doc: Document) -> list[dict[str, Any]]:
+    pieces = [doc.text[i : i + PIECE] for i in range(0, len(doc.text), PIECE)] or [""]
+    head = {
+        "source": doc.source,
+        "source_key": doc.source.lower(),
+        "title": doc.title,
+        "format": doc.format,
+        "date": doc.date or "",
+        "pages": list(doc.pages),
+    }
+    empty = {"source": "", "source_key": "", "title": "", "format": "", "date": "", "pages": []}
+    return [
+        {
+            "key": f"{doc.id}:{i}",
+            "doc_id": doc.id,
+            "piece": i,
+            "text": piece,
+            **(head if i == 0 else empty),
+            "marker": [1.0, 0.0],
+        }
+        for i, piece in enumerate(pieces)
+    ]
+
+
+def _chunk_rows(new: NewDocument) -> Iterator[dict[str, Any]]:
+    doc = new.document
+    for ordinal, ((start, end), vector) in enumerate(zip(new.spans, new.embeddings)):
+        page = doc.page_at(start)
+        yield {
+            "id": f"{doc.id}:{ordinal}",
+            "doc_id": doc.id,
+            "ordinal": ordinal,
+            "start": start,
+            "end": end,
+            "page": -1 if page is None else page,
+            "text": doc.text[start:end],
+            "dense": np.asarray(vector, dtype=np.float32).tolist(),
+        }
