@@ -39,6 +39,7 @@ BATCH_CHUNKS = 1000  # chunks embedded per commit: an interrupted ingest keeps w
 ENCODE_BATCH = 128  # chunks per encode call, so progress moves
 Planned = tuple[Step, list[list[tuple[int, int]]]]  # a step with its documents' chunk spans
 Opened = TypeVar("Opened", bound="Index")
+CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
 
 
 @dataclass(frozen=True)
@@ -386,6 +387,12 @@ def check_settings(
                 f"the index at {location} was built with {what} {built}, not {asked}; "
                 "use a new index folder to try other chunking"
             )
+
+
+def crash_point(name: str) -> None:
+    """Stop the process here, as a crash would, when ``$QA_CRASH_AT`` names this point."""
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(86)
 
 
 @contextlib.contextmanager

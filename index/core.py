@@ -32,7 +32,7 @@ import numpy as np
 from qa.embed import Embedder, load_embedder, model_name
 from qa.errors import IndexFormatError
 from qa.index import derived
-from qa.index.base import Filters, Index, check_settings, new_manifest
+from qa.index.base import Filters, Index, check_settings, crash_point, new_manifest
 from qa.index.locking import FileLock
 from qa.index.manifest import MANIFEST, Manifest
 from qa.index.merger import Merger
@@ -52,7 +52,6 @@ _OWN_FILES = {
     WRITER_LOCK,
     derived.SWAP_LOCK,
 }
-CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
 
 
 class LocalIndex(Index):
@@ -151,9 +150,9 @@ class LocalIndex(Index):
         """Commit one write to SQLite, then publish the derived set that follows: the removed
         chunks marked, the new ones in a segment of their own; then wake the merger
         (:mod:`qa.index.merger`)."""
-        _crash_point("before-commit")
+        crash_point("before-commit")
         removed, added = self.store.write(remove, new, update)
-        _crash_point("after-commit")
+        crash_point("after-commit")
         texts = [n.document.text[a:b] for n in new for a, b in n.spans]
         vectors = [n.embeddings for n in new]
         snapshot = self._snapshot.removed(removed)
@@ -238,8 +237,3 @@ class LocalIndex(Index):
 def _check_empty(path: Path) -> None:
     if path.exists() and (not path.is_dir() or set(os.listdir(path)) - _OWN_FILES):
         raise IndexFormatError(f"{path} exists and is not a reportqa index; choose another path")
-
-
-def _crash_point(name: str) -> None:
-    if os.environ.get(CRASH_ENV) == name:
-        os._exit(86)

@@ -21,6 +21,8 @@ import functools
 import logging
 import os
 import re
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +44,11 @@ TLS_ENV = "QA_MILVUS_TLS"
 DEFAULT_NAME = "reportqa"
 MANIFEST_PROPERTY = "reportqa.manifest"
 CONNECT_SECONDS = 10
+RECOVER_AFTER = 600  # seconds after which an unfinished write is taken for one cut short
 INSTALL = "pip install 'reportqa[milvus]'"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
+_lite_handles: dict[str, int] = {}  # open handles per Milvus Lite file in this process
+_lite_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -92,9 +97,32 @@ def connect(address: Address, location: str) -> Any:
         if os.environ.get(TOKEN_ENV):
             options["token"] = os.environ[TOKEN_ENV]
     try:
-        return _Client(MilvusClient(**options), location)
+        client = MilvusClient(**options)
     except Exception as exc:
-        raise IndexUnavailableError(f"cannot reach Milvus at {location}: {_reason(exc)}") from None
+        reason = _reason(exc)
+        if address.lite:
+            reason += " (Milvus Lite serves a file to one process at a time: is another using it?)"
+        raise IndexUnavailableError(f"cannot open Milvus at {location}: {reason}") from None
+    if address.lite:
+        with _lite_lock:
+            _lite_handles[address.uri] = _lite_handles.get(address.uri, 0) + 1
+    return _Client(client, location)
+
+
+def disconnect(client: Any, address: Address) -> None:
+    """Close ``client``; with it the last handle on a Lite file in this process, stop Milvus
+    Lite's server for the file, so that another process may open it."""
+    client.close()
+    if not address.lite:
+        return
+    with _lite_lock:
+        _lite_handles[address.uri] -= 1
+        if _lite_handles[address.uri]:
+            return
+        del _lite_handles[address.uri]
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(address.uri)
 
 
 class _Client:
@@ -129,11 +157,18 @@ class MilvusIndex(Index):
     """An index in Milvus. Open with :meth:`Index.open` and a ``milvus://`` location."""
 
     def __init__(
-        self, location: str, store: MilvusStore, manifest: Manifest, embedder: Embedder | None
+        self,
+        location: str,
+        address: Address,
+        store: MilvusStore,
+        manifest: Manifest,
+        embedder: Embedder | None,
     ) -> None:
         super().__init__(manifest, embedder)
         self._location = location
+        self._address = address
         self.store: MilvusStore = store
+        self._closed = False
 
     @classmethod
     def open_at(
@@ -172,17 +207,21 @@ class MilvusIndex(Index):
             manifest = Manifest.parse(text, f"{location} ({MANIFEST_PROPERTY})", location)
             check_settings(manifest, location, name, chunk_size, chunk_overlap)
             store.load()
+            store.recover(older_than=time.time() - RECOVER_AFTER)
         except BaseException:
-            client.close()
+            disconnect(client, address)
             raise
-        return cls(location, store, manifest, embedder)
+        return cls(location, address, store, manifest, embedder)
 
     @property
     def location(self) -> str:
         return self._location
 
     def close(self) -> None:
-        self.store.client.close()
+        with self._writer:
+            if not self._closed:
+                self._closed = True
+                disconnect(self.store.client, self._address)
 
     def wait_for_merges(self) -> None:
         """Nothing to wait for: Milvus compacts its segments itself."""

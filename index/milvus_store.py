@@ -3,27 +3,34 @@
 ``<name>_documents`` holds each report's text in pieces (a Milvus VARCHAR holds at most 65,535
 bytes), one row per piece keyed ``<doc id>:<piece>``; piece 0 carries the metadata and is the
 row that makes a document visible. ``<name>_chunks`` holds one row per chunk keyed
-``<doc id>:<ordinal>``: its offsets, its text (``doc.text[start:end]``, analysed by Milvus
-for BM25: standard tokenizer, lower case, the same English stop words and Snowball stemmer as
-the local index, k1 1.5, b 0.75) and its embedding. Keys follow from the text, so writing a
-document again overwrites its rows (an ingest cut short and run again leaves no duplicates).
+``<doc id>:<ordinal>``: its offsets, its text (``doc.text[start:end]``), its embedding, and
+its BM25 terms: the words as the local index sees them (:func:`qa.index.sparse.tokenize`:
+English stop words out, Snowball stems), joined by spaces for Milvus's BM25 function, so both
+backends score the same terms (Milvus Lite's analyser has no stemmer), with k1 1.5, b 0.75.
+Keys follow from the text, so writing a document again overwrites its rows.
 
 Milvus has no transactions; a write orders its steps so that a search never sees a
-document without its chunks: chunks first, then the document's pieces, piece 0 last; a
-removal deletes piece 0 first. Chunks whose document row is missing (a write in flight, or
-cut short) are left out of every result.
+document without its chunks. It first leaves a marker row (piece -1) per document it adds or
+removes, then writes the chunks, then the document's pieces, piece 0 last (the commit
+point); a removal deletes the pieces, then the chunks; the markers go last. Chunks whose
+document has no piece 0 are left out of every result and count. What a write cut short left
+is deleted when the index is opened ``RECOVER_AFTER`` seconds later (see qa.index.milvus; a
+younger marker may be another app server's write in flight), or overwritten when the same
+document is written again.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from qa.index.base import Filters
+from qa.index import sparse
+from qa.index.base import Filters, crash_point
 from qa.index.retrieve import ChunkId
 from qa.index.sparse import K1, B
 from qa.index.store import NewDocument, StoredChunk
@@ -61,7 +68,6 @@ class MilvusStore:
 
     def create(self, dim: int, properties: dict[str, str]) -> None:
         """Create both collections; ``properties`` (the manifest) go with the chunks."""
-        from bm25s.stopwords import STOPWORDS_EN
         from pymilvus import DataType, Function, FunctionType
 
         client = self.client
@@ -75,6 +81,7 @@ class MilvusStore:
         docs.add_field("format", DataType.VARCHAR, max_length=32)
         docs.add_field("date", DataType.VARCHAR, max_length=10)  # "" when undated
         docs.add_field("pages", DataType.JSON)
+        docs.add_field("written", DataType.INT64)  # a write's marker: when it began
         docs.add_field("marker", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field
         params = client.prepare_index_params()
         params.add_index("marker", index_type="FLAT", metric_type="IP")
@@ -87,20 +94,13 @@ class MilvusStore:
         chunks.add_field("doc_id", DataType.VARCHAR, max_length=64)
         for field in ("ordinal", "start", "end", "page"):  # page -1: none
             chunks.add_field(field, DataType.INT64)
-        analyzer = {
-            "tokenizer": "standard",
-            "filter": [
-                "lowercase",
-                {"type": "stop", "stop_words": sorted(STOPWORDS_EN)},
-                {"type": "stemmer", "language": "english"},
-            ],
-        }
+        chunks.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
         chunks.add_field(
-            "text",
+            "terms",
             DataType.VARCHAR,
             max_length=MAX_VARCHAR,
             enable_analyzer=True,
-            analyzer_params=analyzer,
+            analyzer_params={"tokenizer": "standard"},  # splits the terms at the spaces
         )
         chunks.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         chunks.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
@@ -108,7 +108,7 @@ class MilvusStore:
             Function(
                 name="bm25",
                 function_type=FunctionType.BM25,
-                input_field_names=["text"],
+                input_field_names=["terms"],
                 output_field_names=["sparse"],
             )
         )
@@ -160,10 +160,12 @@ class MilvusStore:
         return [row["doc_id"] for row in self._query(self.documents_name, expr, ["doc_id"])]
 
     def counts(self) -> dict[str, int]:
-        return {
-            "documents": self._count(self.documents_name, "piece == 0"),
-            "chunks": self._count(self.chunks_name, ""),
-        }
+        """Documents, and their chunks (not those of a write in flight or cut short)."""
+        orphans = list(self.unfinished())
+        chunks = self._count(self.chunks_name, "")
+        if orphans:
+            chunks -= self._count(self.chunks_name, one_of("doc_id", orphans))
+        return {"documents": self._count(self.documents_name, "piece == 0"), "chunks": chunks}
 
     def allowed_documents(self, filters: Filters) -> list[str]:
         """Ids of the documents passing every filter (sources by case-insensitive substring:
@@ -255,12 +257,23 @@ class MilvusStore:
                 vectors[row["id"]] = np.asarray(row["dense"], dtype=np.float32)
         return found
 
+    def chunk_ids(self) -> np.ndarray:
+        """Every stored document's chunk keys, in order."""
+        orphans = list(self.unfinished())
+        expr = f"not ({one_of('doc_id', orphans)})" if orphans else ""
+        return np.array(sorted(r["id"] for r in self._query(self.chunks_name, expr, ["id"])))
+
     def search(
         self, field: str, data: str | np.ndarray, n: int, expr: str
     ) -> list[tuple[ChunkId, float]]:
         """The ``n`` best chunks by ``field`` ("dense" or "sparse") for ``data``."""
         metric = "BM25" if field == "sparse" else "IP"
-        query = data if isinstance(data, str) else np.asarray(data, dtype=np.float32).tolist()
+        if isinstance(data, str):
+            query: Any = " ".join(sparse.tokenize([data])[0])
+            if not query:  # only stop words: no chunk scores above 0
+                return []
+        else:
+            query = np.asarray(data, dtype=np.float32).tolist()
         results = self.client.search(
             self.chunks_name,
             data=[query],
@@ -270,9 +283,12 @@ class MilvusStore:
             output_fields=[],
             search_params={"metric_type": metric},
         )
-        # Milvus Lite reports BM25 scores negated (its "distance"); they are never negative
-        score = abs if field == "sparse" else float
-        return [(hit["id"], score(float(hit["distance"]))) for hit in results[0]]
+        if field == "dense":
+            return [(hit["id"], float(hit["distance"])) for hit in results[0]]
+        # Milvus scores BM25 with the classic (k1 + 1) factor, which the local index (as
+        # Lucene now) leaves out: divided out, both report the same scores. Milvus Lite
+        # reports them negated (as a distance); a BM25 score is never negative.
+        return [(hit["id"], abs(float(hit["distance"])) / (K1 + 1)) for hit in results[0]]
 
     # -- writing -------------------------------------------------------------------------
 
@@ -282,19 +298,53 @@ class MilvusStore:
         """Add, update, then remove documents, each step visible whole or not at all to a
         search (see the module's note); a document both removed and added (new pages) is
         written again in place."""
-        added = {new.document.id for new in add}
+        added = [new.document.id for new in add]
+        gone = [doc_id for doc_id in remove if doc_id not in added]
+        self._upsert(self.documents_name, (_marker(doc_id) for doc_id in added + gone))
         again = [doc_id for doc_id in remove if doc_id in added]
         if again:
             self.client.delete(self.chunks_name, filter=one_of("doc_id", again))
         self._upsert(self.chunks_name, (row for new in add for row in _chunk_rows(new)))
         rows = [row for new in add for row in _document_rows(new.document)]
         self._upsert(self.documents_name, (r for r in rows if r["piece"] > 0))
+        crash_point("before-commit")
         self._upsert(self.documents_name, (r for r in rows if r["piece"] == 0))
+        crash_point("after-commit")
         self._upsert(self.documents_name, (_document_rows(doc)[0] for doc in update))
-        gone = [doc_id for doc_id in remove if doc_id not in added]
         if gone:
-            self.client.delete(self.documents_name, filter=one_of("doc_id", gone))
+            self.client.delete(
+                self.documents_name, filter=f"piece >= 0 and {one_of('doc_id', gone)}"
+            )
             self.client.delete(self.chunks_name, filter=one_of("doc_id", gone))
+        self._forget(added + gone)
+
+    def unfinished(self) -> dict[str, int]:
+        """Documents whose write did not finish (their marker is there, their piece 0 is
+        not): doc id -> when the write began (Unix seconds). Their chunks are orphans."""
+        markers = {
+            row["doc_id"]: row["written"]
+            for row in self._query(self.documents_name, "piece == -1", ["doc_id", "written"])
+        }
+        if not markers:
+            return {}
+        heads = self.client.get(
+            self.documents_name, ids=[f"{d}:0" for d in markers], output_fields=["doc_id"]
+        )
+        done = [row["doc_id"] for row in heads]
+        self._forget(done)  # committed, their markers left by a crash before they went
+        return {d: t for d, t in markers.items() if d not in set(done)}
+
+    def recover(self, older_than: float) -> None:
+        """Delete what the writes that began before ``older_than`` (and never finished)
+        left: their chunks and pieces, then their markers."""
+        stale = [d for d, began in self.unfinished().items() if began < older_than]
+        if stale:
+            self.client.delete(self.chunks_name, filter=one_of("doc_id", stale))
+            self.client.delete(self.documents_name, filter=one_of("doc_id", stale))
+
+    def _forget(self, doc_ids: Sequence[str]) -> None:
+        if doc_ids:
+            self.client.delete(self.documents_name, ids=[f"{d}:pending" for d in doc_ids])
 
     def _upsert(self, collection: str, rows: Iterable[dict[str, Any]]) -> None:
         batch: list[dict[str, Any]] = []
@@ -332,25 +382,39 @@ def _document_rows(doc: Document) -> list[dict[str, Any]]:
         "date": doc.date or "",
         "pages": list(doc.pages),
     }
-    empty = {"source": "", "source_key": "", "title": "", "format": "", "date": "", "pages": []}
-    return [
-        {
-            "key": f"{doc.id}:{i}",
-            "doc_id": doc.id,
-            "piece": i,
-            "text": piece,
-            **(head if i == 0 else empty),
-            "marker": [1.0, 0.0],
-        }
-        for i, piece in enumerate(pieces)
-    ]
+    return [_row(doc.id, i, piece, **(head if i == 0 else {})) for i, piece in enumerate(pieces)]
+
+
+def _marker(doc_id: str) -> dict[str, Any]:
+    """The row saying a write of ``doc_id`` (adding or removing it) has begun."""
+    return {**_row(doc_id, -1, ""), "key": f"{doc_id}:pending", "written": int(time.time())}
+
+
+def _row(doc_id: str, piece: int, text: str, **head: Any) -> dict[str, Any]:
+    return {
+        "key": f"{doc_id}:{piece}",
+        "doc_id": doc_id,
+        "piece": piece,
+        "text": text,
+        "source": "",
+        "source_key": "",
+        "title": "",
+        "format": "",
+        "date": "",
+        "pages": [],
+        "written": 0,
+        "marker": [1.0, 0.0],
+        **head,
+    }
 
 
 def _chunk_rows(new: NewDocument) -> Iterator[dict[str, Any]]:
     doc = new.document
+    words = sparse.tokenize([doc.text[a:b] for a, b in new.spans])
     for ordinal, ((start, end), vector) in enumerate(zip(new.spans, new.embeddings)):
         page = doc.page_at(start)
         yield {
+            "terms": " ".join(words[ordinal]),
             "id": f"{doc.id}:{ordinal}",
             "doc_id": doc.id,
             "ordinal": ordinal,

@@ -18,6 +18,8 @@ from qa.embed import Embedder
 from qa.index import Index, dense, derived, sparse
 from qa.types import Document
 
+pytestmark = pytest.mark.local_only  # segments and merges are the local backend's
+
 WORDS = "kyiv missile drone six kinzhal river bridge mayor shelling port the of".split()
 DIM = 8
 TOWNS = ["Kherson", "Kharkiv", "Odesa"]
