@@ -22,7 +22,9 @@ from qa.index import MODES, Index
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="BEIR folder, e.g. ../shared/bench/scifact-train")
-    parser.add_argument("--index", type=Path, help="index folder (default: a fresh temporary one)")
+    parser.add_argument(
+        "--index", help="index folder or milvus:// location (default: a fresh temporary folder)"
+    )
     parser.add_argument("--chunk-size", type=int, help="tokens per chunk (default: the library's)")
     parser.add_argument("--overlap", type=int, help="overlap tokens (default: the library's)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N queries")
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
 
     data = load_beir(args.data)
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.index or Path(tmp) / "index"
+        path = args.index or str(Path(tmp) / "index")
         index = Index.open(
             path, create=True, chunk_size=args.chunk_size, chunk_overlap=args.overlap
         )

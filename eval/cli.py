@@ -9,6 +9,7 @@ keep heavy imports inside functions.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -105,11 +106,18 @@ def run(args: argparse.Namespace, open_index: Any, filters: dict[str, Any]) -> i
 def _evaluate(
     args: argparse.Namespace, kind: str, open_index: Any, filters: dict[str, Any]
 ) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        index = args.index
+        if kind == "questions" and args.corpus is None:
+            index = stack.enter_context(open_index(args))  # closed once evaluated
+        return _run(args, kind, index, filters)
+
+
+def _run(
+    args: argparse.Namespace, kind: str, index: Any, filters: dict[str, Any]
+) -> dict[str, Any]:
     from qa.eval.suite import evaluate
 
-    index = args.index
-    if kind == "questions" and args.corpus is None:
-        index = open_index(args)
     return evaluate(
         args.data,
         index=index,

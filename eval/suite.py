@@ -177,6 +177,7 @@ def evaluate(
     chunking = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
     settings: dict[str, Any] = {"limit": limit, **options}
     documents: list[Document] = []
+    own: Index | None = None
     if kind == "questions":
         from qa.eval.answers import load_questions
 
@@ -184,7 +185,8 @@ def evaluate(
         if not items:
             raise QAError(f"{path} holds no questions")
         if corpus is None and not isinstance(index, Index):
-            index = Index.open(index, model=model)  # an existing index: never create one here
+            # an existing index: never create one here; closed at the end, as opened here
+            index = own = Index.open(index, model=model)
     elif kind == "squad":
         from qa.eval.squad import load_squad
 
@@ -197,7 +199,10 @@ def evaluate(
         beir = load_beir(path, split)
         documents = beir.documents
         settings = {"limit": limit, "modes": list(modes), "split": split}
-    with index_for(index, model, chunking) as (opened, temporary):
+    with contextlib.ExitStack() as stack:
+        if own is not None:
+            stack.callback(own.close)
+        opened, temporary = stack.enter_context(index_for(index, model, chunking))
         stats = None
         if corpus is not None:
             stats = ingest_files(opened, corpus, progress)

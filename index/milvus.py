@@ -85,7 +85,8 @@ def connect(address: Address, location: str) -> Any:
         raise IndexUnavailableError(
             f"{location} needs the Milvus backend, which is not installed: {INSTALL}"
         ) from None
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures come back as errors
+    for name in ("pymilvus", "milvus_lite"):  # failures come back as errors, one line each
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     options: dict[str, Any] = {"timeout": CONNECT_SECONDS}
     if address.lite:
         options["uri"] = address.uri
@@ -265,11 +266,9 @@ class MilvusCandidates:
         return self.store.search("dense", vector, n, self.expr)
 
     def bm25_scores(self, query: str, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
-        missing = [str(cid) for cid in ids if cid not in self._bm25]
-        found: dict[ChunkId, float] = {}
-        if missing:
-            found = dict(self.store.search("sparse", query, len(missing), one_of("id", missing)))
-        return {cid: self._bm25.get(cid, found.get(cid, 0.0)) for cid in ids}
+        # those of BM25's candidates only: another search for the others would double the
+        # time of a hybrid search (a chunk left out scores under the last candidate)
+        return {cid: self._bm25[cid] for cid in ids if cid in self._bm25}
 
     def dense_scores(self, vector: np.ndarray, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
         return {cid: float(self._vectors[cid] @ vector) for cid in ids if cid in self._vectors}

@@ -40,7 +40,8 @@ class Candidates(Protocol):
         ...
 
     def bm25_scores(self, query: str, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
-        """The BM25 score of each given chunk (after :meth:`bm25` for the same query)."""
+        """The BM25 score of the given chunks (after :meth:`bm25` for the same query): of
+        each, or of those a backend knows without another search."""
         ...
 
     def dense_scores(self, vector: np.ndarray, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
@@ -91,7 +92,7 @@ class Retriever:
                 rank=rank,
                 score=score,
                 dense_score=dense_scores.get(cid),
-                bm25_score=bm25_scores.get(cid, 0.0) if mode != "dense" else None,
+                bm25_score=bm25_scores.get(cid),
                 dense_rank=dense_rank.get(cid),
                 bm25_rank=bm25_rank.get(cid),
             )

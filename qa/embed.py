@@ -11,6 +11,7 @@ import functools
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +22,7 @@ BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_ENV = "QA_MODEL"
 PRECISION_ENV = "QA_EMBED_PRECISION"  # "bf16" or "fp32"; default: bf16 where the CPU has it
 BULK_SLICE = 16  # texts per slice of bulk encoding: under half a second on two cores
+SMALL = 4  # texts in an encode small enough to run on one thread (a question: ~40% faster)
 
 _cache: dict[tuple[str, str], Embedder] = {}
 _lock = threading.Lock()
@@ -126,10 +128,11 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         step = BULK_SLICE if bulk else len(texts)
+        encode = self._encode_small if len(texts) <= SMALL else self.model.encode
         parts = [
             self._worker.run(
                 functools.partial(
-                    self.model.encode,
+                    encode,
                     texts[start : start + step],
                     batch_size=batch_size,
                     normalize_embeddings=True,
@@ -144,6 +147,19 @@ class Embedder:
         if self.precision != "fp32":  # unit length in float32, not only in bfloat16
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
+
+    def _encode_small(self, texts: list[str], **options: Any) -> np.ndarray:
+        """Encode a few texts on one thread: for a question's dozen tokens, splitting every
+        layer over two threads costs more in hand-offs than it saves (measured: 9.6 ms on
+        two threads, 5.9 ms on one, on the worker thread)."""
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return np.asarray(self.model.encode(texts, **options))
+        finally:
+            torch.set_num_threads(threads)
 
 
 def load_embedder(model: str | None = None, precision: str | None = None) -> Embedder:

@@ -89,7 +89,8 @@ class Hit:
 
     ``score`` is the score of the mode asked for (the fused RRF score in hybrid mode);
     ``dense_score`` is the cosine similarity and ``bm25_score`` the BM25 score, each None
-    when that retriever was not run. Ranks are 1-based; None when the retriever did not
+    when that retriever was not run (and on Milvus, ``bm25_score`` of a hybrid hit outside
+    BM25's candidates). Ranks are 1-based; None when the retriever did not
     place the chunk in its candidate list.
     """
 

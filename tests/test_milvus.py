@@ -7,8 +7,10 @@ index fixtures in conftest.py); this file holds the Milvus-only parts, on real M
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,16 @@ def test_unavailable_is_part_of_the_error_tree() -> None:
 
     assert issubclass(IndexUnavailableError, qa.QAError)
     assert "IndexUnavailableError" in qa.__all__
+
+
+def test_qa_eval_scores_a_question_set_on_milvus(
+    capsys: pytest.CaptureFixture[str], sample_folders: Callable[[str], Path], tmp_path: Path
+) -> None:
+    shutil.copytree(sample_folders("milvus"), tmp_path / "copy")
+    location = f"milvus://{tmp_path / 'copy' / 'index.db'}"
+    questions = Path(__file__).resolve().parents[1] / "eval/data/sample_questions.jsonl"
+    code = main(["eval", str(questions), "--index", location, "--limit", "8", "--no-output"])
+    out = capsys.readouterr().out
+    assert code == 0 and "accuracy" in out
+    done = qa("docs", "--json", "--index", location)
+    assert json.loads(done.stdout)[0]["id"], done.stderr
