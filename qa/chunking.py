@@ -22,6 +22,7 @@ DEFAULT_SIZE = 128
 DEFAULT_OVERLAP = 32
 
 _WORD = re.compile(r"\S+")
+_SPACES = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=1)
@@ -30,8 +31,10 @@ def _encoding() -> tiktoken.Encoding:
 
 
 def count_tokens(text: str) -> int:
-    """Number of cl100k tokens in ``text``."""
-    return len(_encoding().encode(text, disallowed_special=()))
+    """Number of cl100k tokens in ``text``, with runs of whitespace counted as one space (as
+    the models read them), so a hard-wrapped paragraph packs into the same chunks as the
+    same paragraph on one line."""
+    return len(_encoding().encode(_SPACES.sub(" ", text), disallowed_special=()))
 
 
 class Chunker:

@@ -10,6 +10,7 @@ import pytest
 from qa import Answer, Index, InvalidQuestionError, ask
 from qa.answer import ABSTAIN_BELOW
 from qa.answer.question import TOPIC_QUESTIONS, answer_type, one_figure, parse_question
+from qa.embed import Embedder
 from qa.eval.answers import load_questions
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "data" / "sample_questions.jsonl"
@@ -234,3 +235,30 @@ def test_an_answer_not_in_its_document_s_own_words_is_never_shown(sample_index: 
     assert reply.short_answer == "Ihor Terekhov" and reply.documents == documents
     assert_verbatim(sample_index, reply)
     assert compose(q, hits, Reading([forged], [0]), documents).abstained
+
+
+def test_a_hard_wrapped_report_gives_the_same_answers_and_quotes(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The sample reports with every paragraph cut at 72 columns (as plain-text mail and
+    Markdown sources are) answer the sample questions as the reports do."""
+    import textwrap
+
+    from qa.config import sample_corpus
+    from qa.eval.serving import sample_questions
+
+    wrapped = tmp_path / "wrapped"
+    wrapped.mkdir()
+    for report in sorted(sample_corpus().glob("*.txt")):
+        paragraphs = report.read_text(encoding="utf-8").split("\n")
+        text = "\n".join(textwrap.fill(p, 72, break_on_hyphens=False) for p in paragraphs)
+        assert max(len(line) for line in text.splitlines()) <= 72
+        (wrapped / report.name).write_text(text, encoding="utf-8")
+
+    def answers(corpus: Path, name: str) -> list[tuple[str | None, list[str]]]:
+        with Index.open(tmp_path / f"index-{name}", create=True, embedder=embedder) as index:
+            index.add([corpus])
+            replies = [ask(index, q) for q in sample_questions()]
+        return [(r.short_answer, [" ".join(c.quote.split()) for c in r.citations]) for r in replies]
+
+    assert answers(wrapped, "wrapped") == answers(sample_corpus(), "plain")

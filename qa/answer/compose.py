@@ -60,7 +60,7 @@ def compose(
     differ = _other_reports([first, *agree], differ)
     cited = [first, *agree, *differ]
     citations = [_citation(n, p, documents[p.doc_id]) for n, p in enumerate(cited, start=1)]
-    quotes = "\n".join(f"{c.quote} [{c.n}]" for c in citations)
+    quotes = "\n".join(f"{flat(c.quote)} [{c.n}]" for c in citations)
     if differ:
         shown = [(n, c) for n, c in enumerate(citations, 1) if n == 1 or n > 1 + len(agree)]
         parts = [f"{_hedged(c)} [{n}] ({c.title})" for n, c in shown]
@@ -70,7 +70,14 @@ def compose(
         text = f"{_hedged(citations[0])} {markers}\n\n{quotes}"
     cited_docs = {c.doc_id: documents[c.doc_id] for c in citations}
     return Answer(
-        q.text, text, best.text, False, confidence(best.score), tuple(citations), (), cited_docs
+        q.text,
+        text,
+        flat(best.text),
+        False,
+        confidence(best.score),
+        tuple(citations),
+        (),
+        cited_docs,
     )
 
 
@@ -105,7 +112,13 @@ def _hedged(citation: Citation) -> str:
     start, end = citation.answer_start - citation.start, citation.answer_end - citation.start
     figures = find_numbers(citation.quote[start:end])
     hedge = _HEDGE.search(citation.quote[:start]) if figures and figures[0][0] == 0 else None
-    return citation.quote[hedge.start() if hedge else start : end]
+    return flat(citation.quote[hedge.start() if hedge else start : end])
+
+
+def flat(text: str) -> str:
+    """``text`` with each run of whitespace one space, as a reply shows it: a report's line
+    breaks (a hard-wrapped paragraph) stay in the citations' verbatim quotes only."""
+    return " ".join(text.split())
 
 
 def margin_for(abstain_below: float) -> float:
