@@ -324,7 +324,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"{name:<14}{b['n']:>5}{b['accuracy']:>10.3f}{scores}")
     a, lat = summary["abstention"], summary["latency"]
     lines.append(
-        f"abstention precision {a['precision']:.3f} recall {a['recall']:.3f} · verbatim citations "
+        f"abstention precision {_ratio(a['precision'], a['abstained'])} recall "
+        f"{_ratio(a['recall'], a['unanswerable'])} · verbatim citations "
         f"{summary['verbatim_rate']:.3f} · latency p50 {lat['p50'] * 1000:.0f} ms "
         f"p95 {lat['p95'] * 1000:.0f} ms · total {lat['total']:.1f} s"
     )
@@ -336,3 +337,8 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"({retrieval['n']} questions)"
         )
     return "\n".join(lines)
+
+
+def _ratio(value: float, cases: int) -> str:
+    """A ratio as the summary prints it: "n/a" when it has no cases to count."""
+    return f"{value:.3f}" if cases else "n/a"

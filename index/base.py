@@ -209,9 +209,8 @@ class Index(ABC):
             raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        for name, value in (("date_from", date_from), ("date_to", date_to)):
-            if value and not _is_iso_date(value):
-                raise ValueError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+        check_date(date_from, "date_from")
+        check_date(date_to, "date_to")
         if doc_ids and any(len(d.strip()) < 4 for d in doc_ids):
             raise ValueError(f"document ids must have at least 4 characters, got {doc_ids!r}")
         return self._search(query, k, mode, Filters(doc_ids, sources, date_from, date_to))
@@ -344,10 +343,13 @@ class Index(ABC):
         )
         if not matches and len(key) >= 4:
             matches = self.store.ids_where("id", key)
+        what = "the id"
+        if not matches:  # a file name, or the end of a source path: "kharkiv-metro.html"
+            matches, what = self.store.ids_where("name", key.strip().strip("/")), "the path"
         if not matches:
             raise DocumentNotFoundError(f"no document with id or source {key!r}")
         if len(matches) > 1:
-            raise QAError(f"{key!r} matches {len(matches)} documents; give more of the id")
+            raise QAError(f"{key!r} matches {len(matches)} documents; give more of {what}")
         return matches[0]
 
 
@@ -401,11 +403,17 @@ def holding(lock: threading.Lock) -> Iterator[None]:
         yield
 
 
-def _is_iso_date(value: str) -> bool:
+def check_date(value: str | None, name: str) -> None:
+    """ValueError naming ``name`` (a parameter, or the flag a user typed) unless ``value`` is
+    None, empty or a date as YYYY-MM-DD."""
+    if not value:
+        return
     try:
-        return len(value) == 10 and bool(date.fromisoformat(value))
+        valid = len(value) == 10 and bool(date.fromisoformat(value))
     except ValueError:
-        return False
+        valid = False
+    if not valid:
+        raise ValueError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
 
 
 def _segments(doc: Document) -> list[tuple[int, int]]:

@@ -17,7 +17,8 @@ class DocumentStore(Protocol):
     def documents(self) -> list[Document]: ...
 
     def ids_where(self, column: str, value: str) -> list[str]:
-        """Ids of documents whose ``id`` starts with, or ``source`` equals, ``value``."""
+        """Ids of documents whose ``id`` starts with ``value``, whose ``source`` equals it,
+        or (``name``) whose source ends with it after a ``/``."""
         ...
 
     def counts(self) -> dict[str, int]: ...

@@ -149,12 +149,18 @@ class MilvusStore:
         return sorted(self._documents(""), key=lambda d: (d.source, d.id))
 
     def ids_where(self, column: str, value: str) -> list[str]:
-        """Ids of documents whose ``id`` starts with, or ``source`` equals, ``value``."""
+        """Ids of documents whose ``id`` starts with ``value``, whose ``source`` equals it,
+        or (``name``) whose source ends with it after a ``/``."""
         if column == "id":
             prefix = value.strip().lower()
             if not _HEX.fullmatch(prefix):
                 return []
             expr = f'piece == 0 and doc_id like "{prefix}%"'
+        elif column == "name":
+            safe = max(_LIKE_SAFE.findall(value.lower()), key=len, default="")
+            expr = f"piece == 0 and source_key like {literal('%' + safe + '%')}"
+            rows = self._query(self.documents_name, expr, ["doc_id", "source"])
+            return [r["doc_id"] for r in rows if r["source"].endswith("/" + value)]
         else:
             expr = f"piece == 0 and source == {literal(value)}"
         return [row["doc_id"] for row in self._query(self.documents_name, expr, ["doc_id"])]

@@ -168,9 +168,13 @@ class Store:
         return [_document(row) for row in rows]
 
     def ids_where(self, column: str, value: str) -> list[str]:
-        """Ids of documents whose ``id`` starts with, or ``source`` equals, ``value``."""
+        """Ids of documents whose ``id`` starts with ``value``, whose ``source`` equals it,
+        or (``name``) whose source ends with it after a ``/``."""
         if column == "id":
             query = "SELECT id FROM documents WHERE id LIKE ? || '%' ESCAPE '\\'"
+            value = _like_escape(value)
+        elif column == "name":
+            query = "SELECT id FROM documents WHERE source LIKE '%/' || ? ESCAPE '\\'"
             value = _like_escape(value)
         else:
             query = "SELECT id FROM documents WHERE source = ?"

@@ -60,6 +60,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    from qa.index.base import check_date
+
+    check_date(args.date_from, "--from")
+    check_date(args.date_to, "--to")
     return {
         "doc_ids": args.doc or None,
         "sources": args.source or None,
@@ -78,7 +82,8 @@ def _searcher(args: argparse.Namespace) -> Any:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    hits = _searcher(args).search(args.query, k=args.k, mode=args.mode, **_filters(args))
+    filters = _filters(args)  # checked before the index opens
+    hits = _searcher(args).search(args.query, k=args.k, mode=args.mode, **filters)
     if args.json:
         _print_json({"query": args.query, "mode": args.mode, "hits": [h.to_dict() for h in hits]})
         return 0
@@ -101,12 +106,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.answer.cli import run
 
+    filters = _filters(args)  # checked before the index opens
     if args.server:
-        return run(args, _searcher(args).ask, _filters(args))
+        return run(args, _searcher(args).ask, filters)
     from qa.answer import ask
 
     index = _open_index(args)
-    return run(args, lambda question, **kw: ask(index, question, **kw), _filters(args))
+    return run(args, lambda question, **kw: ask(index, question, **kw), filters)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -177,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Question answering over news reports, with verbatim citations."
     )
+    from qa import __version__
+
+    parser.add_argument("--version", action="version", version=f"qa (reportqa) {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--index",

@@ -302,3 +302,61 @@ def test_a_bad_question_to_a_server_is_its_422(
 ) -> None:
     code, _, err = run(capsys, "ask", "   ", "--server", server)
     assert code == 1 and "answered 422" in err and "empty" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from qa import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"qa (reportqa) {__version__}\n"
+
+
+def test_show_takes_a_file_name_when_it_is_unique(
+    capsys: pytest.CaptureFixture[str], index_dir: str, tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "show", "000_214ac054cd4d5203.txt", "--index", index_dir)
+    assert code == 0 and out.startswith("Russia says a missile strike")
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "000_214ac054cd4d5203.txt").write_text("Another report with that name.\n")
+    assert run(capsys, "ingest", str(other), "--index", index_dir)[0] == 0
+    code, _, err = run(capsys, "show", "000_214ac054cd4d5203.txt", "--index", index_dir)
+    assert code == 1 and "matches 2 documents; give more of the path" in err
+    code, out, _ = run(capsys, "show", "elsewhere/000_214ac054cd4d5203.txt", "--index", index_dir)
+    assert code == 0 and out.startswith("Another report")
+
+
+@pytest.mark.parametrize("flag", ["--from", "--to"])
+def test_a_bad_date_names_the_flag_typed(
+    capsys: pytest.CaptureFixture[str], index_dir: str, flag: str
+) -> None:
+    code, _, err = run(capsys, "search", "missiles", flag, "2024-13-01", "--index", index_dir)
+    assert (
+        code == 1 and err == f"qa: error: {flag} must be a date as YYYY-MM-DD, got '2024-13-01'\n"
+    )
+
+
+def test_serve_on_a_busy_port_fails_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        code, _, err = run(capsys, "serve", "--port", port, "--index", "/nonexistent/never-read")
+    assert code == 1 and f"port {port} on 127.0.0.1 is in use" in err and err.count("\n") == 1
+
+
+def test_eval_prints_n_a_for_a_ratio_without_cases(
+    capsys: pytest.CaptureFixture[str], index_dir: str, tmp_path: Path
+) -> None:
+    questions = tmp_path / "answerable.jsonl"
+    questions.write_text(
+        json.dumps(
+            {"id": "k", "question": "How many Kinzhal missiles were fired?", "answers": ["six"]}
+        )
+        + "\n"
+    )
+    code, out, _ = run(capsys, "eval", str(questions), "--index", index_dir, "--no-output")
+    assert code == 0 and "recall n/a" in out and "0.000" not in out.split("abstention")[1]

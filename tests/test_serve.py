@@ -22,13 +22,15 @@ from qa.ui.service import open_index
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """What ``uvicorn.run`` was called with, instead of serving."""
+    """The app ``qa serve`` would serve, and the address of the socket it listens on,
+    instead of serving."""
     calls: list[dict[str, Any]] = []
 
-    def record(app: Any, **kwargs: Any) -> None:
-        calls.append({"app": app, **kwargs})
+    def record(server: uvicorn.Server, sockets: list[Any]) -> None:
+        host, port = sockets[0].getsockname()[:2]
+        calls.append({"app": server.config.app, "host": host, "port": port})
 
-    monkeypatch.setattr(uvicorn, "run", record)
+    monkeypatch.setattr(uvicorn.Server, "run", record)
     return calls
 
 

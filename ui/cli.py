@@ -6,8 +6,12 @@ This module is imported to build the ``qa`` parser: keep heavy imports (gradio) 
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 import time
+
+from qa.errors import QAError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,12 +78,17 @@ def run(args: argparse.Namespace) -> int:
     if args.max_upload_mb <= 0:
         raise ValueError(f"--max-upload-mb must be positive, got {args.max_upload_mb:g}")
 
-    import uvicorn
+    listening = listen(args.host, args.port)  # before anything loads: a busy port fails now
+    try:
+        import uvicorn
 
-    from qa.ui.server import create_app
-    from qa.ui.service import MB, Service, open_index
+        from qa.ui.server import create_app
+        from qa.ui.service import MB, Service, open_index
 
-    index, seeded = open_index(args.index, model=args.model, sample=not args.no_sample)
+        index, seeded = open_index(args.index, model=args.model, sample=not args.no_sample)
+    except BaseException:
+        listening.close()
+        raise
     try:
         if seeded is not None:
             print(
@@ -102,7 +111,31 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
+        uvicorn.Server(config).run(sockets=[listening])
     finally:
+        listening.close()
         index.close()
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, or QAError saying the port is taken (or why not)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise QAError(f"cannot listen on {host}: {exc.strerror}") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not past a live listener
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise QAError(
+                f"port {port} on {host} is in use (another qa serve?); pick another with --port"
+            ) from None
+        raise QAError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
