@@ -625,3 +625,20 @@ def test_uploads_waiting_to_be_stored_are_bounded(
         time.sleep(0.05)
     stored = {d["source"] for d in client.get("/api/v1/documents").json()}
     assert {f"r{i}.txt" for i in range(MAX_WAITING + 1)} <= stored and "r99.txt" not in stored
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"), [("/api/v1/ask", "AskIn"), ("/api/v1/search", "SearchIn")]
+)
+def test_the_examples_in_the_api_docs_work_as_they_are(
+    reader: TestClient, path: str, schema: str
+) -> None:
+    spec = reader.get("/openapi.json").json()
+    example = spec["components"]["schemas"][schema]["examples"][0]
+    reply = reader.post(path, json=example)
+    assert reply.status_code == 200
+    body = reply.json()
+    if path.endswith("ask"):
+        assert body["short_answer"] == "six" and not body["abstained"]
+    else:
+        assert body["hits"] and "Kinzhal" in body["hits"][0]["text"]

@@ -38,7 +38,12 @@ class FiltersIn(BaseModel):
 
 
 class AskIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # the example /docs offers, which must work as it is: no filters, whose generated
+    # placeholders ("string", today's date) would match no report
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"question": "How many Kinzhal missiles were fired?"}]},
+    )
 
     question: str = Field(
         ..., description="the question", examples=["Who is the mayor of Kharkiv?"]
@@ -54,7 +59,10 @@ class AskIn(BaseModel):
 
 
 class SearchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"query": "Kinzhal missiles", "k": 3, "mode": "hybrid"}]},
+    )
 
     query: str = Field(
         ...,
