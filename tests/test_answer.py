@@ -262,3 +262,14 @@ def test_a_hard_wrapped_report_gives_the_same_answers_and_quotes(
         return [(r.short_answer, [" ".join(c.quote.split()) for c in r.citations]) for r in replies]
 
     assert answers(wrapped, "wrapped") == answers(sample_corpus(), "plain")
+
+
+def test_filters_that_let_no_report_through_say_so(sample_index: Index) -> None:
+    answer = ask(sample_index, "How many Kinzhal missiles were fired?", date_from="2030-01-01")
+    assert answer.abstained and not answer.citations
+    assert answer.answer.startswith("No report matches the filters: dated from 2030-01-01")
+    assert "undated reports are left out" in answer.answer
+    answer = ask(sample_index, "How many Kinzhal missiles were fired?", sources=["nowhere.pdf"])
+    assert answer.answer.startswith("No report matches the filters: source containing “nowhere")
+    answered = ask(sample_index, "How many Kinzhal missiles were fired?", sources=["000_"])
+    assert answered.short_answer == "six"  # a filter that lets a report through answers

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from qa.answer.compose import NUMERIC_KINDS, abstain, compose, margin_for
 from qa.answer.question import one_figure, parse_question
 from qa.errors import DocumentNotFoundError
-from qa.index import Index
+from qa.index import Filters, Index
 from qa.reader import Passage, Reader, load_reader, read_passages
 from qa.types import Answer, Document, Hit
 
@@ -57,6 +57,10 @@ def ask(
     )
     documents = _documents(index, hits)
     hits = [h for h in hits if h.doc_id in documents]
+    filters = Filters(doc_ids, sources, date_from, date_to)
+    if not hits and filters.active and mode != "bm25":
+        # dense search finds some passage in any report a filter lets through: none does
+        return abstain(q, [], documents, 0.0, no_match(filters))
     if not hits:
         return abstain(q, [], documents, 0.0)
     passages = [Passage(h.doc_id, h.start, h.text) for h in hits]
@@ -66,6 +70,19 @@ def ask(
     accept = one_figure if q.kind in NUMERIC_KINDS else None
     reading = read_passages(reader or load_reader(), q.query, passages, accept)
     return compose(q, hits, reading, documents, margin_for(abstain_below))
+
+
+def no_match(filters: Filters) -> str:
+    """Why a question with these filters has nothing to be answered from."""
+    parts = []
+    if filters.doc_ids:
+        parts.append("document " + " or ".join(filters.doc_ids))
+    if filters.sources:
+        parts.append("source containing " + " or ".join(f"“{s}”" for s in filters.sources))
+    if filters.date_from or filters.date_to:
+        span = f"from {filters.date_from or 'any date'} to {filters.date_to or 'any date'}"
+        parts.append(f"dated {span} (undated reports are left out by a date filter)")
+    return f"No report matches the filters: {'; '.join(parts)}. Change or clear the filters."
 
 
 def _documents(index: Index, hits: Sequence[Hit]) -> dict[str, Document]:

@@ -82,11 +82,16 @@ def compose(
 
 
 def abstain(
-    q: Question, related: Sequence[Hit], documents: dict[str, Document], conf: float
+    q: Question,
+    related: Sequence[Hit],
+    documents: dict[str, Document],
+    conf: float,
+    reason: str | None = None,
 ) -> Answer:
-    """The reports don't say; the closest passages (``related``, best first) are offered."""
+    """The reports don't say; the closest passages (``related``, best first) are offered.
+    ``reason`` says why instead, where it is known (no report passes the filters)."""
     what = q.text.rstrip("?!. ")
-    text = f"The reports don't say. None of the passages found answers “{what}”."
+    text = reason or f"The reports don't say. None of the passages found answers “{what}”."
     shown = tuple(related[:RELATED])
     if shown:
         text += " The closest passages are listed as related."
