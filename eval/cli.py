@@ -128,7 +128,7 @@ def _run(
         modes=[m.strip() for m in args.modes.split(",") if m.strip()],
         split=args.split,
         limit=args.limit,
-        progress=sys.stderr.isatty(),
+        progress=True,  # bars on a terminal, a line every ten seconds in a log
         k=args.k,
         mode=args.mode,
         reader=str(args.reader) if args.reader else None,

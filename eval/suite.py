@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -67,9 +68,41 @@ def detect(path: str | Path) -> str:
 
 
 def _bar(items: Iterable[Any] | None, progress: bool, total: int, desc: str, unit: str) -> Any:
+    """A bar on a terminal; elsewhere, with ``progress``, a line now and then
+    (:func:`qa.progress.reporter`), so a log shows the run goes on."""
     from tqdm import tqdm
 
-    return tqdm(items, total=total, desc=desc, unit=unit, disable=not progress, leave=False)
+    if not progress or sys.stderr.isatty():
+        return tqdm(items, total=total, desc=desc, unit=unit, disable=not progress, leave=False)
+    return _Lines(items, total, desc)
+
+
+class _Lines:
+    """What eval uses of a tqdm bar (iterate, ``update``, ``with``), as progress lines."""
+
+    def __init__(self, items: Iterable[Any] | None, total: int, stage: str) -> None:
+        self.items, self.total, self.stage = items, total, stage
+        self.done = 0
+        self.show = reporter()
+        self.show(stage, 0, total)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.show(self.stage, self.done, self.total)
+
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+        """A bar's note (the mode being run): a line has no room for it."""
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self.items or ():
+            yield item
+            self.update(1)
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def _measured(index: Index, write: Callable[[], object]) -> dict[str, Any]:

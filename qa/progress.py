@@ -40,7 +40,13 @@ def reporter(stream: TextIO | None = None, every: float = LINE_EVERY) -> Progres
     return line
 
 
-_UNITS = {"reading": "files", "embedding": "chunks"}
+_UNITS = {
+    "reading": "files",
+    "embedding": "chunks",
+    "indexing": "documents",
+    "asking": "questions",
+    "searching": "queries",
+}
 
 
 class _Bars:

@@ -152,7 +152,8 @@ def test_qa_eval_scores_a_question_set_on_milvus(
     location = f"milvus://{tmp_path / 'copy' / 'index.db'}"
     questions = Path(__file__).resolve().parents[1] / "eval/data/sample_questions.jsonl"
     code = main(["eval", str(questions), "--index", location, "--limit", "8", "--no-output"])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert code == 0 and "accuracy" in out
+    assert "qa: asking 8/8 questions (100%)" in err  # progress, in a log as in a terminal
     done = qa("docs", "--json", "--index", location)
     assert json.loads(done.stdout)[0]["id"], done.stderr
