@@ -257,3 +257,13 @@ def test_a_long_upload_shows_progress_while_questions_are_answered(
     assert status.locator("progress").count() == 1  # the upload was still going on
     status.get_by_text("Added").wait_for(timeout=180_000)
     assert "Sumy bulletins" in status.inner_text()
+
+
+def test_the_question_box_is_named_and_has_the_focus_after_each_answer(page: Page) -> None:
+    box = page.get_by_role("textbox", name="Question")
+    assert box.count() == 1
+    ask(page, "How many Kinzhal missiles were fired?", click=True)  # the button takes the focus
+    page.wait_for_function("() => document.activeElement?.closest('#question') !== null")
+    page.keyboard.type("And how many drones?")  # typed straight on, no click
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#chat .qa-answer').length === 2")

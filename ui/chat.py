@@ -29,6 +29,8 @@ STATE_SECONDS = 6 * 3600  # a chat's state is dropped after hours without a chan
 SCROLL_SOURCES_TOP = (
     "() => { const s = document.getElementById('sources'); if (s) s.scrollTop = 0; }"
 )
+# once the box is free again, the next question can be typed at once
+FOCUS_QUESTION = "() => { const q = document.querySelector('#question textarea'); q?.focus(); }"
 
 
 def static_text(name: str) -> str:
@@ -75,6 +77,7 @@ def build_chat(service: Service) -> gr.Blocks:
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(
                         placeholder="Ask a question, e.g. How many missiles were fired?",
+                        label="Question",  # its accessible name; not shown
                         show_label=False,
                         elem_id="question",
                         lines=1,
@@ -124,7 +127,9 @@ def build_chat(service: Service) -> gr.Blocks:
                 [chat, asked, panels, sources],
                 show_progress="hidden",
                 **PRIVATE,
-            ).then(on.finish, None, [question, ask], queue=False, js=SCROLL_SOURCES_TOP, **PRIVATE)
+            ).then(
+                on.finish, None, [question, ask], queue=False, js=SCROLL_SOURCES_TOP, **PRIVATE
+            ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
         cleared = [chat, asked, panels, sources, pending]
         new.click(on.clear, None, cleared, queue=False, **PRIVATE)
         chat.clear(on.clear, None, cleared, queue=False, **PRIVATE)
