@@ -267,3 +267,22 @@ def test_the_question_box_is_named_and_has_the_focus_after_each_answer(page: Pag
     page.keyboard.type("And how many drones?")  # typed straight on, no click
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelectorAll('#chat .qa-answer').length === 2")
+
+
+def test_citations_and_source_cards_work_from_the_keyboard(page: Page) -> None:
+    answer = ask(page, "How many missiles were fired?")  # two reports, two cards
+    link = answer.locator("a.cite").first
+    link.focus()
+    page.keyboard.press("Enter")
+    mark_id = (link.get_attribute("href") or "#").removeprefix("#")
+    page.wait_for_function(
+        "id => document.getElementById(id).classList.contains('active')", arg=mark_id
+    )
+    card = page.locator("#sources .src-card").nth(1)
+    card_mark = card.get_attribute("data-mark")
+    card.focus()
+    assert page.evaluate("() => document.activeElement.classList.contains('src-card')")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "id => document.getElementById(id).classList.contains('active')", arg=card_mark
+    )

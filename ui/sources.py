@@ -105,7 +105,8 @@ def card(spot: Spot, doc: Document | None, brief: bool) -> str:
             more = f'<a class="cite src-open" href="#{spot.mark_id}">Show in the whole report</a>'
     return (
         f'<article class="src-card{" related" if spot.related else ""}" id="{spot.card_id}" '
-        f'data-mark="{spot.mark_id}"><header class="src-head"><span class="src-n">{spot.label}'
+        f'data-mark="{spot.mark_id}" tabindex="0"><header class="src-head">'
+        f'<span class="src-n">{spot.label}'
         f'</span> <span class="src-title">{escape(spot.title)}</span></header>'
         f'<div class="src-meta">{" · ".join(meta)}</div>'
         f'<div class="src-passage">{passage}</div>{more}</article>'

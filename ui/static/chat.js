@@ -46,5 +46,12 @@
     },
     true
   );
+  // a source card reached with Tab opens its report with Enter or Space, as a click does
+  document.addEventListener("keydown", function (ev) {
+    var card = ev.target instanceof Element && ev.target.matches(".src-card[data-mark]");
+    if (!card || (ev.key !== "Enter" && ev.key !== " ")) return;
+    ev.preventDefault();
+    openMark(ev.target.getAttribute("data-mark"));
+  });
   window.qaOpenMark = openMark;
 })();
