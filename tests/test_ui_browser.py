@@ -286,3 +286,15 @@ def test_citations_and_source_cards_work_from_the_keyboard(page: Page) -> None:
     page.wait_for_function(
         "id => document.getElementById(id).classList.contains('active')", arg=card_mark
     )
+
+
+def test_copy_conversation_gives_text_with_quotes_and_sources(page: Page) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    ask(page, KINZHAL)
+    page.locator("#copy-chat").click()
+    page.wait_for_function("async () => (await navigator.clipboard.readText()).length > 0")
+    text = page.evaluate("() => navigator.clipboard.readText()")
+    assert text.startswith(f"**Q:** {KINZHAL}\n\n**A:** six [1]")
+    assert "six Kinzhal hypersonic missiles" in text  # the quote
+    assert "Sources:\n- [1] Russia says a missile strike" in text
+    assert "<" not in text and "&lt;" not in text and "confidence" not in text

@@ -29,6 +29,7 @@ STATE_SECONDS = 6 * 3600  # a chat's state is dropped after hours without a chan
 SCROLL_SOURCES_TOP = (
     "() => { const s = document.getElementById('sources'); if (s) s.scrollTop = 0; }"
 )
+COPY_CONVERSATION = "() => navigator.clipboard.writeText(window.qaConversation())"
 # once the box is free again, the next question can be typed at once
 FOCUS_QUESTION = "() => { const q = document.querySelector('#question textarea'); q?.focus(); }"
 
@@ -70,7 +71,7 @@ def build_chat(service: Service) -> gr.Blocks:
                     latex_delimiters=[],
                     sanitize_html=True,
                     feedback_options=None,
-                    buttons=["copy_all"],
+                    buttons=[],  # "Copy conversation" below copies text, not HTML
                     placeholder="Ask a question about the reports. Every answer cites the "
                     "exact sentence it comes from.",
                 )
@@ -87,6 +88,10 @@ def build_chat(service: Service) -> gr.Blocks:
                     )
                     ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=0, min_width=96)
                     new = gr.Button("New chat", elem_id="new-chat", scale=0, min_width=112)
+                with gr.Row():
+                    copy = gr.Button(
+                        "Copy conversation", elem_id="copy-chat", size="sm", scale=0, min_width=180
+                    )
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     with gr.Row():
                         k = gr.Slider(
@@ -130,6 +135,7 @@ def build_chat(service: Service) -> gr.Blocks:
             ).then(
                 on.finish, None, [question, ask], queue=False, js=SCROLL_SOURCES_TOP, **PRIVATE
             ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
+        copy.click(None, None, None, js=COPY_CONVERSATION, **PRIVATE)
         cleared = [chat, asked, panels, sources, pending]
         new.click(on.clear, None, cleared, queue=False, **PRIVATE)
         chat.clear(on.clear, None, cleared, queue=False, **PRIVATE)

@@ -54,4 +54,32 @@
     openMark(ev.target.getAttribute("data-mark"));
   });
   window.qaOpenMark = openMark;
+
+  // The conversation as Markdown: each question, its answer with the quotes, and the sources
+  // the answer cites (title, source, date), for "Copy conversation" (no HTML).
+  window.qaConversation = function () {
+    var parts = [];
+    document.querySelectorAll("#chat .qa-question, #chat .qa-answer").forEach(function (el) {
+      if (el.classList.contains("qa-question")) {
+        parts.push("**Q:** " + el.innerText.trim());
+        return;
+      }
+      var answer = el.cloneNode(true);
+      answer.querySelectorAll(".qa-meta").forEach(function (m) { m.remove(); });
+      var text = "**A:** " + answer.innerText.trim();
+      var aid = el.id.replace(/^answer-/, "");
+      var seen = {}, lines = [];
+      document.querySelectorAll('#sources .src-card[id^="card-' + aid + '-"]').forEach(function (c) {
+        var n = c.querySelector(".src-n").innerText.trim();
+        if (seen[n]) return;
+        seen[n] = true;
+        var meta = c.querySelector(".src-meta");
+        lines.push("- " + n + " " + c.querySelector(".src-title").innerText.trim() +
+                   (meta ? " — " + meta.innerText.trim() : ""));
+      });
+      if (lines.length) text += "\n\nSources:\n" + lines.join("\n");
+      parts.push(text);
+    });
+    return parts.join("\n\n");
+  };
 })();
