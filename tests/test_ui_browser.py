@@ -298,3 +298,18 @@ def test_copy_conversation_gives_text_with_quotes_and_sources(page: Page) -> Non
     assert "six Kinzhal hypersonic missiles" in text  # the quote
     assert "Sources:\n- [1] Russia says a missile strike" in text
     assert "<" not in text and "&lt;" not in text and "confidence" not in text
+
+
+def test_the_folded_settings_say_which_filters_are_on(page: Page) -> None:
+    settings = page.locator("#settings")
+    settings.get_by_text("Settings").click()
+    sources = page.locator("#source-filter textarea, #source-filter input").first
+    sources.fill("004_")
+    page.locator("#date-to textarea, #date-to input").first.fill("2022-12-31")
+    title = settings.get_by_text("Settings · filters on")
+    title.wait_for()
+    assert title.inner_text() == "Settings · filters on: sources “004_”; to 2022-12-31"
+    title.click()  # folded: the filters still show
+    assert title.is_visible() and not sources.is_visible()
+    answer = ask(page, KINZHAL)
+    assert answer.inner_text().startswith("No report matches the filters: source containing")

@@ -18,7 +18,7 @@ from qa.answer.answerer import DEFAULT_K
 from qa.index import MODES
 from qa.loaders import SUPPORTED_SUFFIXES
 from qa.ui import render
-from qa.ui.handlers import Handlers
+from qa.ui.handlers import Handlers, settings_label
 from qa.ui.schemas import MAX_ASK_K
 from qa.ui.service import Service
 
@@ -92,7 +92,7 @@ def build_chat(service: Service) -> gr.Blocks:
                     copy = gr.Button(
                         "Copy conversation", elem_id="copy-chat", size="sm", scale=0, min_width=180
                     )
-                with gr.Accordion("Settings", open=False, elem_id="settings"):
+                with gr.Accordion("Settings", open=False, elem_id="settings") as settings_box:
                     with gr.Row():
                         k = gr.Slider(
                             1, MAX_ASK_K, DEFAULT_K, step=1, label="Passages (k)", elem_id="k"
@@ -123,6 +123,14 @@ def build_chat(service: Service) -> gr.Blocks:
                 sources = gr.HTML(render.panel_html([]), elem_id="sources", js_on_load=None)
 
         settings = [k, mode, source_filter, date_from, date_to]
+        for box in (source_filter, date_from, date_to):
+            box.change(
+                settings_label,
+                [source_filter, date_from, date_to],
+                settings_box,
+                queue=False,
+                **PRIVATE,
+            )
         for trigger in (question.submit, ask.click):
             trigger(
                 on.start, [question, chat], [chat, pending, question, ask], queue=False, **PRIVATE

@@ -187,6 +187,20 @@ def parse_filters(sources: str, date_from: str, date_to: str) -> Filters:
     return Filters(None, names or None, day(date_from, "from"), day(date_to, "to"))
 
 
+def settings_label(sources: str, date_from: str, date_to: str) -> Any:
+    """The Settings section's title, saying which filters are on, so it shows while the
+    section is folded."""
+    on = []
+    names = [s.strip() for s in (sources or "").split(",") if s.strip()]
+    if names:
+        on.append("sources " + ", ".join(f"“{n}”" for n in names))
+    if (date_from or "").strip():
+        on.append(f"from {date_from.strip()}")
+    if (date_to or "").strip():
+        on.append(f"to {date_to.strip()}")
+    return gr.Accordion(label="Settings · filters on: " + "; ".join(on) if on else "Settings")
+
+
 def upload_folder() -> str:
     """The folder Gradio saves uploads in (``$GRADIO_TEMP_DIR``, else a temp folder)."""
     from gradio.utils import get_upload_folder
