@@ -20,7 +20,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa.index.core import LocalIndex
+from qa.index.core import LocalIndex, local_index
 from qa.index.segment import vector_index
 
 CANDIDATES = (64, 128, 256, 512)  # efSearch values tried
@@ -28,7 +28,7 @@ K = 10
 
 
 def load_vectors(path: Path) -> tuple[np.ndarray, LocalIndex]:
-    index = LocalIndex.open_at(str(path))
+    index = local_index(path)
     ids = index.store.chunk_ids()
     vectors, _ = index.store.chunk_data(int(ids[0]), int(ids[-1]), index.manifest.dim)
     return np.ascontiguousarray(vectors), index

@@ -23,7 +23,7 @@ from qa.eval.beir import evaluate, load_beir
 from qa.eval.suite import ingest
 from qa.index import MODES, Index
 from qa.index.base import BATCH_CHUNKS
-from qa.index.core import LocalIndex
+from qa.index.core import LocalIndex, local_index
 from qa.index.store import NewDocument
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared/bench/scifact-train"
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     data = load_beir(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
-        local = LocalIndex.open_at(str(root / "local"), create=True)
+        local = local_index(root / "local", create=True)
         milvus = Index.open(f"milvus://{root / 'milvus.db'}", create=True)
         if not milvus.counts()["chunks"]:  # not kept from an earlier run with --keep
             stats = ingest(local, data.documents, progress=sys.stderr.isatty())
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             documents = list(stored(local))
             print(f"\nwriting the same {chunks} embedded chunks (commits of {BATCH_CHUNKS}):")
             print(f"{'backend':<14}{'seconds':>9}{'chunks/s':>10}")
-            with LocalIndex.open_at(str(root / "local-copy"), create=True) as copy:
+            with local_index(root / "local-copy", create=True) as copy:
                 for name, target in (("local", copy), ("Milvus Lite", milvus)):
                     took = copy_into(target, documents)
                     print(f"{name:<14}{took:>9.1f}{chunks / took:>10.0f}")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from qa.embed import Embedder, default_precision, load_embedder
-from qa.index.core import LocalIndex
+from qa.index.core import local_index
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared/bench/scifact-train"
 
@@ -34,7 +34,7 @@ def write_reports(corpus: Path, n: int, folder: Path) -> None:
 def ingest(reports: Path, folder: Path, embedder: Embedder) -> tuple[float, list[str]]:
     """Seconds to ingest ``reports`` into a new index, and the chunk texts it stored."""
     started = time.perf_counter()
-    with LocalIndex.open_at(str(folder), create=True, embedder=embedder) as index:
+    with local_index(folder, create=True, embedder=embedder) as index:
         index.add([reports])
         took = time.perf_counter() - started
         chunks = index.store.chunks(index.store.chunk_ids().tolist())

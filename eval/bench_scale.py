@@ -29,7 +29,7 @@ import numpy as np
 
 from qa.eval.serving import percentiles
 from qa.index import Index
-from qa.index.core import LocalIndex
+from qa.index.core import local_index
 from qa.index.store import NewDocument
 from qa.types import Document
 
@@ -133,7 +133,7 @@ def bench_size(
     texts = list(chunk_texts(pool, n, seed=n))
     vectors = unit_vectors(n, 384, rng)
     started = time.perf_counter()
-    with LocalIndex.open_at(str(folder), create=True, embedder=embedder) as index:  # type: ignore[arg-type]
+    with local_index(folder, create=True, embedder=embedder) as index:
         kept = index.counts()["chunks"]  # an index kept by an earlier run is searched again
         if kept not in (0, n):
             raise SystemExit(f"{folder} holds {kept} chunks, not {n}: remove it")

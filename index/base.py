@@ -24,7 +24,7 @@ import numpy as np
 
 from qa.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, TOKENIZER, Chunker
 from qa.config import default_index_location
-from qa.embed import Embedder, load_embedder
+from qa.embed import Embedder, load_embedder, model_name
 from qa.errors import DocumentNotFoundError, IndexFormatError, QAError
 from qa.index.ingest import DocumentStore, IngestReport, Step, plan_ingest
 from qa.index.manifest import Manifest
@@ -107,28 +107,12 @@ class Index(ABC):
             from qa.index.core import LocalIndex
 
             backend = LocalIndex
-        return backend.open_at(
-            where,
-            create=create,
-            model=model,
-            embedder=embedder,
-            chunk_size=chunk_size,
-            chunk_overlap=chunk_overlap,
-        )
+        return backend.open_at(where, create, Settings(model, embedder, chunk_size, chunk_overlap))
 
     @classmethod
     @abstractmethod
-    def open_at(
-        cls,
-        location: str,
-        *,
-        create: bool = False,
-        model: str | None = None,
-        embedder: Embedder | None = None,
-        chunk_size: int | None = None,
-        chunk_overlap: int | None = None,
-    ) -> Index:
-        """This backend's :meth:`open`."""
+    def open_at(cls, location: str, create: bool, settings: Settings) -> Index:
+        """This backend's :meth:`open`, with what the caller asked for in ``settings``."""
 
     @property
     @abstractmethod
@@ -353,42 +337,52 @@ class Index(ABC):
         return matches[0]
 
 
-def new_manifest(
-    model: str, embedder: Embedder, chunk_size: int | None, chunk_overlap: int | None
-) -> Manifest:
-    """The manifest of a new index (chunk settings checked before anything is written)."""
-    from qa import __version__
+@dataclass
+class Settings:
+    """What :meth:`Index.open` was asked for: a model (or a loaded embedder) and chunking,
+    for a new index's manifest or to check an existing one's against."""
 
-    chunker = Chunker(
-        DEFAULT_SIZE if chunk_size is None else chunk_size,
-        DEFAULT_OVERLAP if chunk_overlap is None else chunk_overlap,
-    )
-    return Manifest(model, embedder.dim, TOKENIZER, chunker.size, chunker.overlap, __version__)
+    model: str | None = None
+    embedder: Embedder | None = None
+    chunk_size: int | None = None
+    chunk_overlap: int | None = None
 
+    @property
+    def name(self) -> str:
+        """The model's identity, as a manifest records it."""
+        return self.embedder.name if self.embedder else model_name(self.model)
 
-def check_settings(
-    manifest: Manifest,
-    location: str,
-    model: str,
-    chunk_size: int | None,
-    chunk_overlap: int | None,
-) -> None:
-    """Fail unless the index was built with this model, tokenizer and chunking."""
-    manifest.check_model(model, location)
-    if manifest.tokenizer != TOKENIZER:
-        raise IndexFormatError(
-            f"{location} was chunked with tokenizer {manifest.tokenizer!r}, this version uses "
-            f"{TOKENIZER!r}: re-ingest into a new index"
+    def new_manifest(self) -> Manifest:
+        """The manifest of a new index (chunking checked before anything is written); the
+        model is loaded here if it was not given."""
+        from qa import __version__
+
+        chunker = Chunker(
+            DEFAULT_SIZE if self.chunk_size is None else self.chunk_size,
+            DEFAULT_OVERLAP if self.chunk_overlap is None else self.chunk_overlap,
         )
-    for asked, built, what in (
-        (chunk_size, manifest.chunk_size, "chunk size"),
-        (chunk_overlap, manifest.chunk_overlap, "chunk overlap"),
-    ):
-        if asked is not None and asked != built:
-            raise ValueError(
-                f"the index at {location} was built with {what} {built}, not {asked}; "
-                "use a new index folder to try other chunking"
+        self.embedder = self.embedder or load_embedder(self.name)
+        dim = self.embedder.dim
+        return Manifest(self.name, dim, TOKENIZER, chunker.size, chunker.overlap, __version__)
+
+    def check(self, manifest: Manifest, location: str) -> None:
+        """Fail unless the index at ``location`` was built with this model, this version's
+        tokenizer and the chunking asked for."""
+        manifest.check_model(self.name, location)
+        if manifest.tokenizer != TOKENIZER:
+            raise IndexFormatError(
+                f"{location} was chunked with tokenizer {manifest.tokenizer!r}, this version "
+                f"uses {TOKENIZER!r}: re-ingest into a new index"
             )
+        for asked, built, what in (
+            (self.chunk_size, manifest.chunk_size, "chunk size"),
+            (self.chunk_overlap, manifest.chunk_overlap, "chunk overlap"),
+        ):
+            if asked is not None and asked != built:
+                raise ValueError(
+                    f"the index at {location} was built with {what} {built}, not {asked}; "
+                    "use a new index folder to try other chunking"
+                )
 
 
 def crash_point(name: str) -> None:

@@ -26,13 +26,14 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from qa.embed import Embedder, load_embedder, model_name
+from qa.embed import Embedder
 from qa.errors import IndexFormatError
 from qa.index import derived
-from qa.index.base import Filters, Index, check_settings, crash_point, new_manifest
+from qa.index.base import Filters, Index, Settings, crash_point
 from qa.index.locking import FileLock
 from qa.index.manifest import MANIFEST, Manifest
 from qa.index.merger import Merger
@@ -97,28 +98,17 @@ class LocalIndex(Index):
         return str(self.path)
 
     @classmethod
-    def open_at(
-        cls,
-        location: str,
-        *,
-        create: bool = False,
-        model: str | None = None,
-        embedder: Embedder | None = None,
-        chunk_size: int | None = None,
-        chunk_overlap: int | None = None,
-    ) -> LocalIndex:
+    def open_at(cls, location: str, create: bool, settings: Settings) -> LocalIndex:
         path = Path(location).expanduser()
-        name = embedder.name if embedder else model_name(model)
         if create and not (path / MANIFEST).exists():
             _check_empty(path)
-            embedder = embedder or load_embedder(name)
-            manifest = new_manifest(name, embedder, chunk_size, chunk_overlap)
+            manifest = settings.new_manifest()
             path.mkdir(parents=True, exist_ok=True)
             Store(path / STORE).close()
             manifest.write(path)
         manifest = Manifest.read(path)
-        check_settings(manifest, str(path), name, chunk_size, chunk_overlap)
-        return cls(path, manifest, embedder)
+        settings.check(manifest, str(path))
+        return cls(path, manifest, settings.embedder)
 
     def close(self) -> None:
         """Finish the merge under way, then close the store."""
@@ -237,3 +227,11 @@ class LocalIndex(Index):
 def _check_empty(path: Path) -> None:
     if path.exists() and (not path.is_dir() or set(os.listdir(path)) - _OWN_FILES):
         raise IndexFormatError(f"{path} exists and is not a reportqa index; choose another path")
+
+
+def local_index(path: str | os.PathLike[str], **options: Any) -> LocalIndex:
+    """:meth:`Index.open` of a folder, typed as the local index (for the benchmarks that
+    reach into its store and segments)."""
+    index = Index.open(path, **options)
+    assert isinstance(index, LocalIndex)
+    return index

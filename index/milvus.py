@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from qa.embed import Embedder, load_embedder, model_name
+from qa.embed import Embedder
 from qa.errors import IndexFormatError, IndexNotFoundError, IndexUnavailableError
-from qa.index.base import MILVUS_SCHEME, Filters, Index, check_settings, holding, new_manifest
+from qa.index.base import MILVUS_SCHEME, Filters, Index, Settings, holding
 from qa.index.manifest import Manifest
 from qa.index.milvus_store import MilvusStore, one_of
 from qa.index.retrieve import ChunkId, Ranked, Retriever
@@ -172,16 +172,7 @@ class MilvusIndex(Index):
         self._closed = False
 
     @classmethod
-    def open_at(
-        cls,
-        location: str,
-        *,
-        create: bool = False,
-        model: str | None = None,
-        embedder: Embedder | None = None,
-        chunk_size: int | None = None,
-        chunk_overlap: int | None = None,
-    ) -> MilvusIndex:
+    def open_at(cls, location: str, create: bool, settings: Settings) -> MilvusIndex:
         address = parse_location(location)
         missing = IndexNotFoundError(
             f"no index at {location}; create one with `qa ingest PATH --index {location}`"
@@ -193,12 +184,10 @@ class MilvusIndex(Index):
         client = connect(address, location)
         try:
             store = MilvusStore(client, address.name)
-            name = embedder.name if embedder else model_name(model)
             if not store.exists():
                 if not create:
                     raise missing
-                embedder = embedder or load_embedder(name)
-                manifest = new_manifest(name, embedder, chunk_size, chunk_overlap)
+                manifest = settings.new_manifest()
                 store.create(manifest.dim, {MANIFEST_PROPERTY: manifest.to_json()})
             text = store.properties().get(MANIFEST_PROPERTY)
             if text is None:
@@ -206,13 +195,13 @@ class MilvusIndex(Index):
                     f"{location}: collection {store.chunks_name} is not a reportqa index"
                 )
             manifest = Manifest.parse(text, f"{location} ({MANIFEST_PROPERTY})", location)
-            check_settings(manifest, location, name, chunk_size, chunk_overlap)
+            settings.check(manifest, location)
             store.load()
             store.recover(older_than=time.time() - RECOVER_AFTER)
         except BaseException:
             disconnect(client, address)
             raise
-        return cls(location, address, store, manifest, embedder)
+        return cls(location, address, store, manifest, settings.embedder)
 
     @property
     def location(self) -> str:
