@@ -31,7 +31,7 @@ from qa.index.manifest import Manifest
 from qa.index.retrieve import MODES
 from qa.index.store import NewDocument
 from qa.progress import Progress
-from qa.types import Document, Hit, is_text
+from qa.types import MAX_CATALOG, Catalog, Document, Hit, is_text
 
 PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 MILVUS_SCHEME = "milvus://"
@@ -165,6 +165,18 @@ class Index(ABC):
         if doc is None:  # removed between the two reads
             raise DocumentNotFoundError(f"no document with id or source {key!r}")
         return doc
+
+    def catalog(self, contains: str = "", *, limit: int = 100, offset: int = 0) -> Catalog:
+        """A page of the stored documents, without their texts, ordered by source: those
+        whose title or source contains ``contains`` (ignoring case), with how many match.
+
+        On the local index an unfiltered page costs what the page holds; a filter, or Milvus
+        (which cannot sort), reads the metadata of every document, never their texts."""
+        if not 1 <= limit <= MAX_CATALOG:
+            raise ValueError(f"limit must be between 1 and {MAX_CATALOG}, got {limit}")
+        if offset < 0:
+            raise ValueError(f"offset must be 0 or more, got {offset}")
+        return self.store.catalog(contains.strip(), limit, offset)
 
     def counts(self) -> dict[str, int]:
         return self.store.counts()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from qa.errors import IngestError
-from qa.types import Document
+from qa.types import Catalog, Document
 
 
 class DocumentStore(Protocol):
@@ -22,6 +22,11 @@ class DocumentStore(Protocol):
         ...
 
     def counts(self) -> dict[str, int]: ...
+
+    def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
+        """A page of the documents whose title or source contains ``contains`` (any case),
+        ordered by source."""
+        ...
 
 
 @dataclass

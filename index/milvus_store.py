@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ from qa.index.base import Filters, crash_point
 from qa.index.retrieve import ChunkId
 from qa.index.sparse import K1, B
 from qa.index.store import NewDocument, StoredChunk
-from qa.types import Chunk, Document
+from qa.types import Catalog, Chunk, Document, DocumentInfo
 
 PIECE = 16_000  # characters of text per document row: at most 64,000 bytes in UTF-8
 WRITE_ROWS = 500  # rows per insert call
@@ -164,6 +165,34 @@ class MilvusStore:
         else:
             expr = f"piece == 0 and source == {literal(value)}"
         return [row["doc_id"] for row in self._query(self.documents_name, expr, ["doc_id"])]
+
+    def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
+        """Milvus queries have no order and LIKE is case-sensitive: the documents' metadata
+        (no text) is read, matched and sorted here, and only the page's chunks counted."""
+        needle = contains.lower()
+        fields = ["doc_id", "source", "title", "format", "date"]
+        rows = [
+            row
+            for row in self._query(self.documents_name, "piece == 0", fields)
+            if needle in row["source"].lower() or needle in row["title"].lower()
+        ]
+        rows.sort(key=lambda r: (r["source"], r["doc_id"]))
+        page = rows[offset : offset + limit]
+        ids = [row["doc_id"] for row in page]
+        chunks = self._query(self.chunks_name, one_of("doc_id", ids), ["doc_id"]) if ids else []
+        passages = Counter(row["doc_id"] for row in chunks)
+        infos = [
+            DocumentInfo(
+                r["doc_id"],
+                r["source"],
+                r["title"],
+                r["format"],
+                r["date"] or None,
+                passages[r["doc_id"]],
+            )
+            for r in page
+        ]
+        return Catalog(len(rows), infos)
 
     def counts(self) -> dict[str, int]:
         """Documents, and their chunks (not those of a write in flight or cut short)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import IndexFormatError
-from qa.types import Chunk, Document
+from qa.types import Catalog, Chunk, Document, DocumentInfo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -180,6 +180,21 @@ class Store:
             query = "SELECT id FROM documents WHERE source = ?"
         with self._db() as db:
             return [row[0] for row in db.execute(query, (value,))]
+
+    def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
+        where, args = "", []
+        if contains:  # LIKE ignores case for ASCII letters only
+            where = "WHERE title LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\'"
+            args = [f"%{_like_escape(contains)}%"] * 2
+        passages = "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.id)"
+        with self._db() as db:
+            total = db.execute(f"SELECT count(*) FROM documents d {where}", args).fetchone()[0]
+            rows = db.execute(
+                f"SELECT id, source, title, format, date, {passages} FROM documents d {where} "
+                "ORDER BY source, id LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return Catalog(total, [DocumentInfo(*row) for row in rows])
 
     def counts(self) -> dict[str, int]:
         with self._db() as db:

@@ -20,6 +20,7 @@ from qa.errors import QAError
 from qa.eval import cli as eval_cli
 from qa.loaders import printable
 from qa.progress import reporter
+from qa.types import MAX_CATALOG
 from qa.ui import cli as ui_cli
 
 Handler = Callable[[argparse.Namespace], int]
@@ -57,6 +58,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"{counts['chunks']} chunks"
         )
     return 1 if report.errors else 0
+
+
+def _whole(least: int, most: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``least`` to ``most``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least or (most is not None and value > most):
+            span = f"from {least} to {most}" if most is not None else f"of {least} or more"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {span}")
+        return value
+
+    return parse
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
@@ -128,14 +145,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    docs = _open_index(args).documents()
+    listing = _open_index(args).catalog(args.contains, limit=args.limit, offset=args.offset)
     if args.json:
-        _print_json([{k: v for k, v in d.to_dict().items() if k != "text"} for d in docs])
+        _print_json([info.to_dict() for info in listing.documents])
         return 0
-    for doc in docs:
+    for doc in listing.documents:
         title = printable(doc.title)[:60]
         print(f"{doc.id}  {doc.date or '----------'}  {title:<60}  {printable(doc.source)}")
-    print(f"{len(docs)} documents")
+    shown = len(listing.documents)
+    if shown and shown < listing.total:
+        first, last = args.offset + 1, args.offset + shown
+        print(f"documents {first}-{last} of {listing.total} (--offset and --limit page on)")
+    else:
+        print(f"{shown} of {listing.total} documents" if args.offset else f"{shown} documents")
     return 0
 
 
@@ -218,7 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     eval_cli.add_arguments(evaluate)
     _add_filter_options(evaluate, k=6)
     ui_cli.add_arguments(add("serve", cmd_serve, "serve the web chat and the REST API"))
-    add("docs", cmd_docs, "list the stored documents")
+    docs = add("docs", cmd_docs, "list the stored documents, ordered by source")
+    docs.add_argument("contains", nargs="?", default="", help="only titles or sources with this")
+    docs.add_argument(
+        "--limit", type=_whole(1, MAX_CATALOG), default=1000, help="at most this many"
+    )
+    docs.add_argument("--offset", type=_whole(0), default=0, help="skip this many first")
     show = add("show", cmd_show, "print a stored document's text")
     show.add_argument("document", help="document id (or unique prefix) or source")
     remove = add("remove", cmd_remove, "remove documents from the index")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def is_text(value: str) -> bool:
@@ -66,6 +66,32 @@ class Document:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
         return cls(**{**data, "pages": tuple(data.get("pages") or ())})
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A stored report without its text, as a listing shows it; ``passages`` is its number
+    of chunks."""
+
+    id: str
+    source: str
+    title: str
+    format: str
+    date: str | None
+    passages: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+MAX_CATALOG = 10_000  # documents in one page of a listing
+
+
+class Catalog(NamedTuple):
+    """One page of a document listing: how many documents match, and this page of them."""
+
+    total: int
+    documents: list[DocumentInfo]
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,13 @@ def test_index_location_from_environment(
     monkeypatch.setenv("QA_INDEX", index_dir)
     code, out, _ = run(capsys, "docs")
     assert code == 0 and "2 documents" in out
+    code, out, _ = run(capsys, "docs", "launches", "--limit", "1")
+    assert code == 0 and out.splitlines()[-1] == "1 documents"
+    code, out, _ = run(capsys, "docs", "--limit", "1", "--offset", "1")
+    assert code == 0 and out.splitlines()[-1] == "documents 2-2 of 2 (--offset and --limit page on)"
+    with pytest.raises(SystemExit):
+        run(capsys, "docs", "--limit", "0")
+    assert "argument --limit: '0' is not a whole number from 1 to 10000" in capsys.readouterr().err
 
 
 def test_ask_reads_questions_from_stdin(

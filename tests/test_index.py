@@ -108,6 +108,41 @@ def test_remove_by_source_and_id_prefix(index: Index) -> None:
     assert index.search("text", mode="bm25") == []
 
 
+def test_catalog_lists_a_page_of_documents_without_text(index: Index) -> None:
+    docs = [
+        Document(
+            "Shelling hit Kherson overnight.", "reports/kherson.txt", "Kherson shelled", "txt"
+        ),
+        Document("Trains to Odesa resumed.", "reports/odesa.txt", "Odesa trains", "txt"),
+        Document("Prices rose.", "misc/prices_now.txt", "A 50% rise", "txt", "2024-01-02"),
+    ]
+    index.add_documents(docs)
+    listing = index.catalog()
+    assert listing.total == 3
+    assert [d.source for d in listing.documents] == [
+        "misc/prices_now.txt",
+        "reports/kherson.txt",
+        "reports/odesa.txt",
+    ]
+    prices = listing.documents[0]
+    assert (prices.id, prices.title, prices.date, prices.passages) == (
+        docs[2].id,
+        "A 50% rise",
+        "2024-01-02",
+        1,
+    )
+    assert not hasattr(prices, "text")
+    page = index.catalog("REPORTS/", limit=1, offset=1)  # source, any case
+    assert (page.total, [d.title for d in page.documents]) == (2, ["Odesa trains"])
+    assert [d.title for d in index.catalog("odesa TRAINS").documents] == ["Odesa trains"]
+    # % and _ are themselves, not wildcards
+    assert [index.catalog(c).total for c in ("%", "_", "t%s", "a_t")] == [1, 1, 0, 0]
+    assert index.catalog("zzz") == (0, [])
+    for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}):
+        with pytest.raises(ValueError, match="limit|offset"):
+            index.catalog(**bad)
+
+
 def test_filters_by_document_source_and_date(index: Index) -> None:
     index.add_documents(
         [

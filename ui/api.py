@@ -12,7 +12,7 @@ import functools
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,10 +27,11 @@ from qa.errors import (
     QAError,
 )
 from qa.index import Filters
-from qa.types import Document
+from qa.types import MAX_CATALOG, Document
 from qa.ui.schemas import (
     AnswerOut,
     AskIn,
+    DocumentListed,
     DocumentOut,
     DocumentSummary,
     ErrorOut,
@@ -47,6 +48,7 @@ from qa.ui.service import MAX_FILES, Service, UploadRejected
 PREFIX = "/api/v1"
 DEFAULT_WAIT = 30.0  # seconds an upload request waits for its job before answering 202
 MAX_WAIT = 600.0
+DEFAULT_LIST = 1000  # reports in one page of GET /documents
 UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's 400 for an unreadable body
 # the index or the model cannot be used: nothing the client can change, so a 503
 SERVER_FAULTS = (IndexFormatError, IndexNotFoundError, ModelLoadError, ModelMismatchError)
@@ -167,15 +169,25 @@ def build_router(service: Service) -> APIRouter:
 
     @api.get(
         "/documents",
-        response_model=list[DocumentSummary],
+        response_model=list[DocumentListed],
         summary="List reports",
         tags=["documents"],
-        responses=errors(503),
+        responses=errors(422, 503),
     )
-    def list_documents() -> list[dict[str, Any]]:
-        """Every stored report, without its text."""
+    def list_documents(
+        response: Response,
+        contains: Annotated[
+            str, Query(max_length=500, description="only reports whose title or source has this")
+        ] = "",
+        limit: Annotated[int, Query(ge=1, le=MAX_CATALOG)] = DEFAULT_LIST,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[dict[str, Any]]:
+        """A page of the stored reports, ordered by source, without their texts; the
+        ``X-Total-Count`` header says how many match in all."""
         with http_errors():
-            return [_summary(doc) for doc in service.documents()]
+            listing = service.catalog(contains, limit=limit, offset=offset)
+        response.headers["X-Total-Count"] = str(listing.total)
+        return [info.to_dict() for info in listing.documents]
 
     one_document = functools.partial(api.api_route, "/documents/{doc_id}", tags=["documents"])
 

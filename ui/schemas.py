@@ -137,6 +137,15 @@ class DocumentSummary(BaseModel):
     pages: list[int]
 
 
+class DocumentListed(BaseModel):
+    id: str
+    source: str
+    title: str
+    format: str
+    date: str | None
+    passages: int = Field(description="how many passages (chunks) the report is cut into")
+
+
 class DocumentOut(DocumentSummary):
     text: str
 

@@ -18,7 +18,7 @@ from qa.index import Filters, Index, IngestReport
 from qa.loaders import SUPPORTED_SUFFIXES, load_all, load_bytes, unsupported_message
 from qa.progress import Progress
 from qa.reader import load_reader
-from qa.types import Answer, Document, Hit
+from qa.types import Answer, Catalog, Document, Hit
 from qa.ui.jobs import Job, Jobs, QueueFull
 
 MB = 1024 * 1024
@@ -58,8 +58,8 @@ class Service:
     def search(self, query: str, *, k: int, mode: str, filters: Filters) -> list[Hit]:
         return self.index.search(query, k=k, mode=mode, **filters.kwargs())
 
-    def documents(self) -> list[Document]:
-        return self.index.documents()
+    def catalog(self, contains: str = "", *, limit: int, offset: int = 0) -> Catalog:
+        return self.index.catalog(contains, limit=limit, offset=offset)
 
     def document(self, key: str) -> Document:
         return self.index.document(key)
