@@ -8,13 +8,19 @@ from pathlib import Path
 INDEX_ENV = "QA_INDEX"
 
 
+def data_folder() -> Path:
+    """``$XDG_DATA_HOME/reportqa`` (``~/.local/share/reportqa``)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "reportqa"
+
+
 def default_index_location() -> str:
-    """``$QA_INDEX`` (a folder or a ``milvus://`` address), else the folder
-    ``$XDG_DATA_HOME/reportqa/index`` (``~/.local/share/...``)."""
-    if os.environ.get(INDEX_ENV):
-        return os.environ[INDEX_ENV]
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return str(Path(data_home) / "reportqa" / "index")
+    """``$QA_INDEX`` (a folder or a ``milvus://`` address), else ``index`` in the data folder."""
+    return os.environ.get(INDEX_ENV) or str(data_folder() / "index")
+
+
+def default_chats_location() -> Path:
+    """The file of the chat's saved conversations, in the data folder."""
+    return data_folder() / "chats.sqlite3"
 
 
 def sample_corpus() -> Path:

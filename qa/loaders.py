@@ -26,6 +26,7 @@ import charset_normalizer
 from qa.dates import first_date, parse_date
 from qa.errors import IngestError
 from qa.html_text import declared_charset, extract_html
+from qa.markdown import inline, plain_text
 from qa.progress import Progress
 from qa.types import Document
 
@@ -251,7 +252,10 @@ def load_bytes(data: bytes, filename: str, source: str | None = None) -> Documen
         meta: dict[str, str] = {}
         if fmt == "md":
             meta, text = _split_front_matter(text)
-        title = meta.get("title") or (_md_title(text) if fmt == "md" else _line_title(text))
+            title = meta.get("title") or _md_title(text)
+            text = plain_text(text)
+        else:
+            title = _line_title(text)
         day = parse_date(meta.get("date", "")) or _date_line(text)
     text = _trim(_normalise(text))[0]  # PDF pages were cleaned already: their offsets hold
     if not text:
@@ -377,9 +381,7 @@ def _md_title(text: str) -> str:
         if line.lstrip().startswith(("```", "~~~")):
             fenced = not fenced
         elif not fenced and line.startswith("# "):
-            title = re.sub(r"\s+#+\s*$", "", line[2:])
-            title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # [text](url) -> text
-            return re.sub(r"[*_`]{1,3}(\S.*?\S|\S)[*_`]{1,3}", r"\1", title).strip()
+            return inline(re.sub(r"\s+#+\s*$", "", line[2:])).strip()
     return ""
 
 

@@ -183,7 +183,7 @@ def test_md_front_matter(tmp_path: Path) -> None:
     assert doc.format == "md"
     assert doc.title == "Flood update"
     assert doc.date == "2023-03-09"
-    assert doc.text == "# Heading\n\n" + BODY
+    assert doc.text == "Heading\n\n" + BODY  # the text, without Markdown's marks
     assert "title:" not in doc.text
 
 
@@ -192,7 +192,20 @@ def test_md_heading_title_and_date_line(tmp_path: Path) -> None:
     doc = load_file(write(tmp_path, "notes.markdown", text + BODY))
     assert doc.title == "The real title"
     assert doc.date == "2023-03-09"
-    assert doc.text == text + BODY
+    # code keeps its text; the heading is a paragraph of its own, emphasis marks are gone
+    plain = "# not a heading\n\nThe real title\n\nPublished: 2023-03-09\n"
+    assert doc.text == plain + BODY
+
+
+def test_md_marks_are_dropped_but_not_look_alikes() -> None:
+    text = (
+        "Intro\n===\nSee [the map](http://x/m.png) and ![a chart](c.png), `code`, __bold__.\n"
+        "* one\n+ two\n> quoted _word_\n\n---\n\nsnake_case, 2*3*4 and 5 * 6 stay.\n"
+    )
+    assert load_bytes(text.encode(), "a.md").text == (
+        "Intro\n\nSee the map and a chart, code, bold.\n- one\n- two\nquoted word\n\n"
+        "snake_case, 2*3*4 and 5 * 6 stay."
+    )
 
 
 def test_md_without_heading_uses_stem(tmp_path: Path) -> None:
@@ -201,7 +214,7 @@ def test_md_without_heading_uses_stem(tmp_path: Path) -> None:
 
 def test_md_horizontal_rule_is_not_front_matter(tmp_path: Path) -> None:
     doc = load_file(write(tmp_path, "a.md", "Intro\n\n---\n\nMore text"))
-    assert doc.text == "Intro\n\n---\n\nMore text"
+    assert doc.text == "Intro\n\nMore text"  # the rule, a mark, is dropped; the text stays
 
 
 # -- HTML ----------------------------------------------------------------------------------

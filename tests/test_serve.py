@@ -21,10 +21,11 @@ from qa.ui.service import open_index
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
     """The app ``qa serve`` would serve, and the address of the socket it listens on,
-    instead of serving."""
+    instead of serving (its chats kept in a temporary data folder)."""
     calls: list[dict[str, Any]] = []
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
     def record(server: uvicorn.Server, sockets: list[Any]) -> None:
         host, port = sockets[0].getsockname()[:2]
@@ -58,8 +59,20 @@ def test_serve_seeds_an_empty_index_unless_told_not_to(
     assert (served[-1]["host"], served[-1]["port"]) == ("127.0.0.1", 8123)  # localhost by default
     assert main(["serve", "--index", str(tmp_path / "b"), "--no-sample"]) == 0
     assert "sample" not in capsys.readouterr().err
+    assert (tmp_path / "data" / "reportqa" / "chats.sqlite3").is_file()  # the chats' default
     with Index.open(tmp_path / "a") as a, Index.open(tmp_path / "b") as b:
         assert (a.counts()["documents"], b.counts()["documents"]) == (2, 0)
+
+
+def test_serve_names_a_chats_file_it_cannot_use(
+    tmp_path: Path, served: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    chats = tmp_path / "file" / "chats.sqlite3"
+    assert main(["serve", "--index", str(tmp_path / "a"), "--chats", str(chats)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"qa: error: cannot keep chats in {chats}")
+    assert served == []
 
 
 def test_serve_warns_on_an_open_address_without_users(

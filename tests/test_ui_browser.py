@@ -96,16 +96,33 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     )
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.goto(server + "/")
-    pg.locator("#question textarea").wait_for()
+    pg.locator("#question textarea:enabled").wait_for()
+    new_chat(pg)  # every test logs in as the same user, whose last chat comes back
     yield pg
     context.close()
     assert outside == [], f"the page made requests outside the server: {outside}"
     assert errors == [], f"errors in the page: {errors}"
 
 
+def new_chat(pg: Page) -> None:
+    pg.locator("#new-chat").click()
+    pg.wait_for_function("() => !document.querySelector('#chat .qa-question')")
+
+
+def show(pg: Page, tab: str) -> None:
+    """Open the page's Chat or Documents tab."""
+    pg.get_by_role("tab", name=tab).click()
+    pg.wait_for_function(
+        "id => document.querySelector(id)?.offsetParent != null",
+        arg="#question" if tab == "Chat" else "#doc-filter",
+    )
+
+
 def ask(pg: Page, question: str, click: bool = False) -> Locator:
-    """Ask with Enter (or the Ask button); the new answer's bubble once it is there and the
-    box and the button are free again."""
+    """Ask with Enter (or the Ask button), from the Chat tab; the new answer's bubble once it
+    is there and the box and the button are free again."""
+    if not pg.locator("#question").is_visible():
+        show(pg, "Chat")
     answers = pg.locator("#chat .qa-answer")
     before = answers.count()
     box = pg.locator("#question textarea")
@@ -162,7 +179,9 @@ def test_answer_is_cited_and_highlighted(page: Page) -> None:
     assert card.locator(".src-passage mark.hl-answer").inner_text() == "six"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # the answer, its card on top of the panel
     page.mouse.move(0, 0)  # off the Ask button, which would show as hovered
-    page.wait_for_function("() => document.getAnimations().length === 0")  # it fades back in
+    page.wait_for_function(  # it fades back in
+        "() => document.getAnimations().every(a => a.playState !== 'running')"
+    )
     page.screenshot(path=str(SCREENSHOTS / "chat.png"))
     assert (SCREENSHOTS / "chat.png").stat().st_size > 10_000
     mark_id = open_by_marker(page, answer.locator("a.cite").first)
@@ -216,8 +235,8 @@ def test_uploaded_report_is_shown_as_text(page: Page, tmp_path: Path) -> None:
     started = time.time() - 1
     (tmp_path / "bad.txt").write_bytes(bytes(range(256)) * 4)
     (tmp_path / "flood.html").write_text(HOSTILE_HTML, encoding="utf-8")
-    page.locator("#add-reports").get_by_text("Add reports").first.click()
     files = [str(tmp_path / "bad.txt"), str(tmp_path / "flood.html")]
+    show(page, "Documents")
     page.locator("#upload input[type=file]").set_input_files(files)
     status = page.locator("#upload-status")
     status.get_by_text("Added").wait_for()
@@ -248,12 +267,13 @@ def test_a_long_upload_shows_progress_while_questions_are_answered(
     ]
     report = tmp_path / "sumy-bulletins.txt"
     report.write_text("Sumy bulletins\n\n" + "\n".join(lines), encoding="utf-8")
-    page.locator("#add-reports").get_by_text("Add reports").first.click()
+    show(page, "Documents")
     page.locator("#upload input[type=file]").set_input_files([str(report)])
     status = page.locator("#upload-status")
     status.locator("progress").wait_for()  # the job's progress, in the page
     answer = ask(page, KINZHAL)  # asked while the upload is being stored
     assert answer.locator(".qa-lead").inner_text().startswith("six")
+    show(page, "Documents")
     assert status.locator("progress").count() == 1  # the upload was still going on
     status.get_by_text("Added").wait_for(timeout=180_000)
     assert "Sumy bulletins" in status.inner_text()
@@ -313,3 +333,85 @@ def test_the_folded_settings_say_which_filters_are_on(page: Page) -> None:
     assert title.is_visible() and not sources.is_visible()
     answer = ask(page, KINZHAL)
     assert answer.inner_text().startswith("No report matches the filters: source containing")
+
+
+def test_the_conversation_comes_back_after_a_reload_and_chats_can_be_reopened(
+    page: Page,
+) -> None:
+    ask(page, KINZHAL)
+    ask(page, "Who is the mayor of Kharkiv?")
+    page.reload()
+    page.locator("#question textarea:enabled").wait_for()
+    questions = page.locator("#chat .qa-question")
+    assert questions.all_inner_texts() == [KINZHAL, "Who is the mayor of Kharkiv?"]
+    assert "Terekhov" in page.locator("#chat .qa-answer").last.inner_text()
+    # its sources are back too, and a marker of the restored answer opens its report
+    assert "Terekhov" in page.locator("#sources .src-card").first.inner_text()
+    open_by_marker(page, page.locator("#chat .qa-answer").last.locator("a.cite").first)
+    follow_up = ask(page, "what did he say?")  # the restored questions carry the follow-up
+    assert "running water" in follow_up.inner_text()
+    chats = page.locator("#chat-list")
+    assert chats.locator("input:checked").count() == 1
+    new_chat(page)
+    ask(page, "What is the capital of Australia?")
+    assert chats.get_by_label(KINZHAL).count() == 1  # the first chat, named by its question
+    name = page.locator("#chat-name input, #chat-name textarea").first
+    name.fill("Capitals")
+    name.press("Enter")
+    chats.get_by_label("Capitals").wait_for()
+    chats.get_by_label(KINZHAL).check()  # reopen the first chat
+    page.wait_for_function("() => document.querySelectorAll('#chat .qa-question').length === 3")
+    assert name.input_value() == KINZHAL
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Delete this chat?" No
+    page.locator("#delete-chat").click()
+    page.wait_for_timeout(500)
+    assert page.locator("#chat .qa-question").count() == 3
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#delete-chat").click()
+    page.wait_for_function("() => !document.querySelector('#chat .qa-question')")
+    assert chats.get_by_label(KINZHAL).count() == 0 and chats.get_by_label("Capitals").count() == 1
+    page.reload()
+    page.locator("#question textarea:enabled").wait_for()
+    assert page.locator("#chat .qa-question").all_inner_texts() == [
+        "What is the capital of Australia?"
+    ]
+
+
+def test_the_documents_view_lists_opens_and_removes_reports(page: Page, tmp_path: Path) -> None:
+    report = tmp_path / "ferry.md"
+    report.write_text(
+        "# Ferry to Izmail\n\nThe ferry to Izmail carried 212 passengers on Friday, its "
+        "operator said.\n",
+        encoding="utf-8",
+    )
+    header = page.locator(".qa-header p").first
+    before = int(header.inner_text().split("answered from ")[1].split()[0])
+    show(page, "Documents")
+    page.locator("#upload input[type=file]").set_input_files([str(report)])
+    page.locator("#upload-status").get_by_text("Added").wait_for()
+    assert f"from {before + 1} reports" in header.inner_text()
+    answer = ask(page, "How many passengers did the ferry to Izmail carry?")
+    assert answer.locator(".qa-lead").inner_text().startswith("212")
+    show(page, "Documents")
+    page.locator("#doc-filter input, #doc-filter textarea").first.fill("IZMAIL")
+    reports = page.locator("#doc-list label")
+    page.wait_for_function("() => document.querySelectorAll('#doc-list label').length === 1")
+    assert reports.first.inner_text().startswith("Ferry to Izmail — undated · ferry.md · 1 passage")
+    assert "1 report matching “IZMAIL”" in page.locator("#doc-note").inner_text()
+    reports.first.click()
+    view = page.locator("#doc-view")
+    view.get_by_text("Ferry to Izmail").first.wait_for()
+    assert "212 passengers" in view.locator(".doc-text").inner_text()
+    assert "#" not in view.locator(".doc-text").inner_text()  # the Markdown's text, not its marks
+    page.once("dialog", lambda dialog: dialog.dismiss())  # asked first; No keeps it
+    page.locator("#remove-doc").click()
+    page.wait_for_timeout(500)
+    assert reports.count() == 1 and f"from {before + 1} reports" in header.inner_text()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#remove-doc").click()
+    page.locator("#doc-status").get_by_text("Removed “Ferry to Izmail” (ferry.md).").wait_for()
+    assert f"from {before} reports" in header.inner_text()  # the header's count drops at once
+    assert "No reports matching" in page.locator("#doc-note").inner_text()
+    answer = ask(page, "How many passengers did the ferry to Izmail carry?")
+    assert "qa-abstained" in (answer.get_attribute("class") or "")
+    assert "ferry.md" not in page.locator("#sources .qa-sources").first.inner_text()

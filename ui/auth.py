@@ -97,17 +97,31 @@ class BasicAuthMiddleware:
 
     def _allowed(self, scope: Scope) -> bool:
         header = dict(scope.get("headers") or []).get(b"authorization", b"")
-        scheme, _, token = header.partition(b" ")
-        if scheme.lower() != b"basic":
-            return False
-        try:
-            decoded = base64.b64decode(token.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return False
-        user, sep, password = decoded.partition(b":")
+        sent = credentials(header)
+        user, password = sent if sent else (b"", b"")
         expected = self.users.get(user)
         # compare even for an unknown user, so the timing does not tell which users exist
         ok = secrets.compare_digest(
             password, expected if expected is not None else b"\0" + password
         )
-        return bool(sep) and expected is not None and ok
+        return sent is not None and expected is not None and ok
+
+
+def credentials(header: bytes) -> tuple[bytes, bytes] | None:
+    """The user and password of an ``Authorization: Basic`` header, or None."""
+    scheme, _, token = header.partition(b" ")
+    if scheme.lower() != b"basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, password = decoded.partition(b":")
+    return (user, password) if sep else None
+
+
+def user_of(authorization: str | None) -> str | None:
+    """The user named by a request's Authorization header (which the middleware has
+    checked, when the server asks for a login)."""
+    sent = credentials((authorization or "").encode("latin-1", "replace"))
+    return sent[0].decode("utf-8", "replace") if sent else None

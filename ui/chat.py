@@ -18,7 +18,10 @@ from qa.answer.answerer import DEFAULT_K
 from qa.index import MODES
 from qa.loaders import SUPPORTED_SUFFIXES
 from qa.ui import render
+from qa.ui.conversations import ChatStore
 from qa.ui.handlers import Handlers, settings_label
+from qa.ui.history import Chats
+from qa.ui.library import CONFIRM_REMOVE, EMPTY_VIEW, Library
 from qa.ui.schemas import MAX_ASK_K
 from qa.ui.service import Service
 
@@ -30,6 +33,11 @@ SCROLL_SOURCES_TOP = (
     "() => { const s = document.getElementById('sources'); if (s) s.scrollTop = 0; }"
 )
 COPY_CONVERSATION = "() => navigator.clipboard.writeText(window.qaConversation())"
+# the page asks first; the handler gets no browser id if the user says no (the chat's id is
+# server-side state, which a script cannot change)
+CONFIRM_DELETE = """(chat, browser) => [chat,
+  confirm('Delete this chat? This cannot be undone.') ? browser : null]"""
+HEADER_SECONDS = 15  # how often the header's counts are read again
 # once the box is free again, the next question can be typed at once
 FOCUS_QUESTION = "() => { const q = document.querySelector('#question textarea'); q?.focus(); }"
 
@@ -52,46 +60,68 @@ def head() -> str:
     return f"<script>\n{static_text('chat.js')}\n</script>"
 
 
-def build_chat(service: Service) -> gr.Blocks:
-    """The chat page; its events all work on ``service``."""
-    on = Handlers(service)
+def build_chat(service: Service, chat_store: ChatStore | None = None) -> gr.Blocks:
+    """The chat page; its events all work on ``service``, and chats are kept in
+    ``chat_store`` (one in memory, gone with the process, if none is given)."""
+    store = chat_store or ChatStore()
+    chats = Chats(service, store)
+    on = Handlers(service, chats)
     with gr.Blocks(title="reportqa", analytics_enabled=False, delete_cache=DELETE_UPLOADS) as demo:
+        browser = gr.BrowserState(None, storage_key="reportqa-browser", secret=store.secret)
+        chat_id = gr.State("", time_to_live=STATE_SECONDS)  # the open chat, "" before saving
         asked = gr.State([], time_to_live=STATE_SECONDS)  # questions so far, for follow-ups
         # each answer's rendered sources (render.Sources), newest first
         panels = gr.State([], time_to_live=STATE_SECONDS)
         pending = gr.State("", time_to_live=STATE_SECONDS)
         header = gr.HTML(on.header(), elem_classes="qa-header", js_on_load=None)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=5, min_width=420):
-                chat = gr.Chatbot(
-                    label="Chat",
-                    elem_id="chat",
-                    height=520,
-                    render_markdown=False,
-                    latex_delimiters=[],
-                    sanitize_html=True,
-                    feedback_options=None,
-                    buttons=[],  # "Copy conversation" below copies text, not HTML
-                    placeholder="Ask a question about the reports. Every answer cites the "
-                    "exact sentence it comes from.",
-                )
-                with gr.Row(equal_height=True):
-                    question = gr.Textbox(
-                        placeholder="Ask a question, e.g. How many missiles were fired?",
-                        label="Question",  # its accessible name; not shown
-                        show_label=False,
-                        elem_id="question",
-                        lines=1,
-                        max_lines=4,
-                        autofocus=True,
-                        container=False,
-                    )
-                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=0, min_width=96)
-                    new = gr.Button("New chat", elem_id="new-chat", scale=0, min_width=112)
-                with gr.Row():
-                    copy = gr.Button(
-                        "Copy conversation", elem_id="copy-chat", size="sm", scale=0, min_width=180
-                    )
+        with gr.Sidebar(label="Chats", elem_id="chats-bar", width=280):
+            new = gr.Button("New chat", elem_id="new-chat", size="sm")
+            chat_list = gr.Radio([], label="Your chats", elem_id="chat-list")
+            name = gr.Textbox(label="Name of this chat", elem_id="chat-name", max_lines=1)
+            with gr.Row():
+                rename = gr.Button("Rename", elem_id="rename-chat", size="sm", min_width=80)
+                delete = gr.Button("Delete", elem_id="delete-chat", size="sm", min_width=80)
+        with gr.Tabs(elem_id="views"):
+            with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5, min_width=420):
+                        chat = gr.Chatbot(
+                            label="Chat",
+                            elem_id="chat",
+                            height=520,
+                            render_markdown=False,
+                            latex_delimiters=[],
+                            sanitize_html=True,
+                            feedback_options=None,
+                            buttons=[],  # "Copy conversation" below copies text, not HTML
+                            placeholder="Ask a question about the reports. Every answer cites "
+                            "the exact sentence it comes from.",
+                        )
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(
+                                placeholder="Ask a question, e.g. How many missiles were fired?",
+                                label="Question",  # its accessible name; not shown
+                                show_label=False,
+                                elem_id="question",
+                                lines=1,
+                                max_lines=4,
+                                autofocus=True,
+                                container=False,
+                                interactive=False,  # until the browser's chats are known
+                            )
+                            ask = gr.Button(
+                                "Ask", variant="primary", elem_id="ask", scale=0, min_width=96
+                            )
+                        with gr.Row():
+                            copy = gr.Button(
+                                "Copy conversation",
+                                elem_id="copy-chat",
+                                size="sm",
+                                scale=0,
+                                min_width=180,
+                            )
+                    with gr.Column(scale=4, min_width=360):
+                        sources = gr.HTML(render.panel_html([]), elem_id="sources", js_on_load=None)
                 with gr.Accordion("Settings", open=False, elem_id="settings") as settings_box:
                     with gr.Row():
                         k = gr.Slider(
@@ -110,18 +140,12 @@ def build_chat(service: Service) -> gr.Blocks:
                         date_to = gr.Textbox(
                             label="To date", placeholder="YYYY-MM-DD", elem_id="date-to"
                         )
-                with gr.Accordion("Add reports", open=False, elem_id="add-reports"):
-                    upload = gr.File(
-                        label=f"Report files ({', '.join(SUPPORTED_SUFFIXES)}), up to "
-                        f"{service.max_upload_mb:g} MB each",
-                        file_count="multiple",
-                        file_types=list(SUPPORTED_SUFFIXES),
-                        elem_id="upload",
-                    )
-                    status = gr.HTML("", elem_id="upload-status", js_on_load=None)
-            with gr.Column(scale=4, min_width=360):
-                sources = gr.HTML(render.panel_html([]), elem_id="sources", js_on_load=None)
+            documents_view(service, on, header)
 
+        shown = [chat_id, chat_list, name, chat, asked, panels, sources]
+        demo.load(chats.restore, browser, [browser, *shown, question], queue=False, **PRIVATE).then(
+            None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE
+        )
         settings = [k, mode, source_filter, date_from, date_to]
         for box in (source_filter, date_from, date_to):
             box.change(
@@ -136,22 +160,70 @@ def build_chat(service: Service) -> gr.Blocks:
                 on.start, [question, chat], [chat, pending, question, ask], queue=False, **PRIVATE
             ).then(
                 on.respond,
-                [pending, chat, asked, panels, *settings],
-                [chat, asked, panels, sources],
+                [pending, chat, asked, panels, chat_id, browser, *settings],
+                [chat, asked, panels, sources, chat_id, chat_list],
                 show_progress="hidden",
                 **PRIVATE,
             ).then(
                 on.finish, None, [question, ask], queue=False, js=SCROLL_SOURCES_TOP, **PRIVATE
             ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
         copy.click(None, None, None, js=COPY_CONVERSATION, **PRIVATE)
-        cleared = [chat, asked, panels, sources, pending]
+        cleared = [chat, asked, panels, sources, pending, chat_id, chat_list, name]
         new.click(on.clear, None, cleared, queue=False, **PRIVATE)
         chat.clear(on.clear, None, cleared, queue=False, **PRIVATE)
-
-        def add_reports(paths: list[str] | None) -> Iterator[tuple[Any, ...]]:
-            yield from on.add_reports(paths)
-
-        upload.upload(
-            add_reports, upload, [upload, status, header], show_progress="hidden", **PRIVATE
+        chat_list.input(chats.open, [chat_list, browser], shown, queue=False, **PRIVATE)
+        for trigger in (rename.click, name.submit):
+            trigger(chats.rename, [chat_id, name, browser], [chat_list, name], **PRIVATE)
+        delete.click(
+            chats.delete, [chat_id, browser], shown, js=CONFIRM_DELETE, queue=False, **PRIVATE
         )
+
+        # reports added or removed elsewhere (the API, another page) show in the counts
+        gr.Timer(HEADER_SECONDS).tick(on.header, None, header, queue=False, **PRIVATE)
     return demo
+
+
+def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
+    """The Documents tab: the reports listed and filtered, one open, removal, uploads."""
+    library = Library(service)
+    tab = gr.Tab("Documents", id="docs-tab", elem_id="docs-tab")
+    with tab, gr.Row(equal_height=False):
+        with gr.Column(scale=4, min_width=320):
+            contains = gr.Textbox(
+                label="Filter by title or source", elem_id="doc-filter", max_lines=1
+            )
+            note = gr.HTML("", elem_id="doc-note", js_on_load=None)
+            listing = gr.Radio([], label="Reports", elem_id="doc-list")
+            upload = gr.File(
+                label=f"Add reports ({', '.join(SUPPORTED_SUFFIXES)}), up to "
+                f"{service.max_upload_mb:g} MB each",
+                file_count="multiple",
+                file_types=list(SUPPORTED_SUFFIXES),
+                elem_id="upload",
+            )
+            status = gr.HTML("", elem_id="upload-status", js_on_load=None)
+        with gr.Column(scale=5, min_width=360):
+            removed = gr.HTML("", elem_id="doc-status", js_on_load=None)
+            view = gr.HTML(EMPTY_VIEW, elem_id="doc-view", js_on_load=None)
+            remove = gr.Button(
+                "Remove this report", variant="stop", elem_id="remove-doc", visible=False
+            )
+
+    listed = [listing, note]
+    tab.select(library.listing, contains, listed, queue=False, **PRIVATE)
+    contains.change(library.listing, contains, listed, queue=False, **PRIVATE)
+    listing.input(library.open, listing, [view, remove], queue=False, **PRIVATE)
+    remove.click(
+        library.remove,
+        [listing, contains],
+        [removed, listing, note, view, remove, header],
+        js=CONFIRM_REMOVE,
+        **PRIVATE,
+    )
+
+    def add_reports(paths: list[str] | None) -> Iterator[tuple[Any, ...]]:
+        yield from on.add_reports(paths)
+
+    upload.upload(
+        add_reports, upload, [upload, status, header], show_progress="hidden", **PRIVATE
+    ).then(library.listing, contains, listed, queue=False, **PRIVATE)

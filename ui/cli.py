@@ -11,6 +11,7 @@ import socket
 import sys
 import time
 
+from qa.config import default_chats_location
 from qa.errors import QAError
 
 
@@ -37,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=20,
         metavar="MB",
         help="largest report file accepted for upload (default 20)",
+    )
+    parser.add_argument(
+        "--chats",
+        metavar="FILE",
+        help="where the chat keeps each user's conversations (default: chats.sqlite3 in the "
+        "data folder, ~/.local/share/reportqa/)",
     )
     parser.add_argument(
         "--no-sample",
@@ -82,12 +89,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
+        from qa.ui.conversations import ChatStore
         from qa.ui.server import create_app
         from qa.ui.service import MB, Service, open_index
 
         index, seeded = open_index(args.index, model=args.model, sample=not args.no_sample)
     except BaseException:
         listening.close()
+        raise
+    try:
+        chat_store = ChatStore(args.chats or default_chats_location())
+    except BaseException:
+        listening.close()
+        index.close()
         raise
     try:
         if seeded is not None:
@@ -97,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         service = Service(index, int(args.max_upload_mb * MB))
-        app = create_app(service, users or None, host=args.host)
+        app = create_app(service, users or None, host=args.host, chats=chat_store)
         warning = exposure_warning(args.host, users)
         if warning:
             print(f"qa: warning: {warning}", file=sys.stderr)
@@ -116,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         listening.close()
         index.close()
+        chat_store.close()
     return 0
 
 

@@ -9,7 +9,6 @@ to be passed to ``ask`` as the history of a follow-up.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,30 +22,25 @@ from qa.dates import parse_date
 from qa.errors import QAError
 from qa.index import Filters
 from qa.ui import render
+from qa.ui.conversations import Turn
+from qa.ui.history import MAX_PANELS, Chats, Message, message, reply
 from qa.ui.jobs import Job
 from qa.ui.schemas import MAX_ASK_K
 from qa.ui.service import Service, UploadRejected
-from qa.ui.sources import Sources, sources
+from qa.ui.sources import Sources
 
 log = logging.getLogger(__name__)
-MAX_PANELS = 10  # answers whose sources stay in the panel (and whose markers keep working)
 FAILED = "Something went wrong on the server (the error is in its log); please try again."
 WAITING = '<div class="qa-pending">Looking through the reports…</div>'
 POLL_SECONDS = 0.5  # how often the page hears how an upload goes
-_answer_ids = itertools.count(1)
-
-Message = dict[str, Any]
-
-
-def message(role: str, content: str) -> Message:
-    return {"role": role, "content": content}
 
 
 @dataclass
 class Handlers:
-    """The chat's event handlers, all working on one service."""
+    """The chat's event handlers, all working on one service and its saved chats."""
 
     service: Service
+    chats: Chats
 
     def start(self, text: str, history: list[Message]) -> tuple[Any, ...]:
         """Show the question and a placeholder reply at once; lock the input.
@@ -66,42 +60,48 @@ class Handlers:
         history: list[Message],
         questions: list[str],
         panels: list[Sources],
+        chat_id: str,
+        browser: str,
         k: float,
         mode: str,
         source_filter: str,
         date_from: str,
         date_to: str,
+        request: gr.Request,
     ) -> tuple[Any, ...]:
-        """Answer the pending question in place of the placeholder.
+        """Answer the pending question in place of the placeholder, and save it.
 
-        Returns the chat, the questions asked, the sources blocks and the sources panel.
+        Returns the chat, the questions asked, the sources blocks, the sources panel, the
+        chat's id and the chat list.
         """
         if not text:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return (gr.skip(),) * 6
         try:
             filters = parse_filters(source_filter, date_from, date_to)
             k = min(max(int(k), 1), MAX_ASK_K)  # the client sends the slider's value
             answer = self.service.ask(text, k=k, mode=mode, history=questions, filters=filters)
-            aid = f"a{next(_answer_ids)}"
-            reply = message("assistant", render.answer_html(answer, aid))
-            block = sources(answer, aid, answer.documents)
+            turn = Turn(text, answer)
         except (QAError, ValueError) as exc:
-            error = str(exc)
+            turn = Turn(text, None, str(exc))
         except Exception:  # else the placeholder reply would stay, busy, for good
             log.exception("answering %r failed", text)
-            error = FAILED
-        else:
-            panels = [block, *panels][:MAX_PANELS]
-            return [*history[:-1], reply], [*questions, text], panels, render.panel_html(panels)
-        reply = message("assistant", render.error_html(error))
-        return [*history[:-1], reply], questions, panels, gr.skip()
+            turn = Turn(text, None, FAILED)
+        bubble, block = reply(turn, turn.answer.documents if turn.answer else {})
+        chat_id, listing = self.chats.save(self.chats.owner(request, browser), chat_id, turn)
+        history = [*history[:-1], bubble]
+        if block is None:
+            return history, questions, panels, gr.skip(), chat_id, listing
+        panels = [block, *panels][:MAX_PANELS]
+        panel = render.panel_html(panels)
+        return history, [*questions, text], panels, panel, chat_id, listing
 
     def finish(self) -> tuple[Any, ...]:
         return gr.Textbox(interactive=True), busy(False)
 
     def clear(self) -> tuple[Any, ...]:
-        """A new conversation: no messages, no history for follow-ups, an empty panel."""
-        return [], [], [], render.panel_html([]), ""
+        """A new conversation: no messages, no history for follow-ups, an empty panel, no
+        pending question, no chat chosen in the list and no name."""
+        return [], [], [], render.panel_html([]), "", "", gr.Radio(value=None), ""
 
     def add_reports(self, paths: list[str] | None) -> Iterator[tuple[Any, ...]]:
         """Store the uploaded files as a background job, showing its progress until it ends.
@@ -159,12 +159,7 @@ class Handlers:
         return files
 
     def header(self) -> str:
-        counts = self.service.counts()
-        reports = f"{counts['documents']} report{'s' if counts['documents'] != 1 else ''}"
-        return (
-            f"<h1>reportqa</h1><p>Questions answered from {reports} ({counts['chunks']} "
-            "passages); every answer cites the exact words of its source.</p>"
-        )
+        return render.header_html(self.service.counts())
 
 
 def busy(on: bool) -> Any:

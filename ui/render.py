@@ -22,6 +22,15 @@ _TRAILING = re.compile(r" ((?:\[\d+\])+)$")  # the markers the answerer puts aft
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
+def header_html(counts: Mapping[str, int]) -> str:
+    """The page's title line, with how many reports and passages the answers come from."""
+    reports = f"{counts['documents']} report{'s' if counts['documents'] != 1 else ''}"
+    return (
+        f"<h1>reportqa</h1><p>Questions answered from {reports} ({counts['chunks']} "
+        "passages); every answer cites the exact words of its source.</p>"
+    )
+
+
 def confidence_label(value: float) -> str:
     return "high" if value >= HIGH else "medium" if value >= ABSTAIN_BELOW else "low"
 

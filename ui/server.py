@@ -21,6 +21,7 @@ from qa.loaders import SUPPORTED_SUFFIXES
 from qa.ui import chat, handlers
 from qa.ui.api import PREFIX, build_router, http_error, validation_error
 from qa.ui.auth import BasicAuthMiddleware
+from qa.ui.conversations import ChatStore
 from qa.ui.guards import (
     BodyLimitMiddleware,
     SameOriginMiddleware,
@@ -35,9 +36,14 @@ GRADIO_UPLOAD = "/gradio_api/upload"  # where the chat's file box sends files
 
 
 def create_app(
-    service: Service, users: dict[str, str] | None = None, *, host: str | None = None
+    service: Service,
+    users: dict[str, str] | None = None,
+    *,
+    host: str | None = None,
+    chats: ChatStore | None = None,
 ) -> FastAPI:
     """The whole server for ``service``; with ``users`` every path asks for HTTP Basic auth.
+    The chat keeps conversations in ``chats`` (in memory if None).
 
     ``host`` is the address the server is bound to: on a loopback address only its own
     names (localhost, 127.0.0.1, [::1]) are accepted in the Host header.
@@ -55,7 +61,7 @@ def create_app(
     app.include_router(build_router(service))
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    demo = chat.build_chat(service)
+    demo = chat.build_chat(service, chats)
     demo.queue(default_concurrency_limit=4)
     app = gr.mount_gradio_app(
         app,

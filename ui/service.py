@@ -7,7 +7,8 @@ stored one after another, off the request, with their progress on record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -63,6 +64,17 @@ class Service:
 
     def document(self, key: str) -> Document:
         return self.index.document(key)
+
+    def document_exact(self, doc_id: str) -> Document:
+        return self.index.document(doc_id, exact=True)
+
+    def documents_by_id(self, ids: Iterable[str]) -> dict[str, Document]:
+        """The documents with these ids that are still stored."""
+        found = {}
+        for doc_id in ids:
+            with contextlib.suppress(DocumentNotFoundError):
+                found[doc_id] = self.document_exact(doc_id)
+        return found
 
     def remove(self, key: str) -> Document:
         """Remove the document with this id, unique id prefix or source."""

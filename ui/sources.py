@@ -81,10 +81,7 @@ def card(spot: Spot, doc: Document | None, brief: bool) -> str:
     In full blocks the card links to its mark in the whole report below; in brief ones the
     passage's own highlight carries the mark's id, so the answer's marker still finds it.
     """
-    meta = [
-        f'<span class="src-source" title="{escape(spot.source)}">{escape(_short(spot.source))}'
-        "</span>"
-    ]
+    meta = [f'<span class="src-source">{escape(short_source(spot.source))}</span>']
     if spot.page:
         meta.append(f"p. {spot.page}")
     meta.append(escape(spot.date) if spot.date else "undated")
@@ -146,7 +143,7 @@ def marked(text: str, spots: Sequence[Spot]) -> str:
     return "".join(out) + escape(text[pos:])
 
 
-def _short(source: str) -> str:
+def short_source(source: str) -> str:
     """A file path's last part; other sources (names, URLs) as they are."""
     if "/" in source and not source.startswith(("http://", "https://")):
         return PurePath(source).name or source

@@ -1,0 +1,63 @@
+"""Markdown as a reader sees it: the text without its marks.
+
+A report's stored text is what quotes, highlights and the whole-report view show, so a
+Markdown report is stored as plain text: headings lose their ``#`` and become paragraphs of
+their own; emphasis, code marks, links (their text kept), images (their alt text kept),
+block quote marks, rules and fences go. List bullets stay as ``-``; text inside code fences
+is kept as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FENCE = re.compile(r" {0,3}(```|~~~)")
+_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
+_SETEXT = re.compile(r" {0,3}(?:=+|-+)[ \t]*")  # the line under a heading
+_RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+_BULLET = re.compile(r"^( *)[*+][ \t]+")
+_QUOTE = re.compile(r"^ {0,3}(?:>[ \t]?)+")
+_LINK_DEFINITION = re.compile(r" {0,3}\[[^\]]+\]:[ \t]+\S+.*")
+_INLINE = [
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # ![alt](src)
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # [text](url)
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref]
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # <http://...>
+    (re.compile(r"`([^`\n]+)`"), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"), r"\1"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+]
+
+
+def inline(text: str) -> str:
+    """One line's text without emphasis, code marks, links and images."""
+    for pattern, repl in _INLINE:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def plain_text(markdown: str) -> str:
+    """The text of a Markdown document (lines as ``\\n``), paragraphs kept apart by blank
+    lines."""
+    out: list[str] = []
+    fenced = False
+    for line in markdown.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            out.append(line)
+            continue
+        heading = _HEADING.fullmatch(line)
+        if heading:
+            out += ["", inline(heading[1] or ""), ""]
+        elif _SETEXT.fullmatch(line) and out and out[-1].strip():
+            out += [""]  # the heading above is a paragraph of its own
+        elif _RULE.fullmatch(line) or _LINK_DEFINITION.fullmatch(line):
+            out.append("")
+        else:
+            line = _QUOTE.sub("", _BULLET.sub(r"\1- ", line))
+            out.append(inline(line))
+    return re.sub(r"\n[ \t]*(?:\n[ \t]*)+\n", "\n\n", "\n".join(out)).strip("\n")

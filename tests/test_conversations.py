@@ -1,0 +1,54 @@
+"""Saved chats: owners kept apart, turns in order, names, deletion, a file that outlives the
+server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.types import Answer, Citation
+from qa.ui.conversations import MAX_TITLE, ChatStore, Turn
+
+CITED = Citation(1, "abc", "a.txt", "A", None, 0, 4, "Six.", 0, 3)
+ANSWER = Answer("How many?", "six [1]", "six", False, 0.9, (CITED,))
+
+
+def test_turns_are_kept_in_order_for_their_owner_only(tmp_path: Path) -> None:
+    store = ChatStore(tmp_path / "chats.sqlite3")
+    chat = store.add_turn("user:ann", None, Turn("How many?", ANSWER))
+    assert store.add_turn("user:ann", chat, Turn("And then?", None, "no such date")) == chat
+    assert store.turns("user:ann", chat) == [
+        Turn("How many?", ANSWER),
+        Turn("And then?", None, "no such date"),
+    ]
+    assert store.turns("user:bob", chat) == []  # another owner's chat is not there for bob
+    other = store.add_turn("user:bob", chat, Turn("Mine?", None, "x"))  # nor can he add to it
+    assert other != chat and [c.id for c in store.chats("user:bob")] == [other]
+    with pytest.raises(ValueError, match="no longer there"):
+        store.rename("user:bob", chat, "taken")
+    with pytest.raises(ValueError, match="no longer there"):
+        store.delete("user:bob", chat)
+    assert [c.title for c in store.chats("user:ann")] == ["How many?"]
+
+
+def test_chats_are_named_listed_newest_first_and_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "chats.sqlite3"
+    store = ChatStore(path)
+    first = store.add_turn("b", None, Turn("  A   question\nover lines " + "x" * 200, None, "e"))
+    second = store.add_turn("b", None, Turn("Second?", None, "e"))
+    listed = store.chats("b")
+    assert [c.id for c in listed] == [second, first]
+    assert listed[1].title.startswith("A question over lines x") and listed[1].title[-1] == "…"
+    assert len(listed[1].title) == MAX_TITLE
+    store.add_turn("b", first, Turn("More?", None, "e"))  # a new turn brings a chat to the top
+    assert [c.id for c in store.chats("b")] == [first, second]
+    assert store.rename("b", second, "  Kharkiv\tmetro ") == "Kharkiv metro"
+    with pytest.raises(ValueError, match="empty"):
+        store.rename("b", second, "   ")
+    secret = store.secret
+    store.delete("b", first)
+    store.close()
+    again = ChatStore(path)  # what the server kept survives its restart, with its secret
+    assert [(c.id, c.title) for c in again.chats("b")] == [(second, "Kharkiv metro")]
+    assert again.turns("b", first) == [] and again.secret == secret

@@ -1,0 +1,138 @@
+"""The chat list: the last conversation back on load, chats to reopen, rename and delete, and
+each answered question saved (:mod:`qa.ui.conversations` keeps them).
+
+A chat is rendered again from its saved answers, with new answer ids, and the sources of its
+latest ``MAX_PANELS`` answers read from the index as it is now.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from qa.ui import render
+from qa.ui.auth import user_of
+from qa.ui.conversations import ChatStore, Turn
+from qa.ui.service import Service
+from qa.ui.sources import Sources, sources
+
+MAX_PANELS = 10  # answers whose sources stay in the panel (and whose markers keep working)
+BROWSER_ID = re.compile(r"[0-9a-f]{32}")
+_answer_ids = itertools.count(1)
+
+Message = dict[str, Any]
+
+
+def message(role: str, content: str) -> Message:
+    return {"role": role, "content": content}
+
+
+def reply(turn: Turn, docs: dict[str, Any]) -> tuple[Message, Sources | None]:
+    """The chat bubble of a turn's answer (or error), and the answer's sources block."""
+    if turn.answer is None:
+        return message("assistant", render.error_html(turn.error or "")), None
+    aid = f"a{next(_answer_ids)}"
+    block = sources(turn.answer, aid, docs)
+    return message("assistant", render.answer_html(turn.answer, aid)), block
+
+
+@dataclass
+class Chats:
+    """The chat list's event handlers; chats are the owner's: the signed-in user, else the
+    browser (an id it keeps in its local storage)."""
+
+    service: Service
+    store: ChatStore
+
+    def owner(self, request: gr.Request | None, browser: str | None) -> str:
+        user = user_of(request.headers.get("authorization")) if request else None
+        return f"user:{user}" if user else f"browser:{browser}"
+
+    def restore(self, browser: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """On load: the browser's id (a new one the first time) and its latest chat.
+
+        Returns the id, then what ``open`` returns, then the question box, free to use now
+        that the owner is known.
+        """
+        if not (isinstance(browser, str) and BROWSER_ID.fullmatch(browser)):
+            browser = secrets.token_hex(16)
+        owner = self.owner(request, browser)
+        chats = self.store.chats(owner)
+        shown = self.shown(owner, chats[0].id if chats else "")
+        return browser, *shown, gr.Textbox(interactive=True)
+
+    def open(self, chat_id: str, browser: str, request: gr.Request) -> tuple[Any, ...]:
+        return self.shown(self.owner(request, browser), chat_id or "")
+
+    def shown(self, owner: str, chat_id: str) -> tuple[Any, ...]:
+        """A chat as the page shows it: its id, the list, its name, the messages, the
+        questions (for follow-ups), the sources blocks and the sources panel."""
+        turns = self.store.turns(owner, chat_id) if chat_id else []
+        if not turns:
+            chat_id = ""
+        history: list[Message] = []
+        panels: list[Sources] = []
+        answered = [i for i, t in enumerate(turns) if t.answer]
+        recent = set(answered[-MAX_PANELS:])  # the answers whose sources are shown
+        wanted = set()
+        for i in recent:
+            answer = turns[i].answer
+            assert answer
+            wanted |= {c.doc_id for c in answer.citations} | {h.doc_id for h in answer.related}
+        docs = self.service.documents_by_id(wanted)
+        for i, turn in enumerate(turns):
+            bubble, block = reply(turn, docs)
+            history += [message("user", render.question_html(turn.question)), bubble]
+            if block and i in recent:
+                panels.insert(0, block)
+        questions = [t.question for t in turns if t.answer]
+        name = next((c.title for c in self.store.chats(owner) if c.id == chat_id), "")
+        return (
+            chat_id,
+            self.listing(owner, chat_id),
+            name,
+            history,
+            questions,
+            panels,
+            render.panel_html(panels),
+        )
+
+    def save(self, owner: str, chat_id: str, turn: Turn) -> tuple[str, Any]:
+        """Keep an answered question; the chat's id (new for a first question) and the list."""
+        chat_id = self.store.add_turn(owner, chat_id or None, turn)
+        return chat_id, self.listing(owner, chat_id)
+
+    def rename(self, chat_id: str, name: str, browser: str, request: gr.Request) -> tuple[Any, ...]:
+        """Returns the list and the name box."""
+        owner = self.owner(request, browser)
+        if not chat_id:
+            gr.Warning("Ask a question first: a chat is saved with its first answer.")
+            return gr.skip(), ""
+        try:
+            name = self.store.rename(owner, chat_id, name or "")
+        except ValueError as exc:
+            gr.Warning(str(exc).capitalize() + ".")
+            return gr.skip(), gr.skip()
+        return self.listing(owner, chat_id), name
+
+    def delete(self, chat_id: str, browser: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """Delete the open chat (the page asks first; ``browser`` is None if the user said
+        no). Returns what ``open`` returns for an empty chat."""
+        if browser is None:
+            return (gr.skip(),) * 7
+        owner = self.owner(request, browser)
+        if chat_id:
+            try:
+                self.store.delete(owner, chat_id)
+            except ValueError as exc:
+                gr.Warning(str(exc).capitalize() + ".")
+        return self.shown(owner, "")
+
+    def listing(self, owner: str, current: str) -> Any:
+        choices = [(c.title, c.id) for c in self.store.chats(owner)]
+        return gr.Radio(choices=choices, value=current or None)

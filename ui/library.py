@@ -1,0 +1,89 @@
+"""The documents view: a page of the stored reports (filtered by title or source), one report
+opened as text, and removing it (the page asks first).
+
+Report text, titles and sources are untrusted: they are escaped here, and the list's labels
+are plain text to Gradio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import gradio as gr
+
+from qa.errors import DocumentNotFoundError
+from qa.types import DocumentInfo
+from qa.ui import render
+from qa.ui.service import Service
+from qa.ui.sources import short_source
+
+PAGE = 100  # reports listed at once; a filter finds the others
+EMPTY_VIEW = '<p class="qa-empty">Choose a report in the list to read it here.</p>'
+# the page asks before a report is removed; the handler gets None for the id if the user says no
+CONFIRM_REMOVE = """(doc, contains) => {
+  const title = document.querySelector('#doc-view .doc-title')?.innerText || 'this report';
+  return [confirm('Remove “' + title + '” from the index? Answers will no longer cite it.')
+          ? doc : null, contains]; }"""
+
+
+def label(info: DocumentInfo) -> str:
+    """A report's line in the list: title, date, file and size."""
+    return (
+        f"{info.title} — {info.date or 'undated'} · {short_source(info.source)} · "
+        f"{info.passages} passage{'s' if info.passages != 1 else ''}"
+    )
+
+
+@dataclass
+class Library:
+    """The documents view's event handlers."""
+
+    service: Service
+
+    def listing(self, contains: str) -> tuple[Any, str]:
+        """The list of reports matching ``contains`` and a line saying how many there are."""
+        page = self.service.catalog(contains or "", limit=PAGE)
+        shown, total = len(page.documents), page.total
+        what = f"matching “{escape(contains.strip())}”" if (contains or "").strip() else "stored"
+        if total == 0:
+            note = f"No reports {what}."
+        elif shown < total:
+            note = f"The first {shown} of {total} reports {what}, by source; filter to find others."
+        else:
+            note = f"{total} report{'s' if total != 1 else ''} {what}, by source."
+        choices = [(label(d), d.id) for d in page.documents]
+        return gr.Radio(choices=choices, value=None), f'<p class="qa-note">{note}</p>'
+
+    def open(self, doc_id: str | None) -> tuple[str, Any]:
+        """The report as text, and the Remove button (shown once a report is open)."""
+        if not doc_id:
+            return EMPTY_VIEW, gr.Button(visible=False)
+        try:
+            doc = self.service.document_exact(doc_id)
+        except DocumentNotFoundError:
+            gone = '<p class="qa-error-text">This report is no longer in the index.</p>'
+            return gone, gr.Button(visible=False)
+        meta = [short_source(doc.source), doc.date or "undated", doc.format, f"id {doc.id}"]
+        html = (
+            f'<article class="doc-open"><h3 class="doc-title">{escape(doc.title)}</h3>'
+            f'<p class="src-meta">{" · ".join(escape(m) for m in meta)}</p>'
+            f'<div class="doc-text" tabindex="0">{escape(doc.text)}</div></article>'
+        )
+        return html, gr.Button(visible=True)
+
+    def remove(self, doc_id: str | None, contains: str) -> tuple[Any, ...]:
+        """Remove the open report. Returns the status line, the list, its note, the view,
+        the Remove button and the header."""
+        if doc_id is None:  # the user said no
+            return (gr.skip(),) * 6
+        try:
+            doc = self.service.remove_exact(doc_id)
+            status = f"Removed “{escape(doc.title)}” ({escape(short_source(doc.source))})."
+        except DocumentNotFoundError:
+            status = "That report was already removed."
+        listing, note = self.listing(contains)
+        header = render.header_html(self.service.counts())
+        view, button = self.open(None)
+        return f'<p class="qa-note">{status}</p>', listing, note, view, button, header
