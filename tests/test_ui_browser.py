@@ -32,7 +32,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-USER = ("reader", "pass:word")
+PASSWORD = "pass:word"
+USERS = {f"reader{i}": PASSWORD for i in range(60)}  # one per test: each has its own chats
+_users = iter(USERS)
+DESKTOP = {"width": 1280, "height": 800}
 KINZHAL = "How many Kinzhal missiles were fired?"
 HOSTILE_HTML = """<html><head><title>Flood &lt;b&gt;warning&lt;/b&gt; in Dhaka</title>
 <script>window.__xssHead = 1</script></head><body><h1>Flood warning in Dhaka</h1>
@@ -42,6 +45,12 @@ HOSTILE_HTML = """<html><head><title>Flood &lt;b&gt;warning&lt;/b&gt; in Dhaka</
 <p>The gauge reads $$x^2$$ metres and \\(y\\) at dawn.</p>
 <script>window.__xssBody = 1</script><img src=x onerror="window.__xssImg2 = 1"></body></html>
 """
+# the contrast check's script, without its leading comment lines
+CONTRAST = "\n".join(
+    line
+    for line in (Path(__file__).with_name("contrast.js")).read_text().splitlines()
+    if not line.startswith("//")
+)
 XSS_FLAGS = "() => ['Head', 'Text', 'Img', 'Body', 'Img2'].map(name => window['__xss' + name])"
 MATH = r"$$x^2$$ and \(y\)"  # Gradio's chat typesets $$...$$ with KaTeX unless told not to
 # records the Ask button and the question box on every change of the page, to catch the busy
@@ -64,7 +73,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def server(module_sample_index: Index) -> Iterator[str]:
     """The app on a free port, served until the module's tests are done."""
-    app = create_app(Service(module_sample_index), {USER[0]: USER[1]}, host="127.0.0.1")
+    app = create_app(Service(module_sample_index), USERS, host="127.0.0.1")
     with served(app) as url:
         yield url
 
@@ -79,12 +88,25 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
 @pytest.fixture
-def page(browser: Browser, server: str) -> Iterator[Page]:
-    """A logged-in page on the chat; fails the test if the page reached outside or threw."""
+def user() -> str:
+    """The test's own user, so that no other test's chats come back to it."""
+    return next(_users)
+
+
+@pytest.fixture
+def page(
+    browser: Browser, server: str, user: str, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    """A logged-in page on the chat, on a desktop screen (a phone's, for a test marked
+    ``phone``; dark for one marked ``dark``); fails the test if the page reached outside or
+    threw."""
+    screen = PHONE if request.node.get_closest_marker("phone") else {"viewport": DESKTOP}
     context = browser.new_context(
-        http_credentials={"username": USER[0], "password": USER[1]},
-        viewport={"width": 1280, "height": 800},
+        http_credentials={"username": user, "password": PASSWORD}, **screen
     )
     pg = context.new_page()
     pg.set_default_timeout(15_000)
@@ -95,9 +117,8 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
         lambda r: None if r.url.startswith((server, "data:", "blob:")) else outside.append(r.url),
     )
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.goto(server + "/")
+    pg.goto(server + ("/?__theme=dark" if request.node.get_closest_marker("dark") else "/"))
     pg.locator("#question textarea:enabled").wait_for()
-    new_chat(pg)  # every test logs in as the same user, whose last chat comes back
     yield pg
     context.close()
     assert outside == [], f"the page made requests outside the server: {outside}"
@@ -415,3 +436,106 @@ def test_the_documents_view_lists_opens_and_removes_reports(page: Page, tmp_path
     answer = ask(page, "How many passengers did the ferry to Izmail carry?")
     assert "qa-abstained" in (answer.get_attribute("class") or "")
     assert "ferry.md" not in page.locator("#sources .qa-sources").first.inner_text()
+
+
+def low_contrast(pg: Page) -> list[dict[str, object]]:
+    pg.mouse.move(0, 0)  # nothing hovered
+    pg.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
+    return list(pg.evaluate(CONTRAST))
+
+
+def check_contrast(pg: Page, tmp_path: Path) -> None:
+    """Every text at 4.5:1 or more: an answer with its sources and report open, an abstention,
+    the settings, an error, the chat list, and the documents view with a report open."""
+    answer = ask(pg, KINZHAL)
+    open_by_marker(pg, answer.locator("a.cite").first)
+    ask(pg, "What is the capital of Australia?")
+    pg.locator("#settings").get_by_text("Settings").click()
+    pg.locator("#date-from textarea, #date-from input").first.fill("someday")
+    ask(pg, KINZHAL)  # an error
+    found = low_contrast(pg)
+    show(pg, "Documents")
+    pg.locator("#doc-list label").first.click()
+    pg.locator("#doc-view .doc-text").wait_for()
+    found += low_contrast(pg)
+    assert found == []
+
+
+def test_every_text_is_at_aa_contrast_in_light_mode(page: Page, tmp_path: Path) -> None:
+    check_contrast(page, tmp_path)
+
+
+@pytest.mark.dark
+def test_every_text_is_at_aa_contrast_in_dark_mode(page: Page, tmp_path: Path) -> None:
+    assert page.evaluate("() => document.body.classList.contains('dark')")
+    check_contrast(page, tmp_path)
+    page.screenshot(path=str(SCREENSHOTS / "dark.png"))
+
+
+def test_the_keyboard_alone_asks_opens_a_citation_and_returns_to_the_box(page: Page) -> None:
+    focused = "document.activeElement"
+
+    def tab_to(selector: str, back: bool = False) -> None:
+        for _ in range(30):
+            if page.evaluate(f"s => {focused}.matches(s)", selector):
+                return
+            page.keyboard.press("Shift+Tab" if back else "Tab")
+        raise AssertionError(f"Tab never reached {selector}")
+
+    assert page.evaluate(f"() => {focused}.closest('#question') !== null")  # at load
+    page.keyboard.type(KINZHAL)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#chat .qa-answer').length === 1")
+    page.wait_for_function("() => document.activeElement.closest('#question') !== null")
+    tab_to("#chat a.cite", back=True)  # the answer's [1], just before the box
+    link = page.evaluate(f"() => {focused}.getAttribute('href')").removeprefix("#")
+    names = page.get_by_role("link", name="[1] source 1: Russia says a missile strike")
+    assert names.count() >= 1  # the marker is named after its source, for screen readers
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "id => document.getElementById(id).classList.contains('active')", arg=link
+    )
+    tab_to("#question textarea")  # onwards from the marker, back to the box
+    page.keyboard.type("And how many drones?")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#chat .qa-answer').length === 2")
+
+
+@pytest.mark.phone
+def test_on_a_phone_the_sources_follow_the_answer_on_one_scrolling_page(page: Page) -> None:
+    assert page.locator("#chats-bar").bounding_box()["x"] < 0  # the chat list starts folded
+    answer = ask(page, KINZHAL, click=True)
+    layout = page.evaluate(
+        """() => { const top = s => document.querySelector(s).getBoundingClientRect().top;
+          const scrolls = [...document.querySelectorAll('#chat ~ *, #sources, #sources *')]
+            .filter(e => /(auto|scroll)/.test(getComputedStyle(e).overflowY)
+                         && e.scrollHeight > e.clientHeight + 1 && !e.closest('.src-text'));
+          return {sources: top('#sources'), settings: top('#settings'), scrolls: scrolls.length,
+                  width: document.documentElement.scrollWidth}; }"""
+    )
+    assert layout["sources"] < 844  # the first source shows without scrolling, below the box
+    assert layout["sources"] < layout["settings"]  # before the settings
+    assert layout["scrolls"] == 0  # the panel does not scroll on its own: the page does
+    assert layout["width"] <= 390  # nothing wider than the screen
+    assert answer.locator(".qa-lead").inner_text().startswith("six")
+    page.screenshot(path=str(SCREENSHOTS / "phone.png"))
+
+
+def test_a_signed_in_users_chats_follow_them_to_another_browser_and_no_one_else(
+    page: Page, user: str, browser: Browser, server: str
+) -> None:
+    ask(page, KINZHAL)
+
+    def chats_seen(username: str) -> list[str]:
+        context = browser.new_context(
+            http_credentials={"username": username, "password": PASSWORD}, viewport=DESKTOP
+        )
+        other = context.new_page()
+        other.goto(server + "/")
+        other.locator("#question textarea:enabled").wait_for()
+        questions = other.locator("#chat .qa-question").all_inner_texts()
+        context.close()
+        return questions
+
+    assert chats_seen(user) == [KINZHAL]  # a new browser, the same user
+    assert chats_seen(next(_users)) == []  # another user

@@ -38,6 +38,12 @@ COPY_CONVERSATION = "() => navigator.clipboard.writeText(window.qaConversation()
 CONFIRM_DELETE = """(chat, browser) => [chat,
   confirm('Delete this chat? This cannot be undone.') ? browser : null]"""
 HEADER_SECONDS = 15  # how often the header's counts are read again
+# on a wide screen the chat list is open beside the chat; then the question box takes the focus
+OPEN_CHATS_IF_WIDE = """() => {
+  const bar = document.getElementById('chats-bar');
+  if (innerWidth >= 1024 && bar && !bar.classList.contains('open'))
+    bar.querySelector('.toggle-button')?.click();
+  document.querySelector('#question textarea')?.focus(); }"""
 # once the box is free again, the next question can be typed at once
 FOCUS_QUESTION = "() => { const q = document.querySelector('#question textarea'); q?.focus(); }"
 
@@ -48,10 +54,29 @@ def static_text(name: str) -> str:
 
 
 def theme() -> gr.themes.Base:
-    """The default look with system fonts: no font files, no Google Fonts request."""
+    """The default look with system fonts (no font files, no Google Fonts request), its
+    greys and orange darkened (lightened on dark) so all text is at WCAG AA contrast."""
     return gr.themes.Default(
         font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
         font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+    ).set(
+        body_text_color_subdued="*neutral_600",
+        body_text_color_subdued_dark="*neutral_400",
+        input_placeholder_color="*neutral_500",
+        input_placeholder_color_dark="*neutral_400",
+        color_accent="*primary_700",  # lighter on dark: chat.css
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_background_fill_dark="*primary_700",
+        button_primary_background_fill_hover_dark="*primary_800",
+        button_primary_text_color="white",
+        button_primary_text_color_dark="white",
+        button_cancel_background_fill="#b91c1c",  # the Remove button
+        button_cancel_background_fill_hover="#991b1b",
+        button_cancel_background_fill_dark="#b91c1c",
+        button_cancel_background_fill_hover_dark="#991b1b",
+        button_cancel_text_color="white",
+        button_cancel_text_color_dark="white",
     )
 
 
@@ -74,8 +99,8 @@ def build_chat(service: Service, chat_store: ChatStore | None = None) -> gr.Bloc
         panels = gr.State([], time_to_live=STATE_SECONDS)
         pending = gr.State("", time_to_live=STATE_SECONDS)
         header = gr.HTML(on.header(), elem_classes="qa-header", js_on_load=None)
-        with gr.Sidebar(label="Chats", elem_id="chats-bar", width=280):
-            new = gr.Button("New chat", elem_id="new-chat", size="sm")
+        # closed at first (open, it covers a phone's screen); the page opens it when wide
+        with gr.Sidebar(label="Chats", open=False, elem_id="chats-bar", width=280):
             chat_list = gr.Radio([], label="Your chats", elem_id="chat-list")
             name = gr.Textbox(label="Name of this chat", elem_id="chat-name", max_lines=1)
             with gr.Row():
@@ -112,6 +137,7 @@ def build_chat(service: Service, chat_store: ChatStore | None = None) -> gr.Bloc
                             ask = gr.Button(
                                 "Ask", variant="primary", elem_id="ask", scale=0, min_width=96
                             )
+                            new = gr.Button("New chat", elem_id="new-chat", scale=0, min_width=112)
                         with gr.Row():
                             copy = gr.Button(
                                 "Copy conversation",
@@ -144,7 +170,7 @@ def build_chat(service: Service, chat_store: ChatStore | None = None) -> gr.Bloc
 
         shown = [chat_id, chat_list, name, chat, asked, panels, sources]
         demo.load(chats.restore, browser, [browser, *shown, question], queue=False, **PRIVATE).then(
-            None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE
+            None, None, None, queue=False, js=OPEN_CHATS_IF_WIDE, **PRIVATE
         )
         settings = [k, mode, source_filter, date_from, date_to]
         for box in (source_filter, date_from, date_to):
@@ -161,7 +187,7 @@ def build_chat(service: Service, chat_store: ChatStore | None = None) -> gr.Bloc
             ).then(
                 on.respond,
                 [pending, chat, asked, panels, chat_id, browser, *settings],
-                [chat, asked, panels, sources, chat_id, chat_list],
+                [chat, asked, panels, sources, chat_id, chat_list, name],
                 show_progress="hidden",
                 **PRIVATE,
             ).then(
@@ -169,7 +195,9 @@ def build_chat(service: Service, chat_store: ChatStore | None = None) -> gr.Bloc
             ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
         copy.click(None, None, None, js=COPY_CONVERSATION, **PRIVATE)
         cleared = [chat, asked, panels, sources, pending, chat_id, chat_list, name]
-        new.click(on.clear, None, cleared, queue=False, **PRIVATE)
+        new.click(on.clear, None, cleared, queue=False, **PRIVATE).then(
+            None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE
+        )
         chat.clear(on.clear, None, cleared, queue=False, **PRIVATE)
         chat_list.input(chats.open, [chat_list, browser], shown, queue=False, **PRIVATE)
         for trigger in (rename.click, name.submit):
@@ -179,6 +207,7 @@ def build_chat(service: Service, chat_store: ChatStore | None = None) -> gr.Bloc
         )
 
         # reports added or removed elsewhere (the API, another page) show in the counts
+        demo.load(on.header, None, header, queue=False, **PRIVATE)
         gr.Timer(HEADER_SECONDS).tick(on.header, None, header, queue=False, **PRIVATE)
     return demo
 

@@ -71,11 +71,11 @@ class Handlers:
     ) -> tuple[Any, ...]:
         """Answer the pending question in place of the placeholder, and save it.
 
-        Returns the chat, the questions asked, the sources blocks, the sources panel, the
-        chat's id and the chat list.
+        Returns the chat, the questions asked, the sources blocks, the sources panel, and
+        what ``Chats.save`` returns.
         """
         if not text:
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 7
         try:
             filters = parse_filters(source_filter, date_from, date_to)
             k = min(max(int(k), 1), MAX_ASK_K)  # the client sends the slider's value
@@ -87,13 +87,12 @@ class Handlers:
             log.exception("answering %r failed", text)
             turn = Turn(text, None, FAILED)
         bubble, block = reply(turn, turn.answer.documents if turn.answer else {})
-        chat_id, listing = self.chats.save(self.chats.owner(request, browser), chat_id, turn)
+        saved = self.chats.save(self.chats.owner(request, browser), chat_id, turn)
         history = [*history[:-1], bubble]
         if block is None:
-            return history, questions, panels, gr.skip(), chat_id, listing
+            return history, questions, panels, gr.skip(), *saved
         panels = [block, *panels][:MAX_PANELS]
-        panel = render.panel_html(panels)
-        return history, [*questions, text], panels, panel, chat_id, listing
+        return history, [*questions, text], panels, render.panel_html(panels), *saved
 
     def finish(self) -> tuple[Any, ...]:
         return gr.Textbox(interactive=True), busy(False)

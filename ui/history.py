@@ -17,7 +17,7 @@ import gradio as gr
 
 from qa.ui import render
 from qa.ui.auth import user_of
-from qa.ui.conversations import ChatStore, Turn
+from qa.ui.conversations import ChatStore, Turn, title_of
 from qa.ui.service import Service
 from qa.ui.sources import Sources, sources
 
@@ -102,10 +102,12 @@ class Chats:
             render.panel_html(panels),
         )
 
-    def save(self, owner: str, chat_id: str, turn: Turn) -> tuple[str, Any]:
-        """Keep an answered question; the chat's id (new for a first question) and the list."""
-        chat_id = self.store.add_turn(owner, chat_id or None, turn)
-        return chat_id, self.listing(owner, chat_id)
+    def save(self, owner: str, chat_id: str, turn: Turn) -> tuple[str, Any, Any]:
+        """Keep an answered question; the chat's id (new for a first question), the list
+        and the name box (a new chat's name)."""
+        saved = self.store.add_turn(owner, chat_id or None, turn)
+        name = gr.skip() if saved == chat_id else title_of(turn.question)
+        return saved, self.listing(owner, saved), name
 
     def rename(self, chat_id: str, name: str, browser: str, request: gr.Request) -> tuple[Any, ...]:
         """Returns the list and the name box."""

@@ -54,8 +54,9 @@ def answer_html(answer: Answer, aid: str) -> str:
         paragraphs.append(f'<p class="qa-lead">{body}</p>' if lead else f"<p>{body}</p>")
     if answer.abstained and answer.related:
         links = " ".join(
-            f'<a class="cite related" href="#rel-{aid}-{i}" title="show passage">[R{i}]</a>'
-            for i in range(1, len(answer.related) + 1)
+            f'<a class="cite related" href="#rel-{aid}-{i}" title="show passage">[R{i}]'
+            f'<span class="sr-only"> related passage {i}: {escape(hit.title)}</span></a>'
+            for i, hit in enumerate(answer.related, start=1)
         )
         paragraphs.append(f'<p class="qa-related">Related passages: {links}</p>')
     level = confidence_label(answer.confidence)
@@ -88,7 +89,10 @@ def linked(line: str, aid: str, titles: Mapping[int, str], titled: bool = False)
     out, pos = [], 0
     for start, end, n in sorted(found):
         if n in titles and start >= pos:
-            link = f'<a class="cite" href="#cite-{aid}-{n}" title="show source {n}">[{n}]</a>'
+            link = (
+                f'<a class="cite" href="#cite-{aid}-{n}" title="show source {n}">[{n}]'
+                f'<span class="sr-only"> source {n}: {escape(titles[n])}</span></a>'
+            )
             out += [escape(line[pos:start]), link]
             pos = end
     return "".join(out) + escape(line[pos:])

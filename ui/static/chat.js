@@ -65,7 +65,7 @@
         return;
       }
       var answer = el.cloneNode(true);
-      answer.querySelectorAll(".qa-meta").forEach(function (m) { m.remove(); });
+      answer.querySelectorAll(".qa-meta, .sr-only").forEach(function (m) { m.remove(); });
       var text = "**A:** " + answer.innerText.trim();
       var aid = el.id.replace(/^answer-/, "");
       var seen = {}, lines = [];
