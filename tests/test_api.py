@@ -18,12 +18,15 @@ from fastapi.testclient import TestClient
 
 from qa.answer import ABSTAIN_BELOW
 from qa.cli import main
+from qa.config import sample_corpus
 from qa.errors import IndexFormatError, ModelLoadError
 from qa.index import Index
 from qa.types import Answer, Citation, Document
 from qa.ui import render
+from qa.ui.conversations import ChatStore
 from qa.ui.guards import trusted_hosts
 from qa.ui.handlers import FAILED, Handlers
+from qa.ui.history import Chats
 from qa.ui.server import create_app
 from qa.ui.service import Service
 from qa.ui.sources import sources
@@ -33,14 +36,17 @@ MAYOR = "Who is the mayor of Kharkiv?"
 LIMIT = 64 * 1024  # upload limit of the test app, so oversize bodies stay small
 USERS = {"alice": "s3cret:with:colons", "bob": "hunter2"}
 BASE = "http://127.0.0.1:7860"  # the apps are built as if bound to 127.0.0.1
+LOCAL = ("127.0.0.1", 50000)  # the address the clients call from: the server's own machine
 EVIL = "http://evil.example"
+NEW_CHAT = ("", "0" * 32)  # the chat's id (none yet) and the browser's id, for respond()
+SETTINGS = (6, "hybrid", "", "", "", None)  # k, mode, filters; no request: no signed-in user
 
 
 @pytest.fixture(scope="module")
 def reader(module_sample_index: Index) -> Iterator[TestClient]:
     """A client for tests that must leave the index as it is (they check that they do)."""
     app = create_app(Service(module_sample_index, LIMIT), host="127.0.0.1")
-    with TestClient(app, base_url=BASE) as client:
+    with TestClient(app, base_url=BASE, client=LOCAL) as client:
         yield client
 
 
@@ -48,7 +54,7 @@ def reader(module_sample_index: Index) -> Iterator[TestClient]:
 def client(sample_index: Index) -> Iterator[TestClient]:
     """A client of an app on a private copy of the sample index, for tests that write."""
     app = create_app(Service(sample_index, LIMIT), host="127.0.0.1")
-    with TestClient(app, base_url=BASE) as client:
+    with TestClient(app, base_url=BASE, client=LOCAL) as client:
         yield client
 
 
@@ -112,6 +118,21 @@ def test_search(reader: TestClient) -> None:
     assert "Kinzhal" in hit["text"] and hit["bm25_score"] is not None and hit["dense_score"] is None
     text = reader.get(f"/api/v1/documents/{hit['doc_id']}").json()["text"]
     assert text[hit["start"] : hit["end"]] == hit["text"]
+
+
+def test_server_paths_are_shown_only_to_callers_on_the_server(
+    module_sample_index: Index,
+) -> None:
+    app = create_app(Service(module_sample_index, LIMIT), host="127.0.0.1")
+    for caller, full in ((LOCAL, True), (("203.0.113.9", 5000), False)):
+        with TestClient(app, base_url=BASE, client=caller) as client:
+            listed = client.get("/api/v1/documents").json()
+            cited = client.post("/api/v1/ask", json={"question": KINZHAL}).json()["citations"]
+            hits = client.post("/api/v1/search", json={"query": "Kinzhal"}).json()["hits"]
+            one = client.get(f"/api/v1/documents/{listed[0]['id']}").json()
+        sources = [d["source"] for d in (*listed, *cited, *hits, one)]
+        assert all(s.startswith(str(sample_corpus())) for s in sources) is full, sources
+        assert all(s.startswith(("000_", "004_")) for s in sources) is not full, sources
 
 
 def test_documents_list_and_get(reader: TestClient) -> None:
@@ -410,7 +431,7 @@ def test_uploads_are_stored_together_and_deleted(
         "evil.exe": b"MZ",
     }
     paths = _uploaded(gradio_folder, files)
-    steps = list(Handlers(service).add_reports(paths))
+    steps = list(handlers(service).add_reports(paths))
     box, status, header = steps[-1]
     assert writes == [2] and box is None and "4 reports" in header
     assert "Added: “Floods in Dhaka” (dhaka.md)" in status and "(port.txt)" in status
@@ -433,7 +454,7 @@ def test_the_chat_reads_only_files_gradio_received(
     service = Service(sample_index, LIMIT)
     before = sample_index.counts()
     for path in (str(secret), str(link), str(gradio_folder / ".." / "secret.md")):
-        _, status, _ = list(Handlers(service).add_reports([path]))[-1]
+        _, status, _ = list(handlers(service).add_reports([path]))[-1]
         assert "not a file uploaded to this server" in status
     assert sample_index.counts() == before and secret.exists()
     assert not sample_index.search("password swordfish", k=3, mode="bm25")
@@ -453,7 +474,7 @@ def test_a_failed_upload_job_says_so(
     monkeypatch.setattr(module_sample_index, "add_documents", broken)
     paths = _uploaded(gradio_folder, {"a.txt": b"Shelling hit Kherson."})
     with caplog.at_level(logging.ERROR):
-        _, status, _ = list(Handlers(service).add_reports(paths))[-1]
+        _, status, _ = list(handlers(service).add_reports(paths))[-1]
     assert "storing the reports failed" in status and "disk on fire" in caplog.text
     assert service.jobs.recent()[0].state == "failed"
 
@@ -469,12 +490,17 @@ def test_unexpected_errors_end_the_wait(
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(service, "ask", broken)
-    on = Handlers(service)
+    on = handlers(service)
     history, pending, _, _ = on.start(MAYOR, [])
     with caplog.at_level(logging.ERROR):
-        chat, questions, panels, _ = on.respond(pending, history, [], [], 6, "hybrid", "", "", "")
+        chat, questions, panels, *_ = on.respond(pending, history, [], [], *NEW_CHAT, *SETTINGS)
     assert chat[-1]["content"] == render.error_html(FAILED) and questions == [] and panels == []
     assert "disk on fire" in caplog.text
+
+
+def handlers(service: Service) -> Handlers:
+    """The chat's handlers, keeping chats in memory."""
+    return Handlers(service, Chats(service, ChatStore()))
 
 
 def _answer(text: str, doc: Document, spans: list[tuple[int, int]]) -> Answer:
@@ -586,9 +612,9 @@ def test_the_chat_keeps_k_to_its_bound(module_sample_index: Index) -> None:
     seen: list[int] = []
     ask = service.ask
     service.ask = lambda text, **kw: seen.append(kw["k"]) or ask(text, **kw)  # type: ignore[method-assign]
-    on = Handlers(service)
+    on = handlers(service)
     history, pending, _, _ = on.start(KINZHAL, [])
-    on.respond(pending, history, [], [], 10_000, "hybrid", "", "", "")
+    on.respond(pending, history, [], [], *NEW_CHAT, 10_000, *SETTINGS[1:])
     assert seen == [20]
 
 
@@ -597,7 +623,7 @@ def test_the_page_shows_an_uploads_progress_until_it_is_stored(
 ) -> None:
     embedding, release = _pause_writes(sample_index, monkeypatch)
     paths = _uploaded(gradio_folder, {"kherson.txt": b"Kherson report\n\nShelling hit the ferry."})
-    steps = Handlers(Service(sample_index)).add_reports(paths)
+    steps = handlers(Service(sample_index)).add_reports(paths)
     box, status, header = next(steps)  # the job has started; the page hears how it goes
     assert embedding.wait(60)
     box, status, header = next(steps)

@@ -1,8 +1,10 @@
 """The chat in real headless Chromium: answers, highlights, citations, uploads, inert HTML.
 
 The app runs in uvicorn in a thread, behind HTTP Basic auth, on a copy of the sample index;
-Chromium is Debian's (``make browser`` installs it), driven by Playwright. The answer's
-screenshot is kept in build/screenshots/ (copy it to ui/screenshot.png for the README).
+Chromium is Debian's (``make browser`` installs it), driven by Playwright. Each test signs in
+as a user of its own, so no other test's chats come back to it. The screenshots are kept in
+build/screenshots/ (chat.png, phone.png, documents.png: copy them to ui/screenshot*.png for
+the README).
 """
 
 from __future__ import annotations
@@ -424,6 +426,7 @@ def test_the_documents_view_lists_opens_and_removes_reports(page: Page, tmp_path
     view.get_by_text("Ferry to Izmail").first.wait_for()
     assert "212 passengers" in view.locator(".doc-text").inner_text()
     assert "#" not in view.locator(".doc-text").inner_text()  # the Markdown's text, not its marks
+    page.screenshot(path=str(SCREENSHOTS / "documents.png"))
     page.once("dialog", lambda dialog: dialog.dismiss())  # asked first; No keeps it
     page.locator("#remove-doc").click()
     page.wait_for_timeout(500)
@@ -518,6 +521,7 @@ def test_on_a_phone_the_sources_follow_the_answer_on_one_scrolling_page(page: Pa
     assert layout["scrolls"] == 0  # the panel does not scroll on its own: the page does
     assert layout["width"] <= 390  # nothing wider than the screen
     assert answer.locator(".qa-lead").inner_text().startswith("six")
+    page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
     page.screenshot(path=str(SCREENSHOTS / "phone.png"))
 
 

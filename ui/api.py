@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import ipaddress
 from collections.abc import Iterator, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -44,7 +45,9 @@ from qa.ui.schemas import (
     SearchOut,
 )
 from qa.ui.service import MAX_FILES, Service, UploadRejected
+from qa.ui.sources import short_source
 
+Shown = TypeVar("Shown")
 PREFIX = "/api/v1"
 DEFAULT_WAIT = 30.0  # seconds an upload request waits for its job before answering 202
 MAX_WAIT = 600.0
@@ -126,6 +129,29 @@ def _filters(f: FiltersIn) -> Filters:
     )
 
 
+def for_caller(request: Request, data: Shown) -> Shown:
+    """``data`` with every ``source`` that is a path on the server cut to its file name,
+    unless the caller is on the server's own machine (a loopback address): the server's
+    folders are not for other machines to see."""
+    host = request.client.host if request.client else ""
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = host == "localhost"
+    return data if local else _without_paths(data)
+
+
+def _without_paths(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: short_source(v) if k == "source" and isinstance(v, str) else _without_paths(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_paths(v) for v in value]
+    return value
+
+
 def _summary(doc: Document) -> dict[str, Any]:
     return {k: v for k, v in doc.to_dict().items() if k != "text"}
 
@@ -141,7 +167,7 @@ def build_router(service: Service) -> APIRouter:
         tags=["questions"],
         responses=errors(403, 413, 422, 503),
     )
-    def ask(body: AskIn) -> dict[str, Any]:
+    def ask(body: AskIn, request: Request) -> dict[str, Any]:
         """Answer a question; the same JSON as ``qa ask --json``."""
         with http_errors():
             answer = service.ask(
@@ -151,7 +177,7 @@ def build_router(service: Service) -> APIRouter:
                 history=body.history,
                 filters=_filters(body.filters),
             )
-        return answer.to_dict()
+        return for_caller(request, answer.to_dict())
 
     @api.post(
         "/search",
@@ -160,12 +186,13 @@ def build_router(service: Service) -> APIRouter:
         tags=["questions"],
         responses=errors(403, 413, 422, 503),
     )
-    def search(body: SearchIn) -> dict[str, Any]:
+    def search(body: SearchIn, request: Request) -> dict[str, Any]:
         """The passages that best match a query, with every retriever's score."""
         with http_errors():
             filters = _filters(body.filters)
             hits = service.search(body.query, k=body.k, mode=body.mode, filters=filters)
-        return {"query": body.query, "mode": body.mode, "hits": [h.to_dict() for h in hits]}
+        hits_out = [h.to_dict() for h in hits]
+        return for_caller(request, {"query": body.query, "mode": body.mode, "hits": hits_out})
 
     @api.get(
         "/documents",
@@ -175,6 +202,7 @@ def build_router(service: Service) -> APIRouter:
         responses=errors(422, 503),
     )
     def list_documents(
+        request: Request,
         response: Response,
         contains: Annotated[
             str, Query(max_length=500, description="only reports whose title or source has this")
@@ -187,7 +215,7 @@ def build_router(service: Service) -> APIRouter:
         with http_errors():
             listing = service.catalog(contains, limit=limit, offset=offset)
         response.headers["X-Total-Count"] = str(listing.total)
-        return [info.to_dict() for info in listing.documents]
+        return for_caller(request, [info.to_dict() for info in listing.documents])
 
     one_document = functools.partial(api.api_route, "/documents/{doc_id}", tags=["documents"])
 
@@ -197,11 +225,11 @@ def build_router(service: Service) -> APIRouter:
         summary="Get a report",
         responses=errors(400, 404, 422, 503),
     )
-    def get_document(doc_id: str) -> dict[str, Any]:
+    def get_document(doc_id: str, request: Request) -> dict[str, Any]:
         """One report with its full text (citation offsets point into this text). ``doc_id``
         may be a unique prefix of the id (at least 4 characters), as in ``qa show``."""
         with http_errors():
-            return service.document(doc_id).to_dict()
+            return for_caller(request, service.document(doc_id).to_dict())
 
     @api.post(
         "/documents",
@@ -278,12 +306,12 @@ def build_router(service: Service) -> APIRouter:
         summary="Remove a report",
         responses=errors(403, 404, 422, 503),
     )
-    def delete_document(doc_id: str) -> dict[str, Any]:
+    def delete_document(doc_id: str, request: Request) -> dict[str, Any]:
         """Remove a report from every part of the index; returns what was removed. ``doc_id``
         must be the full id: a prefix or a source is refused (404), so a truncated or
         mistyped id cannot remove another report."""
         with http_errors():
-            return _summary(service.remove_exact(doc_id))
+            return for_caller(request, _summary(service.remove_exact(doc_id)))
 
     @api.get(
         "/health",
