@@ -323,6 +323,9 @@ def test_citations_and_source_cards_work_from_the_keyboard(page: Page) -> None:
     )
     card = page.locator("#sources .src-card").nth(1)
     card_mark = card.get_attribute("data-mark")
+    title = card.locator(".src-title").inner_text()
+    named = page.get_by_role("button", name=f"[2] {title}: show in the whole report")
+    assert named.count() == 1  # a card is named for screen readers
     card.focus()
     assert page.evaluate("() => document.activeElement.classList.contains('src-card')")
     page.keyboard.press("Enter")
@@ -447,7 +450,7 @@ def low_contrast(pg: Page) -> list[dict[str, object]]:
     return list(pg.evaluate(CONTRAST))
 
 
-def check_contrast(pg: Page, tmp_path: Path) -> None:
+def check_contrast(pg: Page) -> None:
     """Every text at 4.5:1 or more: an answer with its sources and report open, an abstention,
     the settings, an error, the chat list, and the documents view with a report open."""
     answer = ask(pg, KINZHAL)
@@ -464,14 +467,19 @@ def check_contrast(pg: Page, tmp_path: Path) -> None:
     assert found == []
 
 
-def test_every_text_is_at_aa_contrast_in_light_mode(page: Page, tmp_path: Path) -> None:
-    check_contrast(page, tmp_path)
+def test_every_text_is_at_aa_contrast_in_light_mode(page: Page) -> None:
+    check_contrast(page)
+
+
+@pytest.mark.phone
+def test_every_text_is_at_aa_contrast_on_a_phone(page: Page) -> None:
+    check_contrast(page)
 
 
 @pytest.mark.dark
-def test_every_text_is_at_aa_contrast_in_dark_mode(page: Page, tmp_path: Path) -> None:
+def test_every_text_is_at_aa_contrast_in_dark_mode(page: Page) -> None:
     assert page.evaluate("() => document.body.classList.contains('dark')")
-    check_contrast(page, tmp_path)
+    check_contrast(page)
     page.screenshot(path=str(SCREENSHOTS / "dark.png"))
 
 

@@ -1,5 +1,6 @@
-"""What the chat's events do: ask (in three steps, for a prompt busy state), clear, upload
-(a background job whose progress the page shows).
+"""What the chat's events do: ask (in three steps, for a prompt busy state; each answer is
+saved with :mod:`qa.ui.history`), clear, upload (a background job whose progress the page
+shows).
 
 Handlers take and return plain values; :mod:`qa.ui.chat` wires them to the components. The
 chat history holds rendered HTML, so the raw questions asked so far are kept apart, in state,

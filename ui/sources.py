@@ -102,7 +102,9 @@ def card(spot: Spot, doc: Document | None, brief: bool) -> str:
             more = f'<a class="cite src-open" href="#{spot.mark_id}">Show in the whole report</a>'
     return (
         f'<article class="src-card{" related" if spot.related else ""}" id="{spot.card_id}" '
-        f'data-mark="{spot.mark_id}" tabindex="0"><header class="src-head">'
+        f'data-mark="{spot.mark_id}" tabindex="0" role="button" '
+        f'aria-label="{spot.label} {escape(spot.title)}: show in the whole report">'
+        '<header class="src-head">'
         f'<span class="src-n">{spot.label}'
         f'</span> <span class="src-title">{escape(spot.title)}</span></header>'
         f'<div class="src-meta">{" · ".join(meta)}</div>'
