@@ -10,6 +10,8 @@ Every error the package raises on purpose derives from ``QAError``, so a caller 
     ├── ModelLoadError          the embedding model or the reader cannot be loaded (no downloads)
     ├── IngestError             a file could not be read as a report (carries ``path``)
     ├── DocumentNotFoundError   no document with that id or source
+    ├── GenerationError         the language-model endpoint failed (out of reach, too slow,
+    │                           rate limited, or answered something that is no completion)
     └── InvalidQuestionError    empty, binary or oversized question (also a ``ValueError``)
 """
 
@@ -53,6 +55,11 @@ class IngestError(QAError):
 
 class DocumentNotFoundError(QAError):
     """No stored document matches the given id or source."""
+
+
+class GenerationError(QAError):
+    """The language-model endpoint could not give an answer; the message says why, in words
+    a user can be shown."""
 
 
 class InvalidQuestionError(QAError, ValueError):

@@ -208,11 +208,92 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A passage a language model was given, as ``[n]``: where it stands in its report."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of a generated answer, as checked against the passages it cites.
+
+    ``citations`` are the passage numbers it cites that exist; ``problems`` say why it is not
+    supported (a figure, date or name none of its passages holds; no passage cited), and
+    ``removed`` the citation numbers it gave that no passage has (taken out of ``text``).
+    """
+
+    text: str
+    citations: tuple[int, ...]
+    problems: tuple[str, ...] = ()
+    removed: tuple[int, ...] = ()
+
+    @property
+    def supported(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "supported": self.supported}
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A language model's answer, checked sentence by sentence.
+
+    ``text`` is what it wrote, less the citation numbers no passage has; ``note`` says why
+    there is none (the model could not be reached, or answered garbage), in which case
+    ``claims`` is empty and the extractive answer stands alone.
+    """
+
+    model: str
+    text: str
+    claims: tuple[Claim, ...] = ()
+    sources: tuple[Source, ...] = ()
+    note: str | None = None
+
+    @property
+    def supported_share(self) -> float | None:
+        """The share of sentences judged supported; None when there are none."""
+        if not self.claims:
+            return None
+        return sum(c.supported for c in self.claims) / len(self.claims)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "text": self.text,
+            "claims": [c.to_dict() for c in self.claims],
+            "sources": [s.to_dict() for s in self.sources],
+            "note": self.note,
+            "supported_share": self.supported_share,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Generated:
+        claims = tuple(
+            Claim(c["text"], tuple(c["citations"]), tuple(c["problems"]), tuple(c["removed"]))
+            for c in data["claims"]
+        )
+        sources = tuple(Source(**s) for s in data["sources"])
+        return cls(data["model"], data["text"], claims, sources, data.get("note"))
+
+
+@dataclass(frozen=True)
 class Answer:
     """The reply to a question: full text with ``[n]`` markers, short answer and citations.
 
     ``documents`` holds the cited (or related) documents by id, as they were read, so a
     caller can show them whole without fetching them again; ``to_dict`` leaves them out.
+    ``generated`` is a language model's answer, when one was asked for (``to_dict`` has it
+    then only).
     """
 
     question: str
@@ -223,9 +304,10 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     related: tuple[Hit, ...] = field(default=())
     documents: dict[str, Document] = field(default_factory=dict, repr=False, compare=False)
+    generated: Generated | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "question": self.question,
             "answer": self.answer,
             "short_answer": self.short_answer,
@@ -234,6 +316,9 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "related": [h.to_dict() for h in self.related],
         }
+        if self.generated is not None:
+            data["generated"] = self.generated.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Answer:
@@ -246,4 +331,5 @@ class Answer:
             data["confidence"],
             tuple(Citation.from_dict(c) for c in data["citations"]),
             tuple(Hit.from_dict(h) for h in data["related"]),
+            generated=Generated.from_dict(data["generated"]) if data.get("generated") else None,
         )

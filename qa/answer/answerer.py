@@ -9,11 +9,13 @@ show, the documents it cites included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterator, Sequence
 
 from qa.answer.compose import NUMERIC_KINDS, abstain, compose, margin_for
 from qa.answer.question import one_figure, parse_question
 from qa.errors import DocumentNotFoundError
+from qa.generate import LLM, generate, ordered
 from qa.index import Filters, Index
 from qa.reader import Passage, Reader, load_reader, read_passages
 from qa.types import Answer, Document, Hit
@@ -35,14 +37,54 @@ def ask(
     date_to: str | None = None,
     abstain_below: float = ABSTAIN_BELOW,
     reader: Reader | None = None,
+    llm: LLM | None = None,
 ) -> Answer:
     """Answer ``question`` from the ``k`` best passages of the index.
 
     ``history`` holds the earlier questions of a chat, for follow-ups ("and how many were
     intercepted?"). A reply whose confidence is under ``abstain_below`` says the reports don't
     say (``python -m qa.eval.threshold`` measures where to put it). ``reader`` defaults to the
-    reader shipped in the package (:func:`qa.reader.load_reader`).
+    reader shipped in the package (:func:`qa.reader.load_reader`). With ``llm``, a language
+    model also writes an answer from the same passages, checked (``Answer.generated``).
     """
+    answer = None
+    for event in ask_stream(
+        index,
+        question,
+        k=k,
+        mode=mode,
+        history=history,
+        doc_ids=doc_ids,
+        sources=sources,
+        date_from=date_from,
+        date_to=date_to,
+        abstain_below=abstain_below,
+        reader=reader,
+        llm=llm,
+    ):
+        if isinstance(event, Answer):
+            answer = event
+    assert answer is not None
+    return answer
+
+
+def ask_stream(
+    index: Index,
+    question: str,
+    *,
+    k: int = DEFAULT_K,
+    mode: str = "hybrid",
+    history: Sequence[str] = (),
+    doc_ids: list[str] | None = None,
+    sources: list[str] | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    abstain_below: float = ABSTAIN_BELOW,
+    reader: Reader | None = None,
+    llm: LLM | None = None,
+) -> Iterator[Answer | str]:
+    """:func:`ask`, as it happens: the extractive answer at once; then, with ``llm``, the
+    generated text piece by piece (strings) and the answer again with it checked."""
     if not 0.0 <= abstain_below <= 1.0:
         raise ValueError(f"abstain_below must be in [0, 1], got {abstain_below}")
     q = parse_question(question, history)
@@ -60,16 +102,26 @@ def ask(
     filters = Filters(doc_ids, sources, date_from, date_to)
     if not hits and filters.active and mode != "bm25":
         # dense search finds some passage in any report a filter lets through: none does
-        return abstain(q, [], documents, 0.0, no_match(filters))
+        yield abstain(q, [], documents, 0.0, no_match(filters))
+        return
     if not hits:
-        return abstain(q, [], documents, 0.0)
+        yield abstain(q, [], documents, 0.0)
+        return
     passages = [Passage(h.doc_id, h.start, h.text) for h in hits]
     # a follow-up ("who operates it?") is searched and read with the words it borrows from
     # the chat: on the sample reports that reads right more often than the bare question or
     # the question after the one it follows (which the reader answers again)
     accept = one_figure if q.kind in NUMERIC_KINDS else None
     reading = read_passages(reader or load_reader(), q.query, passages, accept)
-    return compose(q, hits, reading, documents, margin_for(abstain_below))
+    answer = compose(q, hits, reading, documents, margin_for(abstain_below))
+    yield answer
+    if llm is None:
+        return
+    for piece in generate(llm, question, ordered(answer, hits)):
+        if isinstance(piece, str):
+            yield piece
+        else:
+            yield dataclasses.replace(answer, generated=piece)
 
 
 def no_match(filters: Filters) -> str:
