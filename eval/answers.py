@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,10 +39,11 @@ from qa.eval.metrics import (
     supporting_sentence_correct,
 )
 from qa.index import Index
-from qa.types import Answer, Hit
+from qa.types import Answer, Generated, Hit
 
 RECALL_KS = (1, 2, 3, 5, 10)  # the recall@k curve of the expected document
 RETRIEVAL_DEPTH = 30  # chunks searched per question: enough for ten distinct documents
+_MARKERS = re.compile(r"\s*\[\d+\]")  # a generated answer's citation markers
 FIELDS = ("id", "question", "answers", "doc", "type", "meta")  # the keys of a question record
 
 
@@ -179,6 +181,34 @@ def score_answer(
         "verbatim": _verbatim(answer, text_of),
         "citations": [c.to_dict() for c in answer.citations],
         "seconds": seconds,
+        **({"generated": _generated_scores(item, answer.generated)} if answer.generated else {}),
+    }
+
+
+def _generated_scores(item: Item, generated: Generated) -> dict[str, Any]:
+    """A language model's answer scored: F1 of its text (without [n]) against the gold, and
+    the share of its sentences judged supported; ``note`` when it gave none."""
+    text = _MARKERS.sub("", generated.text).strip()
+    return {
+        "text": generated.text,
+        "f1": f1(text, item.answers) if item.answers and text else None,
+        "supported": generated.supported_share,
+        "note": generated.note,
+    }
+
+
+def summarize_generated(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Means over the questions a language model answered (None when none was asked)."""
+    rows = [r["generated"] for r in results if "generated" in r]
+    if not rows:
+        return None
+    scored = [g["f1"] for g in rows if g["f1"] is not None]
+    shares = [g["supported"] for g in rows if g["supported"] is not None]
+    return {
+        "n": len(rows),
+        "failed": sum(g["note"] is not None for g in rows),
+        "f1": _mean(scored) if scored else None,
+        "supported": _mean(shares) if shares else None,
     }
 
 
@@ -253,7 +283,7 @@ def run(
         reply = ask(index, item.question, **asked)
         row = score_answer(item, reply, time.perf_counter() - start, text_of)
         if retrieval_depth and item.doc:
-            search_options = {k: v for k, v in asked.items() if k not in ("k", "reader")}
+            search_options = {k: v for k, v in asked.items() if k not in ("k", "reader", "llm")}
             hits = index.search(item.question, k=retrieval_depth, **search_options)
             row["retrieval"] = score_retrieval(item, hits)
         results.append(row)
@@ -304,6 +334,9 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     )
     summary["latency"] = latency_summary([r["seconds"] for r in results])
     summary["retrieval"] = summarize_retrieval(results)
+    generated = summarize_generated(results)
+    if generated:
+        summary["generated"] = generated
     types = sorted({r["type"] for r in results})
     summary["by_type"] = {t: _block([r for r in results if r["type"] == t]) for t in types}
     return summary
@@ -329,6 +362,14 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{summary['verbatim_rate']:.3f} · latency p50 {lat['p50'] * 1000:.0f} ms "
         f"p95 {lat['p95'] * 1000:.0f} ms · total {lat['total']:.1f} s"
     )
+    generated = summary.get("generated")
+    if generated:
+        f1_text = "n/a" if generated["f1"] is None else f"{generated['f1']:.3f}"
+        share = "n/a" if generated["supported"] is None else f"{generated['supported']:.3f}"
+        lines.append(
+            f"generated answers: F1 {f1_text} · supported sentences {share} · "
+            f"{generated['failed']} of {generated['n']} without an answer (endpoint failed)"
+        )
     retrieval = summary.get("retrieval")
     if retrieval:
         curve = " ".join(f"@{k} {v:.3f}" for k, v in retrieval["recall"].items())

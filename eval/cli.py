@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.generate.options import llm_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,4 +134,5 @@ def _run(
         mode=args.mode,
         reader=str(args.reader) if args.reader else None,
         **filters,
+        **({"llm_url": args.llm_url, "llm_model": args.llm_model} if llm_of(args) else {}),
     )

@@ -279,12 +279,18 @@ def make_record(
 
 
 def _asking(options: dict[str, Any]) -> dict[str, Any]:
-    """The options for :func:`qa.answer.ask`: a ``reader`` folder becomes the loaded reader."""
-    if not options.get("reader"):
-        return {k: v for k, v in options.items() if k != "reader"}
-    from qa.reader import load_reader
+    """The options for :func:`qa.answer.ask`: a ``reader`` folder becomes the loaded reader,
+    ``llm_url`` and ``llm_model`` the language model."""
+    asking = {k: v for k, v in options.items() if k not in ("reader", "llm_url", "llm_model")}
+    if options.get("reader"):
+        from qa.reader import load_reader
 
-    return {**options, "reader": load_reader(options["reader"])}
+        asking["reader"] = load_reader(options["reader"])
+    if options.get("llm_url"):
+        from qa.generate import LLM
+
+        asking["llm"] = LLM(options["llm_url"], options["llm_model"])
+    return asking
 
 
 def run_questions(

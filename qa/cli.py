@@ -18,6 +18,7 @@ from typing import Any
 from qa.config import INDEX_ENV, default_index_location
 from qa.errors import QAError
 from qa.eval import cli as eval_cli
+from qa.generate.options import add_llm_options, llm_of
 from qa.loaders import printable
 from qa.progress import reporter
 from qa.types import MAX_CATALOG
@@ -124,12 +125,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from qa.answer.cli import run
 
     filters = _filters(args)  # checked before the index opens
+    llm = llm_of(args)
     if args.server:
+        if llm is not None:
+            raise ValueError("--llm-url goes to `qa serve`, not to `qa ask --server`")
         return run(args, _searcher(args).ask, filters)
-    from qa.answer import ask
+    from qa.answer import ask_stream
 
     index = _open_index(args)
-    return run(args, lambda question, **kw: ask(index, question, **kw), filters)
+    return run(args, lambda question, **kw: ask_stream(index, question, llm=llm, **kw), filters)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -236,10 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, or - for one question per line on stdin")
     _add_filter_options(ask, k=6)
     _add_server_option(ask)
+    add_llm_options(ask)
     evaluate = add("eval", cmd_eval, "evaluate answers or retrieval on a question set")
     eval_cli.add_arguments(evaluate)
     _add_filter_options(evaluate, k=6)
-    ui_cli.add_arguments(add("serve", cmd_serve, "serve the web chat and the REST API"))
+    add_llm_options(evaluate)
+    serve = add("serve", cmd_serve, "serve the web chat and the REST API")
+    ui_cli.add_arguments(serve)
+    add_llm_options(serve)
     docs = add("docs", cmd_docs, "list the stored documents, ordered by source")
     docs.add_argument("contains", nargs="?", default="", help="only titles or sources with this")
     docs.add_argument(

@@ -307,7 +307,7 @@ class Answer:
     generated: Generated | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "question": self.question,
             "answer": self.answer,
             "short_answer": self.short_answer,

@@ -489,11 +489,12 @@ def test_unexpected_errors_end_the_wait(
     def broken(*args: Any, **kwargs: Any) -> Answer:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(service, "ask", broken)
+    monkeypatch.setattr(service, "ask_stream", broken)
     on = handlers(service)
     history, pending, _, _ = on.start(MAYOR, [])
     with caplog.at_level(logging.ERROR):
-        chat, questions, panels, *_ = on.respond(pending, history, [], [], *NEW_CHAT, *SETTINGS)
+        steps = list(on.respond(pending, history, [], [], *NEW_CHAT, *SETTINGS))
+    chat, questions, panels, *_ = steps[-1]
     assert chat[-1]["content"] == render.error_html(FAILED) and questions == [] and panels == []
     assert "disk on fire" in caplog.text
 
@@ -610,11 +611,11 @@ def test_one_request_cannot_ask_for_unbounded_work(reader: TestClient) -> None:
 def test_the_chat_keeps_k_to_its_bound(module_sample_index: Index) -> None:
     service = Service(module_sample_index)
     seen: list[int] = []
-    ask = service.ask
-    service.ask = lambda text, **kw: seen.append(kw["k"]) or ask(text, **kw)  # type: ignore[method-assign]
+    ask = service.ask_stream
+    service.ask_stream = lambda text, **kw: seen.append(kw["k"]) or ask(text, **kw)  # type: ignore[method-assign]
     on = handlers(service)
     history, pending, _, _ = on.start(KINZHAL, [])
-    on.respond(pending, history, [], [], *NEW_CHAT, 10_000, *SETTINGS[1:])
+    list(on.respond(pending, history, [], [], *NEW_CHAT, 10_000, *SETTINGS[1:]))
     assert seen == [20]
 
 

@@ -3,18 +3,24 @@ checked sentence by sentence, safe from instructions in reports, and never a fai
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from qa.answer import ask, ask_stream
+from qa.cli import main
+from qa.config import sample_corpus
 from qa.generate import LLM
 from qa.generate.check import check
 from qa.generate.prompt import RULES, quoted
 from qa.index import Index
 from qa.types import Answer, Document
+from qa.ui.server import create_app
+from qa.ui.service import Service
 from tests.llm_stub import build
 from tests.servers import served
 
@@ -177,3 +183,71 @@ def test_each_figure_and_name_must_be_in_a_cited_passage(
     ]
     cleaned, claims = check(text, passages)
     assert cleaned == text and len(claims) == 1 and claims[0].problems == problems
+
+
+def sse_events(body: str) -> list[tuple[str, Any]]:
+    """The (event, data) pairs of a server-sent event stream."""
+    found = []
+    for block in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.split("\n"))
+        found.append((lines["event"], json.loads(lines["data"])))
+    return found
+
+
+def test_the_api_streams_the_answer_then_the_checked_text(
+    module_sample_index: Index, stub: tuple[str, list[dict[str, Any]]]
+) -> None:
+    service = Service(module_sample_index, llm=LLM(stub[0], "invented"))
+    app = create_app(service, host="127.0.0.1")
+    with TestClient(app, base_url="http://127.0.0.1:7860") as client:
+        streamed = client.post("/api/v1/ask/stream", json={"question": KHARKIV})
+        plain = client.post("/api/v1/ask", json={"question": KHARKIV}).json()
+        bad = client.post("/api/v1/ask/stream", json={"question": "  "})
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(streamed.text)
+    names = [name for name, _ in events]
+    assert names[0] == "answer" and names[-2:] == ["generated", "done"]
+    assert set(names[1:-2]) == {"delta"} and len(names) > 4
+    assert events[0][1]["citations"] == plain["citations"]  # the extractive answer, first
+    written = "".join(data["text"] for name, data in events if name == "delta")
+    generated = events[-2][1]
+    assert generated["text"] == written.strip() == plain["generated"]["text"]
+    assert [c["supported"] for c in generated["claims"]] == [True, False]
+    assert bad.status_code == 422  # a bad question is an error before any event
+
+
+def test_without_a_model_the_api_answers_as_before(module_sample_index: Index) -> None:
+    app = create_app(Service(module_sample_index), host="127.0.0.1")
+    with TestClient(app, base_url="http://127.0.0.1:7860") as client:
+        plain = client.post("/api/v1/ask", json={"question": KHARKIV}).json()
+        streamed = client.post("/api/v1/ask/stream", json={"question": KHARKIV})
+    assert "generated" not in plain
+    assert [name for name, _ in sse_events(streamed.text)] == ["answer", "done"]
+
+
+def test_qa_ask_prints_the_checked_text_and_names_a_missing_flag(
+    module_sample_index: Index,
+    stub: tuple[str, list[dict[str, Any]]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    index = ["--index", str(module_sample_index.path)]
+    llm = ["--llm-url", stub[0], "--llm-model", "invented"]
+    assert main(["ask", *index, *llm, KHARKIV]) == 0
+    out = capsys.readouterr().out
+    assert "Officials counted 4,321 casualties [2]." in out  # as it was written
+    assert "NOT SUPPORTED: Officials counted 4,321 casualties [2]." in out
+    assert "1 of 2 sentences supported)" in out
+    assert main(["ask", *index, "--llm-url", stub[0], KHARKIV]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("qa: error: --llm-model is missing: a language model needs both")
+
+
+def test_qa_eval_scores_the_generated_answers(
+    stub: tuple[str, list[dict[str, Any]]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["eval", "eval/data/sample_questions.jsonl", "--corpus", str(sample_corpus())]
+    llm = ["--llm-url", stub[0], "--llm-model", "good", "--limit", "3", "--no-output"]
+    assert main([*args, *llm]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("generated answers: F1 "))
+    assert "supported sentences 1.000 · 0 of 3 without an answer" in line

@@ -17,9 +17,11 @@ import pytest
 from gradio.utils import get_upload_folder
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
+from qa.generate import LLM
 from qa.index import Index
 from qa.ui.server import create_app
 from qa.ui.service import Service
+from tests.llm_stub import build as build_stub
 from tests.servers import served
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -551,3 +553,48 @@ def test_a_signed_in_users_chats_follow_them_to_another_browser_and_no_one_else(
 
     assert chats_seen(user) == [KINZHAL]  # a new browser, the same user
     assert chats_seen(next(_users)) == []  # another user
+
+
+@pytest.fixture(scope="module")
+def writing_server(module_sample_index: Index) -> Iterator[str]:
+    """The app with a language model: the stand-in endpoint, writing one invented figure."""
+    stub, _ = build_stub()
+    with served(stub) as llm_url:
+        service = Service(module_sample_index, llm=LLM(f"{llm_url}/v1", "invented"))
+        with served(create_app(service, USERS, host="127.0.0.1")) as url:
+            yield url
+
+
+def test_a_generated_answer_streams_in_under_the_extractive_one_with_flags(
+    browser: Browser, writing_server: str, user: str
+) -> None:
+    context = browser.new_context(
+        http_credentials={"username": user, "password": PASSWORD}, viewport=DESKTOP
+    )
+    page = context.new_page()
+    page.goto(writing_server + "/")
+    page.locator("#question textarea:enabled").wait_for()
+    page.evaluate(
+        """() => { window.__writing = false;
+          new MutationObserver(() => { if (document.querySelector('#chat .qa-writing'))
+            window.__writing = true; }).observe(document.body, {subtree: true, childList: true});
+        }"""
+    )
+    answer = ask(page, "What happened in Kharkiv?")
+    generated = answer.locator(".qa-generated")
+    generated.locator(".qa-claim").first.wait_for()
+    assert page.evaluate("() => window.__writing")  # it showed the text as it was written
+    assert answer.locator(".qa-writing").count() == 0  # then the checked text in its place
+    assert "Written by a language model (invented)" in generated.inner_text()
+    claims = generated.locator(".qa-claim")
+    assert claims.count() == 2
+    unsupported = generated.locator(".qa-unsupported")
+    assert unsupported.count() == 1 and "4,321 casualties" in unsupported.inner_text()
+    flag = generated.locator(".qa-flag").first.inner_text()
+    assert flag == "Not supported: 4,321 is in none of its passages [2]"
+    # the extractive answer and its citations are still there, above it
+    assert answer.locator("a.cite").count() >= 1
+    assert page.locator("#sources .src-card").count() >= 1
+    assert low_contrast(page) == []
+    page.screenshot(path=str(SCREENSHOTS / "generated.png"))
+    context.close()

@@ -1,4 +1,5 @@
-"""REST API routes under ``/api/v1``: ask, search, documents (list, get, upload, delete), health.
+"""REST API routes under ``/api/v1``: ask (plain or streamed), search, documents (list, get,
+upload, delete), health.
 
 Endpoints are plain ``def``: FastAPI runs them in its threadpool, so a question being answered
 never blocks the event loop. Package errors become HTTP errors with the error's own message:
@@ -10,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import ipaddress
+import json
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import __version__
@@ -28,7 +30,7 @@ from qa.errors import (
     QAError,
 )
 from qa.index import Filters
-from qa.types import MAX_CATALOG, Document
+from qa.types import MAX_CATALOG, Answer, Document
 from qa.ui.schemas import (
     AnswerOut,
     AskIn,
@@ -152,6 +154,11 @@ def _without_paths(value: Any) -> Any:
     return value
 
 
+def sse(event: str, data: Any) -> str:
+    """One server-sent event: its name and its data as one line of JSON."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
 def _summary(doc: Document) -> dict[str, Any]:
     return {k: v for k, v in doc.to_dict().items() if k != "text"}
 
@@ -163,12 +170,14 @@ def build_router(service: Service) -> APIRouter:
     @api.post(
         "/ask",
         response_model=AnswerOut,
+        response_model_exclude_unset=True,  # "generated" only from a server with a model
         summary="Answer a question",
         tags=["questions"],
         responses=errors(403, 413, 422, 503),
     )
     def ask(body: AskIn, request: Request) -> dict[str, Any]:
-        """Answer a question; the same JSON as ``qa ask --json``."""
+        """Answer a question; the same JSON as ``qa ask --json``. On a server with a language
+        model (``qa serve --llm-url``) it has the model's checked answer too, once written."""
         with http_errors():
             answer = service.ask(
                 body.question,
@@ -178,6 +187,47 @@ def build_router(service: Service) -> APIRouter:
                 filters=_filters(body.filters),
             )
         return for_caller(request, answer.to_dict())
+
+    @api.post(
+        "/ask/stream",
+        summary="Answer a question, streamed",
+        tags=["questions"],
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "content": {"text/event-stream": {}},
+                "description": "Server-sent events: `answer` (the extractive answer, as from "
+                "/ask, at once); with a language model, `delta` ({text}) as it writes and "
+                "`generated` (its checked answer); then `done`",
+            },
+            **errors(403, 413, 422, 503),
+        },
+    )
+    def ask_stream(body: AskIn, request: Request) -> StreamingResponse:
+        """The answer as server-sent events, so a client shows the extractive answer at once
+        and a language model's text as it is written. A bad question is an HTTP error, as
+        from /ask; the stream itself never fails (an endpoint that fails gives a note)."""
+        with http_errors():
+            events = service.ask_stream(
+                body.question,
+                k=body.k,
+                mode=body.mode,
+                history=body.history,
+                filters=_filters(body.filters),
+            )
+            first = next(events)
+        assert isinstance(first, Answer)
+
+        def stream() -> Iterator[str]:
+            yield sse("answer", for_caller(request, first.to_dict()))
+            for event in events:
+                if isinstance(event, str):
+                    yield sse("delta", {"text": event})
+                elif event.generated is not None:
+                    yield sse("generated", for_caller(request, event.generated.to_dict()))
+            yield sse("done", {})
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
 
     @api.post(
         "/search",

@@ -13,6 +13,7 @@ import time
 
 from qa.config import default_chats_location
 from qa.errors import QAError
+from qa.generate.options import llm_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from qa.ui.auth import parse_credentials
 
     users = parse_credentials(args.auth, args.auth_file)
+    llm = llm_of(args)
     if args.max_upload_mb <= 0:
         raise ValueError(f"--max-upload-mb must be positive, got {args.max_upload_mb:g}")
 
@@ -110,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
                 "(--no-sample leaves it empty)",
                 file=sys.stderr,
             )
-        service = Service(index, int(args.max_upload_mb * MB))
+        service = Service(index, int(args.max_upload_mb * MB), llm=llm)
         app = create_app(service, users or None, host=args.host, chats=chat_store)
         warning = exposure_warning(args.host, users)
         if warning:
@@ -118,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         counts = index.counts()
         host = f"[{args.host}]" if ":" in args.host else args.host
         url = f"http://{host}:{args.port}"
+        if llm is not None:
+            print(f"qa: answers also written by {llm.model} at {llm.url}", file=sys.stderr)
         print(
             f"qa: {counts['documents']} reports in {index.location}\n"
             f"qa: chat at {url}/ and API docs at {url}/docs "

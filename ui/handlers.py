@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -22,13 +22,14 @@ import gradio as gr
 from qa.dates import parse_date
 from qa.errors import QAError
 from qa.index import Filters
+from qa.types import Answer
 from qa.ui import render
 from qa.ui.conversations import Turn
-from qa.ui.history import MAX_PANELS, Chats, Message, message, reply
+from qa.ui.history import MAX_PANELS, Chats, Message, answer_id, message, reply
 from qa.ui.jobs import Job
 from qa.ui.schemas import MAX_ASK_K
 from qa.ui.service import Service, UploadRejected
-from qa.ui.sources import Sources
+from qa.ui.sources import Sources, sources
 
 log = logging.getLogger(__name__)
 FAILED = "Something went wrong on the server (the error is in its log); please try again."
@@ -69,31 +70,73 @@ class Handlers:
         date_from: str,
         date_to: str,
         request: gr.Request,
-    ) -> tuple[Any, ...]:
-        """Answer the pending question in place of the placeholder, and save it.
+    ) -> Iterator[tuple[Any, ...]]:
+        """Answer the pending question in place of the placeholder (with a language model,
+        its answer streams in below), and save it.
 
-        Returns the chat, the questions asked, the sources blocks, the sources panel, and
+        Yields the chat, the questions asked, the sources blocks, the sources panel, and
         what ``Chats.save`` returns.
         """
         if not text:
-            return (gr.skip(),) * 7
+            yield (gr.skip(),) * 7
+            return
+        owner = self.chats.owner(request, browser)
         try:
             filters = parse_filters(source_filter, date_from, date_to)
             k = min(max(int(k), 1), MAX_ASK_K)  # the client sends the slider's value
-            answer = self.service.ask(text, k=k, mode=mode, history=questions, filters=filters)
-            turn = Turn(text, answer)
+            events = self.service.ask_stream(
+                text, k=k, mode=mode, history=questions, filters=filters
+            )
+            answer = next(events)
+            assert isinstance(answer, Answer)
         except (QAError, ValueError) as exc:
-            turn = Turn(text, None, str(exc))
+            error = str(exc)
         except Exception:  # else the placeholder reply would stay, busy, for good
             log.exception("answering %r failed", text)
-            turn = Turn(text, None, FAILED)
-        bubble, block = reply(turn, turn.answer.documents if turn.answer else {})
-        saved = self.chats.save(self.chats.owner(request, browser), chat_id, turn)
-        history = [*history[:-1], bubble]
-        if block is None:
-            return history, questions, panels, gr.skip(), *saved
-        panels = [block, *panels][:MAX_PANELS]
-        return history, [*questions, text], panels, render.panel_html(panels), *saved
+            error = FAILED
+        else:
+            shown = yield from self._answered(text, answer, events, history, questions, panels)
+            bubble = message("assistant", render.answer_html(*shown))
+            saved = self.chats.save(owner, chat_id, Turn(text, shown[0]))
+            yield [*history[:-1], bubble], gr.skip(), gr.skip(), gr.skip(), *saved
+            return
+        turn = Turn(text, None, error)
+        bubble, _ = reply(turn, {})
+        saved = self.chats.save(owner, chat_id, turn)
+        yield [*history[:-1], bubble], questions, panels, gr.skip(), *saved
+
+    def _answered(
+        self,
+        text: str,
+        answer: Answer,
+        events: Iterator[Answer | str],
+        history: list[Message],
+        questions: list[str],
+        panels: list[Sources],
+    ) -> Generator[tuple[Any, ...], None, tuple[Answer, str]]:
+        """Show the extractive answer and its sources at once, then a language model's
+        text as it is written; returns the answer to show and keep, and its id."""
+        aid = answer_id()
+        panels = [sources(answer, aid, answer.documents), *panels][:MAX_PANELS]
+        skips = (gr.skip(),) * 6
+
+        def bubble(html: str) -> list[Message]:
+            return [*history[:-1], message("assistant", html)]
+
+        shown = bubble(render.answer_html(answer, aid))
+        yield shown, [*questions, text], panels, render.panel_html(panels), *skips[:3]
+        model = self.service.llm.model if self.service.llm else ""
+        written = ""
+        try:
+            for event in events:
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    written += event
+                    yield bubble(render.writing_html(answer, aid, model, written)), *skips
+        except Exception:  # the extractive answer stands; the page must not stay busy
+            log.exception("writing an answer to %r failed", text)
+        return answer, aid
 
     def finish(self) -> tuple[Any, ...]:
         return gr.Textbox(interactive=True), busy(False)

@@ -32,11 +32,16 @@ def message(role: str, content: str) -> Message:
     return {"role": role, "content": content}
 
 
+def answer_id() -> str:
+    """A new answer's id, which its markers' and sources' element ids carry."""
+    return f"a{next(_answer_ids)}"
+
+
 def reply(turn: Turn, docs: dict[str, Any]) -> tuple[Message, Sources | None]:
     """The chat bubble of a turn's answer (or error), and the answer's sources block."""
     if turn.answer is None:
         return message("assistant", render.error_html(turn.error or "")), None
-    aid = f"a{next(_answer_ids)}"
+    aid = answer_id()
     block = sources(turn.answer, aid, docs)
     return message("assistant", render.answer_html(turn.answer, aid)), block
 

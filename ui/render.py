@@ -66,7 +66,84 @@ def answer_html(answer: Answer, aid: str) -> str:
         f'<div class="qa-meta"><span class="qa-conf qa-conf-{level}">{verdict} · '
         f"{answer.confidence:.2f}</span></div>"
     )
-    return f'<div class="qa-answer {state}" id="answer-{aid}">{"".join(paragraphs)}{meta}</div>'
+    written = generated_html(answer, aid) if answer.generated else ""
+    return (
+        f'<div class="qa-answer {state}" id="answer-{aid}">{"".join(paragraphs)}{meta}'
+        f"{written}</div>"
+    )
+
+
+def writing_html(answer: Answer, aid: str, model: str, written: str) -> str:
+    """The answer while a language model is still writing: its text so far, unchecked."""
+    part = (
+        f'<div class="qa-generated qa-writing"><p class="qa-gen-head">Being written by a '
+        f"language model ({escape(model)}), to be checked…</p><p>{escape(written)}</p></div>"
+    )
+    return answer_html(answer, aid).removesuffix("</div>") + part + "</div>"
+
+
+def generated_html(answer: Answer, aid: str) -> str:
+    """A language model's answer under the extractive one: each sentence with its [n]
+    markers, those not supported by the passages they cite marked and explained."""
+    generated = answer.generated
+    assert generated is not None
+    head = (
+        f'<p class="qa-gen-head">Written by a language model ({escape(generated.model)}) from '
+        "the passages, each sentence checked against the passages it cites:</p>"
+    )
+    if generated.note:
+        return (
+            f'<div class="qa-generated">{head}<p class="qa-note">{escape(generated.note)}</p></div>'
+        )
+    opens = _citation_of_sources(answer)
+    titles = {s.n: s.title for s in generated.sources}
+    parts = []
+    for claim in generated.claims:
+        body = _generated_markers(claim.text, aid, titles, opens)
+        if claim.supported:
+            parts.append(f'<span class="qa-claim">{body}</span>')
+            continue
+        why = "; ".join(claim.problems)
+        parts.append(
+            f'<span class="qa-claim qa-unsupported">{body}</span> '
+            f'<span class="qa-flag">Not supported: {escape(why)}</span>'
+        )
+    removed = sorted({n for c in generated.claims for n in c.removed})
+    if removed:
+        gone = ", ".join(f"[{n}]" for n in removed)
+        parts.append(f'<span class="qa-flag">Removed citations to no passage: {gone}</span>')
+    return f'<div class="qa-generated">{head}<p>{" ".join(parts)}</p></div>'
+
+
+def _citation_of_sources(answer: Answer) -> dict[int, int]:
+    """For each passage the model was given, the extractive citation inside it, if any, so
+    its [n] can open that citation's source."""
+    found = {}
+    assert answer.generated is not None
+    for source in answer.generated.sources:
+        for c in answer.citations:
+            if c.doc_id == source.doc_id and source.start <= c.start < source.end:
+                found[source.n] = c.n
+                break
+    return found
+
+
+def _generated_markers(
+    text: str, aid: str, titles: Mapping[int, str], opens: Mapping[int, int]
+) -> str:
+    """Escaped text with each [n] named after its passage, and a link where it can open one."""
+    out, pos = [], 0
+    for m in _MARKER.finditer(text):
+        n = int(m[1])
+        label = f'[{n}]<span class="sr-only"> passage {n}: {escape(titles.get(n, ""))}</span>'
+        if n in opens:
+            mark = f'<a class="cite" href="#cite-{aid}-{opens[n]}" title="show source">{label}</a>'
+        else:
+            title = escape(titles.get(n, ""), quote=True)
+            mark = f'<span class="gen-cite" title="{title}">{label}</span>'
+        out += [escape(text[pos : m.start()]), mark]
+        pos = m.end()
+    return "".join(out) + escape(text[pos:])
 
 
 def linked(line: str, aid: str, titles: Mapping[int, str], titled: bool = False) -> str:

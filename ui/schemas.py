@@ -110,6 +110,35 @@ class HitOut(BaseModel):
     text: str
 
 
+class SourceOut(BaseModel):
+    n: int = Field(description="the number the language model cites it by, as [n]")
+    doc_id: str
+    title: str
+    source: str
+    start: int
+    end: int
+
+
+class ClaimOut(BaseModel):
+    text: str = Field(description="one sentence of the generated answer")
+    citations: list[int] = Field(description="the passages it cites that exist")
+    supported: bool = Field(description="every figure and name in it is in a cited passage")
+    problems: list[str] = Field(description="why it is not supported")
+    removed: list[int] = Field(description="citation numbers it gave that no passage has")
+
+
+class GeneratedOut(BaseModel):
+    """A language model's answer, when the server has one configured (``qa serve
+    --llm-url``): checked sentence by sentence against the passages it cites."""
+
+    model: str
+    text: str
+    claims: list[ClaimOut]
+    sources: list[SourceOut]
+    note: str | None = Field(description="why there is no generated text (endpoint failed)")
+    supported_share: float | None
+
+
 class AnswerOut(BaseModel):
     """The answer text with ``[n]`` markers, its short answer and the citations behind it."""
 
@@ -120,6 +149,9 @@ class AnswerOut(BaseModel):
     confidence: float
     citations: list[CitationOut]
     related: list[HitOut] = Field(..., description="closest passages, when abstained")
+    generated: GeneratedOut | None = Field(
+        None, description="only when the server has a language model: its checked answer"
+    )
 
 
 class SearchOut(BaseModel):

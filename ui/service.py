@@ -8,13 +8,14 @@ stored one after another, off the request, with their progress on record.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from qa.answer import ask
+from qa.answer import ask, ask_stream
 from qa.config import sample_corpus
 from qa.errors import DocumentNotFoundError, QAError
+from qa.generate import LLM
 from qa.index import Filters, Index, IngestReport
 from qa.loaders import SUPPORTED_SUFFIXES, load_all, load_bytes, unsupported_message
 from qa.progress import Progress
@@ -41,11 +42,13 @@ class UploadRejected(QAError):
 
 @dataclass
 class Service:
-    """The index, its model, the upload limit and the background ingest jobs."""
+    """The index, its model, the upload limit, the background ingest jobs, and the language
+    model that writes answers too, if one is configured."""
 
     index: Index
     max_upload_bytes: int = 20 * MB
     jobs: Jobs = field(default_factory=Jobs, repr=False)
+    llm: LLM | None = None
 
     @property
     def model(self) -> str:
@@ -54,7 +57,18 @@ class Service:
     def ask(
         self, question: str, *, k: int, mode: str, history: Sequence[str] = (), filters: Filters
     ) -> Answer:
-        return ask(self.index, question, k=k, mode=mode, history=history, **filters.kwargs())
+        options = filters.kwargs()
+        return ask(self.index, question, k=k, mode=mode, history=history, llm=self.llm, **options)
+
+    def ask_stream(
+        self, question: str, *, k: int, mode: str, history: Sequence[str] = (), filters: Filters
+    ) -> Iterator[Answer | str]:
+        """The extractive answer, then (with a language model) its text as it is written and
+        the answer again with it checked: :func:`qa.answer.ask_stream`."""
+        options = filters.kwargs()
+        return ask_stream(
+            self.index, question, k=k, mode=mode, history=history, llm=self.llm, **options
+        )
 
     def search(self, query: str, *, k: int, mode: str, filters: Filters) -> list[Hit]:
         return self.index.search(query, k=k, mode=mode, **filters.kwargs())

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from qa.errors import QAError
 from qa.loaders import printable
-from qa.types import Answer
+from qa.types import Answer, Generated
 
 
 def format_answer(answer: Answer) -> str:
@@ -41,15 +41,18 @@ def _lines(stream: BinaryIO) -> Iterator[str]:
             yield line
 
 
-def run(args: argparse.Namespace, ask: Callable[..., Answer], filters: dict[str, Any]) -> int:
-    """Answer ``args.question`` with ``ask`` (:func:`qa.ask` on an index, or a server's);
-    with ``-`` answer each line of stdin, loading the models once."""
+def run(args: argparse.Namespace, ask: Callable[..., Any], filters: dict[str, Any]) -> int:
+    """Answer ``args.question`` with ``ask``: a server's (an Answer), or
+    :func:`qa.answer.ask_stream` on an index (its events, printed as they come); with ``-``
+    answer each line of stdin, loading the models once."""
     one = args.question != "-"
     questions = [args.question] if one else _lines(sys.stdin.buffer)
     status = 0
     for question in questions:
         try:
-            answer = ask(question, k=args.k, mode=args.mode, **filters)
+            reply = ask(question, k=args.k, mode=args.mode, **filters)
+            events = iter([reply] if isinstance(reply, Answer) else reply)
+            answer = next(events)
         except (QAError, ValueError) as exc:
             if one:
                 raise
@@ -59,8 +62,34 @@ def run(args: argparse.Namespace, ask: Callable[..., Answer], filters: dict[str,
             else:
                 print(f"qa: error: {printable(str(exc))}", file=sys.stderr)
             continue
+        if not args.json:
+            print(format_answer(answer), flush=True)
+        for event in events:  # a language model's answer, as it is written, then checked
+            if isinstance(event, Answer):
+                answer = event
+            elif not args.json:
+                print(event, end="", flush=True)
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
-        else:
-            print(format_answer(answer), end="\n\n" if not one else "\n", flush=True)
+        elif answer.generated is not None:
+            print("\n" + format_checked(answer.generated), flush=True)
+        if not args.json and not one:
+            print()
     return status
+
+
+def format_checked(generated: Generated) -> str:
+    """What the check of a generated answer found, under the text as it was written."""
+    if generated.note:
+        return f"({generated.note} The answer above is from the reports alone.)"
+    lines = [f"(written by {printable(generated.model)}; checked against its passages:"]
+    for claim in generated.claims:
+        if not claim.supported:
+            why = "; ".join(claim.problems)
+            lines.append(f"  NOT SUPPORTED: {printable(claim.text)} — {printable(why)}")
+    removed = sorted({n for c in generated.claims for n in c.removed})
+    if removed:
+        lines.append("  removed citations to no passage: " + ", ".join(f"[{n}]" for n in removed))
+    supported = sum(c.supported for c in generated.claims)
+    lines.append(f"  {supported} of {len(generated.claims)} sentences supported)")
+    return "\n".join(lines)

@@ -11,7 +11,7 @@ cites nothing is unsupported, unless it only says that the reports don't say.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from qa.numbers import find_numbers
 from qa.sentences import split_sentences
@@ -38,11 +38,18 @@ def check(text: str, passages: Sequence[str]) -> tuple[str, tuple[Claim, ...]]:
         cited = [int(m[1]) for m in _MARKER.finditer(sentence)]
         good = tuple(dict.fromkeys(n for n in cited if 1 <= n <= len(passages)))
         removed = tuple(dict.fromkeys(n for n in cited if n not in good))
-        kept = _MARKER.sub(lambda m, ok=good: m.group() if int(m[1]) in ok else "", sentence)
+        kept = _keep_markers(sentence, good)
         claims.append(Claim(kept, good, _problems(kept, good, values, words), removed))
-    known = range(1, len(passages) + 1)
-    cleaned = _MARKER.sub(lambda m: m.group() if int(m[1]) in known else "", text)
-    return cleaned, tuple(claims)
+    return _keep_markers(text, range(1, len(passages) + 1)), tuple(claims)
+
+
+def _keep_markers(text: str, kept: Container[int]) -> str:
+    """``text`` without the [n] markers whose number is not in ``kept``."""
+
+    def marker(m: re.Match[str]) -> str:
+        return m.group() if int(m[1]) in kept else ""
+
+    return _MARKER.sub(marker, text)
 
 
 def _problems(
