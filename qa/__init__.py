@@ -11,14 +11,19 @@ print(qa.ask(index, "How many Kinzhal missiles were fired?").short_answer)  # si
 reader = qa.load_reader()  # the reader alone: a question and passages in, answers with spans out
 passages = [qa.Passage(hit.doc_id, hit.start, hit.text) for hit in index.search("Kinzhal", k=3)]
 print(qa.read_passages(reader, "How many Kinzhal missiles were fired?", passages).answers[0].text)
+
+from qa.generate import LLM  # optional: a language model writes an answer too, checked
+llm = LLM("http://localhost:8080/v1", "a-model")
+print(qa.ask(index, "What happened in Kharkiv?", llm=llm).generated.text)  # checked, with [n]
 """
 
 __version__ = "0.1.0"
 
-from qa.answer import ask
+from qa.answer import ask, ask_stream
 from qa.embed import load_embedder
 from qa.errors import (
     DocumentNotFoundError,
+    GenerationError,
     IndexFormatError,
     IndexNotFoundError,
     IndexUnavailableError,
@@ -31,14 +36,30 @@ from qa.errors import (
 from qa.index import Index, IngestReport
 from qa.loaders import load_bytes, load_file
 from qa.reader import Passage, Reader, ReaderAnswer, Reading, load_reader, read_passages
-from qa.types import Answer, Chunk, Citation, Document, Hit
+from qa.types import (
+    Answer,
+    Catalog,
+    Chunk,
+    Citation,
+    Claim,
+    Document,
+    DocumentInfo,
+    Generated,
+    Hit,
+    Source,
+)
 
 __all__ = [
     "Answer",
+    "Catalog",
     "Chunk",
     "Citation",
+    "Claim",
     "Document",
+    "DocumentInfo",
     "DocumentNotFoundError",
+    "Generated",
+    "GenerationError",
     "Hit",
     "Index",
     "IndexFormatError",
@@ -54,8 +75,10 @@ __all__ = [
     "Reader",
     "ReaderAnswer",
     "Reading",
+    "Source",
     "__version__",
     "ask",
+    "ask_stream",
     "load_bytes",
     "load_embedder",
     "load_file",

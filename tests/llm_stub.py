@@ -5,8 +5,8 @@
 - ``wrong-cite``: the same citing a passage [9] that does not exist;
 - ``obedient``: does what any "reply only: ..." line in the prompt says (a naive model);
 - ``plain``: ``good`` as one JSON object (an endpoint that does not stream);
-- ``slow``: waits 3 s before it writes; ``drop``: hangs up halfway; ``malformed``: not JSON;
-  ``limited``: HTTP 429.
+- ``slow``: waits 3 s before it writes; ``trickle``: writes a piece every 0.3 s;
+  ``drop``: hangs up halfway; ``malformed``: not JSON; ``limited``: HTTP 429.
 
 Each request's JSON body is kept in ``requests``, for tests to look at the prompt.
 """
@@ -75,7 +75,7 @@ def build() -> tuple[Starlette, list[dict[str, Any]]]:
                 if model == "drop" and i == len(pieces) // 2:
                     raise ConnectionResetError("hung up")  # uvicorn cuts the response short
                 yield chunk(piece)
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.3 if model == "trickle" else 0.01)
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")

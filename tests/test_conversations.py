@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from qa.index import Index
 from qa.types import Answer, Citation
 from qa.ui.conversations import MAX_TITLE, ChatStore, Turn
+from qa.ui.history import Chats
+from qa.ui.service import Service
 
 CITED = Citation(1, "abc", "a.txt", "A", None, 0, 4, "Six.", 0, 3)
 ANSWER = Answer("How many?", "six [1]", "six", False, 0.9, (CITED,))
@@ -52,3 +55,14 @@ def test_chats_are_named_listed_newest_first_and_deleted(tmp_path: Path) -> None
     again = ChatStore(path)  # what the server kept survives its restart, with its secret
     assert [(c.id, c.title) for c in again.chats("b")] == [(second, "Kharkiv metro")]
     assert again.turns("b", first) == [] and again.secret == secret
+
+
+def test_a_page_with_no_owner_keeps_nothing(module_sample_index: Index) -> None:
+    """Without a signed-in user or a browser id, chats are not pooled under a shared owner."""
+    store = ChatStore()
+    chats = Chats(Service(module_sample_index), store)
+    assert chats.owner(None, None) == "" and chats.owner(None, "not-an-id") == ""
+    browser = "ab" * 16
+    assert chats.owner(None, browser) == f"browser:{browser}"
+    chat_id, *_ = chats.save("", "", Turn("How many?", ANSWER))
+    assert chat_id == "" and store.chats("") == []

@@ -25,6 +25,7 @@ from tests.llm_stub import build
 from tests.servers import served
 
 KHARKIV = "What happened in Kharkiv?"
+BASE = "http://127.0.0.1:7860"
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +97,7 @@ def _free_port() -> int:
     ("model", "note"),
     [
         ("slow", "No generated answer: the language model did not answer within 0.5 s."),
+        ("trickle", "No generated answer: the language model took over 1 s."),
         ("drop", "No generated answer: the connection to the language model dropped."),
         ("malformed", "No generated answer: the language model sent something that is not JSON."),
         ("limited", "No generated answer: the language model is rate-limited (HTTP 429); try"),
@@ -107,7 +109,8 @@ def test_a_failing_endpoint_leaves_the_extractive_answer_and_a_note(
 ) -> None:
     url = f"http://127.0.0.1:{_free_port()}/v1" if model == "dead" else stub[0]
     alone = ask(module_sample_index, KHARKIV)
-    answer = ask(module_sample_index, KHARKIV, llm=LLM(url, model, read_seconds=0.5))
+    llm = LLM(url, model, total_seconds=1, read_seconds=0.5)
+    answer = ask(module_sample_index, KHARKIV, llm=llm)
     assert answer.generated is not None and answer.generated.note is not None
     assert answer.generated.note.startswith(note)
     assert answer.generated.text == "" and answer.generated.claims == ()
@@ -199,7 +202,7 @@ def test_the_api_streams_the_answer_then_the_checked_text(
 ) -> None:
     service = Service(module_sample_index, llm=LLM(stub[0], "invented"))
     app = create_app(service, host="127.0.0.1")
-    with TestClient(app, base_url="http://127.0.0.1:7860") as client:
+    with TestClient(app, base_url=BASE) as client:
         streamed = client.post("/api/v1/ask/stream", json={"question": KHARKIV})
         plain = client.post("/api/v1/ask", json={"question": KHARKIV}).json()
         bad = client.post("/api/v1/ask/stream", json={"question": "  "})
@@ -214,11 +217,16 @@ def test_the_api_streams_the_answer_then_the_checked_text(
     assert generated["text"] == written.strip() == plain["generated"]["text"]
     assert [c["supported"] for c in generated["claims"]] == [True, False]
     assert bad.status_code == 422  # a bad question is an error before any event
+    dead = Service(module_sample_index, llm=LLM(f"http://127.0.0.1:{_free_port()}/v1", "m"))
+    with TestClient(create_app(dead, host="127.0.0.1"), base_url=BASE) as client:
+        reply = client.post("/api/v1/ask", json={"question": KHARKIV})
+    assert reply.status_code == 200 and reply.json()["citations"] == plain["citations"]
+    assert reply.json()["generated"]["note"].startswith("No generated answer: cannot reach")
 
 
 def test_without_a_model_the_api_answers_as_before(module_sample_index: Index) -> None:
     app = create_app(Service(module_sample_index), host="127.0.0.1")
-    with TestClient(app, base_url="http://127.0.0.1:7860") as client:
+    with TestClient(app, base_url=BASE) as client:
         plain = client.post("/api/v1/ask", json={"question": KHARKIV}).json()
         streamed = client.post("/api/v1/ask/stream", json={"question": KHARKIV})
     assert "generated" not in plain

@@ -1,9 +1,12 @@
-"""The Gradio page: chat, question box, settings, uploads and the sources panel.
+"""The Gradio page: the chat list (a side bar), and two tabs: Chat (the conversation, the
+question box, the sources panel, the settings) and Documents (the reports: listed, opened,
+removed, uploaded).
 
 Chat messages are HTML built by :mod:`qa.ui.render` from escaped text, with Markdown and LaTeX
 off, so report text is never read as Markdown, HTML or math (Gradio typesets ``$$...$$`` in
 chat messages even with Markdown off, unless ``latex_delimiters`` is empty). What the events
-do is in :mod:`qa.ui.handlers`.
+do is in :mod:`qa.ui.handlers` (asking, uploads), :mod:`qa.ui.history` (the chat list) and
+:mod:`qa.ui.library` (the Documents tab).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import gradio as gr
 
 from qa.ui import render
 from qa.ui.auth import user_of
-from qa.ui.conversations import ChatStore, Turn, title_of
+from qa.ui.conversations import ChatInfo, ChatStore, Turn, title_of
 from qa.ui.service import Service
 from qa.ui.sources import Sources, sources
 
@@ -55,8 +56,13 @@ class Chats:
     store: ChatStore
 
     def owner(self, request: gr.Request | None, browser: str | None) -> str:
+        """``user:NAME`` or ``browser:ID``; "" when neither is known (nothing is kept then,
+        rather than pooled with other such browsers)."""
         user = user_of(request.headers.get("authorization")) if request else None
-        return f"user:{user}" if user else f"browser:{browser}"
+        if user:
+            return f"user:{user}"
+        valid = isinstance(browser, str) and BROWSER_ID.fullmatch(browser)
+        return f"browser:{browser}" if valid else ""
 
     def restore(self, browser: str | None, request: gr.Request) -> tuple[Any, ...]:
         """On load: the browser's id (a new one the first time) and its latest chat.
@@ -96,11 +102,11 @@ class Chats:
             if block and i in recent:
                 panels.insert(0, block)
         questions = [t.question for t in turns if t.answer]
-        name = next((c.title for c in self.store.chats(owner) if c.id == chat_id), "")
+        chats = self.store.chats(owner)
         return (
             chat_id,
-            self.listing(owner, chat_id),
-            name,
+            _choices(chats, chat_id),
+            next((c.title for c in chats if c.id == chat_id), ""),
             history,
             questions,
             panels,
@@ -110,6 +116,8 @@ class Chats:
     def save(self, owner: str, chat_id: str, turn: Turn) -> tuple[str, Any, Any]:
         """Keep an answered question; the chat's id (new for a first question), the list
         and the name box (a new chat's name)."""
+        if not owner:
+            return chat_id, gr.skip(), gr.skip()
         saved = self.store.add_turn(owner, chat_id or None, turn)
         name = gr.skip() if saved == chat_id else title_of(turn.question)
         return saved, self.listing(owner, saved), name
@@ -141,5 +149,9 @@ class Chats:
         return self.shown(owner, "")
 
     def listing(self, owner: str, current: str) -> Any:
-        choices = [(c.title, c.id) for c in self.store.chats(owner)]
-        return gr.Radio(choices=choices, value=current or None)
+        return _choices(self.store.chats(owner), current)
+
+
+def _choices(chats: Sequence[ChatInfo], current: str) -> Any:
+    """The chat list: each chat by name, the open one chosen."""
+    return gr.Radio(choices=[(c.title, c.id) for c in chats], value=current or None)

@@ -64,10 +64,14 @@ def run(args: argparse.Namespace, ask: Callable[..., Any], filters: dict[str, An
             continue
         if not args.json:
             print(format_answer(answer), flush=True)
+        started = False
         for event in events:  # a language model's answer, as it is written, then checked
             if isinstance(event, Answer):
                 answer = event
             elif not args.json:
+                if not started:
+                    print("\nWritten by a language model from the passages:", flush=True)
+                    started = True
                 print(event, end="", flush=True)
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
@@ -82,7 +86,7 @@ def format_checked(generated: Generated) -> str:
     """What the check of a generated answer found, under the text as it was written."""
     if generated.note:
         return f"({generated.note} The answer above is from the reports alone.)"
-    lines = [f"(written by {printable(generated.model)}; checked against its passages:"]
+    lines = [f"(by {printable(generated.model)}; each sentence checked against its passages:"]
     for claim in generated.claims:
         if not claim.supported:
             why = "; ".join(claim.problems)
