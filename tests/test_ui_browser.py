@@ -3,7 +3,7 @@
 The app runs in uvicorn in a thread, behind HTTP Basic auth, on a copy of the sample index;
 Chromium is Debian's (``make browser`` installs it), driven by Playwright. Each test signs in
 as a user of its own, so no other test's chats come back to it. The screenshots are kept in
-build/screenshots/ (chat.png, phone.png, documents.png: copy them to ui/screenshot*.png for
+build/screenshots/ (chat, phone, documents-desktop, generated: copied to ui/screenshot*.png for
 the README).
 """
 
@@ -405,7 +405,10 @@ def test_the_conversation_comes_back_after_a_reload_and_chats_can_be_reopened(
     ]
 
 
-def test_the_documents_view_lists_opens_and_removes_reports(page: Page, tmp_path: Path) -> None:
+@pytest.mark.parametrize("screen", ["desktop", pytest.param("phone", marks=pytest.mark.phone)])
+def test_the_documents_view_lists_opens_and_removes_reports(
+    page: Page, tmp_path: Path, screen: str
+) -> None:
     report = tmp_path / "ferry.md"
     report.write_text(
         "# Ferry to Izmail\n\nThe ferry to Izmail carried 212 passengers on Friday, its "
@@ -431,7 +434,7 @@ def test_the_documents_view_lists_opens_and_removes_reports(page: Page, tmp_path
     view.get_by_text("Ferry to Izmail").first.wait_for()
     assert "212 passengers" in view.locator(".doc-text").inner_text()
     assert "#" not in view.locator(".doc-text").inner_text()  # the Markdown's text, not its marks
-    page.screenshot(path=str(SCREENSHOTS / "documents.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"documents-{screen}.png"))
     page.once("dialog", lambda dialog: dialog.dismiss())  # asked first; No keeps it
     page.locator("#remove-doc").click()
     page.wait_for_timeout(500)

@@ -219,27 +219,29 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
     """The Documents tab: the reports listed and filtered, one open, removal, uploads."""
     library = Library(service)
     tab = gr.Tab("Documents", id="docs-tab", elem_id="docs-tab")
-    with tab, gr.Row(equal_height=False):
-        with gr.Column(scale=4, min_width=320):
-            contains = gr.Textbox(
-                label="Filter by title or source", elem_id="doc-filter", max_lines=1
-            )
-            note = gr.HTML("", elem_id="doc-note", js_on_load=None)
-            listing = gr.Radio([], label="Reports", elem_id="doc-list")
-            upload = gr.File(
-                label=f"Add reports ({', '.join(SUPPORTED_SUFFIXES)}), up to "
-                f"{service.max_upload_mb:g} MB each",
-                file_count="multiple",
-                file_types=list(SUPPORTED_SUFFIXES),
-                elem_id="upload",
-            )
-            status = gr.HTML("", elem_id="upload-status", js_on_load=None)
-        with gr.Column(scale=5, min_width=360):
-            removed = gr.HTML("", elem_id="doc-status", js_on_load=None)
-            view = gr.HTML(EMPTY_VIEW, elem_id="doc-view", js_on_load=None)
-            remove = gr.Button(
-                "Remove this report", variant="stop", elem_id="remove-doc", visible=False
-            )
+    with tab:
+        with gr.Row(equal_height=False):  # on a phone: the list, then the open report
+            with gr.Column(scale=4, min_width=320):
+                contains = gr.Textbox(
+                    label="Filter by title or source", elem_id="doc-filter", max_lines=1
+                )
+                note = gr.HTML("", elem_id="doc-note", js_on_load=None)
+                listing = gr.Radio([], label="Reports", elem_id="doc-list")
+            with gr.Column(scale=5, min_width=360):
+                removed = gr.HTML("", elem_id="doc-status", js_on_load=None)
+                view = gr.HTML(EMPTY_VIEW, elem_id="doc-view", js_on_load=None)
+                remove = gr.Button(
+                    "Remove this report", variant="stop", elem_id="remove-doc", visible=False
+                )
+        upload = gr.File(
+            label=f"Add reports ({', '.join(SUPPORTED_SUFFIXES)}), up to "
+            f"{service.max_upload_mb:g} MB each",
+            file_count="multiple",
+            file_types=list(SUPPORTED_SUFFIXES),
+            elem_id="upload",
+            height=140,
+        )
+        status = gr.HTML("", elem_id="upload-status", js_on_load=None)
 
     listed = [listing, note]
     tab.select(library.listing, contains, listed, queue=False, **PRIVATE)
