@@ -8,13 +8,19 @@ from pathlib import Path
 import pytest
 
 from qa.index import Index
-from qa.types import Answer, Citation
+from qa.types import Answer, Citation, Claim, Generated, Source
 from qa.ui.conversations import MAX_TITLE, ChatStore, Turn
 from qa.ui.history import Chats
 from qa.ui.service import Service
 
 CITED = Citation(1, "abc", "a.txt", "A", None, 0, 4, "Six.", 0, 3)
-ANSWER = Answer("How many?", "six [1]", "six", False, 0.9, (CITED,))
+WRITTEN = Generated(
+    "m",
+    "Six [1]. Nine [7].",
+    (Claim("Six [1].", (1,)), Claim("Nine.", (), ("cites no passage",), (7,))),
+    (Source(1, "abc", "A", "a.txt", 0, 4),),
+)
+ANSWER = Answer("How many?", "six [1]", "six", False, 0.9, (CITED,), generated=WRITTEN)
 
 
 def test_turns_are_kept_in_order_for_their_owner_only(tmp_path: Path) -> None:
@@ -22,7 +28,7 @@ def test_turns_are_kept_in_order_for_their_owner_only(tmp_path: Path) -> None:
     chat = store.add_turn("user:ann", None, Turn("How many?", ANSWER))
     assert store.add_turn("user:ann", chat, Turn("And then?", None, "no such date")) == chat
     assert store.turns("user:ann", chat) == [
-        Turn("How many?", ANSWER),
+        Turn("How many?", ANSWER),  # a generated answer and its checks included
         Turn("And then?", None, "no such date"),
     ]
     assert store.turns("user:bob", chat) == []  # another owner's chat is not there for bob

@@ -122,6 +122,16 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=exc.headers)
 
 
+def _options(body: AskIn) -> dict[str, Any]:
+    """What a question asks for besides its text: passages, mode, history, filters."""
+    return {
+        "k": body.k,
+        "mode": body.mode,
+        "history": body.history,
+        "filters": _filters(body.filters),
+    }
+
+
 def _filters(f: FiltersIn) -> Filters:
     return Filters(
         f.doc_ids,
@@ -179,13 +189,7 @@ def build_router(service: Service) -> APIRouter:
         """Answer a question; the same JSON as ``qa ask --json``. On a server with a language
         model (``qa serve --llm-url``) it has the model's checked answer too, once written."""
         with http_errors():
-            answer = service.ask(
-                body.question,
-                k=body.k,
-                mode=body.mode,
-                history=body.history,
-                filters=_filters(body.filters),
-            )
+            answer = service.ask(body.question, **_options(body))
         return for_caller(request, answer.to_dict())
 
     @api.post(
@@ -208,13 +212,7 @@ def build_router(service: Service) -> APIRouter:
         and a language model's text as it is written. A bad question is an HTTP error, as
         from /ask; the stream itself never fails (an endpoint that fails gives a note)."""
         with http_errors():
-            events = service.ask_stream(
-                body.question,
-                k=body.k,
-                mode=body.mode,
-                history=body.history,
-                filters=_filters(body.filters),
-            )
+            events = service.ask_stream(body.question, **_options(body))
             first = next(events)
         assert isinstance(first, Answer)
 
