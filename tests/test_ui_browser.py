@@ -281,6 +281,12 @@ def test_uploaded_report_is_shown_as_text(page: Page, tmp_path: Path) -> None:
     assert "The gauge reads $$x^2$$ metres and \\(y\\)" in report.inner_text()
     assert page.locator("#sources b, #sources img, #sources script, #upload-status b").count() == 0
     assert page.locator(".katex, math").count() == 0
+    show(page, "Documents")  # the list and the open report show the title and text as text
+    page.locator("#doc-filter input, #doc-filter textarea").first.fill("dhaka")
+    listed = page.locator("#doc-list label").filter(has_text="Flood <b>warning</b> in Dhaka")
+    listed.click()
+    page.locator("#doc-view .doc-text").get_by_text("window.__xssText = 1").wait_for()
+    assert page.locator("#doc-list b, #doc-view b, #doc-view img, #doc-view script").count() == 0
     assert page.evaluate(XSS_FLAGS) == [None] * 5
 
 
