@@ -226,13 +226,20 @@ class Index(ABC):
         ``progress(stage, done, total)`` is told how reading files and embedding chunks go
         (:func:`qa.progress.reporter` shows it on stderr).
         """
-        from qa.loaders import find_files, load_all, load_file
+        from qa.loaders import find_files, ingest_roots, load_all, load_file
 
         files, errors = find_files(paths)
         docs, unreadable = load_all(files, load_file, progress)
         report = self.add_documents(docs, progress=progress)
         report.errors[:0] = errors + unreadable
+        if files:
+            self.store.add_roots(ingest_roots(paths))
         return report
+
+    def roots(self) -> list[str]:
+        """The folders given to :meth:`add` (a file's own folder for a file), so that a
+        source, the absolute path of its file, can be shown below the folder it came from."""
+        return self.store.roots()
 
     def add_documents(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,6 +23,12 @@ class DocumentStore(Protocol):
         ...
 
     def counts(self) -> dict[str, int]: ...
+
+    def roots(self) -> list[str]:
+        """The folders ingests were given (see ``Index.roots``)."""
+        ...
+
+    def add_roots(self, roots: Sequence[str]) -> None: ...
 
     def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
         """A page of the documents whose title or source contains ``contains`` (any case),

@@ -41,6 +41,7 @@ PIECE = 16_000  # characters of text per document row: at most 64,000 bytes in U
 WRITE_ROWS = 500  # rows per insert call
 READ_ROWS = 1000  # rows per page of a long read
 MAX_VARCHAR = 65_535
+ROOTS_PROPERTY = "reportqa.roots"  # the folders ingests were given, as a JSON list
 _HEX = re.compile(r"[0-9a-f]+")
 _LIKE_SAFE = re.compile(r"[^%_\\\"]+")  # what a LIKE pattern may hold without escapes
 
@@ -137,6 +138,15 @@ class MilvusStore:
 
     def properties(self) -> dict[str, str]:
         return dict(self.client.describe_collection(self.chunks_name).get("properties") or {})
+
+    def roots(self) -> list[str]:
+        return sorted(json.loads(self.properties().get(ROOTS_PROPERTY) or "[]"))
+
+    def add_roots(self, roots: Sequence[str]) -> None:
+        known = self.roots()
+        if set(roots) - set(known):
+            merged = json.dumps(sorted({*known, *roots}))
+            self.client.alter_collection_properties(self.chunks_name, {ROOTS_PROPERTY: merged})
 
     # -- documents -----------------------------------------------------------------------
 

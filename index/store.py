@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     embedding BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
+CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY);
 """
 
 BUSY_SECONDS = 60  # how long a statement waits for another process's write to finish
@@ -180,6 +181,14 @@ class Store:
             query = "SELECT id FROM documents WHERE source = ?"
         with self._db() as db:
             return [row[0] for row in db.execute(query, (value,))]
+
+    def roots(self) -> list[str]:
+        with self._db() as db:
+            return [row[0] for row in db.execute("SELECT path FROM roots ORDER BY path")]
+
+    def add_roots(self, roots: Sequence[str]) -> None:
+        with self._db() as db:
+            db.executemany("INSERT OR IGNORE INTO roots VALUES (?)", [(r,) for r in roots])
 
     def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
         where, args = "", []

@@ -72,6 +72,15 @@ _GENERIC_TITLE = re.compile(
 # -- finding files -------------------------------------------------------------------------
 
 
+def ingest_roots(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:
+    """The folders that ``paths`` name (a file's own folder for a file), resolved as the
+    sources of their files are: what an ingest was given, for showing sources below it."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    roots = (Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent for p in paths)
+    return list(dict.fromkeys(shown(root) for root in roots))
+
+
 def find_files(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
 ) -> tuple[list[Path], list[IngestError]]:

@@ -29,7 +29,7 @@ from qa.ui.handlers import FAILED, Handlers
 from qa.ui.history import Chats
 from qa.ui.server import create_app
 from qa.ui.service import Service
-from qa.ui.sources import sources
+from qa.ui.sources import relative_source, sources
 
 KINZHAL = "How many Kinzhal missiles were fired?"
 MAYOR = "Who is the mayor of Kharkiv?"
@@ -132,7 +132,23 @@ def test_server_paths_are_shown_only_to_callers_on_the_server(
             one = client.get(f"/api/v1/documents/{listed[0]['id']}").json()
         sources = [d["source"] for d in (*listed, *cited, *hits, one)]
         assert all(s.startswith(str(sample_corpus())) for s in sources) is full, sources
-        assert all(s.startswith(("000_", "004_")) for s in sources) is not full, sources
+        # below the folder that was ingested, that folder's name first
+        assert all(s.startswith(("corpus/000_", "corpus/004_")) for s in sources) is not full
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("/srv/news/2024/kyiv.md", "news/2024/kyiv.md"),
+        ("/srv/news/desk/a.md", "desk/a.md"),  # the deepest folder it is under
+        ("/srv/newsroom/a.md", "a.md"),  # under no folder ingested: the file name
+        ("/home/x/b.txt", "b.txt"),
+        ("flood.html", "flood.html"),  # an upload's name
+        ("https://example.org/a/b", "https://example.org/a/b"),
+    ],
+)
+def test_a_source_is_shown_below_the_folder_it_was_ingested_from(source: str, shown: str) -> None:
+    assert relative_source(source, ["/srv/news", "/srv/news/desk"]) == shown
 
 
 def test_documents_list_and_get(reader: TestClient) -> None:

@@ -143,6 +143,19 @@ def test_catalog_lists_a_page_of_documents_without_text(index: Index) -> None:
             index.catalog(**bad)
 
 
+def test_the_folders_ingested_are_remembered(index: Index, tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    (folder / "2024").mkdir(parents=True)
+    (folder / "2024" / "kyiv.txt").write_text("Kyiv report\n\nThe metro ran all night.")
+    (tmp_path / "one.txt").write_text("One report\n\nThe port reopened.")
+    assert index.roots() == []
+    index.add([folder, tmp_path / "one.txt"])
+    index.add(folder)  # again: nothing new to remember
+    assert index.roots() == sorted([str(folder.resolve()), str(tmp_path.resolve())])
+    index.add(tmp_path / "missing")  # nothing read: nothing remembered
+    assert len(index.roots()) == 2
+
+
 def test_filters_by_document_source_and_date(index: Index) -> None:
     index.add_documents(
         [

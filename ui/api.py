@@ -12,7 +12,7 @@ import contextlib
 import functools
 import ipaddress
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
@@ -47,7 +47,7 @@ from qa.ui.schemas import (
     SearchOut,
 )
 from qa.ui.service import MAX_FILES, Service, UploadRejected
-from qa.ui.sources import short_source
+from qa.ui.sources import relative_source
 
 Shown = TypeVar("Shown")
 PREFIX = "/api/v1"
@@ -141,26 +141,28 @@ def _filters(f: FiltersIn) -> Filters:
     )
 
 
-def for_caller(request: Request, data: Shown) -> Shown:
-    """``data`` with every ``source`` that is a path on the server cut to its file name,
-    unless the caller is on the server's own machine (a loopback address): the server's
-    folders are not for other machines to see."""
+def for_caller(request: Request, data: Shown, roots: Callable[[], Sequence[str]]) -> Shown:
+    """``data`` with every ``source`` that is a path on the server shown below the folder it
+    was ingested from (``roots()``), unless the caller is on the server's own machine (a
+    loopback address): the server's folders are not for other machines to see."""
     host = request.client.host if request.client else ""
     try:
         local = ipaddress.ip_address(host).is_loopback
     except ValueError:
         local = host == "localhost"
-    return data if local else _without_paths(data)
+    return data if local else _without_paths(data, roots())
 
 
-def _without_paths(value: Any) -> Any:
+def _without_paths(value: Any, roots: Sequence[str]) -> Any:
     if isinstance(value, dict):
         return {
-            k: short_source(v) if k == "source" and isinstance(v, str) else _without_paths(v)
+            k: relative_source(v, roots)
+            if k == "source" and isinstance(v, str)
+            else _without_paths(v, roots)
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_without_paths(v) for v in value]
+        return [_without_paths(v, roots) for v in value]
     return value
 
 
@@ -177,6 +179,9 @@ def build_router(service: Service) -> APIRouter:
     """The API's routes, all working on ``service``."""
     api = APIRouter(prefix=PREFIX)
 
+    def public(request: Request, data: Shown) -> Shown:
+        return for_caller(request, data, service.roots)
+
     @api.post(
         "/ask",
         response_model=AnswerOut,
@@ -190,7 +195,7 @@ def build_router(service: Service) -> APIRouter:
         model (``qa serve --llm-url``) it has the model's checked answer too, once written."""
         with http_errors():
             answer = service.ask(body.question, **_options(body))
-        return for_caller(request, answer.to_dict())
+        return public(request, answer.to_dict())
 
     @api.post(
         "/ask/stream",
@@ -217,12 +222,12 @@ def build_router(service: Service) -> APIRouter:
         assert isinstance(first, Answer)
 
         def stream() -> Iterator[str]:
-            yield sse("answer", for_caller(request, first.to_dict()))
+            yield sse("answer", public(request, first.to_dict()))
             for event in events:
                 if isinstance(event, str):
                     yield sse("delta", {"text": event})
                 elif event.generated is not None:
-                    yield sse("generated", for_caller(request, event.generated.to_dict()))
+                    yield sse("generated", public(request, event.generated.to_dict()))
             yield sse("done", {})
 
         return StreamingResponse(stream(), media_type="text/event-stream")
@@ -240,7 +245,7 @@ def build_router(service: Service) -> APIRouter:
             filters = _filters(body.filters)
             hits = service.search(body.query, k=body.k, mode=body.mode, filters=filters)
         hits_out = [h.to_dict() for h in hits]
-        return for_caller(request, {"query": body.query, "mode": body.mode, "hits": hits_out})
+        return public(request, {"query": body.query, "mode": body.mode, "hits": hits_out})
 
     @api.get(
         "/documents",
@@ -263,7 +268,7 @@ def build_router(service: Service) -> APIRouter:
         with http_errors():
             listing = service.catalog(contains, limit=limit, offset=offset)
         response.headers["X-Total-Count"] = str(listing.total)
-        return for_caller(request, [info.to_dict() for info in listing.documents])
+        return public(request, [info.to_dict() for info in listing.documents])
 
     one_document = functools.partial(api.api_route, "/documents/{doc_id}", tags=["documents"])
 
@@ -277,7 +282,7 @@ def build_router(service: Service) -> APIRouter:
         """One report with its full text (citation offsets point into this text). ``doc_id``
         may be a unique prefix of the id (at least 4 characters), as in ``qa show``."""
         with http_errors():
-            return for_caller(request, service.document(doc_id).to_dict())
+            return public(request, service.document(doc_id).to_dict())
 
     @api.post(
         "/documents",
@@ -359,7 +364,7 @@ def build_router(service: Service) -> APIRouter:
         must be the full id: a prefix or a source is refused (404), so a truncated or
         mistyped id cannot remove another report."""
         with http_errors():
-            return for_caller(request, _summary(service.remove_exact(doc_id)))
+            return public(request, _summary(service.remove_exact(doc_id)))
 
     @api.get(
         "/health",

@@ -104,6 +104,9 @@ class Service:
                 "/api/v1/documents lists them"
             ) from None
 
+    def roots(self) -> list[str]:
+        return self.index.roots()
+
     def counts(self) -> dict[str, int]:
         return self.index.counts()
 

@@ -145,6 +145,19 @@ def marked(text: str, spots: Sequence[Spot]) -> str:
     return "".join(out) + escape(text[pos:])
 
 
+def relative_source(source: str, roots: Sequence[str]) -> str:
+    """A file's path below the folder it was ingested from, that folder's name first
+    (``news/2024/kyiv.md`` for ``/srv/news/2024/kyiv.md`` from ``qa ingest /srv/news``); a
+    path under no known folder, by its file name; other sources (names, URLs) as they are."""
+    if not source.startswith("/"):
+        return short_source(source)
+    under = [r for r in roots if source.startswith(r.rstrip("/") + "/")]
+    if not under:
+        return short_source(source)
+    root = PurePath(max(under, key=len))
+    return str(PurePath(root.name, PurePath(source).relative_to(root)))
+
+
 def short_source(source: str) -> str:
     """A file path's last part; other sources (names, URLs) as they are."""
     if "/" in source and not source.startswith(("http://", "https://")):
