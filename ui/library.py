@@ -7,6 +7,7 @@ are plain text to Gradio.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -17,7 +18,7 @@ from qa.errors import DocumentNotFoundError
 from qa.types import DocumentInfo
 from qa.ui import render
 from qa.ui.service import Service
-from qa.ui.sources import short_source
+from qa.ui.sources import relative_source
 
 PAGE = 100  # reports listed at once; a filter finds the others
 EMPTY_VIEW = '<p class="qa-empty">Choose a report in the list to read it here.</p>'
@@ -28,10 +29,11 @@ CONFIRM_REMOVE = """(doc, contains) => {
           ? doc : null, contains]; }"""
 
 
-def label(info: DocumentInfo) -> str:
-    """A report's line in the list: title, date, file and size."""
+def label(info: DocumentInfo, roots: Sequence[str]) -> str:
+    """A report's line in the list: title, date, file (below the folder it came from) and
+    size."""
     return (
-        f"{info.title} — {info.date or 'undated'} · {short_source(info.source)} · "
+        f"{info.title} — {info.date or 'undated'} · {relative_source(info.source, roots)} · "
         f"{info.passages} passage{'s' if info.passages != 1 else ''}"
     )
 
@@ -53,7 +55,8 @@ class Library:
             note = f"The first {shown} of {total} reports {what}, by source; filter to find others."
         else:
             note = f"{total} report{'s' if total != 1 else ''} {what}, by source."
-        choices = [(label(d), d.id) for d in page.documents]
+        roots = self.service.roots()
+        choices = [(label(d, roots), d.id) for d in page.documents]
         return gr.Radio(choices=choices, value=None), f'<p class="qa-note">{note}</p>'
 
     def open(self, doc_id: str | None) -> tuple[str, Any]:
@@ -65,7 +68,8 @@ class Library:
         except DocumentNotFoundError:
             gone = '<p class="qa-error-text">This report is no longer in the index.</p>'
             return gone, gr.Button(visible=False)
-        meta = [short_source(doc.source), doc.date or "undated", doc.format, f"id {doc.id}"]
+        where = relative_source(doc.source, self.service.roots())
+        meta = [where, doc.date or "undated", doc.format, f"id {doc.id}"]
         html = (
             f'<article class="doc-open"><h3 class="doc-title">{escape(doc.title)}</h3>'
             f'<p class="src-meta">{" · ".join(escape(m) for m in meta)}</p>'
@@ -80,7 +84,8 @@ class Library:
             return (gr.skip(),) * 6
         try:
             doc = self.service.remove_exact(doc_id)
-            status = f"Removed “{escape(doc.title)}” ({escape(short_source(doc.source))})."
+            where = relative_source(doc.source, self.service.roots())
+            status = f"Removed “{escape(doc.title)}” ({escape(where)})."
         except DocumentNotFoundError:
             status = "That report was already removed."
         listing, note = self.listing(contains)
