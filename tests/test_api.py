@@ -4,6 +4,7 @@ then the chat's handlers and HTML, called directly."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -21,7 +22,7 @@ from qa.cli import main
 from qa.config import sample_corpus
 from qa.errors import IndexFormatError, ModelLoadError
 from qa.index import Index
-from qa.types import Answer, Citation, Document
+from qa.types import Answer, Citation, Claim, Document, Generated, Source
 from qa.ui import render
 from qa.ui.conversations import ChatStore
 from qa.ui.guards import trusted_hosts
@@ -696,3 +697,26 @@ def test_the_examples_in_the_api_docs_work_as_they_are(
         assert body["short_answer"] == "six" and not body["abstained"]
     else:
         assert body["hits"] and "Kinzhal" in body["hits"][0]["text"]
+
+
+def test_a_generated_answer_is_shown_as_text_with_its_checks() -> None:
+    doc = Document("Six were fired. Two hit a depot.", "r.txt", "R", "txt")
+    answer = _answer("six [1]", doc, [(0, 15)])
+    written = Generated(
+        "m<b>",
+        "<img src=x onerror=alert(1)> Six [1]. Nine [2].",
+        (
+            Claim("<img src=x onerror=alert(1)> Six [1].", (1,)),
+            Claim("Nine [2].", (2,), ("Nine is in none of its passages [2]",)),
+        ),
+        (Source(1, doc.id, "R", "r.txt", 0, 15), Source(2, doc.id, "R", "r.txt", 16, 32)),
+    )
+    html = render.answer_html(dataclasses.replace(answer, generated=written), "a1")
+    assert "<img" not in html and "&lt;img src=x" in html and "m&lt;b&gt;" in html
+    assert 'href="#cite-a1-1"' in html.split("qa-generated")[1]  # [1] holds citation 1
+    assert '<span class="gen-cite" title="R">[2]' in html  # [2] holds none: a plain label
+    assert 'qa-unsupported">Nine' in html
+    assert "Not supported: Nine is in none of its passages [2]" in html
+    failed = Generated("m", "", (), (), "No generated answer: the model is rate-limited.")
+    html = render.answer_html(dataclasses.replace(answer, generated=failed), "a2")
+    assert '<p class="qa-note">No generated answer: the model is rate-limited.</p>' in html

@@ -43,8 +43,9 @@ def error_html(message: str) -> str:
     return f'<div class="qa-answer qa-error"><p>{escape(message)}</p></div>'
 
 
-def answer_html(answer: Answer, aid: str) -> str:
-    """The chat bubble: the answer's paragraphs with live ``[n]`` markers, and its confidence."""
+def answer_html(answer: Answer, aid: str, tail: str = "") -> str:
+    """The chat bubble: the answer's paragraphs with live ``[n]`` markers, its confidence,
+    and ``tail`` (by default a language model's answer, when it has one)."""
     titles = {c.n: c.title for c in answer.citations}
     paragraphs = []
     for i, part in enumerate(p for p in answer.answer.split("\n\n") if p.strip()):
@@ -66,20 +67,21 @@ def answer_html(answer: Answer, aid: str) -> str:
         f'<div class="qa-meta"><span class="qa-conf qa-conf-{level}">{verdict} · '
         f"{answer.confidence:.2f}</span></div>"
     )
-    written = generated_html(answer, aid) if answer.generated else ""
+    if answer.generated and not tail:
+        tail = generated_html(answer, aid)
     return (
-        f'<div class="qa-answer {state}" id="answer-{aid}">{"".join(paragraphs)}{meta}'
-        f"{written}</div>"
+        f'<div class="qa-answer {state}" id="answer-{aid}">{"".join(paragraphs)}{meta}{tail}</div>'
     )
 
 
 def writing_html(answer: Answer, aid: str, model: str, written: str) -> str:
     """The answer while a language model is still writing: its text so far, unchecked."""
-    part = (
-        f'<div class="qa-generated qa-writing"><p class="qa-gen-head">Being written by a '
-        f"language model ({escape(model)}), to be checked…</p><p>{escape(written)}</p></div>"
+    return answer_html(
+        answer,
+        aid,
+        tail=f'<div class="qa-generated qa-writing"><p class="qa-gen-head">Being written by a '
+        f"language model ({escape(model)}), to be checked…</p><p>{escape(written)}</p></div>",
     )
-    return answer_html(answer, aid).removesuffix("</div>") + part + "</div>"
 
 
 def generated_html(answer: Answer, aid: str) -> str:
