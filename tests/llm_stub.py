@@ -8,7 +8,8 @@
 - ``slow``: waits 3 s before it writes; ``trickle``: writes a piece every 0.3 s;
   ``drop``: hangs up halfway; ``malformed``: not JSON; ``limited``: HTTP 429.
 
-Each request's JSON body is kept in ``requests``, for tests to look at the prompt.
+Each request's JSON body (and its Authorization header, as ``authorization``) is kept in
+``requests``, for tests to look at.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def build() -> tuple[Starlette, list[dict[str, Any]]]:
 
     async def completions(request: Request) -> Response:
         body = await request.json()
-        requests.append(body)
+        requests.append({**body, "authorization": request.headers.get("authorization")})
         model = body["model"]
         if model == "limited":
             return JSONResponse({"error": "slow down"}, status_code=429)

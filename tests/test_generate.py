@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from qa.answer import ask, ask_stream
 from qa.cli import main
 from qa.config import sample_corpus
-from qa.generate import LLM
+from qa.generate import KEY_ENV, LLM
 from qa.generate.check import check
 from qa.generate.prompt import RULES, quoted
 from qa.index import Index
@@ -156,6 +156,20 @@ def test_without_an_endpoint_nothing_changes_and_nothing_is_sent(
     assert len(got) == 1 and isinstance(got[0], Answer) and got[0].generated is None
     assert "generated" not in got[0].to_dict()
     assert len(requests) == before
+
+
+def test_the_key_comes_from_the_environment_only(
+    module_sample_index: Index,
+    stub: tuple[str, list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, requests = stub
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    ask(module_sample_index, KHARKIV, llm=LLM(url, "good"))
+    assert requests[-1]["authorization"] is None
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    ask(module_sample_index, KHARKIV, llm=LLM(url, "good"))
+    assert requests[-1]["authorization"] == "Bearer sk-test"
 
 
 def test_bad_endpoint_settings_are_refused() -> None:
