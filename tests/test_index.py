@@ -309,8 +309,10 @@ def test_a_stale_handle_can_still_write(index: Index, embedder: Embedder) -> Non
     """Another process wrote and its derived files are gone: this handle rebuilds, then writes."""
     import shutil
 
+    assert index.counts() == {"documents": 0, "chunks": 0}  # counted, and kept
     other = Index.open(index.path, embedder=embedder)
     other.add_documents([doc("Trains to Odesa resumed on Sunday.", "trains.txt")])
+    assert index.counts() == {"documents": 1, "chunks": 1}  # the other handle's write shows
     shutil.rmtree(index.path / "derived")
     index.add_documents([doc("Ferries to Kherson stopped on Monday.", "ferries.txt")])
     assert index.counts() == {"documents": 2, "chunks": 2}
