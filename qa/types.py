@@ -199,6 +199,10 @@ class Citation:
     answer_end: int | None = None
     date: str | None = None
 
+    def within(self, doc_id: str, start: int, end: int) -> bool:
+        """Whether the quote starts inside ``[start, end)`` of document ``doc_id``."""
+        return self.doc_id == doc_id and start <= self.start < end
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -124,7 +124,7 @@ def _citation_of_sources(answer: Answer) -> dict[int, int]:
     assert answer.generated is not None
     for source in answer.generated.sources:
         for c in answer.citations:
-            if c.doc_id == source.doc_id and source.start <= c.start < source.end:
+            if c.within(source.doc_id, source.start, source.end):
                 found[source.n] = c.n
                 break
     return found

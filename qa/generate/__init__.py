@@ -25,7 +25,7 @@ def ordered(answer: Answer, hits: Sequence[Hit]) -> list[Hit]:
     first: list[Hit] = []
     for c in answer.citations:
         for hit in hits:
-            if hit.doc_id == c.doc_id and hit.start <= c.start < hit.end and hit not in first:
+            if c.within(hit.doc_id, hit.start, hit.end) and hit not in first:
                 first.append(hit)
                 break
     return first + [h for h in hits if h not in first]
