@@ -101,7 +101,7 @@ class Handlers:
             yield [*history[:-1], bubble], gr.skip(), gr.skip(), gr.skip(), *saved
             return
         turn = Turn(text, None, error)
-        bubble, _ = reply(turn, {})
+        bubble, _ = reply(turn, None)
         saved = self.chats.save(owner, chat_id, turn)
         yield [*history[:-1], bubble], questions, panels, gr.skip(), *saved
 

@@ -38,12 +38,13 @@ def answer_id() -> str:
     return f"a{next(_answer_ids)}"
 
 
-def reply(turn: Turn, docs: dict[str, Any]) -> tuple[Message, Sources | None]:
-    """The chat bubble of a turn's answer (or error), and the answer's sources block."""
+def reply(turn: Turn, docs: dict[str, Any] | None) -> tuple[Message, Sources | None]:
+    """The chat bubble of a turn's answer (or error), and the answer's sources block (none
+    when ``docs`` is None: an older answer, whose sources the panel no longer keeps)."""
     if turn.answer is None:
         return message("assistant", render.error_html(turn.error or "")), None
     aid = answer_id()
-    block = sources(turn.answer, aid, docs)
+    block = sources(turn.answer, aid, docs) if docs is not None else None
     return message("assistant", render.answer_html(turn.answer, aid)), block
 
 
@@ -97,9 +98,9 @@ class Chats:
             wanted |= {c.doc_id for c in answer.citations} | {h.doc_id for h in answer.related}
         docs = self.service.documents_by_id(wanted)
         for i, turn in enumerate(turns):
-            bubble, block = reply(turn, docs)
+            bubble, block = reply(turn, docs if i in recent else None)
             history += [message("user", render.question_html(turn.question)), bubble]
-            if block and i in recent:
+            if block:
                 panels.insert(0, block)
         questions = [t.question for t in turns if t.answer]
         chats = self.store.chats(owner)
