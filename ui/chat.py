@@ -244,8 +244,17 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
         status = gr.HTML("", elem_id="upload-status", js_on_load=None)
 
     listed = [listing, note]
-    tab.select(library.listing, contains, listed, queue=False, **PRIVATE)
-    contains.change(library.listing, contains, listed, queue=False, **PRIVATE)
+    # One event for both triggers, queued, "always_last": the browser sends a listing only
+    # after the one in flight is back, so a listing for the tab's old filter can never land
+    # after the one for the filter just typed.
+    gr.on(
+        [tab.select, contains.change],
+        library.listing,
+        contains,
+        listed,
+        trigger_mode="always_last",
+        **PRIVATE,
+    )
     listing.input(library.open, listing, [view, remove], queue=False, **PRIVATE)
     remove.click(
         library.remove,
