@@ -32,10 +32,10 @@ from qa.eval import suite
 from qa.eval.answers import Item, load_questions
 from qa.eval.drop import DEFAULT_PATH, load_drop
 from qa.eval.metrics import abstention_scores
+from qa.reader.data import SQUAD
 from qa.types import Document
 
 SAMPLE_SET = Path(__file__).resolve().parent / "data" / "sample_questions.jsonl"
-SQUAD = DEFAULT_PATH.parents[1] / "squad-train" / "train-v1.1.json.gz"
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 20))  # 0.00 … 0.95
 
 

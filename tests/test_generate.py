@@ -3,9 +3,11 @@ checked sentence by sentence, safe from instructions in reports, and never a fai
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +16,9 @@ from fastapi.testclient import TestClient
 from qa.answer import ask, ask_stream
 from qa.cli import main
 from qa.config import sample_corpus
-from qa.generate import KEY_ENV, LLM
+from qa.generate import KEY_ENV, LLM, lexicon
 from qa.generate.check import check
+from qa.generate.lexicon import count, lowercase_words
 from qa.generate.prompt import RULES, quoted
 from qa.index import Index
 from qa.types import Answer, Document
@@ -186,6 +189,12 @@ def test_bad_endpoint_settings_are_refused() -> None:
         ("Ihor Terekhov said power was cut [2].", ()),
         ("Ihor Petrenko said power was cut [2].", ("Petrenko is in none of its passages [2]",)),
         ("Officials said 81 missiles were fired [1].", ()),  # a plain opener is no name
+        ("Russia fired 81 missiles [1].", ()),  # a name alone at the start, in its passage
+        ("Putin said 81 missiles were fired [1].", ("Putin is in none of its passages [1]",)),
+        (
+            "Terekhov's office said power was cut [1].",
+            ("Terekhov's is in none of its passages [1]",),
+        ),
         ("Mayor Terekhov said 81 missiles were fired [2].", ("81 is in none of its passages [2]",)),
         ("The reports don't say.", ()),  # an honest abstention cites nothing
         ("Power was cut.", ("cites no passage",)),
@@ -200,6 +209,34 @@ def test_each_figure_and_name_must_be_in_a_cited_passage(
     ]
     cleaned, claims = check(text, passages)
     assert cleaned == text and len(claims) == 1 and claims[0].problems == problems
+
+
+def test_the_words_english_writes_in_lowercase_are_learned_from_text() -> None:
+    texts = [
+        "Officials said the dam broke. Later, officials in Kherson and Putin spoke. Shelling "
+        "went on as the officials left.",
+        "Putin's officials said Kherson was shelled. The shelling stopped.",
+    ]
+    assert {"official", "shelling", "said", "the", "dam"} <= count(texts)
+    assert not {"putin", "kherson", "later"} & count(texts)  # "Later" opens its sentence
+    # the shipped list, learned from SQuAD's paragraphs
+    assert {"official", "missile", "resident", "however"} <= lowercase_words()
+    assert not {"putin", "russia", "kyiv", "ukrainian", "monday"} & lowercase_words()
+
+
+def test_the_shipped_list_is_rebuilt_by_one_command(tmp_path: Path) -> None:
+    squad = {
+        "data": [
+            {
+                "title": "Dams",
+                "paragraphs": [{"context": "Officials said Putin visited the dam.", "qas": []}],
+            }
+        ]
+    }
+    (tmp_path / "squad.json").write_text(json.dumps(squad), encoding="utf-8")
+    lexicon.main([str(tmp_path / "squad.json"), "--out", str(tmp_path / "words.txt.gz")])
+    with gzip.open(tmp_path / "words.txt.gz", "rt", encoding="utf-8") as file:
+        assert file.read().split() == ["dam", "said", "the", "visited"]
 
 
 def sse_events(body: str) -> list[tuple[str, Any]]:

@@ -2,8 +2,9 @@
 
 A sentence is supported when it cites at least one passage that exists and every figure
 (numbers, in digits or words, which covers dates' days and years) and every name (a
-capitalised word past the first, and the first when the second is one too) in it is in one
-of the passages it cites; names are compared in any case, a plural or possessive s aside.
+capitalised word past the first; the first when the second is capitalised too, or when English
+writes it in lowercase rarely: :mod:`qa.generate.lexicon`) in it is in one of the passages it
+cites; names are compared in any case, a plural or possessive s aside.
 Citation numbers that no passage has are taken out of the text and named. A sentence that
 cites nothing is unsupported, unless it only says that the reports don't say.
 """
@@ -13,12 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Sequence
 
+from qa.generate.lexicon import WORD, key, lowercase_words
 from qa.numbers import find_numbers
 from qa.sentences import split_sentences
 from qa.types import Claim
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
-_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w'’-]*")
 _ABSTAINS = re.compile(r"\b(?:don't|do not|does not|doesn't) (?:say|mention|state)\b", re.I)
 # capitalised words that are no names: sentence openers, weekdays stay names (in reports)
 _COMMON = frozenset(
@@ -31,7 +32,7 @@ def check(text: str, passages: Sequence[str]) -> tuple[str, tuple[Claim, ...]]:
     """The text without citation numbers that no passage has, and its sentences checked
     against ``passages`` (``passages[n - 1]`` is passage ``[n]``)."""
     values = [{round(v, 6) for *_, v in find_numbers(p)} for p in passages]
-    words = [{_key(w) for w in _WORD.findall(p)} for p in passages]
+    words = [{key(w) for w in WORD.findall(p)} for p in passages]
     claims = []
     for start, end in split_sentences(text):
         sentence = text[start:end]
@@ -67,19 +68,17 @@ def _problems(
         if round(value, 6) not in held
     ]
     # the first word is capitalised anyway: it counts as a name when the next one is too
-    # ("Ihor Terekhov said"), not alone ("Officials said", and so "Putin said" goes unchecked)
-    found = _WORD.findall(bare)
+    # ("Ihor Terekhov said") or when it is no word English writes in lowercase ("Putin said",
+    # not "Officials said")
+    found = WORD.findall(bare)
     names = [w for w in found[1:] if w[0].isupper()]
-    if len(found) > 1 and found[1][0].isupper():
+    if found and (
+        (len(found) > 1 and found[1][0].isupper()) or key(found[0]) not in lowercase_words()
+    ):
         names.insert(0, found[0])
     problems += [
         f"{name} is in none of its passages {where}"
         for name in dict.fromkeys(names)
-        if name not in _COMMON and _key(name) not in known
+        if name not in _COMMON and key(name) not in known
     ]
     return tuple(problems)
-
-
-def _key(word: str) -> str:
-    """A word as names are compared: any case, without a possessive or a plural s."""
-    return word.lower().removesuffix("'s").removesuffix("’s").rstrip("s")

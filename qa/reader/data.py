@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NO_ANSWER = -1
+# SQuAD v1.1 train, in the shared benchmark data beside the project
+SQUAD = Path(__file__).resolve().parents[2].parent / "shared/bench/squad-train/train-v1.1.json.gz"
 
 
 @dataclass(frozen=True)

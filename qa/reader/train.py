@@ -30,10 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.reader.data import Example, examples, load_squad, negatives, split_articles
+from qa.reader.data import SQUAD, Example, examples, load_squad, negatives, split_articles
 from qa.reader.reader import MAX_LENGTH, STRIDE, Reader
-
-SQUAD = Path(__file__).resolve().parents[2].parent / "shared/bench/squad-train/train-v1.1.json.gz"
 
 
 @dataclass
