@@ -208,6 +208,16 @@ def test_md_marks_are_dropped_but_not_look_alikes() -> None:
     )
 
 
+def test_md_marks_span_a_bounded_stretch_of_a_line() -> None:
+    """Emphasis and link text run at most 400 characters, and a line of over 20,000 keeps its
+    marks: a line of marks that never close (a hostile upload) costs linear time."""
+    long_bold = "**" + "word " * 100 + "end**"
+    assert load_bytes(f"A {long_bold} B".encode(), "a.md").text == f"A {long_bold} B"
+    hostile = "**a [b " * 5_000  # 35,000 characters, no mark closed
+    assert load_bytes(hostile.encode(), "b.md").text == hostile.strip()
+    assert load_bytes(b"x **a** y " * 10, "c.md").text == ("x a y " * 10).strip()
+
+
 def test_md_without_heading_uses_stem(tmp_path: Path) -> None:
     assert load_file(write(tmp_path, "brief-notes.md", BODY)).title == "brief-notes"
 
