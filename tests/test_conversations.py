@@ -3,8 +3,10 @@ server."""
 
 from __future__ import annotations
 
+from base64 import b64encode
 from pathlib import Path
 
+import gradio as gr
 import pytest
 
 from qa.index import Index
@@ -70,5 +72,11 @@ def test_a_page_with_no_owner_keeps_nothing(module_sample_index: Index) -> None:
     assert chats.owner(None, None) == "" and chats.owner(None, "not-an-id") == ""
     browser = "ab" * 16
     assert chats.owner(None, browser) == f"browser:{browser}"
+    alice = gr.Request(headers={"authorization": "Basic " + b64encode(b"alice:x").decode()})
+    # a server that checks no logins trusts no user name a client sends
+    assert chats.owner(alice, browser) == f"browser:{browser}"
+    assert Chats(Service(module_sample_index), store, logins=True).owner(alice, browser) == (
+        "user:alice"
+    )
     chat_id, *_ = chats.save("", "", Turn("How many?", ANSWER))
     assert chat_id == "" and store.chats("") == []

@@ -88,11 +88,14 @@ def head() -> str:
     return f"<script>\n{static_text('chat.js')}\n</script>"
 
 
-def build_chat(service: Service, chat_store: ChatStore | None = None) -> gr.Blocks:
+def build_chat(
+    service: Service, chat_store: ChatStore | None = None, *, logins: bool = False
+) -> gr.Blocks:
     """The chat page; its events all work on ``service``, and chats are kept in
-    ``chat_store`` (one in memory, gone with the process, if none is given)."""
+    ``chat_store`` (one in memory, gone with the process, if none is given), under the
+    signed-in user's name when the server checks ``logins``, else the browser's."""
     store = chat_store or ChatStore()
-    chats = Chats(service, store)
+    chats = Chats(service, store, logins)
     on = Handlers(service, chats)
     with gr.Blocks(title="reportqa", analytics_enabled=False, delete_cache=DELETE_UPLOADS) as demo:
         browser = gr.BrowserState(None, storage_key="reportqa-browser", secret=store.secret)

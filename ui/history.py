@@ -50,16 +50,20 @@ def reply(turn: Turn, docs: dict[str, Any] | None) -> tuple[Message, Sources | N
 
 @dataclass
 class Chats:
-    """The chat list's event handlers; chats are the owner's: the signed-in user, else the
-    browser (an id it keeps in its local storage)."""
+    """The chat list's event handlers; chats are the owner's: the signed-in user (when
+    ``logins`` are checked by the server), else the browser (an id it keeps in its local
+    storage)."""
 
     service: Service
     store: ChatStore
+    logins: bool = False
 
     def owner(self, request: gr.Request | None, browser: str | None) -> str:
         """``user:NAME`` or ``browser:ID``; "" when neither is known (nothing is kept then,
-        rather than pooled with other such browsers)."""
-        user = user_of(request.headers.get("authorization")) if request else None
+        rather than pooled with other such browsers). A user name is trusted only from a server
+        that checks logins: elsewhere any client could send one and read that user's chats."""
+        checked = self.logins and request is not None
+        user = user_of(request.headers.get("authorization")) if checked else None
         if user:
             return f"user:{user}"
         valid = isinstance(browser, str) and BROWSER_ID.fullmatch(browser)

@@ -61,7 +61,7 @@ def create_app(
     app.include_router(build_router(service))
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    demo = chat.build_chat(service, chats)
+    demo = chat.build_chat(service, chats, logins=bool(users))
     demo.queue(default_concurrency_limit=4)
     app = gr.mount_gradio_app(
         app,
