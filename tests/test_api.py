@@ -26,7 +26,7 @@ from qa.types import Answer, Citation, Claim, Document, Generated, Source
 from qa.ui import render
 from qa.ui.conversations import ChatStore
 from qa.ui.guards import trusted_hosts
-from qa.ui.handlers import FAILED, Handlers
+from qa.ui.handlers import CONTROLS, FAILED, Handlers
 from qa.ui.history import Chats
 from qa.ui.server import create_app
 from qa.ui.service import Service
@@ -508,12 +508,28 @@ def test_unexpected_errors_end_the_wait(
 
     monkeypatch.setattr(service, "ask_stream", broken)
     on = handlers(service)
-    history, pending, _, _ = on.start(MAYOR, [])
+    history, pending, *_ = on.start(MAYOR, [])
     with caplog.at_level(logging.ERROR):
         steps = list(on.respond(pending, history, [], [], *NEW_CHAT, *SETTINGS))
     chat, questions, panels, *_ = steps[-1]
     assert chat[-1]["content"] == render.error_html(FAILED) and questions == [] and panels == []
     assert "disk on fire" in caplog.text
+
+
+def test_the_chat_controls_are_locked_while_an_answer_is_written(
+    module_sample_index: Index,
+) -> None:
+    """Ask, New chat, the chat list, its name, Rename and Delete: an answer being written
+    would undo a chat opened or started meanwhile, and Delete would hit the wrong chat."""
+
+    def interactive(update: Any) -> bool:
+        return bool(update["interactive"] if isinstance(update, dict) else update.interactive)
+
+    on = handlers(Service(module_sample_index))
+    _, _, box, *locked = on.start(KINZHAL, [])
+    assert len(locked) == CONTROLS and not any(map(interactive, [box, *locked]))
+    box, *unlocked = on.finish()
+    assert len(unlocked) == CONTROLS and all(map(interactive, [box, *unlocked]))
 
 
 def handlers(service: Service) -> Handlers:
@@ -631,7 +647,7 @@ def test_the_chat_keeps_k_to_its_bound(module_sample_index: Index) -> None:
     ask = service.ask_stream
     service.ask_stream = lambda text, **kw: seen.append(kw["k"]) or ask(text, **kw)  # type: ignore[method-assign]
     on = handlers(service)
-    history, pending, _, _ = on.start(KINZHAL, [])
+    history, pending, *_ = on.start(KINZHAL, [])
     list(on.respond(pending, history, [], [], *NEW_CHAT, 10_000, *SETTINGS[1:]))
     assert seen == [20]
 

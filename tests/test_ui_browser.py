@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from gradio.utils import get_upload_folder
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from qa.generate import LLM
 from qa.index import Index
@@ -57,12 +57,14 @@ CONTRAST = "\n".join(
 )
 XSS_FLAGS = "() => ['Head', 'Text', 'Img', 'Body', 'Img2'].map(name => window['__xss' + name])"
 MATH = r"$$x^2$$ and \(y\)"  # Gradio's chat typesets $$...$$ with KaTeX unless told not to
-# records the Ask button and the question box on every change of the page, to catch the busy
-# state however short it is
+# records the Ask button, the question box and the chat controls (New chat, Rename, Delete)
+# on every change of the page, to catch the busy state however short it is
 WATCH_BUSY = """() => { window.__states = [];
   const record = () => { const ask = document.querySelector('#ask');
     window.__states.push({label: ask.innerText.trim(), ask: ask.disabled,
       box: document.querySelector('#question textarea').disabled,
+      chats: ['#new-chat', '#rename-chat', '#delete-chat'].every(
+        id => document.querySelector(id).disabled),
       answers: document.querySelectorAll('#chat .qa-answer').length}); };
   new MutationObserver(record).observe(document.body,
     {subtree: true, childList: true, attributes: true, characterData: true}); }"""
@@ -193,9 +195,10 @@ def test_answer_is_cited_and_highlighted(page: Page) -> None:
     page.evaluate(WATCH_BUSY)
     answer = ask(page, KINZHAL, click=True)
     states = page.evaluate("() => window.__states")
-    busy = {"label": "Working…", "ask": True, "box": True, "answers": 0}
+    busy = {"label": "Working…", "ask": True, "box": True, "chats": True, "answers": 0}
     assert busy in states, states  # locked while the answer was being computed
     assert page.locator("#ask").inner_text().strip() == "Ask"
+    expect(page.locator("#new-chat")).to_be_enabled()
     assert "qa-confident" in (answer.get_attribute("class") or "")
     assert answer.locator(".qa-lead").inner_text().startswith("six")
     assert "confidence" in answer.locator(".qa-conf").inner_text().lower()

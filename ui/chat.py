@@ -187,9 +187,14 @@ def build_chat(
                 queue=False,
                 **PRIVATE,
             )
+        controls = [ask, new, chat_list, name, rename, delete]  # handlers.controls
         for trigger in (question.submit, ask.click):
             trigger(
-                on.start, [question, chat], [chat, pending, question, ask], queue=False, **PRIVATE
+                on.start,
+                [question, chat],
+                [chat, pending, question, *controls],
+                queue=False,
+                **PRIVATE,
             ).then(
                 on.respond,
                 [pending, chat, asked, panels, chat_id, browser, *settings],
@@ -197,7 +202,12 @@ def build_chat(
                 show_progress="hidden",
                 **PRIVATE,
             ).then(
-                on.finish, None, [question, ask], queue=False, js=SCROLL_SOURCES_TOP, **PRIVATE
+                on.finish,
+                None,
+                [question, *controls],
+                queue=False,
+                js=SCROLL_SOURCES_TOP,
+                **PRIVATE,
             ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
         copy.click(None, None, None, js=COPY_CONVERSATION, **PRIVATE)
         cleared = [chat, asked, panels, sources, pending, chat_id, chat_list, name]

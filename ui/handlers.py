@@ -47,14 +47,15 @@ class Handlers:
     def start(self, text: str, history: list[Message]) -> tuple[Any, ...]:
         """Show the question and a placeholder reply at once; lock the input.
 
-        Returns the chat, the pending question, the text box and the Ask button.
+        Returns the chat, the pending question, the text box, then the controls (see
+        :func:`controls`).
         """
         text = (text or "").strip()
         if not text:
-            return gr.skip(), "", gr.skip(), gr.skip()
+            return gr.skip(), "", gr.skip(), *(gr.skip() for _ in range(CONTROLS))
         user = message("user", render.question_html(text))
         history = [*history, user, message("assistant", WAITING)]
-        return history, text, gr.Textbox(value="", interactive=False), busy(True)
+        return history, text, gr.Textbox(value="", interactive=False), *controls(False)
 
     def respond(
         self,
@@ -139,7 +140,7 @@ class Handlers:
         return answer, aid
 
     def finish(self) -> tuple[Any, ...]:
-        return gr.Textbox(interactive=True), busy(False)
+        return gr.Textbox(interactive=True), *controls(True)
 
     def clear(self) -> tuple[Any, ...]:
         """A new conversation: no messages, no history for follow-ups, an empty panel, no
@@ -205,9 +206,16 @@ class Handlers:
         return render.header_html(self.service.counts())
 
 
-def busy(on: bool) -> Any:
-    """The Ask button while an answer is being computed, or ready again."""
-    return gr.Button(value="Working…" if on else "Ask", interactive=not on)
+CONTROLS = 6
+
+
+def controls(ready: bool) -> tuple[Any, ...]:
+    """The Ask button, New chat, the chat list, the chat's name, Rename and Delete: locked
+    while an answer is being written, since the answer's own updates would undo a chat
+    opened, started or renamed meanwhile (and Delete would remove the chat opened, not the
+    one on screen)."""
+    ask = gr.Button(value="Ask" if ready else "Working…", interactive=ready)
+    return ask, *(gr.update(interactive=ready) for _ in range(CONTROLS - 1))
 
 
 def parse_filters(sources: str, date_from: str, date_to: str) -> Filters:
