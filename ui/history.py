@@ -62,8 +62,7 @@ class Chats:
         """``user:NAME`` or ``browser:ID``; "" when neither is known (nothing is kept then,
         rather than pooled with other such browsers). A user name is trusted only from a server
         that checks logins: elsewhere any client could send one and read that user's chats."""
-        checked = self.logins and request is not None
-        user = user_of(request.headers.get("authorization")) if checked else None
+        user = user_of(request.headers.get("authorization")) if request and self.logins else None
         if user:
             return f"user:{user}"
         valid = isinstance(browser, str) and BROWSER_ID.fullmatch(browser)
