@@ -242,6 +242,10 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
                 listing = gr.Radio([], label="Reports", elem_id="doc-list")
             with gr.Column(scale=5, min_width=360):
                 removed = gr.HTML("", elem_id="doc-status", js_on_load=None)
+                # the open report's id: the list's choice is cleared when the list is read
+                # again (a filter, the tab), while the report stays open to be removed. Not a
+                # State: the page's confirmation must be able to send "" instead
+                opened = gr.Textbox("", visible=False)
                 view = gr.HTML(EMPTY_VIEW, elem_id="doc-view", js_on_load=None)
                 remove = gr.Button(
                     "Remove this report", variant="stop", elem_id="remove-doc", visible=False
@@ -268,11 +272,12 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
         trigger_mode="always_last",
         **PRIVATE,
     )
-    listing.input(library.open, listing, [view, remove], queue=False, **PRIVATE)
+    shown = [view, remove, opened]
+    listing.input(library.open, listing, shown, queue=False, **PRIVATE)
     remove.click(
         library.remove,
-        [listing, contains],
-        [removed, listing, note, view, remove, header],
+        [opened, contains],
+        [removed, listing, note, *shown, header],
         js=CONFIRM_REMOVE,
         **PRIVATE,
     )

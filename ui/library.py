@@ -22,11 +22,11 @@ from qa.ui.sources import relative_source
 
 PAGE = 100  # reports listed at once; a filter finds the others
 EMPTY_VIEW = '<p class="qa-empty">Choose a report in the list to read it here.</p>'
-# the page asks before a report is removed; the handler gets None for the id if the user says no
+# the page asks before a report is removed; the handler gets no id if the user says no
 CONFIRM_REMOVE = """(doc, contains) => {
   const title = document.querySelector('#doc-view .doc-title')?.innerText || 'this report';
   return [confirm('Remove “' + title + '” from the index? Answers will no longer cite it.')
-          ? doc : null, contains]; }"""
+          ? doc : '', contains]; }"""
 
 
 def label(info: DocumentInfo, roots: Sequence[str]) -> str:
@@ -59,15 +59,16 @@ class Library:
         choices = [(label(d, roots), d.id) for d in page.documents]
         return gr.Radio(choices=choices, value=None), f'<p class="qa-note">{note}</p>'
 
-    def open(self, doc_id: str | None) -> tuple[str, Any]:
-        """The report as text, and the Remove button (shown once a report is open)."""
+    def open(self, doc_id: str | None) -> tuple[str, Any, str]:
+        """The report as text, the Remove button (shown once a report is open) and the open
+        report's id."""
         if not doc_id:
-            return EMPTY_VIEW, gr.Button(visible=False)
+            return EMPTY_VIEW, gr.Button(visible=False), ""
         try:
             doc = self.service.document_exact(doc_id)
         except DocumentNotFoundError:
             gone = '<p class="qa-error-text">This report is no longer in the index.</p>'
-            return gone, gr.Button(visible=False)
+            return gone, gr.Button(visible=False), ""
         where = relative_source(doc.source, self.service.roots())
         meta = [where, doc.date or "undated", doc.format, f"id {doc.id}"]
         html = (
@@ -75,13 +76,13 @@ class Library:
             f'<p class="src-meta">{" · ".join(escape(m) for m in meta)}</p>'
             f'<div class="doc-text" tabindex="0">{escape(doc.text)}</div></article>'
         )
-        return html, gr.Button(visible=True)
+        return html, gr.Button(visible=True), doc.id
 
     def remove(self, doc_id: str | None, contains: str) -> tuple[Any, ...]:
-        """Remove the open report. Returns the status line, the list, its note, the view,
-        the Remove button and the header."""
-        if doc_id is None:  # the user said no
-            return (gr.skip(),) * 6
+        """Remove the open report. Returns the status line, the list, its note, what
+        :meth:`open` returns with nothing open, and the header."""
+        if not doc_id:  # the user said no
+            return (gr.skip(),) * 7
         try:
             doc = self.service.remove_exact(doc_id)
             where = relative_source(doc.source, self.service.roots())
@@ -90,5 +91,4 @@ class Library:
             status = "That report was already removed."
         listing, note = self.listing(contains)
         header = render.header_html(self.service.counts())
-        view, button = self.open(None)
-        return f'<p class="qa-note">{status}</p>', listing, note, view, button, header
+        return f'<p class="qa-note">{status}</p>', listing, note, *self.open(None), header
