@@ -179,12 +179,12 @@ class MilvusStore:
     def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
         """Milvus queries have no order and LIKE is case-sensitive: the documents' metadata
         (no text) is read, matched and sorted here, and only the page's chunks counted."""
-        needle = contains.lower()
+        needle = contains.casefold()
         fields = ["doc_id", "source", "title", "format", "date"]
         rows = [
             row
             for row in self._query(self.documents_name, "piece == 0", fields)
-            if needle in row["source"].lower() or needle in row["title"].lower()
+            if needle in row["source"].casefold() or needle in row["title"].casefold()
         ]
         rows.sort(key=lambda r: (r["source"], r["doc_id"]))
         page = rows[offset : offset + limit]

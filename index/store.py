@@ -96,6 +96,7 @@ class Store:
                 self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_SECONDS
             )
             db.execute("PRAGMA foreign_keys=ON")
+            db.create_function("casefold", 1, _casefold, deterministic=True)
         try:
             yield db
         finally:
@@ -193,9 +194,12 @@ class Store:
 
     def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
         where, args = "", []
-        if contains:  # LIKE ignores case for ASCII letters only
+        if contains and contains.isascii():  # LIKE ignores the case of ASCII letters, in C
             where = "WHERE title LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\'"
             args = [f"%{_like_escape(contains)}%"] * 2
+        elif contains:  # of any letter ("КИЄВА" finds "Києва"), in Python
+            where = "WHERE instr(casefold(title), ?) OR instr(casefold(source), ?)"
+            args = [contains.casefold()] * 2
         passages = "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.id)"
         with self._db() as db:
             if contains:
@@ -348,3 +352,7 @@ def _insert(db: sqlite3.Connection, new: NewDocument) -> list[int]:
         assert cursor.lastrowid is not None
         ids.append(cursor.lastrowid)
     return ids
+
+
+def _casefold(text: str | None) -> str | None:
+    return None if text is None else text.casefold()

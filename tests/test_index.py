@@ -115,14 +115,16 @@ def test_catalog_lists_a_page_of_documents_without_text(index: Index) -> None:
         ),
         Document("Trains to Odesa resumed.", "reports/odesa.txt", "Odesa trains", "txt"),
         Document("Prices rose.", "misc/prices_now.txt", "A 50% rise", "txt", "2024-01-02"),
+        Document("Обстріл тривав.", "звіти/київ.txt", "Обстріл Києва", "txt"),
     ]
     index.add_documents(docs)
     listing = index.catalog()
-    assert listing.total == 3
+    assert listing.total == 4
     assert [d.source for d in listing.documents] == [
         "misc/prices_now.txt",
         "reports/kherson.txt",
         "reports/odesa.txt",
+        "звіти/київ.txt",
     ]
     prices = listing.documents[0]
     assert (prices.id, prices.title, prices.date, prices.passages) == (
@@ -135,6 +137,8 @@ def test_catalog_lists_a_page_of_documents_without_text(index: Index) -> None:
     page = index.catalog("REPORTS/", limit=1, offset=1)  # source, any case
     assert (page.total, [d.title for d in page.documents]) == (2, ["Odesa trains"])
     assert [d.title for d in index.catalog("odesa TRAINS").documents] == ["Odesa trains"]
+    # any letter's case, not only ASCII's
+    assert [index.catalog(c).total for c in ("КИЄВА", "ЗВІТИ/", "києва")] == [1, 1, 1]
     # % and _ are themselves, not wildcards
     assert [index.catalog(c).total for c in ("%", "_", "t%s", "a_t")] == [1, 1, 0, 0]
     assert index.catalog("zzz") == (0, [])
