@@ -179,43 +179,55 @@ def build_chat(
             None, None, None, queue=False, js=OPEN_CHATS_IF_WIDE, **PRIVATE
         )
         settings = [k, mode, source_filter, date_from, date_to]
-        for box in (source_filter, date_from, date_to):
-            box.change(
-                settings_label,
-                [source_filter, date_from, date_to],
-                settings_box,
-                queue=False,
-                **PRIVATE,
-            )
+        # "always_last" where several triggers or quick repeats write one output: the page
+        # sends the next only once the last is back, so an older reply never lands last (and,
+        # unlike the default "once", the latest is not dropped)
+        gr.on(
+            [source_filter.change, date_from.change, date_to.change],
+            settings_label,
+            [source_filter, date_from, date_to],
+            settings_box,
+            queue=False,
+            trigger_mode="always_last",
+            **PRIVATE,
+        )
         controls = [ask, new, chat_list, name, rename, delete]  # handlers.controls
-        for trigger in (question.submit, ask.click):
-            trigger(
-                on.start,
-                [question, chat],
-                [chat, pending, question, *controls],
-                queue=False,
-                **PRIVATE,
-            ).then(
-                on.respond,
-                [pending, chat, asked, panels, chat_id, browser, *settings],
-                [chat, asked, panels, sources, chat_id, chat_list, name],
-                show_progress="hidden",
-                **PRIVATE,
-            ).then(
-                on.finish,
-                None,
-                [question, *controls],
-                queue=False,
-                js=SCROLL_SOURCES_TOP,
-                **PRIVATE,
-            ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
+        # Enter and Ask are one event, so both at once ask once
+        gr.on(
+            [question.submit, ask.click],
+            on.start,
+            [question, chat],
+            [chat, pending, question, *controls],
+            queue=False,
+            **PRIVATE,
+        ).then(
+            on.respond,
+            [pending, chat, asked, panels, chat_id, browser, *settings],
+            [chat, asked, panels, sources, chat_id, chat_list, name],
+            show_progress="hidden",
+            **PRIVATE,
+        ).then(
+            on.finish,
+            None,
+            [question, *controls],
+            queue=False,
+            js=SCROLL_SOURCES_TOP,
+            **PRIVATE,
+        ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
         copy.click(None, None, None, js=COPY_CONVERSATION, **PRIVATE)
         cleared = [chat, asked, panels, sources, pending, chat_id, chat_list, name]
         new.click(on.clear, None, cleared, queue=False, **PRIVATE).then(
             None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE
         )
         chat.clear(on.clear, None, cleared, queue=False, **PRIVATE)
-        chat_list.input(chats.open, [chat_list, browser], shown, queue=False, **PRIVATE)
+        chat_list.input(
+            chats.open,
+            [chat_list, browser],
+            shown,
+            queue=False,
+            trigger_mode="always_last",
+            **PRIVATE,
+        )
         for trigger in (rename.click, name.submit):
             trigger(chats.rename, [chat_id, name, browser], [chat_list, name], **PRIVATE)
         delete.click(
@@ -273,7 +285,7 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
         **PRIVATE,
     )
     shown = [view, remove, opened]
-    listing.input(library.open, listing, shown, queue=False, **PRIVATE)
+    listing.input(library.open, listing, shown, queue=False, trigger_mode="always_last", **PRIVATE)
     remove.click(
         library.remove,
         [opened, contains],
