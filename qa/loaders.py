@@ -171,10 +171,11 @@ def shown(path: str | os.PathLike[str]) -> str:
         return name.encode("utf-8", "replace").decode("utf-8")
 
 
-def printable(text: str) -> str:
-    """``text`` with control and other unprintable characters escaped (a newline as ``\\n``),
-    so a file name printed on a terminal cannot start a line of its own or hide text."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with control and other unprintable characters but those in ``keep`` escaped
+    (a newline as ``\\n``), so a file name printed on a terminal cannot start a line of its
+    own or hide text, nor a model's text move the cursor or recolour the terminal."""
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
 
 
 def unsupported_message(suffix: str) -> str:

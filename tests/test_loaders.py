@@ -605,6 +605,8 @@ def test_printable_escapes_control_characters() -> None:
         "evil\\nqa: skipped\\r\\t\\x1b[2K\\u2028x"
     )
     assert printable("Zürich 東京 report.txt") == "Zürich 東京 report.txt"
+    # a model's streamed text keeps its lines, not its escape sequences
+    assert printable("Kyiv [1].\n\x1b[2JFine\x07", keep="\n") == "Kyiv [1].\n\\x1b[2JFine\\x07"
 
 
 def test_supported_suffixes() -> None:

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, ask: Callable[..., Any], filters: dict[str, An
                 if not started:
                     print("\nWritten by a language model from the passages:", flush=True)
                     started = True
-                print(event, end="", flush=True)
+                print(printable(event, keep="\n"), end="", flush=True)
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         elif answer.generated is not None:
