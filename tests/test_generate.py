@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,18 +105,25 @@ def _free_port() -> int:
         ("drop", "No generated answer: the connection to the language model dropped."),
         ("malformed", "No generated answer: the language model sent something that is not JSON."),
         ("limited", "No generated answer: the language model is rate-limited (HTTP 429); try"),
-        ("dead", "No generated answer: cannot reach the language model at http://127.0.0.1:"),
+        ("dead", "No generated answer: cannot reach the language model (ConnectError)."),
     ],
 )
 def test_a_failing_endpoint_leaves_the_extractive_answer_and_a_note(
-    module_sample_index: Index, stub: tuple[str, list[dict[str, Any]]], model: str, note: str
+    module_sample_index: Index,
+    stub: tuple[str, list[dict[str, Any]]],
+    model: str,
+    note: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = f"http://127.0.0.1:{_free_port()}/v1" if model == "dead" else stub[0]
     alone = ask(module_sample_index, KHARKIV)
     llm = LLM(url, model, total_seconds=1, read_seconds=0.5)
-    answer = ask(module_sample_index, KHARKIV, llm=llm)
+    with caplog.at_level(logging.WARNING, logger="qa.generate"):
+        answer = ask(module_sample_index, KHARKIV, llm=llm)
     assert answer.generated is not None and answer.generated.note is not None
     assert answer.generated.note.startswith(note)
+    # the endpoint's address is for the server's log, not for every user who asks
+    assert url not in answer.generated.note and url in caplog.text
     assert answer.generated.text == "" and answer.generated.claims == ()
     assert (answer.answer, answer.citations) == (alone.answer, alone.citations)
 
@@ -180,6 +188,8 @@ def test_bad_endpoint_settings_are_refused() -> None:
         LLM("localhost:8080", "m")
     with pytest.raises(ValueError, match="--llm-model"):
         LLM("http://localhost:8080/v1", " ")
+    with pytest.raises(ValueError, match=r"holds a user or key; put the key in \$QA_LLM_API_KEY"):
+        LLM("https://me:sk-123@llm.example/v1", "m")
 
 
 @pytest.mark.parametrize(
@@ -273,6 +283,26 @@ def test_the_api_streams_the_answer_then_the_checked_text(
         reply = client.post("/api/v1/ask", json={"question": KHARKIV})
     assert reply.status_code == 200 and reply.json()["citations"] == plain["citations"]
     assert reply.json()["generated"]["note"].startswith("No generated answer: cannot reach")
+
+
+def test_a_fault_after_the_first_event_ends_the_stream_with_an_error(
+    module_sample_index: Index, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = Service(module_sample_index)
+    answering = service.ask_stream
+
+    def failing(text: str, **options: Any) -> Iterator[Answer | str]:
+        events = answering(text, **options)
+        yield next(events)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(service, "ask_stream", failing)
+    with TestClient(create_app(service, host="127.0.0.1"), base_url=BASE) as client:
+        streamed = client.post("/api/v1/ask/stream", json={"question": KHARKIV})
+    events = sse_events(streamed.text)
+    assert [name for name, _ in events] == ["answer", "error"]
+    assert events[1][1] == {"detail": "the server failed while writing the answer"}
+    assert "disk on fire" in caplog.text  # the cause, in the server's log only
 
 
 def test_without_a_model_the_api_answers_as_before(module_sample_index: Index) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import ipaddress
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -50,6 +51,7 @@ from qa.ui.service import MAX_FILES, Service, UploadRejected
 from qa.ui.sources import relative_source
 
 Shown = TypeVar("Shown")
+log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 DEFAULT_WAIT = 30.0  # seconds an upload request waits for its job before answering 202
 MAX_WAIT = 600.0
@@ -207,7 +209,8 @@ def build_router(service: Service) -> APIRouter:
                 "content": {"text/event-stream": {}},
                 "description": "Server-sent events: `answer` (the extractive answer, as from "
                 "/ask, at once); with a language model, `delta` ({text}) as it writes and "
-                "`generated` (its checked answer); then `done`",
+                "`generated` (its checked answer); then `done`, or `error` ({detail}) if the "
+                "server failed on the way",
             },
             **errors(403, 413, 422, 503),
         },
@@ -215,19 +218,29 @@ def build_router(service: Service) -> APIRouter:
     def ask_stream(body: AskIn, request: Request) -> StreamingResponse:
         """The answer as server-sent events, so a client shows the extractive answer at once
         and a language model's text as it is written. A bad question is an HTTP error, as
-        from /ask; the stream itself never fails (an endpoint that fails gives a note)."""
+        from /ask. A language model that fails gives a note, not an error; a fault of the
+        server's own after the first event ends the stream with an `error` event."""
         with http_errors():
             events = service.ask_stream(body.question, **_options(body))
             first = next(events)
+            roots = service.roots()  # read once, not for every event
         assert isinstance(first, Answer)
 
+        def shown(data: Shown) -> Shown:
+            return for_caller(request, data, lambda: roots)
+
         def stream() -> Iterator[str]:
-            yield sse("answer", public(request, first.to_dict()))
-            for event in events:
-                if isinstance(event, str):
-                    yield sse("delta", {"text": event})
-                elif event.generated is not None:
-                    yield sse("generated", public(request, event.generated.to_dict()))
+            yield sse("answer", shown(first.to_dict()))
+            try:
+                for event in events:
+                    if isinstance(event, str):
+                        yield sse("delta", {"text": event})
+                    elif event.generated is not None:
+                        yield sse("generated", shown(event.generated.to_dict()))
+            except Exception:  # the status line went out with the first event
+                log.exception("the answer stream failed")
+                yield sse("error", {"detail": "the server failed while writing the answer"})
+                return
             yield sse("done", {})
 
         return StreamingResponse(stream(), media_type="text/event-stream")

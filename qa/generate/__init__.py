@@ -8,6 +8,7 @@ instead of text, never an error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 
 from qa.errors import GenerationError
@@ -15,6 +16,8 @@ from qa.generate.check import check
 from qa.generate.llm import KEY_ENV, LLM
 from qa.generate.prompt import messages
 from qa.types import Answer, Generated, Hit, Source
+
+log = logging.getLogger(__name__)
 
 __all__ = ["KEY_ENV", "LLM", "generate", "ordered"]
 
@@ -43,6 +46,8 @@ def generate(llm: LLM, question: str, hits: Sequence[Hit]) -> Iterator[str | Gen
             parts.append(piece)
             yield piece
     except GenerationError as exc:
+        # the note goes to every user, the endpoint's address only to the server's log
+        log.warning("no generated answer from %s at %s: %s", llm.model, llm.url, exc)
         yield Generated(llm.model, "", (), sources, f"No generated answer: {exc}.")
         return
     written = "".join(parts).strip()

@@ -47,6 +47,10 @@ class LLM:
                 f"the language-model URL {self.url!r} is not an http(s) address; give the "
                 "API's base, e.g. http://localhost:8080/v1"
             )
+        if parts.username or parts.password:
+            raise ValueError(
+                f"the language-model URL holds a user or key; put the key in ${KEY_ENV} instead"
+            )
         if not self.model.strip():
             raise ValueError("give the language model's name (--llm-model)")
 
@@ -90,9 +94,7 @@ class LLM:
             raise GenerationError("the connection to the language model dropped") from None
         except httpx.HTTPError as exc:
             reason = type(exc).__name__
-            raise GenerationError(
-                f"cannot reach the language model at {self.url} ({reason})"
-            ) from None
+            raise GenerationError(f"cannot reach the language model ({reason})") from None
         raise GenerationError("the language model's reply ended without its end mark")
 
 
