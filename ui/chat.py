@@ -258,6 +258,7 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
                 # again (a filter, the tab), while the report stays open to be removed. Not a
                 # State: the page's confirmation must be able to send "" instead
                 opened = gr.Textbox("", visible=False)
+                changed = gr.State(0)  # reports were added or removed: read the list again
                 view = gr.HTML(EMPTY_VIEW, elem_id="doc-view", js_on_load=None)
                 remove = gr.Button(
                     "Remove this report", variant="stop", elem_id="remove-doc", visible=False
@@ -273,11 +274,11 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
         status = gr.HTML("", elem_id="upload-status", js_on_load=None)
 
     listed = [listing, note]
-    # One event for both triggers, queued, "always_last": the browser sends a listing only
-    # after the one in flight is back, so a listing for the tab's old filter can never land
-    # after the one for the filter just typed.
+    # The list's one writer, for every trigger, queued, "always_last": the browser sends a
+    # listing only after the one in flight is back, so a listing for the tab's old filter, or
+    # from before an upload, can never land after the one for the filter just typed.
     gr.on(
-        [tab.select, contains.change],
+        [tab.select, contains.change, changed.change],
         library.listing,
         contains,
         listed,
@@ -288,8 +289,8 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
     listing.input(library.open, listing, shown, queue=False, trigger_mode="always_last", **PRIVATE)
     remove.click(
         library.remove,
-        [opened, contains],
-        [removed, listing, note, *shown, header],
+        opened,
+        [removed, *shown, header, changed],
         js=CONFIRM_REMOVE,
         **PRIVATE,
     )
@@ -299,4 +300,4 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
 
     upload.upload(
         add_reports, upload, [upload, status, header], show_progress="hidden", **PRIVATE
-    ).then(library.listing, contains, listed, queue=False, **PRIVATE)
+    ).then(library.changed, None, changed, **PRIVATE)  # queued: else no change event

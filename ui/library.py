@@ -7,6 +7,7 @@ are plain text to Gradio.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -20,13 +21,14 @@ from qa.ui import render
 from qa.ui.service import Service
 from qa.ui.sources import relative_source
 
+_changes = itertools.count(1)
 PAGE = 100  # reports listed at once; a filter finds the others
 EMPTY_VIEW = '<p class="qa-empty">Choose a report in the list to read it here.</p>'
 # the page asks before a report is removed; the handler gets no id if the user says no
-CONFIRM_REMOVE = """(doc, contains) => {
+CONFIRM_REMOVE = """(doc) => {
   const title = document.querySelector('#doc-view .doc-title')?.innerText || 'this report';
   return [confirm('Remove “' + title + '” from the index? Answers will no longer cite it.')
-          ? doc : '', contains]; }"""
+          ? doc : '']; }"""
 
 
 def label(info: DocumentInfo, roots: Sequence[str]) -> str:
@@ -78,17 +80,22 @@ class Library:
         )
         return html, gr.Button(visible=True), doc.id
 
-    def remove(self, doc_id: str | None, contains: str) -> tuple[Any, ...]:
-        """Remove the open report. Returns the status line, the list, its note, what
-        :meth:`open` returns with nothing open, and the header."""
+    def remove(self, doc_id: str | None) -> tuple[Any, ...]:
+        """Remove the open report. Returns the status line, what :meth:`open` returns with
+        nothing open, the header, and a change (:meth:`changed`)."""
         if not doc_id:  # the user said no
-            return (gr.skip(),) * 7
+            return (gr.skip(),) * 6
         try:
             doc = self.service.remove_exact(doc_id)
             where = relative_source(doc.source, self.service.roots())
             status = f"Removed “{escape(doc.title)}” ({escape(where)})."
         except DocumentNotFoundError:
             status = "That report was already removed."
-        listing, note = self.listing(contains)
         header = render.header_html(self.service.counts())
-        return f'<p class="qa-note">{status}</p>', listing, note, *self.open(None), header
+        return f'<p class="qa-note">{status}</p>', *self.open(None), header, self.changed()
+
+    @staticmethod
+    def changed() -> int:
+        """A value never sent before: reports were added or removed, so the list (which
+        only :meth:`listing` writes) is read again."""
+        return next(_changes)
