@@ -230,8 +230,15 @@ def build_chat(
         )
         for trigger in (rename.click, name.submit):
             trigger(chats.rename, [chat_id, name, browser], [chat_list, name], **PRIVATE)
+        # "multiple": a click right after a "No" is not dropped while that one is in flight
         delete.click(
-            chats.delete, [chat_id, browser], shown, js=CONFIRM_DELETE, queue=False, **PRIVATE
+            chats.delete,
+            [chat_id, browser],
+            shown,
+            js=CONFIRM_DELETE,
+            queue=False,
+            trigger_mode="multiple",
+            **PRIVATE,
         )
 
         # reports added or removed elsewhere (the API, another page) show in the counts
@@ -292,6 +299,7 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
         opened,
         [removed, *shown, header, changed],
         js=CONFIRM_REMOVE,
+        trigger_mode="multiple",  # as Delete
         **PRIVATE,
     )
 
