@@ -7,6 +7,8 @@ import gzip
 import json
 import logging
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -126,6 +128,32 @@ def test_a_failing_endpoint_leaves_the_extractive_answer_and_a_note(
     assert url not in answer.generated.note and url in caplog.text
     assert answer.generated.text == "" and answer.generated.claims == ()
     assert (answer.answer, answer.citations) == (alone.answer, alone.citations)
+
+
+def test_answers_beyond_the_models_parallel_limit_get_a_note(
+    module_sample_index: Index, stub: tuple[str, list[dict[str, Any]]]
+) -> None:
+    """A reply being written holds a server thread: at most ``parallel`` at once, so a slow
+    endpoint cannot take every thread; the next question still gets the reports' answer."""
+    llm = LLM(stub[0], "slow", read_seconds=5, parallel=1, busy_seconds=0.2)
+    first: list[Answer] = []
+    writing = threading.Thread(
+        target=lambda: first.append(ask(module_sample_index, KHARKIV, llm=llm))
+    )
+    writing.start()
+    while not any(r["model"] == "slow" for r in stub[1]):  # the first one holds the slot
+        time.sleep(0.02)
+    second = ask(module_sample_index, KHARKIV, llm=llm)
+    writing.join()
+    assert second.generated is not None and second.generated.note == (
+        "No generated answer: the language model is busy (it writes 1 answer at once); ask again "
+        "shortly."
+    )
+    assert second.citations == first[0].citations  # the extractive answer, all the same
+    assert first[0].generated is not None and first[0].generated.text  # the first was written
+    assert ask(module_sample_index, KHARKIV, llm=llm).generated.note is None  # free again
+    with pytest.raises(ValueError, match="at least 1"):
+        LLM(stub[0], "m", parallel=0)
 
 
 def test_instructions_in_a_report_stay_data(

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,8 @@ CONNECT_SECONDS = 5.0  # to open the connection
 READ_SECONDS = 30.0  # between two pieces of the reply (the first one included)
 TOTAL_SECONDS = 120.0  # for the whole reply
 MAX_TOKENS = 400  # a short answer
+PARALLEL = 4  # replies written at once; the next waits up to BUSY_SECONDS, then gets a note
+BUSY_SECONDS = 2.0
 
 Message = dict[str, str]
 
@@ -39,8 +42,18 @@ class LLM:
     model: str
     total_seconds: float = TOTAL_SECONDS
     read_seconds: float = READ_SECONDS
+    parallel: int = PARALLEL
+    busy_seconds: float = BUSY_SECONDS
+    # a reply being written holds a server thread for up to total_seconds: without a bound,
+    # a slow endpoint and many questions would take every thread (health checks included)
+    _slots: threading.BoundedSemaphore = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.parallel < 1:
+            raise ValueError(
+                f"the language model must write at least 1 reply at once, not {self.parallel}"
+            )
+        object.__setattr__(self, "_slots", threading.BoundedSemaphore(self.parallel))
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -55,7 +68,19 @@ class LLM:
             raise ValueError("give the language model's name (--llm-model)")
 
     def stream(self, messages: Sequence[Message]) -> Iterator[str]:
-        """The reply to ``messages``, piece by piece as the endpoint writes it."""
+        """The reply to ``messages``, piece by piece as the endpoint writes it; at most
+        ``parallel`` at once."""
+        if not self._slots.acquire(timeout=self.busy_seconds):
+            raise GenerationError(
+                f"the language model is busy (it writes {self.parallel} "
+                f"answer{'s' if self.parallel != 1 else ''} at once); ask again shortly"
+            )
+        try:
+            yield from self._stream(messages)
+        finally:
+            self._slots.release()
+
+    def _stream(self, messages: Sequence[Message]) -> Iterator[str]:
         body = {
             "model": self.model,
             "messages": list(messages),

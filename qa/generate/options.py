@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from qa.generate.llm import KEY_ENV, LLM
+from qa.generate.llm import KEY_ENV, LLM, PARALLEL
 
 
 def add_llm_options(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +20,14 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
         help="an OpenAI-compatible API's base, e.g. http://localhost:8080/v1",
     )
     group.add_argument("--llm-model", metavar="NAME", help="the model to ask there")
+    group.add_argument(
+        "--llm-parallel",
+        metavar="N",
+        type=int,
+        default=PARALLEL,
+        help=f"answers the model writes at once (default {PARALLEL}); a question beyond "
+        "them waits briefly, then gets the reports' answer with a note",
+    )
 
 
 def llm_of(args: argparse.Namespace) -> LLM | None:
@@ -32,4 +40,4 @@ def llm_of(args: argparse.Namespace) -> LLM | None:
         raise ValueError(
             f"{missing} is missing: a language model needs both --llm-url and --llm-model"
         )
-    return LLM(url, model)
+    return LLM(url, model, parallel=getattr(args, "llm_parallel", PARALLEL))
