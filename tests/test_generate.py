@@ -152,7 +152,7 @@ def test_answers_beyond_the_models_parallel_limit_get_a_note(
     assert second.citations == first[0].citations  # the extractive answer, all the same
     assert first[0].generated is not None and first[0].generated.text  # the first was written
     assert ask(module_sample_index, KHARKIV, llm=llm).generated.note is None  # free again
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="parallel must be 1 or more, got 0"):
         LLM(stub[0], "m", parallel=0)
 
 
@@ -357,6 +357,8 @@ def test_qa_ask_prints_the_checked_text_and_names_a_missing_flag(
     assert main(["ask", *index, "--llm-url", stub[0], KHARKIV]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("qa: error: --llm-model is missing: a language model needs both")
+    assert main(["ask", *index, *llm, "--llm-parallel", "0", KHARKIV]) == 1
+    assert capsys.readouterr().err.strip() == "qa: error: --llm-parallel must be 1 or more, got 0"
 
 
 def test_qa_eval_scores_the_generated_answers(

@@ -50,9 +50,7 @@ class LLM:
 
     def __post_init__(self) -> None:
         if self.parallel < 1:
-            raise ValueError(
-                f"the language model must write at least 1 reply at once, not {self.parallel}"
-            )
+            raise ValueError(f"parallel must be 1 or more, got {self.parallel}")
         object.__setattr__(self, "_slots", threading.BoundedSemaphore(self.parallel))
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:

@@ -40,4 +40,7 @@ def llm_of(args: argparse.Namespace) -> LLM | None:
         raise ValueError(
             f"{missing} is missing: a language model needs both --llm-url and --llm-model"
         )
-    return LLM(url, model, parallel=getattr(args, "llm_parallel", PARALLEL))
+    parallel = getattr(args, "llm_parallel", PARALLEL)
+    if parallel < 1:
+        raise ValueError(f"--llm-parallel must be 1 or more, got {parallel}")
+    return LLM(url, model, parallel=parallel)
