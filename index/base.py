@@ -166,6 +166,15 @@ class Index(ABC):
             raise DocumentNotFoundError(f"no document with id or source {key!r}")
         return doc
 
+    def documents_by_id(self, ids: Iterable[str]) -> dict[str, Document]:
+        """The documents with these full ids, each read once; one not stored (removed since
+        a search, say) is left out."""
+        found = {}
+        for doc_id in dict.fromkeys(ids):
+            with contextlib.suppress(DocumentNotFoundError):
+                found[doc_id] = self.document(doc_id, exact=True)
+        return found
+
     def catalog(self, contains: str = "", *, limit: int = 100, offset: int = 0) -> Catalog:
         """A page of the stored documents, without their texts, ordered by source: those
         whose title or source contains ``contains`` (ignoring case), with how many match.

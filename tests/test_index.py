@@ -147,6 +147,13 @@ def test_catalog_lists_a_page_of_documents_without_text(index: Index) -> None:
             index.catalog(**bad)
 
 
+def test_documents_are_read_by_full_id_and_missing_ones_left_out(index: Index) -> None:
+    doc = Document("Trains to Odesa resumed.", "reports/odesa.txt", "Odesa trains", "txt")
+    index.add_documents([doc])
+    found = index.documents_by_id([doc.id, "0" * 16, doc.id, doc.id[:6]])
+    assert list(found) == [doc.id] and found[doc.id].text == doc.text  # a prefix names nothing
+
+
 def test_the_folders_ingested_are_remembered(index: Index, tmp_path: Path) -> None:
     folder = tmp_path / "news"
     (folder / "2024").mkdir(parents=True)

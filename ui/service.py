@@ -7,7 +7,6 @@ stored one after another, off the request, with their progress on record.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -83,12 +82,7 @@ class Service:
         return self.index.document(doc_id, exact=True)
 
     def documents_by_id(self, ids: Iterable[str]) -> dict[str, Document]:
-        """The documents with these ids that are still stored."""
-        found = {}
-        for doc_id in ids:
-            with contextlib.suppress(DocumentNotFoundError):
-                found[doc_id] = self.document_exact(doc_id)
-        return found
+        return self.index.documents_by_id(ids)
 
     def remove(self, key: str) -> Document:
         """Remove the document with this id, unique id prefix or source."""

@@ -14,11 +14,10 @@ from collections.abc import Iterator, Sequence
 
 from qa.answer.compose import NUMERIC_KINDS, abstain, compose, margin_for
 from qa.answer.question import one_figure, parse_question
-from qa.errors import DocumentNotFoundError
 from qa.generate import LLM, generate, ordered
 from qa.index import Filters, Index
 from qa.reader import Passage, Reader, load_reader, read_passages
-from qa.types import Answer, Document, Hit
+from qa.types import Answer
 
 ABSTAIN_BELOW = 0.5  # confidence under which to abstain: measured by python -m qa.eval.threshold
 DEFAULT_K = 6
@@ -97,7 +96,7 @@ def ask_stream(
         date_from=date_from,
         date_to=date_to,
     )
-    documents = _documents(index, hits)
+    documents = index.documents_by_id(h.doc_id for h in hits)
     hits = [h for h in hits if h.doc_id in documents]
     filters = Filters(doc_ids, sources, date_from, date_to)
     if not hits and filters.active and mode != "bm25":
@@ -135,14 +134,3 @@ def no_match(filters: Filters) -> str:
         span = f"from {filters.date_from or 'any date'} to {filters.date_to or 'any date'}"
         parts.append(f"dated {span} (undated reports are left out by a date filter)")
     return f"No report matches the filters: {'; '.join(parts)}. Change or clear the filters."
-
-
-def _documents(index: Index, hits: Sequence[Hit]) -> dict[str, Document]:
-    """The hits' documents by id, each read once; one removed since the search is left out."""
-    documents = {}
-    for doc_id in dict.fromkeys(h.doc_id for h in hits):
-        try:
-            documents[doc_id] = index.document(doc_id, exact=True)
-        except DocumentNotFoundError:
-            continue
-    return documents
