@@ -256,6 +256,7 @@ def fit(
             {"params": rest, "weight_decay": 0.0},
         ],
         lr=config.lr,
+        fused=device.type == "cuda",
     )
     warm = max(1, int(total * config.warmup))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -267,7 +268,7 @@ def fit(
         schedule.load_state_dict(state["schedule"])
         step = state["step"]
     checkpoint = out / "checkpoint.pt"
-    started, losses = time.monotonic(), []
+    started, done, losses = time.monotonic(), 0, []
     while step < total:
         epoch, position = divmod(step + config.offset, per_epoch)
         order = batches(len(windows), lengths, config.batch, config.seed * 1000 + epoch)
@@ -281,19 +282,20 @@ def fit(
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
-            step += 1
-            losses.append(loss.item())
+            step, done = step + 1, done + 1
+            losses.append(loss.detach())  # read every 20 steps: no wait for the GPU each step
             if step % 20 == 0:
-                seconds = (time.monotonic() - started) / len(losses)
+                seconds = (time.monotonic() - started) / done
                 log(
                     out,
                     {
                         "step": step,
-                        "loss": float(np.mean(losses[-20:])),
+                        "loss": torch.stack(losses).float().mean().item(),
                         "lr": schedule.get_last_lr()[0],
                         "s_per_step": round(seconds, 3),
                     },
                 )
+                losses = []
             if step % config.save_every == 0 or step == total:
                 save(out, checkpoint, model, optimizer, schedule, step)
             if step % config.eval_every == 0 or step == total:
