@@ -105,17 +105,15 @@ def references(
     vectors: np.ndarray, texts: list[str], queries: list[str], rng: np.random.Generator
 ) -> dict[str, tuple[float, float]]:
     """p50/p95 of plain FAISS (exact, the same vectors) and bm25s (the same tokens)."""
-    import bm25s
     import faiss
 
-    from qa.index.sparse import tokenize
+    from qa.index.sparse import bm25_model, tokenize
 
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
     query_vectors = unit_vectors(len(queries), vectors.shape[1], rng)
     exact = [s for q in query_vectors for s in timed(partial(flat.search, q[None, :], 10), 1)]
-    model = bm25s.BM25()
-    model.index(tokenize(texts), show_progress=False)
+    model = bm25_model(texts)
     tokens = [[t for t in tokenize([q])[0] if t in model.vocab_dict] for q in queries]
     bm25 = [
         s

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 import Stemmer
+
+
+@contextlib.contextmanager
+def _jax_hidden() -> Iterator[None]:
+    """JAX unimportable for a moment, unless the process has imported it already. Where JAX is
+    installed, bm25s imports it and runs a JAX operation at import time, which makes JAX claim
+    75% of a GPU's memory in every process that opens an index; qa never uses bm25s's JAX path."""
+    if "jax" in sys.modules:
+        yield
+        return
+    sys.modules["jax"] = None  # type: ignore[assignment]  # "import jax" fails while it is set
+    try:
+        yield
+    finally:
+        del sys.modules["jax"]
+
+
+with _jax_hidden():
+    import bm25s
 
 if TYPE_CHECKING:
     from qa.index.segment import Segment
@@ -41,6 +61,14 @@ def tokenize(texts: list[str]) -> list[list[str]]:
         return_ids=False,
         show_progress=False,
     )
+
+
+def bm25_model(texts: list[str]) -> bm25s.BM25:
+    """A bm25s model over whole ``texts`` (split by :func:`tokenize`), to score texts against
+    a query with ``get_scores``."""
+    model = bm25s.BM25()
+    model.index(tokenize(texts), show_progress=False)
+    return model
 
 
 def search(

@@ -696,3 +696,28 @@ def test_bm25_top_k_is_a_stable_full_sort_cut_at_k_without_zeros(seed: int) -> N
     for k in (0, 1, 2, 5, n - 1, n, n + 3):
         expected = [i for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
         assert top_k(scores, k).tolist() == expected
+
+
+def test_opening_an_index_does_not_start_jax(tmp_path: Path) -> None:
+    """bm25s runs a JAX operation when it is imported, if JAX is installed, and JAX then takes
+    most of a GPU's memory: the index imports bm25s with JAX hidden, and JAX stays importable."""
+    marker = tmp_path / "jax-started"
+    stand_in = tmp_path / "site" / "jax"
+    stand_in.mkdir(parents=True)
+    (stand_in / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'a').write('imported ')\n", encoding="utf-8"
+    )
+    (stand_in / "lax.py").write_text(
+        f"def top_k(x, k):\n    open({str(marker)!r}, 'a').write('ran ')\n", encoding="utf-8"
+    )
+    code = (
+        "import os, sys\n"
+        "import qa.index.sparse\n"
+        f"print(os.path.exists({str(marker)!r}))\n"
+        "import jax\n"
+        f"print(open({str(marker)!r}).read().strip())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), *sys.path])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["False", "imported"]

@@ -87,13 +87,10 @@ def negatives(
 ) -> list[Example]:
     """For a ``fraction`` of the questions, the BM25-closest paragraph of another article,
     as an example with no answer: what the reader sees when retrieval brings a near miss."""
-    import bm25s
-
-    from qa.index.sparse import tokenize
+    from qa.index.sparse import bm25_model, tokenize
 
     contexts = [(a.title, c) for a in articles for c, _ in a.paragraphs]
-    model = bm25s.BM25()
-    model.index(tokenize([c for _, c in contexts]), show_progress=False)
+    model = bm25_model([c for _, c in contexts])
     chosen = random.Random(seed).sample(questions, round(len(questions) * fraction))
     found = []
     for example in chosen:
