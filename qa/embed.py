@@ -53,11 +53,18 @@ def default_precision() -> str:
         if chosen not in ("bf16", "fp32"):
             raise ValueError(f"${PRECISION_ENV} must be bf16 or fp32, not {chosen!r}")
         return chosen
+    return "bf16" if native_bf16() else "fp32"
+
+
+@functools.lru_cache(maxsize=1)
+def native_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (AVX512-BF16 or AMX). Without them PyTorch
+    emulates bf16: on an AVX2-only CPU the reader ran 7 times slower in bf16 than in fp32."""
     try:
         flags = Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
-        return "fp32"
-    return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "fp32"
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 class Embedder:

@@ -74,14 +74,18 @@ def encode(
 class Reader:
     """A question-answering model (``AutoModelForQuestionAnswering``) and its tokenizer."""
 
-    def __init__(self, model: Any, tokenizer: Any, *, bf16: bool = True) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, bf16: bool | None = None) -> None:
+        """``bf16``: autocast to bf16 (default: on a GPU, or a CPU with bf16 instructions)."""
+        from qa.embed import native_bf16
+
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.bf16 = bf16
+        on_gpu = next(model.parameters()).device.type != "cpu"
+        self.bf16 = bf16 if bf16 is not None else on_gpu or native_bf16()
         self._worker = Worker("qa-reader")  # one read at a time, on every core (qa.worker)
 
     @classmethod
-    def load(cls, path: str | Path, *, bf16: bool = True) -> Reader:
+    def load(cls, path: str | Path, *, bf16: bool | None = None) -> Reader:
         """The model saved in ``path`` (weights in any precision; run in float32 or bf16)."""
         import torch
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
