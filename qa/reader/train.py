@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from qa.reader.data import SQUAD, Example, examples, load_squad, negatives, split_articles
+from qa.reader.hard import TRAINED, entity_pools, hard_negatives
 from qa.reader.reader import MAX_LENGTH, STRIDE, Reader
 
 
@@ -48,6 +49,8 @@ class Config:
     max_length: int = MAX_LENGTH
     stride: int = STRIDE
     negatives: float = 0.33
+    hard_negatives: float = 0.0  # near misses of each kind in qa.reader.hard, per question
+    hard_kinds: str = ",".join(TRAINED)  # which kinds (qa.reader.hard.KINDS), in this order
     val_fraction: float = 0.05
     val_questions: int = 1000  # questions scored at each evaluation (0: all)
     eval_every: int = 500
@@ -127,12 +130,12 @@ def collate(windows: list[tuple[Any, ...]], rows: np.ndarray) -> dict[str, Any]:
 
 def validate(reader: Reader, items: list[Example]) -> dict[str, float]:
     """EM and F1 with the gold paragraph (SQuAD normalisation), and how often "no answer"
-    beats the best span on the answerable questions and on the negatives."""
+    beats the best span on the answerable questions, on the unrelated paragraphs
+    (``negatives``) and on the near misses (``hard``, :mod:`qa.reader.hard`)."""
     from qa.eval.metrics import exact_match, f1
 
     em = f1_sum = 0.0
     answerable = [e for e in items if e.answerable]
-    missing = [e for e in items if not e.answerable]
     abstained = 0
     for example in answerable:
         spans = reader.read(example.question, [example.context])
@@ -140,17 +143,22 @@ def validate(reader: Reader, items: list[Example]) -> dict[str, float]:
         em += exact_match(guess, [example.answer], numbers=False)
         f1_sum += f1(guess, [example.answer], numbers=False)
         abstained += bool(spans) and spans[0].margin < 0
-    refused = 0
-    for example in missing:
-        spans = reader.read(example.question, [example.context])
-        refused += not spans or spans[0].margin < 0
+    refused: dict[str, list[bool]] = {"negatives": [], "hard": []}
+    for example in items:
+        if not example.answerable:
+            spans = reader.read(example.question, [example.context])
+            kind = "negatives" if example.qid.endswith("-neg") else "hard"
+            refused[kind].append(not spans or spans[0].margin < 0)
     n = max(1, len(answerable))
-    return {
+    result = {
         "em": 100 * em / n,
         "f1": 100 * f1_sum / n,
         "no_answer_on_answerable": abstained / n,
-        "no_answer_on_negatives": refused / max(1, len(missing)),
+        "no_answer_on_negatives": sum(refused["negatives"]) / max(1, len(refused["negatives"])),
     }
+    if refused["hard"]:
+        result["no_answer_on_hard"] = sum(refused["hard"]) / len(refused["hard"])
+    return result
 
 
 def run(
@@ -181,7 +189,10 @@ def run(
     )
     val = examples(val_articles)
     val = random.Random(config.seed).sample(val, min(len(val), config.val_questions or len(val)))
+    pools = entity_pools(train_articles)
     val += negatives(val, val_articles, config.negatives, config.seed)
+    kinds = config.hard_kinds.split(",")
+    val += hard_negatives(val, val_articles, config.hard_negatives, config.seed, pools, kinds)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     checkpoint = out / "checkpoint.pt"
     state = (
@@ -205,7 +216,12 @@ def run(
         train = examples(train_articles)
         if config.limit:
             train = random.Random(config.seed).sample(train, config.limit)
-        train += negatives(train, train_articles, config.negatives, config.seed)
+        train += negatives(train, train_articles, config.negatives, config.seed)[
+            : round(len(train) * config.negatives)
+        ]
+        train += hard_negatives(
+            train, train_articles, config.hard_negatives, config.seed, pools, kinds
+        )
         windows = featurize(tokenizer, train, config)
         log(
             out,
@@ -353,8 +369,8 @@ def model_card(config: Config, step: int, result: dict[str, float]) -> str:
         "`training.json`, the loss and validation log in `training-log.jsonl`).",
         f"- Data: SQuAD v1.1 train (CC BY-SA 4.0), {100 * (1 - config.val_fraction):.0f}% of "
         f"its articles; {100 * config.negatives:.0f}% of the questions also paired with the "
-        "most similar paragraph of another article, with no answer. Licence of these "
-        "weights: CC BY-SA 4.0.",
+        f"most similar paragraph of another article, with no answer{_hard(config)}. Licence "
+        "of these weights: CC BY-SA 4.0.",
         f"- Trained for {step} steps of {config.batch} windows on {_hardware()}, seed "
         f"{config.seed}, bf16 autocast: {config.bf16}{_continued(config)}.",
         "- Validation (held-out articles, each question with its own paragraph): "
@@ -364,6 +380,19 @@ def model_card(config: Config, step: int, result: dict[str, float]) -> str:
         "- Stored in half precision; read in float32 or bf16.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _hard(config: Config) -> str:
+    """The near misses in the mix, for the model card."""
+    if not config.hard_negatives:
+        return ""
+    share = f"{100 * config.hard_negatives:.0f}%"
+    return (
+        f"; and near misses (`qa.reader.hard`), each kind {share} of the questions: the "
+        "question with one constraint swapped (a person, place, organisation, role word, "
+        "month, weekday, year or number the paragraph does not hold), the question with "
+        "another paragraph of its article, and its paragraph without the answer's sentence"
+    )
 
 
 def _hardware() -> str:
@@ -386,9 +415,12 @@ def _continued(config: Config) -> str:
     """Where a run that began from exported weights took over, for the model card."""
     if not config.init:
         return ""
+    sample = f", on {config.limit:,} of its questions and their negatives" if config.limit else ""
+    if not config.offset:
+        return f", on a fresh schedule from earlier exported weights ({config.init}){sample}"
     return (
         ", on a fresh schedule from earlier exported weights (trained on the first "
-        f"{config.offset} batches of the same data order, which this run skipped)"
+        f"{config.offset} batches of the same data order, which this run skipped){sample}"
     )
 
 
