@@ -30,12 +30,15 @@ from qa.answer import ask
 from qa.errors import QAError
 from qa.eval.metrics import (
     abstention_scores,
+    answer_right,
     dedupe,
     exact_match,
+    expected_calibration_error,
     f1,
     latency_summary,
     mrr,
     recall_at_k,
+    reliability,
     supporting_sentence_correct,
 )
 from qa.index import Index
@@ -320,7 +323,11 @@ def summarize_retrieval(results: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals, abstention, latency, retrieval and the breakdown by question type.
+    """Totals, abstention, calibration, latency, retrieval and the breakdown by question type.
+
+    The reliability curve and its expected calibration error compare the confidence each
+    answer showed with whether it was right (:func:`~qa.eval.metrics.answer_right`;
+    abstentions are left out).
 
     EM, F1 and supporting-sentence accuracy are means over the answerable questions;
     accuracy counts an abstention on an unanswerable question as right. Citation accuracy is
@@ -332,6 +339,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     summary["abstention"] = abstention_scores(
         [r["abstained"] for r in results], [bool(r["gold"]) for r in results]
     )
+    answered = [r for r in results if not r["abstained"]]
+    shown = [r["confidence"] for r in answered]
+    right = [answer_right(r["prediction"], r["gold"]) for r in answered]
+    summary["reliability"] = reliability(shown, right)
+    summary["calibration_error"] = expected_calibration_error(shown, right)
     summary["latency"] = latency_summary([r["seconds"] for r in results])
     summary["retrieval"] = summarize_retrieval(results)
     generated = summarize_generated(results)
@@ -358,7 +370,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     a, lat = summary["abstention"], summary["latency"]
     lines.append(
         f"abstention precision {_ratio(a['precision'], a['abstained'])} recall "
-        f"{_ratio(a['recall'], a['unanswerable'])} · verbatim citations "
+        f"{_ratio(a['recall'], a['unanswerable'])} · calibration error (ECE) "
+        f"{summary['calibration_error']:.3f} · verbatim citations "
         f"{summary['verbatim_rate']:.3f} · latency p50 {lat['p50'] * 1000:.0f} ms "
         f"p95 {lat['p95'] * 1000:.0f} ms · total {lat['total']:.1f} s"
     )

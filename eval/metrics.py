@@ -21,8 +21,10 @@ from qa.numbers import normalize_answer
 
 __all__ = [
     "abstention_scores",
+    "answer_right",
     "dedupe",
     "exact_match",
+    "expected_calibration_error",
     "f1",
     "latency_summary",
     "mrr",
@@ -30,6 +32,7 @@ __all__ = [
     "normalize_answer",
     "percentile",
     "recall_at_k",
+    "reliability",
     "supporting_sentence_correct",
 ]
 
@@ -186,6 +189,61 @@ def abstention_scores(abstained: Sequence[bool], answerable: Sequence[bool]) -> 
         "unanswerable": n_unanswerable,
         "correct_abstentions": right,
     }
+
+
+# --- calibration --------------------------------------------------------------------------
+
+RIGHT_F1 = 0.5  # an answer sharing at least this token F1 with a gold answer is right
+
+
+def answer_right(prediction: str | None, golds: Sequence[str]) -> bool:
+    """Whether an answer given is right, in the sense its confidence is the probability of:
+    it shares at least half its words with a gold answer (token F1 >= 0.5, number words =
+    digits: "Gen Valery Zaluzhny" for "Valery Zaluzhny"). Any answer to an unanswerable
+    question is wrong."""
+    return bool(golds) and prediction is not None and f1(prediction, golds) >= RIGHT_F1
+
+
+def reliability(
+    confidences: Sequence[float], right: Sequence[bool], bins: int = 10
+) -> list[dict[str, float]]:
+    """The reliability curve: for each confidence bin (``bins`` equal widths of [0, 1], the
+    last one closed) that holds replies, their count, mean confidence and share right."""
+    if len(confidences) != len(right):
+        raise ValueError(
+            f"{len(confidences)} confidences but {len(right)} outcomes; pass one of each per reply"
+        )
+    if bins < 1:
+        raise ValueError(f"bins must be 1 or more, got {bins}")
+    found = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        members = [
+            (c, r)
+            for c, r in zip(confidences, right)
+            if low <= c < high or (b == bins - 1 and c == high)
+        ]
+        if members:
+            found.append(
+                {
+                    "low": low,
+                    "high": high,
+                    "count": len(members),
+                    "confidence": sum(c for c, _ in members) / len(members),
+                    "accuracy": sum(bool(r) for _, r in members) / len(members),
+                }
+            )
+    return found
+
+
+def expected_calibration_error(
+    confidences: Sequence[float], right: Sequence[bool], bins: int = 10
+) -> float:
+    """The replies' mean gap between confidence and accuracy, bin by bin (ECE), weighted by
+    the bins' counts; 0.0 for no replies."""
+    n = len(confidences)
+    curve = reliability(confidences, right, bins)
+    return sum(b["count"] / n * abs(b["accuracy"] - b["confidence"]) for b in curve) if n else 0.0
 
 
 # --- latency ------------------------------------------------------------------------------

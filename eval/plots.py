@@ -3,7 +3,8 @@
 - ``recall_at_k.png``: recall@k of the expected document (question sets, SQuAD) or of the
   relevant documents, one line a retrieval mode (BEIR);
 - ``accuracy_by_type.png``: accuracy, EM and F1 for each question type;
-- ``latency.png``: histogram of the seconds each question (or query) took.
+- ``latency.png``: histogram of the seconds each question (or query) took;
+- ``reliability.png``: the reliability curve, share right against confidence by bin.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def plot_all(record: dict[str, Any], folder: Path) -> list[Path]:
         recall_curve(record, folder / "recall_at_k.png"),
         accuracy_by_type(record, folder / "accuracy_by_type.png"),
         latency_histogram(record, folder / "latency.png"),
+        _record_reliability(record, folder / "reliability.png"),
     ]
     return [path for path in written if path is not None]
 
@@ -110,6 +112,35 @@ def latency_histogram(record: dict[str, Any], path: Path) -> Path | None:
     ax.set_ylabel("questions" if record["kind"] != "beir" else "queries")
     ax.set_title(f"{record['name']}: latency")
     ax.legend()
+    return _save(plt, fig, path)
+
+
+def _record_reliability(record: dict[str, Any], path: Path) -> Path | None:
+    curve = record["summary"].get("reliability")
+    return reliability_plot({record["name"]: curve}, path) if curve else None
+
+
+def reliability_plot(curves: dict[str, list[dict[str, float]]], path: Path) -> Path:
+    """Share right against mean confidence in each confidence bin, one line a question set,
+    with the diagonal a calibrated confidence follows and each bin's count."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
+    for name, curve in curves.items():
+        xs = [b["confidence"] for b in curve]
+        ys = [b["accuracy"] for b in curve]
+        ax.plot(xs, ys, marker="o", label=name)
+        for x, y, b in zip(xs, ys, curve):
+            ax.annotate(
+                str(b["count"]), (x, y), fontsize=7, xytext=(3, -9), textcoords="offset points"
+            )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("confidence shown (bin mean)")
+    ax.set_ylabel("share of replies right")
+    ax.set_title("Reliability: confidence against accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
     return _save(plt, fig, path)
 
 

@@ -6,7 +6,7 @@ Output folder (``qa eval --output-dir``; default ``eval-results/<name>-<UTC time
     results.json        the record: settings, index, summary and every per-question result
     report.md           the summary tables, the plots and every wrong answer
     recall_at_k.png     recall@k of the expected paragraph / relevant documents
-    accuracy_by_type.png, latency.png
+    accuracy_by_type.png, latency.png, reliability.png (confidence bins against accuracy)
 """
 
 from __future__ import annotations

@@ -76,6 +76,20 @@ def _ask_all(
     return results
 
 
+def half_indexed(articles: list[Any], rng: random.Random) -> tuple[set[str], list[Document]]:
+    """About half the articles (chosen by ``rng``) left out: their titles, and the paragraphs
+    of the others as documents (``squad:<title>#<n>``), so the left-out ones' questions have
+    no answer in the index."""
+    dropped = {a.title for a in articles if rng.random() < 0.5}
+    documents = [
+        Document(text=context, source=f"squad:{a.title}#{n}", title=a.title, format="txt")
+        for a in articles
+        if a.title not in dropped
+        for n, (context, _) in enumerate(a.paragraphs)
+    ]
+    return dropped, documents
+
+
 def held_out_squad(path: Path, sample: int, seed: int) -> tuple[list[Document], list[Item]]:
     """The SQuAD articles the reader was validated on (never trained on): the paragraphs of
     half of them, and a sample of all their questions, those of the other half unanswerable."""
@@ -85,13 +99,7 @@ def held_out_squad(path: Path, sample: int, seed: int) -> tuple[list[Document], 
     defaults = Config()
     _, held_out = split_articles(load_squad(path), defaults.val_fraction, defaults.seed)
     rng = random.Random(seed)
-    dropped = {a.title for a in held_out if rng.random() < 0.5}
-    documents = [
-        Document(text=context, source=f"squad:{a.title}#{n}", title=a.title, format="txt")
-        for a in held_out
-        if a.title not in dropped
-        for n, (context, _) in enumerate(a.paragraphs)
-    ]
+    dropped, documents = half_indexed(held_out, rng)
     items = [
         Item(qa["id"], qa["question"], () if a.title in dropped else (qa["answers"][0]["text"],))
         for a in held_out

@@ -559,7 +559,16 @@ def test_summarize_by_hand() -> None:
     table = format_summary(summary)
     assert re.search(r"^unanswerable\s+2\s+0\.500\s+-\s+-\s+-\s+-$", table, re.M)
     assert re.search(r"^all\s+7\s+0\.429\s+0\.200\s+0\.280\s+0\.400\s+0\.500$", table, re.M)
-    assert "abstention precision 0.500 recall 0.500 · verbatim citations 0.750" in table
+    # the five answers all show 0.9; right (F1 >= 0.5 with a gold) is only 1: one bin,
+    # accuracy 0.2, so the calibration error is 0.7
+    assert summary["reliability"] == [
+        {"low": 0.9, "high": 1.0, "count": 5, "confidence": 0.9, "accuracy": 0.2}
+    ]
+    assert summary["calibration_error"] == pytest.approx(0.7)
+    assert (
+        "abstention precision 0.500 recall 0.500 · calibration error (ECE) 0.700 · "
+        "verbatim citations 0.750" in table
+    )
 
 
 def hit(doc_id: str, source: str, rank: int) -> Hit:
@@ -836,6 +845,7 @@ def test_markdown_report_and_plots_are_written(squad_run: dict[str, Any]) -> Non
         "recall_at_k.png",
         "accuracy_by_type.png",
         "latency.png",
+        "reliability.png",
     }
     for name in names - {"results.json", "report.md"}:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -843,6 +853,11 @@ def test_markdown_report_and_plots_are_written(squad_run: dict[str, Any]) -> Non
     assert report.startswith("# Evaluation: tiny-v1.1 (squad)")
     assert "![recall_at_k](recall_at_k.png)" in report
     assert "![accuracy_by_type](accuracy_by_type.png)" in report
+    assert "![reliability](reliability.png)" in report
+    curve = squad_run["record"]["summary"]["reliability"]
+    answered = [r for r in squad_run["record"]["results"] if not r["abstained"]]
+    assert sum(b["count"] for b in curve) == len(answered) > 0
+    assert 0.0 <= squad_run["record"]["summary"]["calibration_error"] <= 1.0
     assert "SQuAD scoring over all 23 questions" in report
 
 

@@ -61,3 +61,11 @@ def test_every_library_the_code_imports_is_a_declared_dependency() -> None:
                     if not names & declared:
                         undeclared[top] = path.relative_to(ROOT).as_posix()
     assert undeclared == {}
+
+
+def test_every_data_file_the_code_reads_is_package_data() -> None:
+    data = PROJECT["tool"]["setuptools"]["package-data"]
+    # what the answerer loads at import (the calibration) and the reader's weights
+    assert "calibration.json" in data["qa.answer"]
+    assert (ROOT / "qa" / "answer" / "calibration.json").is_file()
+    assert "model/*" in data["qa.reader"]

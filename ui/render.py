@@ -12,11 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from qa.answer import ABSTAIN_BELOW
+from qa.answer.verify import confidence_level
 from qa.types import Answer
 from qa.ui.sources import Sources
 
-HIGH = 0.75  # confidence labels: high from here, medium down to the abstention threshold
 FULL_ANSWERS = 3  # answers whose panel blocks keep their whole reports; older ones, passages
 _TRAILING = re.compile(r" ((?:\[\d+\])+)$")  # the markers the answerer puts after a line
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -32,7 +31,7 @@ def header_html(counts: Mapping[str, int]) -> str:
 
 
 def confidence_label(value: float) -> str:
-    return "high" if value >= HIGH else "medium" if value >= ABSTAIN_BELOW else "low"
+    return confidence_level(value)
 
 
 def question_html(question: str) -> str:

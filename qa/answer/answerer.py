@@ -12,14 +12,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 
-from qa.answer.compose import NUMERIC_KINDS, abstain, compose, margin_for
-from qa.answer.question import one_figure, parse_question
+from qa.answer.compose import NUMERIC_KINDS, abstain, compose
+from qa.answer.question import Question, one_figure, parse_question
+from qa.answer.verify import shipped
 from qa.generate import LLM, generate, ordered
 from qa.index import Filters, Index
-from qa.reader import Passage, Reader, load_reader, read_passages
-from qa.types import Answer
+from qa.reader import Passage, Reader, Reading, load_reader, read_passages
+from qa.types import Answer, Document, Hit
 
-ABSTAIN_BELOW = 0.5  # confidence under which to abstain: measured by python -m qa.eval.threshold
+# The confidence (a calibrated probability of being right) under which to abstain, chosen on
+# the reliability curve of held-out questions by python -m qa.eval.calibrate and shipped
+# with the calibration (qa/answer/calibration.json).
+ABSTAIN_BELOW = shipped().abstain
 DEFAULT_K = 6
 
 
@@ -106,13 +110,7 @@ def ask_stream(
     if not hits:
         yield abstain(q, [], documents, 0.0)
         return
-    passages = [Passage(h.doc_id, h.start, h.text) for h in hits]
-    # a follow-up ("who operates it?") is searched and read with the words it borrows from
-    # the chat: on the sample reports that reads right more often than the bare question or
-    # the question after the one it follows (which the reader answers again)
-    accept = one_figure if q.kind in NUMERIC_KINDS else None
-    reading = read_passages(reader or load_reader(), q.query, passages, accept)
-    answer = compose(q, hits, reading, documents, margin_for(abstain_below))
+    answer = answer_hits(q, hits, documents, abstain_below=abstain_below, reader=reader)
     yield answer
     if llm is None:
         return
@@ -121,6 +119,29 @@ def ask_stream(
             yield piece
         else:
             yield dataclasses.replace(answer, generated=piece)
+
+
+def answer_hits(
+    q: Question,
+    hits: list[Hit],
+    documents: dict[str, Document],
+    *,
+    abstain_below: float = ABSTAIN_BELOW,
+    reader: Reader | None = None,
+) -> Answer:
+    """The reply to ``q`` from passages already found (their documents given by id): read,
+    verified, calibrated and cited. ``qa.eval.calibrate`` calls it with gold paragraphs."""
+    return compose(q, hits, read_hits(q, hits, reader), documents, abstain_below)
+
+
+def read_hits(q: Question, hits: list[Hit], reader: Reader | None = None) -> Reading:
+    """The reader's answers in the passages of ``hits``."""
+    passages = [Passage(h.doc_id, h.start, h.text) for h in hits]
+    # a follow-up ("who operates it?") is searched and read with the words it borrows from
+    # the chat: on the sample reports that reads right more often than the bare question or
+    # the question after the one it follows (which the reader answers again)
+    accept = one_figure if q.kind in NUMERIC_KINDS else None
+    return read_passages(reader or load_reader(), q.query, passages, accept)
 
 
 def no_match(filters: Filters) -> str:

@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
+from qa.answer.verify import confidence_level
 from qa.errors import QAError
 from qa.loaders import printable
 from qa.types import Answer, Generated
@@ -23,7 +24,8 @@ def format_answer(answer: Answer) -> str:
             where = f"{printable(hit.title)} ({printable(hit.source)})"
             lines.append(f"  - {where}: {textwrap.shorten(hit.text, 160)}")
         return "\n".join(lines)
-    lines.append(f"Sources (confidence {answer.confidence:.2f}):")
+    level = confidence_level(answer.confidence)
+    lines.append(f"Sources (confidence {answer.confidence:.2f}, {level}):")
     for c in answer.citations:
         page = f", p. {c.page}" if c.page else ""
         where = f"{printable(c.title)} — {printable(c.source)}{page}"

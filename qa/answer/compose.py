@@ -1,27 +1,29 @@
 """The reply from the reader's answers: its best span is the short answer, the sentence of the
 report around it the quote; other reports where the same answer was read are cited too, and
-ones that give another figure are shown beside it (each as sure as the reply must be).
-Abstention comes from the reader's "no answer" score, calibrated as a confidence.
+ones that give another figure for the same quantity are shown beside it.
+
+The confidence shown is the probability that the answer is right, from the evidence checks
+and the calibration in :mod:`qa.answer.verify`; under ``abstain_below`` the reply abstains.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from qa.answer.figures import same_quantity, when
 from qa.answer.question import Question
+from qa.answer.verify import Calibration, features, shipped
 from qa.numbers import find_numbers, parse_number
-from qa.reader.answers import Place, Reading
+from qa.reader.answers import Place, ReaderAnswer, Reading
 from qa.sentences import split_sentences
 from qa.types import Answer, Citation, Document, Hit
 
-# The ranking score (margin over "no answer", less the rank prior) at confidence 0.5, where
-# the reader abstains by default. Measured by `python -m qa.eval.threshold`: with the shipped
-# weights it refuses 97.0% of the held-out SQuAD questions asked of the wrong articles
-# (abstention precision 0.884), and held-out SQuAD accuracy (0.708) is flat from 0.05 to 0.6.
-# Set with the earlier weights (98.8%, 0.845; the same plateau); measure again for new ones.
-CALIBRATION = 3.0
+# The ranking score (margin over "no answer", less the rank prior) from which another
+# passage's reading of the same answer counts as support: where the uncalibrated reader was
+# right about as often as not on held-out SQuAD (python -m qa.eval.threshold, earlier weights).
+SUPPORT_SCORE = 3.0
 NUMERIC_KINDS = ("count", "number")
 RELATED = 3  # passages offered when the reply abstains
 _HEDGE = re.compile(
@@ -31,54 +33,99 @@ _HEDGE = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Assessed:
+    """One of the reader's answers, the sentence that says it, and its evidence features."""
+
+    answer: ReaderAnswer
+    citation: Citation
+    features: list[float]
+
+
+def assess(
+    q: Question, hits: Sequence[Hit], reading: Reading, documents: dict[str, Document]
+) -> list[Assessed]:
+    """The reader's answers, best first, each with its sentence and the features
+    :mod:`qa.answer.verify` weighs; answers whose words are not their document's own at
+    their span are dropped."""
+    answers = [a for a in reading.answers if documents[a.doc_id].text[a.start : a.end] == a.text]
+    found = []
+    for i, answer in enumerate(answers):
+        document = documents[answer.doc_id]
+        cited = _citation(1, _place(answer), document)
+        bounds = _sentences(_place(answer), document)
+        window = document.text[bounds[0][0] : bounds[2][1]]
+        passage = hits[answer.passages[0]].text
+        # how far the best answer is ahead of the next (alone: far ahead); others: none
+        gap = 0.0 if i else (answer.score - answers[1].score if len(answers) > 1 else 20.0)
+        values = features(
+            q,
+            answer.text,
+            [cited.quote, window, passage, document.text],
+            answer.score,
+            answer.margin,
+            gap,
+        )
+        found.append(Assessed(answer, cited, values))
+    return found
+
+
 def compose(
     q: Question,
     hits: Sequence[Hit],
     reading: Reading,
     documents: dict[str, Document],
-    margin: float = CALIBRATION,
+    abstain_below: float | None = None,
+    calibration: Calibration | None = None,
 ) -> Answer:
     """The reply from what the reader read in ``hits`` (their documents given by id): its
-    best answer, or an abstention when no answer's ranking score clears ``margin``. An
-    answer whose words are not its document's own at its span is never shown."""
-    answers = [a for a in reading.answers if documents[a.doc_id].text[a.start : a.end] == a.text]
-    if not answers or answers[0].score < margin:
-        best_score = answers[0].score if answers else -math.inf
-        related = [hits[i] for i in reading.order]
-        return abstain(q, related, documents, min(confidence(best_score), confidence(margin)))
-    best = answers[0]
-    first = Place(best.doc_id, best.start, best.end, best.score)
-    agree = _other_reports([first], [p for p in best.also if p.score >= margin])
+    best answer, or an abstention when the probability that it is right is under
+    ``abstain_below`` (default: the calibration's threshold)."""
+    calibration = calibration or shipped()
+    if abstain_below is None:
+        abstain_below = calibration.abstain
+    assessed = assess(q, hits, reading, documents)
+    related = [hits[i] for i in reading.order]
+    if not assessed:
+        return abstain(q, related, documents, 0.0)
+    best = assessed[0].answer
+    p = round(calibration.probability(assessed[0].features), 3)
+    if p < abstain_below:
+        return abstain(q, related, documents, p)
+    agree = _other_reports(
+        [_place(best)], [place for place in best.also if place.score >= SUPPORT_SCORE]
+    )
     differ = []
-    for other in answers[1:]:
-        # another figure its own passage states as surely as an answer must be: the rank
-        # prior, which picks the best answer, does not hide a report lower in the list
-        mine, theirs = parse_number(best.text), parse_number(other.text)
-        numbers = q.kind in NUMERIC_KINDS and None not in (mine, theirs) and mine != theirs
-        if numbers and other.margin >= margin:
-            differ.append(Place(other.doc_id, other.start, other.end, other.score))
-    differ = _other_reports([first, *agree], differ)
-    cited = [first, *agree, *differ]
-    citations = [_citation(n, p, documents[p.doc_id]) for n, p in enumerate(cited, start=1)]
+    for other in assessed[1:]:
+        # another figure for the same quantity, that its own evidence makes as likely to be
+        # right as an answer must be: the rank prior, which picks the best answer, does not
+        # hide a report lower in the list
+        mine, theirs = parse_number(best.text), parse_number(other.answer.text)
+        if q.kind not in NUMERIC_KINDS or None in (mine, theirs) or mine == theirs:
+            continue
+        if not same_quantity(q, assessed[0].citation, other.citation, documents):
+            continue
+        if calibration.probability(other.features) >= abstain_below:
+            differ.append(_place(other.answer))
+    differ = _other_reports([_place(best), *agree], differ)
+    cited_places = [_place(best), *agree, *differ]
+    citations = [
+        _citation(n, place, documents[place.doc_id]) for n, place in enumerate(cited_places, 1)
+    ]
     quotes = "\n".join(f"{flat(c.quote)} [{c.n}]" for c in citations)
     if differ:
         shown = [(n, c) for n, c in enumerate(citations, 1) if n == 1 or n > 1 + len(agree)]
-        parts = [f"{_hedged(c)} [{n}] ({c.title})" for n, c in shown]
+        parts = [f"{_hedged(c)} [{n}] ({when(c, documents)})" for n, c in shown]
         text = "The reports give different figures: " + "; ".join(parts) + ".\n\n" + quotes
     else:
         markers = "".join(f"[{c.n}]" for c in citations)
         text = f"{_hedged(citations[0])} {markers}\n\n{quotes}"
     cited_docs = {c.doc_id: documents[c.doc_id] for c in citations}
-    return Answer(
-        q.text,
-        text,
-        flat(best.text),
-        False,
-        confidence(best.score),
-        tuple(citations),
-        (),
-        cited_docs,
-    )
+    return Answer(q.text, text, flat(best.text), False, p, tuple(citations), (), cited_docs)
+
+
+def _place(answer: ReaderAnswer) -> Place:
+    return Place(answer.doc_id, answer.start, answer.end, answer.score)
 
 
 def abstain(
@@ -126,25 +173,23 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def margin_for(abstain_below: float) -> float:
-    """The ranking score whose confidence is ``abstain_below``."""
-    if abstain_below <= 0:
-        return -math.inf
-    if abstain_below >= 1:
-        return math.inf
-    return CALIBRATION + math.log(abstain_below / (1 - abstain_below))
-
-
-def confidence(score: float) -> float:
-    """A ranking score as a number in [0, 1]: 0.5 at ``CALIBRATION``."""
-    return round(1 / (1 + math.exp(-max(-50.0, min(50.0, score - CALIBRATION)))), 3)
+def _sentences(place: Place, doc: Document) -> list[tuple[int, int]]:
+    """The bounds of the sentence that holds the answer, with the one before and the one
+    after it (the answer's own bounds where they are none)."""
+    start, end = place.start, place.end
+    around = split_sentences(doc.text, max(0, start - 1000), min(len(doc.text), end + 1000))
+    at = next((i for i, (a, b) in enumerate(around) if a <= start and end <= b), None)
+    if at is None:
+        return [(start, start), (start, end), (end, end)]
+    before = around[at - 1] if at > 0 else (around[at][0], around[at][0])
+    after = around[at + 1] if at + 1 < len(around) else (around[at][1], around[at][1])
+    return [before, around[at], after]
 
 
 def _citation(n: int, place: Place, doc: Document) -> Citation:
     """The sentence of ``doc`` that holds the answer, quoted with the answer's span."""
+    s, e = _sentences(place, doc)[1]
     start, end = place.start, place.end
-    around = split_sentences(doc.text, max(0, start - 1000), min(len(doc.text), end + 1000))
-    s, e = next(((a, b) for a, b in around if a <= start and end <= b), (start, end))
     return Citation(
         n=n,
         doc_id=doc.id,
