@@ -130,7 +130,8 @@ def answer_hits(
     reader: Reader | None = None,
 ) -> Answer:
     """The reply to ``q`` from passages already found (their documents given by id): read,
-    verified, calibrated and cited. ``qa.eval.calibrate`` calls it with gold paragraphs."""
+    verified, calibrated and cited (``qa.eval.calibrate`` reads gold paragraphs the same
+    way, with :func:`read_hits` and :func:`qa.answer.compose.assess`)."""
     return compose(q, hits, read_hits(q, hits, reader), documents, abstain_below)
 
 
