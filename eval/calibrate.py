@@ -7,9 +7,10 @@ The SQuAD articles held out of the reader's training are split in two halves by 
 model is fit on the *fit* half only, and every figure is measured on the *test* half. Each half
 gives two question sets, asked the way ``qa.ask`` asks them:
 
-- ``hard``: answerable questions with their own paragraph, and as many near misses
-  (:mod:`qa.reader.hard`: a swapped constraint, another paragraph of the article, the
-  paragraph without the answer's sentence), each read with the paragraph it is paired with;
+- ``hard``: answerable questions with their own paragraph, and about as many near misses
+  (:mod:`qa.reader.hard`: a swapped constraint, one swapped for a name the paragraph gives
+  elsewhere, another paragraph of the article, the paragraph without the answer's
+  sentence), each read with the paragraph it is paired with;
 - ``open``: the paragraphs of half the articles indexed, questions of all of them asked (those
   of the other half have no answer there).
 
@@ -85,7 +86,8 @@ def halves(path: Path = SQUAD, seed: int = 0) -> tuple[list[Article], list[Artic
 
 
 def hard_set(articles: list[Article], pools: Any, size: int, seed: int = 0) -> list[Example]:
-    """``size`` answerable questions and ``size`` near misses, about a third of each kind."""
+    """``size`` answerable questions and up to ``size`` near misses, about a quarter of each
+    kind (as many as the articles allow)."""
     questions = examples(articles)
     rng = random.Random(seed)
     answerable = rng.sample(questions, min(size, len(questions)))
