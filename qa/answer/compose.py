@@ -52,8 +52,8 @@ def assess(
     found = []
     for i, answer in enumerate(answers):
         document = documents[answer.doc_id]
-        cited = _citation(1, _place(answer), document)
         bounds = _sentences(_place(answer), document)
+        cited = _citation(1, _place(answer), document, bounds[1])
         window = document.text[bounds[0][0] : bounds[2][1]]
         passage = hits[answer.passages[0]].text
         # how far the best answer is ahead of the next (alone: far ahead); others: none
@@ -186,9 +186,12 @@ def _sentences(place: Place, doc: Document) -> list[tuple[int, int]]:
     return [before, around[at], after]
 
 
-def _citation(n: int, place: Place, doc: Document) -> Citation:
-    """The sentence of ``doc`` that holds the answer, quoted with the answer's span."""
-    s, e = _sentences(place, doc)[1]
+def _citation(
+    n: int, place: Place, doc: Document, sentence: tuple[int, int] | None = None
+) -> Citation:
+    """The sentence of ``doc`` that holds the answer (its bounds, when known), quoted with
+    the answer's span."""
+    s, e = sentence or _sentences(place, doc)[1]
     start, end = place.start, place.end
     return Citation(
         n=n,
