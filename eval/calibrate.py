@@ -41,7 +41,7 @@ import numpy as np
 from qa.answer import DEFAULT_K
 from qa.answer.compose import assess
 from qa.answer.question import parse_question
-from qa.answer.verify import CALIBRATION_FILE, FEATURES, Calibration
+from qa.answer.verify import CALIBRATION_FILE, FEATURES, Calibration, features
 from qa.eval.metrics import (
     abstention_scores,
     answer_right,
@@ -58,6 +58,29 @@ SCORE_ONLY = Calibration((1.0,) + (0.0,) * (len(FEATURES) - 1), -3.0, 0.5, 1.0, 
 HIGH_PRECISION = 0.95  # "high confidence" means answers at least this often right
 REFUSED = 0.85  # near misses of the fit half the abstention threshold must refuse
 L2 = 1e-3
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question asked and what its best answer was read from, as ``--rows`` keeps it:
+    the features are computed again from it, so a new check is fit without reading again."""
+
+    kind: str
+    question: str
+    golds: list[str]
+    answer: str | None  # None: nothing read
+    evidence: list[str]  # the answer's sentence, it with its neighbours, passage, report
+    score: float = 0.0
+    margin: float = 0.0
+    gap: float = 0.0
+
+    def row(self) -> Row:
+        if self.answer is None:
+            return Row(self.kind, None, False, 0.0)
+        q = parse_question(self.question)
+        values = features(q, self.answer, self.evidence, self.score, self.margin, self.gap)
+        right = answer_right(self.answer, self.golds)
+        return Row(self.kind, values, right, f1(self.answer, self.golds) if self.golds else 0.0)
 
 
 @dataclass(frozen=True)
@@ -96,7 +119,7 @@ def hard_set(articles: list[Article], pools: Any, size: int, seed: int = 0) -> l
     return answerable + near[:size]
 
 
-def gold_rows(items: list[Example], reader: Any = None) -> list[Row]:
+def gold_rows(items: list[Example], reader: Any = None) -> list[Asked]:
     """Each question read with the one paragraph it is paired with, as ``qa.ask`` reads."""
     from qa.reader import load_reader
 
@@ -118,7 +141,7 @@ def gold_rows(items: list[Example], reader: Any = None) -> list[Row]:
     return rows
 
 
-def open_rows(articles: list[Article], size: int, seed: int = 0, reader: Any = None) -> list[Row]:
+def open_rows(articles: list[Article], size: int, seed: int = 0, reader: Any = None) -> list[Asked]:
     """Half the articles' paragraphs indexed; ``size`` questions of all of them asked."""
     from qa.eval import suite
     from qa.eval.threshold import half_indexed
@@ -151,15 +174,15 @@ def _row(
     hits: list[Hit],
     documents: dict[str, Document],
     reader: Any,
-) -> Row:
+) -> Asked:
     from qa.answer.answerer import read_hits
 
     assessed = assess(q, hits, read_hits(q, hits, reader), documents) if hits else []
     if not assessed:
-        return Row(kind, None, False, 0.0)
-    text = assessed[0].answer.text
-    right = answer_right(text, golds)
-    return Row(kind, assessed[0].features, right, f1(text, golds) if golds else 0.0)
+        return Asked(kind, q.text, golds, None, [])
+    best = assessed[0]
+    a = best.answer
+    return Asked(kind, q.text, golds, a.text, list(best.evidence), a.score, a.margin, best.gap)
 
 
 def fit(rows: list[Row], l2: float = L2) -> tuple[np.ndarray, float]:
@@ -239,13 +262,13 @@ def ask_halves(
     sample: int,
     size_open: int,
     names: tuple[str, ...] = ("fit", "test"),
-) -> dict[str, list[Row]]:
+) -> dict[str, list[Asked]]:
     """The hard and open sets of the halves ``names``, asked."""
     from qa.reader import load_reader
 
     reader = load_reader(reader_path)
     fit_half, test_half, pools = halves(squad)
-    sets: dict[str, list[Row]] = {}
+    sets: dict[str, list[Asked]] = {}
     for name, articles in (("fit", fit_half), ("test", test_half)):
         if name not in names:
             continue
@@ -293,7 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, help="write reliability.png into this folder")
     parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.1 train (.json.gz)")
     parser.add_argument(
-        "--rows", type=Path, help="JSON file of the replies' features: read if there, else written"
+        "--rows",
+        type=Path,
+        help="JSON file of the questions asked and their answers' evidence: read if there "
+        "(the features are computed again), else written",
     )
     parser.add_argument(
         "--before",
@@ -304,22 +330,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.rows and args.rows.exists():
-        sets = {
-            name: [Row(**row) for row in rows]
+        asked = {
+            name: [Asked(**row) for row in rows]
             for name, rows in json.loads(args.rows.read_text()).items()
         }
     else:
         names = ("test",) if args.before else ("fit", "test")
-        sets = ask_halves(args.squad, args.reader, args.sample, args.open, names)
+        asked = ask_halves(args.squad, args.reader, args.sample, args.open, names)
         if args.rows:
             args.rows.write_text(
-                json.dumps({name: [asdict(r) for r in rows] for name, rows in sets.items()})
+                json.dumps({name: [asdict(r) for r in rows] for name, rows in asked.items()})
             )
+    sets = {name: [a.row() for a in rows] for name, rows in asked.items()}
     report("reader score alone (the confidence before):", measure(sets, SCORE_ONLY))
     if args.before:
         return 0
-    fit_rows = sets["fit hard"] + sets["fit open"]
-    weights, bias = fit(fit_rows)
+    weights, bias = fit(sets["fit hard"] + sets["fit open"])
     draft = Calibration(tuple(float(w) for w in weights), bias, 0.5, 1.0, {})
     # the bar is on the kinds the reader was trained to refuse; "nearby" (a name the report
     # gives elsewhere) is fit on, and reported, but would hold the threshold near 0.5 alone

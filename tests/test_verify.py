@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from qa.answer.verify import (
     shipped,
     type_ok,
 )
-from qa.eval.calibrate import Row, fit, high_threshold, scores
+from qa.eval.calibrate import Asked, Row, fit, high_threshold, scores
 from qa.eval.metrics import expected_calibration_error, reliability
 
 SENTENCE = "Maksym Marchenko, the governor of the Odesa region, said the port was hit."
@@ -164,3 +165,25 @@ def test_scores_count_abstentions_on_unanswerable_questions() -> None:
     assert found["abstention_recall"] == 0.5 and found["abstention_precision"] == 0.5
     assert found["f1_answerable"] == 50.0  # the abstention on an answerable one scores 0
     assert found["by_kind"] == {"answerable": 0.5, "removed": 1.0, "swap": 0.0}
+
+
+def test_a_kept_question_is_scored_again_with_the_features_of_today() -> None:
+    """--rows keeps what was read, not the features: a new check is fit without reading."""
+    kept = Asked(
+        "swap",
+        "Who is the governor of the Dnipro region?",
+        [],
+        "Maksym Marchenko",
+        [SENTENCE] * 4,
+        5.0,
+        6.0,
+        3.0,
+    )
+    row = kept.row()
+    assert row.features is not None and len(row.features) == len(FEATURES)
+    assert row.features[FEATURES.index("rival")] == 1.0  # the Odesa governor
+    assert not row.right and row.f1 == 0.0 and not row.answerable
+    answered = Asked("answerable", "Who governs Odesa?", ["Maksym Marchenko"], "Marchenko", [])
+    nothing = Asked("answerable", "Who governs Odesa?", ["Maksym Marchenko"], None, [])
+    assert nothing.row().features is None and not nothing.row().right
+    assert answered.golds and Asked(**asdict(answered)) == answered  # as --rows stores it

@@ -39,6 +39,8 @@ class Assessed:
 
     answer: ReaderAnswer
     citation: Citation
+    evidence: tuple[str, ...]  # the sentence, it with its neighbours, the passage, the report
+    gap: float  # how far the best answer's score is ahead of the next one's (others: 0)
     features: list[float]
 
 
@@ -58,15 +60,9 @@ def assess(
         passage = hits[answer.passages[0]].text
         # how far the best answer is ahead of the next (alone: far ahead); others: none
         gap = 0.0 if i else (answer.score - answers[1].score if len(answers) > 1 else 20.0)
-        values = features(
-            q,
-            answer.text,
-            [cited.quote, window, passage, document.text],
-            answer.score,
-            answer.margin,
-            gap,
-        )
-        found.append(Assessed(answer, cited, values))
+        evidence = (cited.quote, window, passage, document.text)
+        values = features(q, answer.text, evidence, answer.score, answer.margin, gap)
+        found.append(Assessed(answer, cited, evidence, gap, values))
     return found
 
 

@@ -4,11 +4,12 @@ is the answer to be right?
 The reader scores a span against "no answer here", but it can still read the Odesa governor's
 name for "who is the governor of the Dnipro region?". So the answer's evidence is checked
 against the question's constraints (its names, places, figures and role words): are they in
-the answer's sentence, its passage, its report? Those checks and the reader's scores are the
-features of a logistic model fit on held-out questions (``python -m qa.eval.calibrate``,
-hard negatives included), whose output is the confidence a user sees: the measured
-probability that the answer is right. The fit, its reliability table and the threshold of
-"high confidence" ship in ``calibration.json`` beside this module.
+the answer's sentence, its passage, its report? And does the sentence hold a rival in their
+place, another mayor or region (:mod:`qa.answer.relations`)? Those checks and the reader's
+scores are the features of a logistic model fit on held-out questions (``python -m
+qa.eval.calibrate``, hard negatives included), whose output is the confidence a user sees:
+the measured probability that the answer is right. The fit, its reliability table and the
+threshold of "high confidence" ship in ``calibration.json`` beside this module.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answer.question import STOPWORDS, Question
+from qa.answer.relations import rival
 from qa.numbers import find_numbers
 from qa.reader.hard import MONTHS, ROLES, WEEKDAYS
 
@@ -38,6 +40,7 @@ FEATURES = (
     "constrained",  # 1 when the question has constraints at all
     "overlap",  # share of the question's content words in the answer's sentence
     "type_ok",  # the answer has the shape the question asks for (a figure for "how many")
+    "rival",  # the answer's sentence holds a rival of what the question pins down
 )
 _TOKEN = re.compile(r"[\w-]+")
 _REASON = re.compile(
@@ -126,6 +129,7 @@ def features(
         float(bool(wanted)),
         overlap,
         float(type_ok(q.kind, answer, q.text)),
+        float(rival(q.text, answer, evidence[0], evidence[1])),
     ]
 
 

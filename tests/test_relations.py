@@ -1,0 +1,70 @@
+"""Rivals: a sentence that ties another place, role, weapon, day or figure to the answer than
+the one the question asks about."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer.relations import rival
+
+ODESA = "The governor of Ukraine's Odesa region, Maksym Marchenko, said energy sites were hit."
+KHARKIV = "Kharkiv's mayor Ihor Terekhov said the city had lost power."
+MYKOLAIV = "Vitaliy Kim, the mayor of the southern city Mykolaiv, said as many as 60 were fired."
+REZNIKOV = "But Ukrainian Defence Minister Oleksii Reznikov told the newspaper it would not last."
+BIDEN = "US President Joe Biden is finalising plans to send Patriot missiles."
+DESTROYED = "Ukraine destroyed 34 cruise missiles and four Shahed drones."
+HOUSEHOLDS = "Around 150,000 households were left without power in the Zhytomyr region."
+THURSDAY = "On Thursday air defences brought down 13 drones over the capital."
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "sentence"),
+    [
+        ("Who is the governor of the Dnipro region?", "Maksym Marchenko", ODESA),  # place
+        ("Who is the mayor of Odesa?", "Maksym Marchenko", ODESA),  # title
+        ("Who is the mayor of Kryvyi Rih?", "Ihor Terekhov", KHARKIV),  # place, before it
+        ("Who is the mayor of Kharkiv?", "Vitaliy Kim", MYKOLAIV),  # place, after "of the"
+        ("Who is Ukraine's foreign minister?", "Oleksii Reznikov", REZNIKOV),  # role
+        ("What is Russia's Defence Minister called?", "Oleksii Reznikov", REZNIKOV),  # country
+        ("Who is the president of Russia?", "Joe Biden", BIDEN),  # an acronym is a name
+        ("How many Kalibr missiles were fired?", "81", "Russia fired 81 Kh-101 missiles."),
+        ("Which region had 250,000 households left without power?", "Zhytomyr", HOUSEHOLDS),
+        ("How many drones were brought down on Tuesday?", "13", THURSDAY),  # day
+    ],
+)
+def test_a_sentence_that_ties_a_rival_to_the_answer_is_caught(
+    question: str, answer: str, sentence: str
+) -> None:
+    assert rival(question, answer, sentence, sentence)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "sentence"),
+    [
+        ("Who is the governor of the Odesa region?", "Maksym Marchenko", ODESA),
+        ("Who is the governor of Ukraine's Odesa region?", "Maksym Marchenko", ODESA),
+        ("Who is the mayor of Kharkiv?", "Ihor Terekhov", KHARKIV),
+        ("Who is the mayor of Mykolaiv?", "Vitaliy Kim", MYKOLAIV),
+        ("Who is Ukraine's defence minister?", "Oleksii Reznikov", REZNIKOV),
+        ("Who is the president?", "Joe Biden", BIDEN),  # nothing attached to compare
+        ("How many cruise missiles did Ukraine destroy?", "34", DESTROYED),
+        # only names rival each other, but for a title's words: a kind of thing worded
+        # differently ("destroyed" is no kind of missile) is not taken for a rival
+        ("How many ballistic missiles did Ukraine destroy?", "34", DESTROYED),
+        ("How many people were killed in Lviv?", "five", "Five people killed in Lviv."),
+        ("How many households lost power in the Zhytomyr region?", "150,000", HOUSEHOLDS),
+        ("How many drones were brought down on Thursday?", "13", THURSDAY),
+        ("What was the British prime minister called?", "Churchill", "Prime Minister Churchill"),
+    ],
+)
+def test_a_sentence_that_agrees_or_says_less_has_no_rival(
+    question: str, answer: str, sentence: str
+) -> None:
+    assert not rival(question, answer, sentence, sentence)
+
+
+def test_a_day_in_the_neighbouring_sentence_counts() -> None:
+    sentence = "Air defences brought down 13 drones over the capital."
+    window = f"The attack came on Thursday. {sentence}"
+    assert rival("How many drones were brought down on Tuesday?", "13", sentence, window)
+    assert not rival("How many drones were brought down on Thursday?", "13", sentence, window)
