@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import codecs
 import re
+import time
+from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -67,6 +69,7 @@ DATE_META = (
 # Below this share of the page's text, a <main>/<article> is a teaser, not the report.
 MIN_MAIN_SHARE = 0.2
 
+FEED_CHARS = 64 * 1024  # markup parsed between two looks at the clock
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')
@@ -87,10 +90,14 @@ class HtmlText:
     dates: tuple[str, ...] = ()
 
 
-def extract_html(markup: str) -> HtmlText:
-    """Visible text of ``markup`` with its title and publication date candidates."""
+def extract_html(markup: str, deadline: float | None = None) -> HtmlText:
+    """Visible text of ``markup`` with its title and publication date candidates; past the
+    ``time.monotonic()`` ``deadline``, TimeoutError (checked every ``FEED_CHARS``)."""
     parser = _TextParser()
-    parser.feed(markup)
+    for at in range(0, len(markup), FEED_CHARS):
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("reading the page took too long")
+        parser.feed(markup[at : at + FEED_CHARS])
     parser.close()
     return parser.result()
 
@@ -115,6 +122,8 @@ class _TextParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         # Open elements: (tag, hides its content).
         self.stack: list[tuple[str, bool]] = []
+        # how many of each tag are open: "is a <pre> open?" costs the same at any depth
+        self.open: Counter[str] = Counter()
         self.hidden = 0
         self.parts: dict[str, list[str]] = {"body": [], "main": [], "article": []}
         self.inside = {"main": 0, "article": 0}
@@ -124,6 +133,7 @@ class _TextParser(HTMLParser):
         self.first_h1 = ""
         self.meta: dict[str, str] = {}
         self.time_dates: list[str] = []
+        self.published: list[str] = []  # <time pubdate> / itemprop=datePublished: first
         self.ld_json = False
         self.ld_dates: list[str] = []
 
@@ -135,13 +145,13 @@ class _TextParser(HTMLParser):
             self._meta(attr)
         elif tag == "time" and attr.get("datetime"):
             first = "pubdate" in attr or attr.get("itemprop", "").lower() == "datepublished"
-            self.time_dates.insert(0 if first else len(self.time_dates), attr["datetime"])
+            (self.published if first else self.time_dates).append(attr["datetime"])
         elif tag == "script" and attr.get("type", "").lower() == "application/ld+json":
             self.ld_json = True
         if tag in VOID:
             self._emit("\n" if tag == "br" else _LINE_BREAK if tag in LINE else "")
             return
-        if tag not in HEAD_CONTENT and any(t == "head" for t, _ in self.stack):
+        if tag not in HEAD_CONTENT and self.open["head"]:
             self.handle_endtag("head")  # <body> or body content ends an unclosed <head>
         closes = IMPLIED_END.get(tag, set())
         while self.stack and (
@@ -150,10 +160,11 @@ class _TextParser(HTMLParser):
             self._pop()
         hides = self._hides(tag, attr)
         self.stack.append((tag, hides))
+        self.open[tag] += 1
         self.hidden += hides
         if tag in self.inside:
             self.inside[tag] += 1
-        if tag == "title" and not self.title and not any(t == "svg" for t, _ in self.stack):
+        if tag == "title" and not self.title and not self.open["svg"]:
             self.title_parts = []
         elif tag == "h1" and not self.first_h1 and not self.hidden:
             self.h1 = []
@@ -164,7 +175,7 @@ class _TextParser(HTMLParser):
             if tag == "br":  # browsers read a stray </br> as <br>
                 self._emit("\n")
             return
-        if not any(t == tag for t, _ in self.stack):
+        if not self.open[tag]:
             return
         while self.stack:
             if self._pop() == tag:
@@ -191,7 +202,7 @@ class _TextParser(HTMLParser):
         if self.h1 is not None:
             self.h1.append(data)
         data = data.replace(_LINE_BREAK, "").replace(_PARAGRAPH_BREAK, "")
-        if not any(t == "pre" for t, _ in self.stack):
+        if not self.open["pre"]:
             data = data.replace("\n", " ").replace("\r", " ")
         self._emit(data)
 
@@ -206,6 +217,7 @@ class _TextParser(HTMLParser):
 
     def _pop(self) -> str:
         tag, hides = self.stack.pop()
+        self.open[tag] -= 1
         self.hidden -= hides
         if tag in self.inside:
             self.inside[tag] -= 1
@@ -253,7 +265,9 @@ class _TextParser(HTMLParser):
                 break
         title = self.title or _clean_line(self.meta.get("og:title", "")) or self.first_h1
         dates = [self.meta[key] for key in DATE_META if key in self.meta]
-        return HtmlText(text, title, (*dates, *self.time_dates, *self.ld_dates))
+        return HtmlText(
+            text, title, (*dates, *self.published[::-1], *self.time_dates, *self.ld_dates)
+        )
 
 
 def _clean_line(text: str) -> str:

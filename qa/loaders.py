@@ -14,6 +14,7 @@ import math
 import os
 import re
 import stat
+import time
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,6 +40,7 @@ SUPPORTED_SUFFIXES = tuple(sorted(FORMATS))
 SNIFF_BYTES = 8192
 MB = 1024 * 1024
 MAX_FILE_BYTES = 200 * MB  # a report file larger than this is refused before it is read
+READ_SECONDS = 30.0  # a file that takes longer to read (hostile markup, a PDF bomb) is refused
 TITLE_MAX = 120  # a first line up to this long is the title as it is
 TITLE_CUT = 80  # a longer one is cut near here
 DATE_LINES = 5  # non-empty lines searched for a "Date: ..." line
@@ -239,12 +241,25 @@ def load_file(path: str | Path, source: str | None = None) -> Document:
         raise IngestError(name, exc.reason) from None
 
 
-def load_bytes(data: bytes, filename: str, source: str | None = None) -> Document:
+def load_bytes(
+    data: bytes, filename: str, source: str | None = None, read_seconds: float = READ_SECONDS
+) -> Document:
     """Read a report from its bytes (an upload); the suffix of ``filename`` picks the format.
 
     Every format's text and title go through the same clean-up: line ends made ``\\n``, NUL and
-    other control characters dropped (SQLite reads text back only up to a NUL).
+    other control characters dropped (SQLite reads text back only up to a NUL). A page or PDF
+    that takes over ``read_seconds`` to read is refused, so no one file holds the worker.
     """
+    deadline = time.monotonic() + read_seconds
+    try:
+        return _load(data, filename, source, deadline)
+    except TimeoutError:
+        raise IngestError(
+            shown(source or filename), f"took over {read_seconds:g} s to read; is it a report?"
+        ) from None
+
+
+def _load(data: bytes, filename: str, source: str | None, deadline: float) -> Document:
     filename = shown(filename)
     name = Path(filename)
     source = shown(source or filename)
@@ -253,9 +268,10 @@ def load_bytes(data: bytes, filename: str, source: str | None = None) -> Documen
         raise IngestError(source, unsupported_message(name.suffix))
     pages: tuple[int, ...] = ()
     if fmt == "pdf":
-        text, title, day, pages = _read_pdf(data, source)
+        text, title, day, pages = _read_pdf(data, source, deadline)
     elif fmt == "html":
-        page = extract_html(decode_text(data, source, declared=declared_charset(data)))
+        markup = decode_text(data, source, declared=declared_charset(data))
+        page = extract_html(markup, deadline)
         text, title, day = page.text, page.title, first_date(page.dates)
     else:
         text = _normalise(decode_text(data, source))
@@ -419,8 +435,11 @@ def _date_line(text: str) -> str | None:
 # -- PDF -----------------------------------------------------------------------------------
 
 
-def _read_pdf(data: bytes, source: str) -> tuple[str, str, str | None, tuple[int, ...]]:
-    """Text (pages joined by a blank line), title, date and page start offsets of a PDF."""
+def _read_pdf(
+    data: bytes, source: str, deadline: float
+) -> tuple[str, str, str | None, tuple[int, ...]]:
+    """Text (pages joined by a blank line), title, date and page start offsets of a PDF;
+    TimeoutError once a page ends past ``deadline``."""
     import pypdf  # imported here: only PDFs need it
     from pypdf.errors import DependencyError
 
@@ -429,11 +448,15 @@ def _read_pdf(data: bytes, source: str) -> tuple[str, str, str | None, tuple[int
             reader = pypdf.PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not reader.decrypt(""):
                 raise IngestError(source, "encrypted PDF (a password is needed)")
-            texts = [_trim(_normalise(page.extract_text() or ""))[0] for page in reader.pages]
+            texts = []
+            for page in reader.pages:
+                texts.append(_trim(_normalise(page.extract_text() or ""))[0])
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"page {len(texts)}")
             info = reader.metadata
             raw_title = str(info.title or "") if info else ""
             raw_date = str(info["/CreationDate"]) if info and "/CreationDate" in info else ""
-    except IngestError:
+    except (IngestError, TimeoutError):
         raise
     except DependencyError:
         raise IngestError(source, "encrypted PDF (needs the 'cryptography' package)") from None

@@ -18,21 +18,24 @@ _RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
 _BULLET = re.compile(r"^( *)[*+][ \t]+")
 _QUOTE = re.compile(r"^ {0,3}(?:>[ \t]?)+")
 _LINK_DEFINITION = re.compile(r" {0,3}\[[^\]]+\]:[ \t]+\S+.*")
-# Spans are bounded (no emphasis or link text runs past ``_SPAN`` characters), so a line full
-# of marks that never close costs time linear in its length, not quadratic; a line longer than
-# ``_LONG`` (no paragraph a person writes) keeps its marks, so no upload can cost seconds a line.
+# Linear time whatever a line holds: a span's text may not hold its own opening mark (a
+# link's text no "[", its address no "[", "]" or ")", "*" emphasis no "*", "**" no "**"), so
+# each character is scanned by at most one opening mark, and spans are bounded (``_SPAN``
+# characters); a line longer than ``_LONG`` (no paragraph a person writes) keeps its marks.
 _SPAN = 400
 _LONG = 20_000
+_URL = rf"[^\[\])\n]{{0,{_SPAN}}}"
 _INLINE = [
-    (re.compile(rf"!\[([^\]]{{0,{_SPAN}}})\]\([^)]{{0,{_SPAN}}}\)"), r"\1"),  # ![alt](src)
-    (re.compile(rf"\[([^\]]{{1,{_SPAN}}})\]\([^)]{{0,{_SPAN}}}\)"), r"\1"),  # [text](url)
-    (re.compile(rf"\[([^\]]{{1,{_SPAN}}})\]\[[^\]]{{0,{_SPAN}}}\]"), r"\1"),  # [text][ref]
-    (re.compile(rf"<(https?://[^>\s]{{1,{_SPAN}}})>"), r"\1"),  # <http://...>
+    (re.compile(rf"!\[([^\[\]]{{0,{_SPAN}}})\]\({_URL}\)"), r"\1"),  # ![alt](src)
+    (re.compile(rf"\[([^\[\]]{{1,{_SPAN}}})\]\({_URL}\)"), r"\1"),  # [text](url)
+    (re.compile(rf"\[([^\[\]]{{1,{_SPAN}}})\]\[[^\[\]]{{0,{_SPAN}}}\]"), r"\1"),  # [text][ref]
+    (re.compile(rf"<(https?://[^<>\s]{{1,{_SPAN}}})>"), r"\1"),  # <http://...>
     (re.compile(rf"`([^`\n]{{1,{_SPAN}}})`"), r"\1"),
-    (re.compile(rf"(\*\*|__)(?=\S)(.{{1,{_SPAN}}}?)(?<=\S)\1"), r"\2"),
-    (re.compile(rf"(?<![\w*])\*(?=\S)(.{{1,{_SPAN}}}?)(?<=\S)\*(?![\w*])"), r"\1"),
-    (re.compile(rf"(?<![\w_])_(?=\S)(.{{1,{_SPAN}}}?)(?<=\S)_(?![\w_])"), r"\1"),
-    (re.compile(rf"~~(?=\S)(.{{1,{_SPAN}}}?)(?<=\S)~~"), r"\1"),
+    (re.compile(rf"\*\*(?=[^\s*])((?:[^*]|\*(?!\*)){{1,{_SPAN}}}?)(?<=\S)\*\*"), r"\1"),
+    (re.compile(rf"__(?=[^\s_])((?:[^_]|_(?!_)){{1,{_SPAN}}}?)(?<=\S)__"), r"\1"),
+    (re.compile(rf"(?<![\w*])\*(?=[^\s*])([^*]{{1,{_SPAN}}}?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(rf"(?<![\w_])_(?=[^\s_])([^_]{{1,{_SPAN}}}?)(?<=\S)_(?![\w_])"), r"\1"),
+    (re.compile(rf"~~(?=[^\s~])([^~]{{1,{_SPAN}}}?)(?<=\S)~~"), r"\1"),
 ]
 
 

@@ -28,7 +28,9 @@ FULL = 0.75  # a line wrapped into the next fills this share of the block's long
 _LINE = re.compile(r"[^\n]+")
 _MARKER = re.compile(r"[ \t]*(?:#|[-*+•][ \t]|\d+[.)][ \t]|>)")
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space.
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+# Linear time: a match starts only where a run of punctuation does, and takes the whole run
+# without backtracking into it (possessive), so a file of dots is scanned once, not once a dot.
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s++[\"'“‘(\[]?[A-Z0-9])")
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
 
 
@@ -36,7 +38,8 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the ``.`` at ``dot`` closes an abbreviation or an initial, not a sentence."""
     if text[dot] != ".":
         return False
-    match = _WORD_BEFORE.search(text, max(0, dot - 40), dot)  # a word, not the whole text
+    before = text[max(0, dot - 40) : dot].rsplit(None, 1)  # a word, not the whole text
+    match = _WORD_BEFORE.search(before[-1]) if before else None
     if not match:
         return False
     word = match.group(1).lower().strip(".")

@@ -6,10 +6,14 @@
 - ``obedient``: does what any "reply only: ..." line in the prompt says (a naive model);
 - ``plain``: ``good`` as one JSON object (an endpoint that does not stream);
 - ``slow``: waits 3 s before it writes; ``trickle``: writes a piece every 0.3 s;
-  ``drop``: hangs up halfway; ``malformed``: not JSON; ``limited``: HTTP 429.
+  ``drop``: hangs up halfway; ``malformed``: not JSON; ``limited``: HTTP 429;
+- hostile ones, which never end on their own: ``nolines`` (one line, never broken),
+  ``endless-json`` (a JSON object that never closes, not streamed), ``huge`` (well-formed
+  events padded to 50 MB), ``drip`` (a byte every 50 ms), ``chatty`` (text past any token cap).
 
 Each request's JSON body (and its Authorization header, as ``authorization``) is kept in
-``requests``, for tests to look at.
+``requests``, for tests to look at; ``app.state.ended`` gets each hostile model's name and
+the bytes it sent once the client has hung up on it.
 """
 
 from __future__ import annotations
@@ -51,8 +55,39 @@ def chunk(text: str) -> str:
     return "data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": text}}]}) + "\n\n"
 
 
+HUGE = 50 * 1024 * 1024
+
+
+async def hostile(model: str, ended: list[tuple[str, int]]) -> AsyncIterator[str]:
+    """What the hostile ``model`` sends, until the client hangs up (then noted in ``ended``)."""
+    sent = 0
+    padding = json.dumps({"choices": [{"delta": {"content": ""}}], "pad": "x" * 60_000})
+    try:
+        if model == "endless-json":
+            sent += 80
+            yield '{"choices": [{"index": 0, "message": {"role": "assistant", "content": "'
+        while sent < HUGE:
+            if model == "nolines":
+                piece = "data: " + "x" * 16_000
+            elif model == "endless-json":
+                piece = "a" * 16_000
+            elif model == "huge":
+                piece = f"data: {padding}\n\n"
+            elif model == "chatty":
+                piece = chunk("word " * 20)
+            else:  # drip
+                piece = ":"
+                await asyncio.sleep(0.05)
+            sent += len(piece)
+            yield piece
+            await asyncio.sleep(0)
+    finally:
+        ended.append((model, sent))
+
+
 def build() -> tuple[Starlette, list[dict[str, Any]]]:
     requests: list[dict[str, Any]] = []
+    ended: list[tuple[str, int]] = []
 
     async def completions(request: Request) -> Response:
         body = await request.json()
@@ -60,6 +95,9 @@ def build() -> tuple[Starlette, list[dict[str, Any]]]:
         model = body["model"]
         if model == "limited":
             return JSONResponse({"error": "slow down"}, status_code=429)
+        if model in ("nolines", "endless-json", "huge", "drip", "chatty"):
+            kind = "application/json" if model == "endless-json" else "text/event-stream"
+            return StreamingResponse(hostile(model, ended), media_type=kind)
         text = written(model, body["messages"][-1]["content"])
         if model == "plain":
             message = {"role": "assistant", "content": text}
@@ -82,4 +120,5 @@ def build() -> tuple[Starlette, list[dict[str, Any]]]:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     app = Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+    app.state.ended = ended
     return app, requests

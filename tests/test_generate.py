@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
+import re
 import socket
 import threading
 import time
@@ -13,12 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from qa.answer import ask, ask_stream
 from qa.cli import main
 from qa.config import sample_corpus
+from qa.errors import GenerationError
 from qa.generate import KEY_ENV, LLM, lexicon
 from qa.generate.check import check
 from qa.generate.lexicon import count, lowercase_words
@@ -27,11 +31,20 @@ from qa.index import Index
 from qa.types import Answer, Document
 from qa.ui.server import create_app
 from qa.ui.service import Service
-from tests.llm_stub import build
+from tests.llm_stub import HUGE, build
 from tests.servers import served
 
 KHARKIV = "What happened in Kharkiv?"
 BASE = "http://127.0.0.1:7860"
+
+
+HOSTILE = [  # endpoints that never end on their own (tests/llm_stub.py), and the note each gets
+    ("nolines", "the language model sent a line over 64 KB"),
+    ("endless-json", "the language model's reply went over 512 KB"),
+    ("huge", "the language model's reply went over 512 KB"),
+    ("drip", "the language model took over 1 s"),
+    ("chatty", "the language model wrote past the 400 tokens asked for"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +52,39 @@ def stub() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     app, requests = build()
     with served(app) as url:
         yield f"{url}/v1", requests
+
+
+@pytest.fixture(scope="module")
+def hostile_stub() -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """The stand-in and what each hostile model had sent when the client hung up."""
+    app, _ = build()
+    with served(app) as url:
+        yield f"{url}/v1", app.state.ended
+
+
+def _rss() -> int:
+    """This process's resident memory now, in bytes."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.parametrize(("model", "note"), HOSTILE)
+def test_a_hostile_endpoint_is_cut_off_at_the_deadline_and_hung_up_on(
+    hostile_stub: tuple[str, list[tuple[str, int]]], model: str, note: str
+) -> None:
+    url, ended = hostile_stub
+    llm = LLM(url, model, total_seconds=1, read_seconds=0.5)
+    before, start = _rss(), time.monotonic()
+    with pytest.raises(GenerationError, match=re.escape(note)):
+        for _ in llm.stream([{"role": "user", "content": "What happened?"}]):
+            pass
+    assert time.monotonic() - start < 1.5  # one deadline for the reply, whatever it sends
+    assert _rss() - before < 32 * 2**20  # a 50 MB reply is not held, nor an endless one
+    waited = time.monotonic() + 5
+    while not any(m == model for m, _ in ended):  # the connection closed: the stub sees it
+        assert time.monotonic() < waited, f"{model}: still connected"
+        time.sleep(0.05)
+    assert max(n for m, n in ended if m == model) < HUGE  # long before it was done
 
 
 def events(index: Index, llm: LLM, question: str = KHARKIV) -> list[Answer | str]:
@@ -108,6 +154,7 @@ def _free_port() -> int:
         ("malformed", "No generated answer: the language model sent something that is not JSON."),
         ("limited", "No generated answer: the language model is rate-limited (HTTP 429); try"),
         ("dead", "No generated answer: cannot reach the language model (ConnectError)."),
+        *((model, f"No generated answer: {note}.") for model, note in HOSTILE),
     ],
 )
 def test_a_failing_endpoint_leaves_the_extractive_answer_and_a_note(
@@ -140,8 +187,9 @@ def test_answers_beyond_the_models_parallel_limit_get_a_note(
     writing = threading.Thread(
         target=lambda: first.append(ask(module_sample_index, KHARKIV, llm=llm))
     )
+    asked = sum(r["model"] == "slow" for r in stub[1])  # other tests asked it too
     writing.start()
-    while not any(r["model"] == "slow" for r in stub[1]):  # the first one holds the slot
+    while sum(r["model"] == "slow" for r in stub[1]) == asked:  # the first one holds the slot
         time.sleep(0.02)
     second = ask(module_sample_index, KHARKIV, llm=llm)
     writing.join()
@@ -370,3 +418,20 @@ def test_qa_eval_scores_the_generated_answers(
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("generated answers: F1 "))
     assert "supported sentences 1.000 · 0 of 3 without an answer" in line
+
+
+def test_a_client_that_leaves_the_stream_hangs_up_on_the_model(
+    module_sample_index: Index, hostile_stub: tuple[str, list[tuple[str, int]]]
+) -> None:
+    """The drip never ends and the deadline is far: only the client leaving ends it."""
+    url, ended = hostile_stub
+    service = Service(module_sample_index, llm=LLM(url, "drip", total_seconds=60))
+    with served(create_app(service, host="127.0.0.1")) as base, httpx.Client() as client:
+        body = {"question": KHARKIV}
+        with client.stream("POST", f"{base}/api/v1/ask/stream", json=body) as reply:
+            lines = reply.iter_lines()
+            assert next(lines) == "event: answer"  # then the client goes away
+        left = time.monotonic()
+        while not any(m == "drip" for m, _ in ended):
+            assert time.monotonic() - left < 10, "the server still reads the model's reply"
+            time.sleep(0.1)

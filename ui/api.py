@@ -234,13 +234,16 @@ def build_router(service: Service) -> APIRouter:
             try:
                 for event in events:
                     if isinstance(event, str):
-                        yield sse("delta", {"text": event})
+                        # "": the model is still at work; a comment shows whether we are heard
+                        yield sse("delta", {"text": event}) if event else ": writing\n\n"
                     elif event.generated is not None:
                         yield sse("generated", shown(event.generated.to_dict()))
             except Exception:  # the status line went out with the first event
                 log.exception("the answer stream failed")
                 yield sse("error", {"detail": "the server failed while writing the answer"})
                 return
+            finally:
+                events.close()  # a client that left hangs up on the language model too
             yield sse("done", {})
 
         return StreamingResponse(stream(), media_type="text/event-stream")

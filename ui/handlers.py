@@ -96,7 +96,10 @@ class Handlers:
             log.exception("answering %r failed", text)
             error = FAILED
         else:
-            shown = yield from self._answered(text, answer, events, history, questions, panels)
+            try:
+                shown = yield from self._answered(text, answer, events, history, questions, panels)
+            finally:
+                events.close()  # a user who left hangs up on the language model too
             bubble = message("assistant", render.answer_html(*shown))
             saved = self.chats.save(owner, chat_id, Turn(text, shown[0]))
             yield [*history[:-1], bubble], gr.skip(), gr.skip(), gr.skip(), *saved
@@ -132,6 +135,8 @@ class Handlers:
             for event in events:
                 if isinstance(event, Answer):
                     answer = event
+                elif not event:  # the model is still at work: a no-op, so a user who left
+                    yield (gr.skip(),) * 7  # is noticed and the model hung up on
                 else:
                     written += event
                     yield bubble(render.writing_html(answer, aid, model, written)), *skips

@@ -7,7 +7,7 @@ stored one after another, off the request, with their progress on record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -61,7 +61,7 @@ class Service:
 
     def ask_stream(
         self, question: str, *, k: int, mode: str, history: Sequence[str] = (), filters: Filters
-    ) -> Iterator[Answer | str]:
+    ) -> Generator[Answer | str, None, None]:
         """The extractive answer, then (with a language model) its text as it is written and
         the answer again with it checked: :func:`qa.answer.ask_stream`."""
         options = filters.kwargs()

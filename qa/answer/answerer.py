@@ -10,7 +10,7 @@ show, the documents it cites included.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 
 from qa.answer.compose import NUMERIC_KINDS, abstain, compose
 from qa.answer.question import Question, one_figure, parse_question
@@ -85,9 +85,11 @@ def ask_stream(
     abstain_below: float = ABSTAIN_BELOW,
     reader: Reader | None = None,
     llm: LLM | None = None,
-) -> Iterator[Answer | str]:
+) -> Generator[Answer | str, None, None]:
     """:func:`ask`, as it happens: the extractive answer at once; then, with ``llm``, the
-    generated text piece by piece (strings) and the answer again with it checked."""
+    generated text piece by piece (strings; "" each second the model writes nothing, so a
+    server can see whether its client is still there) and the answer again with it checked.
+    Closing the generator hangs up on the model."""
     if not 0.0 <= abstain_below <= 1.0:
         raise ValueError(f"abstain_below must be in [0, 1], got {abstain_below}")
     q = parse_question(question, history)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,7 +27,12 @@ KEY_ENV = "QA_LLM_API_KEY"
 CONNECT_SECONDS = 5.0  # to open the connection
 READ_SECONDS = 30.0  # between two pieces of the reply (the first one included)
 TOTAL_SECONDS = 120.0  # for the whole reply
-MAX_TOKENS = 400  # a short answer
+MAX_TOKENS = 400  # a short answer, asked for and enforced here (as characters, below)
+MAX_REPLY_CHARS = MAX_TOKENS * 8  # English runs about 4 characters a token: twice that
+MAX_REPLY_BYTES = 512 * 1024  # all a reply may send (400 streamed tokens take about 60 KB)
+MAX_LINE_BYTES = 64 * 1024  # one event line of the stream
+PUMP_QUEUE = 8  # pieces received and not yet taken: memory stays bounded
+HEARTBEAT_SECONDS = 1.0  # "" is yielded when nothing was written for this long
 PARALLEL = 4  # replies written at once; the next waits up to BUSY_SECONDS, then gets a note
 BUSY_SECONDS = 2.0
 
@@ -86,39 +92,126 @@ class LLM:
             "temperature": 0.1,
             "max_tokens": MAX_TOKENS,
         }
-        headers = {"Accept": "text/event-stream"}
+        # no compression: the caps count what the endpoint sends, a zip bomb cannot grow it
+        headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
         if os.environ.get(KEY_ENV):
             headers["Authorization"] = f"Bearer {os.environ[KEY_ENV]}"
-        timeout = httpx.Timeout(self.read_seconds, connect=CONNECT_SECONDS)
         deadline = time.monotonic() + self.total_seconds
-        where = f"{self.url.rstrip('/')}/chat/completions"
+        pump = _Pump(f"{self.url.rstrip('/')}/chat/completions", body, headers, self.read_seconds)
         try:
-            with httpx.stream("POST", where, json=body, headers=headers, timeout=timeout) as reply:
-                _check_status(reply)
-                streamed = "text/event-stream" in reply.headers.get("content-type", "")
-                if not streamed:  # an endpoint that ignores "stream": one JSON object
-                    yield _content(_json(reply.read().decode("utf-8", "replace")), "message")
-                    return
-                for line in reply.iter_lines():
-                    if time.monotonic() > deadline:
-                        raise GenerationError(
-                            f"the language model took over {self.total_seconds:g} s"
-                        )
-                    piece = _event(line)
+            yield from self._pieces(pump, deadline)
+        finally:
+            pump.stop.set()  # the asker left, or the reply ended: the pump hangs up
+
+    def _pieces(self, pump: _Pump, deadline: float) -> Iterator[str]:
+        """The text of the reply's events as the pump receives them, within the deadline,
+        the byte cap, the line cap and the token cap; "" when nothing was written for
+        :data:`HEARTBEAT_SECONDS`, so the asker can tell whether its client is still there."""
+        streamed: bool | None = None  # None until the reply's head came
+        received, written, buffer = 0, 0, bytearray()
+        last = time.monotonic()
+        while (item := pump.next(deadline, self.total_seconds)) is not None:
+            if isinstance(item, httpx.Response):
+                _check_status(item)
+                streamed = "text/event-stream" in item.headers.get("content-type", "")
+                continue
+            received += len(item)
+            if received > MAX_REPLY_BYTES:
+                raise GenerationError(
+                    f"the language model's reply went over {MAX_REPLY_BYTES // 1024} KB"
+                )
+            buffer += item
+            if streamed:
+                lines = buffer.split(b"\n")
+                buffer = bytearray(lines.pop())
+                if len(buffer) > MAX_LINE_BYTES:
+                    raise GenerationError(
+                        f"the language model sent a line over {MAX_LINE_BYTES // 1024} KB"
+                    )
+                for line in lines:
+                    piece = _event(line.decode("utf-8", "replace").rstrip("\r"))
                     if piece is None:
                         return
+                    written += len(piece)
+                    _check_written(written)
                     if piece:
+                        last = time.monotonic()
                         yield piece
+            if time.monotonic() - last >= HEARTBEAT_SECONDS:
+                last = time.monotonic()
+                yield ""
+        if streamed is False:  # an endpoint that ignores "stream": one JSON object
+            text = _content(_json(buffer.decode("utf-8", "replace")), "message")
+            _check_written(len(text))
+            yield text
+            return
+        raise GenerationError("the language model's reply ended without its end mark")
+
+
+def _check_written(chars: int) -> None:
+    if chars > MAX_REPLY_CHARS:
+        raise GenerationError(f"the language model wrote past the {MAX_TOKENS} tokens asked for")
+
+
+class _Pump:
+    """The request, run in a thread of its own that hands the reply on (its head, then its
+    bytes) through a short queue: the asker waits on the queue with the reply's deadline,
+    so no endpoint (silent, dripping, endless) holds it past that deadline. Once ``stop``
+    is set the thread hangs up at its next piece, or when a read times out."""
+
+    def __init__(
+        self, url: str, body: dict[str, Any], headers: dict[str, str], read_seconds: float
+    ) -> None:
+        self.stop = threading.Event()
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=PUMP_QUEUE)
+        timeout = httpx.Timeout(read_seconds, connect=CONNECT_SECONDS)
+        args = (url, body, headers, timeout)
+        threading.Thread(target=self._run, args=args, daemon=True, name="qa-llm").start()
+
+    def next(self, deadline: float, total_seconds: float) -> httpx.Response | bytes | None:
+        """The next thing the thread received (None: the reply ended; b"" when nothing came
+        for :data:`HEARTBEAT_SECONDS`), or GenerationError for what went wrong, the
+        deadline included."""
+        left = deadline - time.monotonic()
+        try:
+            item = self._queue.get(timeout=max(0.0, min(left, HEARTBEAT_SECONDS)))
+        except queue.Empty:
+            if left > HEARTBEAT_SECONDS:
+                return b""
+            raise GenerationError(f"the language model took over {total_seconds:g} s") from None
+        if isinstance(item, GenerationError):
+            raise item
+        assert item is None or isinstance(item, (httpx.Response, bytes))
+        return item
+
+    def _run(self, url: str, body: Any, headers: dict[str, str], timeout: httpx.Timeout) -> None:
+        try:
+            with httpx.stream("POST", url, json=body, headers=headers, timeout=timeout) as reply:
+                if not self._put(reply):
+                    return
+                for data in reply.iter_raw():  # as each read arrives (a size would wait to fill)
+                    if not self._put(data):
+                        return
+            self._put(None)
         except httpx.TimeoutException:
-            raise GenerationError(
-                f"the language model did not answer within {self.read_seconds:g} s"
-            ) from None
+            self._put(
+                GenerationError(f"the language model did not answer within {timeout.read:g} s")
+            )
         except httpx.RemoteProtocolError:
-            raise GenerationError("the connection to the language model dropped") from None
+            self._put(GenerationError("the connection to the language model dropped"))
         except httpx.HTTPError as exc:
             reason = type(exc).__name__
-            raise GenerationError(f"cannot reach the language model ({reason})") from None
-        raise GenerationError("the language model's reply ended without its end mark")
+            self._put(GenerationError(f"cannot reach the language model ({reason})"))
+
+    def _put(self, item: object) -> bool:
+        """Hand ``item`` on; False once the asker has gone (the thread then hangs up)."""
+        while not self.stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def _check_status(reply: httpx.Response) -> None:

@@ -1,0 +1,89 @@
+"""Every parser of outside input in linear time: a hostile file costs what its size does.
+
+Each parser gets inputs built to make a backtracking regex or a scan of the open tags go
+quadratic, at n and 4n characters: four times the input may cost at most about four times the
+time (the bound, 8, is half of what a quadratic parser takes). The best of three runs is timed,
+so a busy machine does not fail it. Files at 20 MB go through the loader whole.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from qa.dates import parse_date
+from qa.errors import IngestError
+from qa.html_text import extract_html
+from qa.loaders import load_bytes
+from qa.markdown import plain_text
+from qa.numbers import find_numbers
+from qa.sentences import split_sentences
+
+MB = 2**20
+
+
+def _best(parse: Callable[[str], object], text: str) -> float:
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        parse(text)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+HOSTILE: list[tuple[str, Callable[[str], object], Callable[[int], str]]] = [
+    ("sentences: dots", split_sentences, lambda n: "." * n),
+    ("sentences: initials", split_sentences, lambda n: "A. " * (n // 3)),
+    ("sentences: quotes", split_sentences, lambda n: '."' * (n // 2)),
+    ("html: nested divs", extract_html, lambda n: "<div>" * (n // 5)),
+    ("html: stray end tags", extract_html, lambda n: "<div>" * (n // 12) + "</span>" * (n // 12)),
+    ("html: unclosed paragraphs", extract_html, lambda n: "<p>x" * (n // 4)),
+    ("html: preformatted", extract_html, lambda n: "<pre>" * (n // 10) + "x\n" * (n // 4)),
+    ("html: dates", extract_html, lambda n: "<time datetime='2023-01-01' pubdate>" * (n // 36)),
+    ("markdown: brackets", plain_text, lambda n: ("[" * 19_000 + "\n") * (n // 19_001)),
+    ("markdown: emphasis", plain_text, lambda n: ("*a " * 6_000 + "\n") * (n // 18_001)),
+    ("markdown: links", plain_text, lambda n: ("[a](" * 4_500 + "\n") * (n // 18_001)),
+    ("markdown: strong", plain_text, lambda n: ("**a *" * 3_600 + "\n") * (n // 18_001)),
+    ("numbers: digit groups", find_numbers, lambda n: "1," * (n // 2)),
+    ("numbers: words", find_numbers, lambda n: "one hundred and " * (n // 16)),
+    ("dates", parse_date, lambda n: "1" * n),
+]
+
+
+@pytest.mark.parametrize(("name", "parse", "make"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_a_hostile_input_four_times_as_long_costs_about_four_times_as_much(
+    name: str, parse: Callable[[str], object], make: Callable[[int], str]
+) -> None:
+    n = 100_000
+    small, large = _best(parse, make(n)), _best(parse, make(4 * n))
+    assert large < max(8 * small, 0.05), f"{name}: {small:.3f} s -> {large:.3f} s"
+
+
+@pytest.mark.parametrize(
+    ("filename", "data"),
+    [
+        ("dots.txt", b"." * (20 * MB)),
+        ("initials.txt", b"A. " * (20 * MB // 3)),
+        ("brackets.md", (b"[" * 19_000 + b"\n") * (20 * MB // 19_001)),
+        ("emphasis.md", (b"*a " * 6_000 + b"\n") * (20 * MB // 18_001)),
+    ],
+)
+def test_a_20_mb_hostile_text_or_markdown_file_is_read_in_seconds(
+    filename: str, data: bytes
+) -> None:
+    start = time.monotonic()
+    document = load_bytes(data, filename)
+    split_sentences(document.text)  # as chunking does next
+    assert time.monotonic() - start < 30
+
+
+def test_a_page_that_takes_too_long_is_refused_with_its_name() -> None:
+    """Python's HTML parser costs a few seconds a megabyte of hostile markup: past the
+    per-file limit the file is refused, so it cannot hold the upload worker for long."""
+    start = time.monotonic()
+    with pytest.raises(IngestError, match=r"^page\.html: took over 1 s to read; is it a report"):
+        load_bytes(b"<p>x" * (20 * MB // 4), "page.html", read_seconds=1)
+    assert time.monotonic() - start < 5
+    assert load_bytes(b"<p>A short page.</p>", "page.html", read_seconds=1).text
