@@ -3,10 +3,13 @@ uploaded to it, no other origin may write or read, its upload route keeps report
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -125,3 +128,88 @@ def test_other_origins_may_neither_write_nor_read(client: TestClient) -> None:
         assert "access-control-allow-origin" not in read.headers, path
     own = client.post("/api/v1/search", json={"query": "Kinzhal"}, headers={"Origin": BASE})
     assert own.status_code == 200  # the server's own pages still work
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[str]]]:
+    """A local HTTP server that records every request it gets: the server must send none."""
+    contacted: list[str] = []
+
+    class Record(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            contacted.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"The port of Odesa reopened today.\n")
+
+        do_HEAD = do_GET
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", contacted
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "/gradio_api/file={url}/report.txt",
+        "/gradio_api/file={quoted}%2Freport.txt",
+        "/gradio_api/file=//127.0.0.1:{port}/report.txt",
+        "/gradio_api/proxy={url}/report.txt",
+    ],
+)
+def test_no_file_route_fetches_a_url(
+    client: TestClient, listener: tuple[str, list[str]], route: str
+) -> None:
+    url, contacted = listener
+    port = url.rsplit(":", 1)[1]
+    path = route.format(url=url, quoted=quote(url, safe=""), port=port)
+    for method in ("GET", "HEAD"):
+        reply = client.request(method, path)
+        assert reply.status_code in (403, 404), (path, reply.status_code)
+    assert contacted == []
+
+
+def test_no_chat_event_fetches_a_file_given_by_url(
+    client: TestClient, listener: tuple[str, list[str]]
+) -> None:
+    url, contacted = listener
+    before = client.get("/api/v1/documents").json()
+    events = file_events(client)
+    for fn_index, trigger in events:
+        for path in (f"{url}/report.txt", f"  {url.upper()}/report.txt"):
+            data = [[{"path": path, "url": path, "meta": {"_type": "gradio.FileData"}}]]
+            assert run_event(client, fn_index, trigger, data, {}) == [
+                {"msg": "refused", "status": 400}
+            ]
+    assert contacted == []
+    assert client.get("/api/v1/documents").json() == before
+    # the chat's own events still go through the guard's replay of their bodies
+    upload = client.post("/gradio_api/upload", files=[("files", ("odesa.md", b"# Odesa\n\nA.\n"))])
+    data = [
+        [{"path": upload.json()[0], "orig_name": "odesa.md", "meta": {"_type": "gradio.FileData"}}]
+    ]
+    assert "Added" in json.dumps(run_event(client, *events[0], data, {}))
+
+
+@pytest.mark.parametrize(("name", "status"), [("..", 400), ("../..", 400), (".", 415)])
+def test_a_refused_upload_leaves_no_file(
+    client: TestClient, tmp_path: Path, name: str, status: int
+) -> None:
+    """Issue 23: a file named ".." made Gradio answer 400 and keep its temporary files."""
+    reply = client.post(
+        "/gradio_api/upload",
+        files=[("files", ("fine.md", b"# fine\n")), ("files", (name, b"x" * 100_000))],
+    )
+    assert reply.status_code == status
+    left = [p for p in (tmp_path / "gradio").rglob("*") if p.is_file()]
+    assert left == []
+    ok = client.post("/gradio_api/upload", files=[("files", ("kept.md", b"# kept\n"))])
+    assert ok.status_code == 200 and Path(ok.json()[0]).exists()  # a good upload stays

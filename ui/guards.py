@@ -11,6 +11,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import os
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,11 +124,49 @@ class UploadTypeMiddleware:
         self.path = path
         self.suffixes = suffixes
         self.folder = folder
+        self.uploading = 0  # uploads in flight (one event loop: no lock needed)
+        self.begun = 0  # uploads ever begun
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
+        self.uploading += 1
+        self.begun += 1
+        ticket, since, status = self.begun, time.time(), [0]
+
+        async def noted_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self._upload(scope, receive, noted_send)
+        finally:
+            self.uploading -= 1
+            alone = ticket == self.begun and not self.uploading  # no upload overlapped it
+            if status[0] != 200 and alone:
+                self.sweep(since)
+            elif not self.uploading:
+                self.sweep(None)
+
+    def sweep(self, since: float | None) -> None:
+        """Delete what refused uploads left, which ``/gradio_api/file=`` would serve.
+        Gradio parses an upload into ``tmp*`` files at the top of its folder and moves each
+        into a folder of its own once it takes it; an upload it refuses halfway (a file
+        named "..", a body cut short) leaves both kinds. With no upload in flight every
+        ``tmp*`` file at the top is a leftover; with ``since`` (a refused upload that no
+        other overlapped), so is every file saved from then on."""
+        folder = self.folder()
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                if entry.name.startswith("tmp") and entry.is_file(follow_symlinks=False):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                elif since is not None and entry.is_dir(follow_symlinks=False):
+                    _remove_newer(entry.path, since)
+
+    async def _upload(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: dict[str, Any] = {}
         body: list[bytes] = []
 
@@ -164,6 +205,16 @@ class UploadTypeMiddleware:
                     if real.parent != folder:
                         real.parent.rmdir()
         return f"{bad[0]}: unsupported file type; supported: {', '.join(self.suffixes)}"
+
+
+def _remove_newer(folder: str, since: float) -> None:
+    """The files of ``folder`` changed at or after ``since``, and the folder once empty."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_ctime >= since:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+        os.rmdir(folder)
 
 
 class BodyTooLarge(Exception):
@@ -224,3 +275,74 @@ class BodyLimitMiddleware:
                 raise
         if over and not started:
             await refuse(send, 413, detail)
+
+
+class NoFetchMiddleware:
+    """No route or event makes this server fetch a URL a client names.
+
+    Gradio downloads a file an event names by URL (a ``FileData`` whose path is
+    ``http://...``), and ``/gradio_api/file=http://...`` streams one; the product makes no
+    network calls but to a configured language model. Both are refused here: the file
+    routes with a URL (403), and any Gradio event whose JSON holds a file path that is a URL
+    (400; the body is read first, up to ``limit`` bytes, then handed on unchanged).
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str, limit: int = 1 << 20) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not under(scope["path"], self.prefix):
+            await self.app(scope, receive, send)
+            return
+        route = scope["path"][len(self.prefix) :]
+        target = route.split("=", 1)[1] if route.startswith(("/file=", "/proxy=")) else None
+        if target is not None and _URL.match(target):
+            await refuse(send, 403, "this server fetches nothing from other hosts")
+            return
+        if scope["method"] != "POST" or b"json" not in _header(scope, b"content-type"):
+            await self.app(scope, receive, send)
+            return
+        body, messages = b"", []
+        while True:
+            message = await receive()
+            messages.append(message)
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await refuse(send, 413, f"the request body is over {self.limit >> 20} MB")
+                return
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        with contextlib.suppress(ValueError, RecursionError):
+            if _names_a_url(json.loads(body or b"null")):
+                detail = "a file given by URL; this server fetches nothing: upload the file"
+                await refuse(send, 400, detail)
+                return
+
+        async def replay() -> dict[str, Any]:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+_URL = re.compile(r"\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*:|[/\\]{2})")
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    return dict(scope.get("headers") or []).get(name, b"").lower()
+
+
+def _names_a_url(data: Any) -> bool:
+    """Whether ``data`` (an event's JSON) holds a file whose path is a URL, at any depth."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            path = item.get("path")
+            if isinstance(path, str) and _URL.match(path):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -24,6 +24,7 @@ from qa.ui.auth import BasicAuthMiddleware
 from qa.ui.conversations import ChatStore
 from qa.ui.guards import (
     BodyLimitMiddleware,
+    NoFetchMiddleware,
     SameOriginMiddleware,
     UploadTypeMiddleware,
     trusted_hosts,
@@ -32,7 +33,8 @@ from qa.ui.service import MAX_FILES, Service
 
 MULTIPART_SLACK = 64 * 1024  # room for multipart headers around the files themselves
 JSON_LIMIT = 1024 * 1024  # a question with its history, or a search, is far smaller
-GRADIO_UPLOAD = "/gradio_api/upload"  # where the chat's file box sends files
+GRADIO_API = "/gradio_api"  # Gradio's routes and events
+GRADIO_UPLOAD = f"{GRADIO_API}/upload"  # where the chat's file box sends files
 
 
 def create_app(
@@ -81,6 +83,7 @@ def create_app(
     upload = service.max_upload_bytes * MAX_FILES + MULTIPART_SLACK
     limits = {("POST", f"{PREFIX}/documents"): upload}
     app.add_middleware(BodyLimitMiddleware, prefix=PREFIX, default=JSON_LIMIT, limits=limits)
+    app.add_middleware(NoFetchMiddleware, prefix=GRADIO_API)
     app.add_middleware(
         UploadTypeMiddleware,
         path=GRADIO_UPLOAD,
