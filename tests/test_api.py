@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import gradio as gr
 import httpx
 import pytest
@@ -24,10 +25,12 @@ from qa.errors import IndexFormatError, ModelLoadError
 from qa.index import Index
 from qa.types import Answer, Citation, Claim, Document, Generated, Source
 from qa.ui import render
+from qa.ui.auth import Throttle, parse_credentials
 from qa.ui.conversations import ChatStore
 from qa.ui.guards import trusted_hosts
 from qa.ui.handlers import CONTROLS, FAILED, Handlers
 from qa.ui.history import Chats
+from qa.ui.library import Library
 from qa.ui.server import create_app
 from qa.ui.service import Service
 from qa.ui.sources import relative_source, sources
@@ -736,3 +739,95 @@ def test_a_generated_answer_is_shown_as_text_with_its_checks() -> None:
     failed = Generated("m", "", (), (), "No generated answer: the model is rate-limited.")
     html = render.answer_html(dataclasses.replace(answer, generated=failed), "a2")
     assert '<p class="qa-note">No generated answer: the model is rate-limited.</p>' in html
+
+
+def test_failed_logins_are_throttled_with_a_retry_after(sample_index: Index) -> None:
+    """Issue 23: 300 wrong passwords at 22 a second, then the right one worked."""
+    app = create_app(Service(sample_index), USERS)
+    with TestClient(app) as client:
+        for _ in range(5):
+            assert client.get("/api/v1/health", auth=("alice", "wrong")).status_code == 401
+        for user, password in (("alice", USERS["alice"]), ("bob", "hunter2")):
+            refused = client.get("/api/v1/health", auth=(user, password))  # right, too late
+            assert refused.status_code == 429, user
+            assert 0 < int(refused.headers["retry-after"]) <= 60
+        assert client.get("/api/v1/health").status_code == 401  # no login sent: the challenge
+
+
+def test_the_throttle_counts_per_address_and_per_user_and_forgets() -> None:
+    throttle = Throttle(allowed=3, window=60, keys=4)
+    for t in range(3):
+        throttle.failed("address a", "user alice", now=float(t))
+    assert throttle.wait("address a", "user bob", now=3) == 57  # the address
+    assert throttle.wait("address b", "user alice", now=3) == 57  # the user, from elsewhere
+    assert throttle.wait("address b", "user bob", now=3) == 0
+    assert throttle.wait("address a", now=60.5) == 0.0  # the oldest failure is a minute old
+    throttle.failed("address c", now=61)
+    throttle.succeeded("address c")
+    assert "address c" not in throttle.failures  # a login that works clears its count
+    for n in range(10):
+        throttle.failed(f"address {n}", now=62)
+    assert len(throttle.failures) == 4  # bounded memory
+
+
+def test_a_read_only_user_may_ask_and_search_but_not_change(
+    sample_index: Index, tmp_path: Path
+) -> None:
+    auth = tmp_path / "users.txt"
+    auth.write_text("alice:pw1\nread-only carol:pw:2\n", encoding="utf-8")
+    users = parse_credentials(files=[auth])
+    assert users == {"alice": "pw1", "carol": "pw:2"} and users.read_only == {"carol"}
+    app = create_app(Service(sample_index), users)
+    carol, alice = ("carol", "pw:2"), ("alice", "pw1")
+    upload = {"files": ("x.txt", b"Planted report\n\nNothing happened.")}
+    with TestClient(app, base_url=BASE) as client:
+        counts = client.get("/api/v1/health", auth=carol).json()["counts"]
+        asked = client.post("/api/v1/ask", json={"question": MAYOR}, auth=carol)
+        assert asked.json()["short_answer"] == "Ihor Terekhov"
+        assert client.post("/api/v1/search", json={"query": "Kharkiv"}, auth=carol).json()["hits"]
+        doc_id = client.get("/api/v1/documents", auth=carol).json()[0]["id"]
+        for refused in (
+            client.post("/api/v1/documents", files=upload, auth=carol),
+            client.delete(f"/api/v1/documents/{doc_id}", auth=carol),
+            client.post("/gradio_api/upload", files=upload, auth=carol),
+        ):
+            assert refused.status_code == 403
+            assert "read-only" in refused.json()["detail"]
+        assert client.get("/api/v1/health", auth=carol).json()["counts"] == counts
+        # the mark is the server's own: a client sending it changes nothing for alice
+        spoof = {"x-qa-read-only": "1"}
+        added = client.post("/api/v1/documents", files=upload, auth=alice, headers=spoof)
+        assert added.status_code == 200
+    removed = Library(Service(sample_index)).remove(
+        doc_id, gr.Request(headers={"x-qa-read-only": "1"})
+    )
+    assert "not yours" in removed[0] and sample_index.document(doc_id)
+
+
+def test_read_only_is_marked_in_auth_files_only() -> None:
+    users = parse_credentials(["read-only dave:pw"])  # a flag: the user "read-only dave"
+    assert users == {"read-only dave": "pw"} and users.read_only == frozenset()
+
+
+def test_health_and_the_list_are_answered_while_every_worker_is_taken(reader: TestClient) -> None:
+    """Issue 23: under saturation, health waited behind questions for the worker threads."""
+
+    async def probe() -> tuple[int, int, bool]:
+        taken = anyio.to_thread.current_default_thread_limiter()
+        holders = [object() for _ in range(int(taken.total_tokens))]
+        for holder in holders:  # as questions in flight would
+            await taken.acquire_on_behalf_of(holder)
+        try:
+            transport = httpx.ASGITransport(app=reader.app)
+            async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+                with anyio.fail_after(10):
+                    health = await http.get("/api/v1/health")
+                    listing = await http.get("/api/v1/documents")
+                with anyio.move_on_after(1) as waited:  # a question still waits its turn
+                    await http.post("/api/v1/search", json={"query": "Kharkiv"})
+        finally:
+            for holder in holders:
+                taken.release_on_behalf_of(holder)
+        return health.status_code, listing.status_code, waited.cancelled_caught
+
+    assert asyncio.run(probe()) == (200, 200, True)

@@ -8,14 +8,17 @@ never blocks the event loop. Package errors become HTTP errors with the error's 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import ipaddress
 import json
 import logging
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -51,6 +54,7 @@ from qa.ui.service import MAX_FILES, Service, UploadRejected
 from qa.ui.sources import relative_source
 
 Shown = TypeVar("Shown")
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 DEFAULT_WAIT = 30.0  # seconds an upload request waits for its job before answering 202
@@ -270,7 +274,7 @@ def build_router(service: Service) -> APIRouter:
         tags=["documents"],
         responses=errors(422, 503),
     )
-    def list_documents(
+    async def list_documents(
         request: Request,
         response: Response,
         contains: Annotated[
@@ -282,7 +286,8 @@ def build_router(service: Service) -> APIRouter:
         """A page of the stored reports, ordered by source, without their texts; the
         ``X-Total-Count`` header says how many match in all."""
         with http_errors():
-            listing = service.catalog(contains, limit=limit, offset=offset)
+            page = functools.partial(service.catalog, contains, limit=limit, offset=offset)
+            listing = await ahead(page)
         response.headers["X-Total-Count"] = str(listing.total)
         return public(request, [info.to_dict() for info in listing.documents])
 
@@ -389,13 +394,29 @@ def build_router(service: Service) -> APIRouter:
         tags=["service"],
         responses=errors(503),
     )
-    def health() -> dict[str, Any]:
-        """Whether the service is up, with its model and what the index holds."""
+    async def health() -> dict[str, Any]:
+        """Whether the service is up, with its model and what the index holds (answered
+        ahead of questions waiting for a worker)."""
         with http_errors():
-            counts = service.counts()
+            counts = await ahead(service.counts)
         return {"status": "ok", "version": __version__, "model": service.model, "counts": counts}
 
     return api
+
+
+AHEAD_THREADS = 4  # health and the document list: threads of their own
+# one limiter per event loop (a limiter belongs to the loop it was made in)
+_AHEAD: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def ahead(work: Callable[[], T]) -> T:
+    """``work`` (quick, blocking) in a thread not counted against the worker threads that
+    answer questions: under load, health and the document list do not wait behind them."""
+    loop = asyncio.get_running_loop()
+    limiter = _AHEAD.get(loop) or _AHEAD.setdefault(loop, anyio.CapacityLimiter(AHEAD_THREADS))
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
 
 
 def _read(upload: UploadFile, name: str, limit: int) -> bytes:

@@ -18,6 +18,7 @@ import gradio as gr
 from qa.errors import DocumentNotFoundError
 from qa.types import DocumentInfo
 from qa.ui import render
+from qa.ui.auth import READ_ONLY_HEADER
 from qa.ui.service import Service
 from qa.ui.sources import relative_source
 
@@ -80,11 +81,15 @@ class Library:
         )
         return html, gr.Button(visible=True), doc.id
 
-    def remove(self, doc_id: str | None) -> tuple[Any, ...]:
+    def remove(self, doc_id: str | None, request: gr.Request | None = None) -> tuple[Any, ...]:
         """Remove the open report. Returns the status line, what :meth:`open` returns with
-        nothing open, the header, and a change (:meth:`changed`)."""
+        nothing open, the header, and a change (:meth:`changed`). A read-only user (marked
+        by the login middleware) is told so, and nothing is removed."""
         if not doc_id:  # the user said no
             return (gr.skip(),) * 6
+        if request is not None and request.headers.get(READ_ONLY_HEADER.decode()):
+            note = '<p class="qa-note">You may ask and search; removing reports is not yours.</p>'
+            return note, *(gr.skip(),) * 5
         try:
             doc = self.service.remove_exact(doc_id)
             where = relative_source(doc.source, self.service.roots())
