@@ -87,6 +87,15 @@ class LocalIndex(Index):
         width = self.store.vector_bytes()
         if width is not None:
             manifest.check_vectors(width, path / STORE)
+        said = manifest.settings()
+        built = self.store.built_with(said)
+        for key, value in said.items():
+            if built.get(key, value) != value:
+                raise IndexFormatError(
+                    f"{path / MANIFEST} does not match its index: it says {key} {value}, the "
+                    f"index was built with {built[key]}; put the manifest back, or rebuild "
+                    "the index with `qa ingest`"
+                )
 
     @property
     def snapshot(self) -> derived.Snapshot:

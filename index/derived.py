@@ -13,9 +13,11 @@ segment is rewritten once more than half of it is removed, so a search visits a 
 segments at most and removed rows do not pile up; a chunk is merged about log10(N) times.
 
 ``state.json`` records each file's size, modification time and SHA-256 (taken when it was
-written). A file whose size changed is damaged; one whose modification time changed has its
-SHA-256 checked. Opening an index so costs no read of its vectors beyond loading them. Any
-damage means the set is rebuilt from SQLite, the truth.
+written). Every file is checked against its SHA-256 when its segment is read from disk (at
+open, and when another process's write brings new segments), whatever its modification time
+says: bit rot keeps the time. SHA-256 ran at 1.4 GB/s on a 2-core EPYC, so at a million
+chunks (1.5 GB of vectors) opening costs about 1 s more; segments already in memory are not
+read again. Any damage means the set is rebuilt from SQLite, the truth.
 """
 
 from __future__ import annotations
@@ -253,14 +255,12 @@ def _fingerprint(path: Path) -> list:
 
 
 def _intact(folder: Path, files: dict[str, list]) -> bool:
-    """Whether the files are as written: same size, and same time or else same SHA-256."""
+    """Whether the files are as written: same size and same SHA-256 (the time recorded
+    with them is not trusted: flipped bits keep it)."""
     if not isinstance(files, dict) or not files:
         return False
-    for name, (size, mtime, sha) in files.items():
-        stat = (folder / name).stat()
-        if stat.st_size != size:
-            return False
-        if stat.st_mtime_ns != mtime and digest(folder / name) != sha:
+    for name, (size, _, sha) in files.items():
+        if (folder / name).stat().st_size != size or digest(folder / name) != sha:
             return False
     return True
 

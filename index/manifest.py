@@ -90,6 +90,12 @@ class Manifest:
                 f"{self.chunk_overlap}: {exc}"
             ) from None
 
+    def settings(self) -> dict[str, str]:
+        """What the index's chunks and vectors were made with, as text: the store keeps the
+        same, so an edited or swapped manifest is found."""
+        names = ("model", "dim", "tokenizer", "chunk_size", "chunk_overlap")
+        return {name: str(getattr(self, name)) for name in names}
+
     def check_vectors(self, width: int, path: Path) -> None:
         """Fail when a stored embedding of ``width`` bytes is not ``dim`` float32 values, before
         the vectors are reshaped; ``path`` is the file holding them."""

@@ -113,6 +113,17 @@ class Store:
         for db in idle:
             db.close()
 
+    def built_with(self, settings: dict[str, str]) -> dict[str, str]:
+        """The settings the index was built with, as first recorded: ``settings`` are
+        recorded where none are yet (an index made before they were kept), unless the file
+        cannot be written (read-only media), which changes nothing."""
+        rows = [(f"built.{key}", value) for key, value in settings.items()]
+        with self._db() as db:
+            with contextlib.suppress(sqlite3.OperationalError):
+                db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)", rows)
+            found = db.execute("SELECT key, value FROM meta WHERE key LIKE 'built.%'").fetchall()
+        return {key.removeprefix("built."): value for key, value in found}
+
     def generation(self) -> int:
         with self._db() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()

@@ -501,8 +501,31 @@ def _overwrite_vectors(folder: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _rot(name: str, at: int = 100, size: int = 64) -> Callable[[Path], None]:
+    """Bit rot: ``size`` bytes of a segment file flipped, its size and time kept."""
+
+    def damage(folder: Path) -> None:
+        path = folder / name
+        stat = path.stat()
+        data = bytearray(path.read_bytes())
+        start = min(at, max(0, len(data) - size))
+        data[start : start + size] = bytes(b ^ 0x55 for b in data[start : start + size])
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    damage.__name__ = f"rot_{name}"
+    return damage
+
+
+SEGMENT_FILES = ("dense.faiss", "docs.npy", "ids.npy", "indptr.npy", "lengths.npy", "tf.npy")
+
+
 @pytest.mark.local_only
-@pytest.mark.parametrize("damage", [_shuffle_ids, _overwrite_vectors])
+@pytest.mark.parametrize(
+    "damage",
+    [_shuffle_ids, _overwrite_vectors, *(_rot(name) for name in SEGMENT_FILES), _rot("vocab.txt")],
+    ids=lambda d: d.__name__,
+)
 def test_same_size_damage_to_derived_files_is_found_and_repaired(
     sample_index: Index, embedder: Embedder, damage: Callable[[Path], None]
 ) -> None:
@@ -721,3 +744,23 @@ def test_opening_an_index_does_not_start_jax(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["False", "imported"]
+
+
+@pytest.mark.local_only
+@pytest.mark.parametrize(("key", "value"), [("chunk_size", 300), ("chunk_overlap", 10)])
+def test_an_edited_manifest_is_found(
+    sample_index: Index, embedder: Embedder, key: str, value: int
+) -> None:
+    """Issue 23: a manifest's chunk_size edited by hand was taken as the truth."""
+    sample_index.close()
+    path = sample_index.path / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    was = manifest[key]
+    path.write_text(json.dumps({**manifest, key: value}), encoding="utf-8")
+    with pytest.raises(
+        IndexFormatError, match=rf"it says {key} {value}, the index was built with {was}"
+    ):
+        Index.open(sample_index.path, embedder=embedder)
+    path.write_text(json.dumps(manifest), encoding="utf-8")  # put back: it opens again
+    with Index.open(sample_index.path, embedder=embedder) as again:
+        assert again.search(KINZHAL, k=1)
