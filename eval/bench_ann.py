@@ -30,7 +30,7 @@ K = 10
 def load_vectors(path: Path) -> tuple[np.ndarray, LocalIndex]:
     index = local_index(path)
     ids = index.store.chunk_ids()
-    vectors, _ = index.store.chunk_data(int(ids[0]), int(ids[-1]), index.manifest.dim)
+    vectors, _, _ = index.store.chunk_data(int(ids[0]), int(ids[-1]), index.manifest.dim)
     return np.ascontiguousarray(vectors), index
 
 

@@ -32,7 +32,7 @@ SCIFACT = Path(__file__).resolve().parents[1].parent / "shared/bench/scifact-tra
 def stored(index: LocalIndex) -> Iterator[NewDocument]:
     """Every document of ``index`` with its chunks' spans and embeddings, as stored."""
     ids = index.store.chunk_ids()
-    vectors, _ = index.store.chunk_data(int(ids[0]), int(ids[-1]), index.manifest.dim)
+    vectors, _, _ = index.store.chunk_data(int(ids[0]), int(ids[-1]), index.manifest.dim)
     row = {int(cid): i for i, cid in enumerate(ids)}
     chunks = index.store.chunks(ids.tolist())
     by_doc: dict[str, list[int]] = {}

@@ -1,10 +1,12 @@
 """Sustained load: many users asking at once for minutes; latency, errors, and the server's
 memory over time.
 
-    python -m qa.eval.soak [--users 50] [--seconds 120] [--warmup 30]
+    python -m qa.eval.soak [--users 50] [--seconds 120] [--warmup 30] [--think 5]
 
 Each simulated user asks the sample questions in turn over the REST API (with a search and a
-health check now and then) as fast as answers come. The server's RSS is sampled every few
+health check now and then) as fast as answers come, or ``--think`` seconds after each answer
+(a person reading it). Health checks are timed apart too: under saturation they show whether
+the server still answers its monitor. The server's RSS is sampled every few
 seconds; after ``--warmup`` seconds it should stay level (growth is what a leak looks like).
 """
 
@@ -24,8 +26,10 @@ from qa.eval.serving import Server, percentiles, sample_questions, serve
 SAMPLE_EVERY = 5.0  # seconds between memory samples
 
 
-def user(url: str, questions: list[str], until: float, seed: int, out: dict[str, list]) -> None:
-    """One user's loop; latencies and errors are appended to ``out``."""
+def user(
+    url: str, questions: list[str], until: float, seed: int, out: dict[str, list], think: float
+) -> None:
+    """One user's loop; latencies and errors are appended to ``out`` (health's also apart)."""
     rng = random.Random(seed)
     with httpx.Client(base_url=url, timeout=300) as client:
         while time.monotonic() < until:
@@ -43,7 +47,12 @@ def user(url: str, questions: list[str], until: float, seed: int, out: dict[str,
                 ok = response.status_code == 200
             except httpx.HTTPError:
                 ok = False
-            out["seconds" if ok else "errors"].append(time.perf_counter() - start)
+            took = time.perf_counter() - start
+            out["seconds" if ok else "errors"].append(took)
+            if path.endswith("/health") and ok:
+                out["health"].append(took)
+            if think:
+                time.sleep(think * rng.uniform(0.5, 1.5))
 
 
 def memory(
@@ -60,16 +69,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=120, help="length of the run")
     parser.add_argument("--warmup", type=float, default=30, help="seconds before RSS counts")
     parser.add_argument("--pythonpath", help="run the server from this installed copy")
+    parser.add_argument("--think", type=float, default=0.0, help="seconds between requests")
     args = parser.parse_args(argv)
     questions = sample_questions()
-    out: dict[str, list] = {"seconds": [], "errors": []}
+    out: dict[str, list] = {"seconds": [], "errors": [], "health": []}
     samples: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp) / "index", args.pythonpath) as srv:
         start_rss = srv.rss_mb()
         started = time.monotonic()
         until = started + args.seconds
         threads = [
-            threading.Thread(target=user, args=(srv.url, questions, until, seed, out))
+            threading.Thread(target=user, args=(srv.url, questions, until, seed, out, args.think))
             for seed in range(args.users)
         ]
         threads.append(threading.Thread(target=memory, args=(srv, until, started, samples)))
@@ -85,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         f"({done / args.seconds:.1f}/s), {len(out['errors'])} errors; "
         f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {top:.0f} ms"
     )
+    if out["health"]:
+        h50, h95, _ = percentiles(out["health"])
+        print(f"health: {len(out['health'])} checks, p50 {h50:.0f} ms, p95 {h95:.0f} ms")
     print("rss MB over time: " + ", ".join(f"{t:.0f}s {mb:.0f}" for t, mb in samples))
     warm = [mb for t, mb in samples if t >= args.warmup]
     if warm:

@@ -22,6 +22,7 @@ that runs meanwhile uses the state it started with, and leaves out chunks remove
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,8 @@ from qa.index.retrieve import Retriever, SegmentCandidates
 from qa.index.segment import Segment
 from qa.index.store import NewDocument, Store
 from qa.types import Document, Hit
+
+log = logging.getLogger(__name__)
 
 STORE = "index.sqlite"
 WRITER_LOCK = ".lock"
@@ -220,7 +223,12 @@ class LocalIndex(Index):
             except OSError:  # a read-only index still works, from memory
                 self._snapshot = derived.catch_up(self.store, self.manifest.dim, loaded)
                 return
-            self._publish(derived.catch_up(self.store, self.manifest.dim, loaded))
+            embed = self._encode_again  # a vector that rotted in the store is made again
+            self._publish(derived.catch_up(self.store, self.manifest.dim, loaded, embed))
+
+    def _encode_again(self, texts: list[str]) -> np.ndarray:
+        log.warning("re-embedding %d chunk(s): their stored vectors fail the checksum", len(texts))
+        return self.embedder.encode(texts)
 
     def _chunk_count(self) -> int:
         return self.store.counts()["chunks"]

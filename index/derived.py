@@ -29,12 +29,13 @@ import math
 import os
 import secrets
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from qa.errors import IndexFormatError
 from qa.index.segment import Segment
 from qa.index.store import Store
 
@@ -175,11 +176,18 @@ def saved_next(folder: Path) -> int | None:
         return None
 
 
-def catch_up(store: Store, dim: int, snapshot: Snapshot | None) -> Snapshot:
+def catch_up(
+    store: Store,
+    dim: int,
+    snapshot: Snapshot | None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+) -> Snapshot:
     """``snapshot`` brought up to the store: chunks added since go into new segments, chunks
     removed since are marked. Costs one read of the chunk ids, plus the new chunks. Without
     a snapshot, or if the store holds chunks the snapshot should have and has not (a store
-    restored from a backup), the set is built from scratch."""
+    restored from a backup), the set is built from scratch. A stored vector that fails its
+    checksum is made again from its chunk's text with ``embed`` and stored (without it, an
+    IndexFormatError)."""
     generation = store.generation()
     stored = store.chunk_ids()
     snapshot = snapshot or empty()
@@ -191,7 +199,16 @@ def catch_up(store: Store, dim: int, snapshot: Snapshot | None) -> Snapshot:
     new = stored[stored > snapshot.max_id()]
     for first in range(0, len(new), REBUILD_CHUNKS):
         ids = new[first : first + REBUILD_CHUNKS]
-        vectors, texts = store.chunk_data(int(ids[0]), int(ids[-1]), dim)
+        vectors, texts, damaged = store.chunk_data(int(ids[0]), int(ids[-1]), dim)
+        if damaged:
+            if embed is None:
+                raise IndexFormatError(
+                    f"{store.path} is damaged: the vector of chunk {int(ids[damaged[0]])} "
+                    "fails its checksum"
+                )
+            vectors = vectors.copy()
+            vectors[damaged] = embed([texts[i] for i in damaged])
+            store.put_vectors(ids[damaged], vectors[damaged])
         snapshot = snapshot.added(ids, vectors, texts)
     return snapshot.merged().at(generation)
 

@@ -12,14 +12,16 @@ import contextlib
 import json
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from qa.errors import IndexFormatError
-from qa.types import Catalog, Chunk, Document, DocumentInfo
+from qa.types import Catalog, Chunk, Document, DocumentInfo, content_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,7 +34,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER,
-    embedding BLOB NOT NULL
+    embedding BLOB NOT NULL, crc INTEGER
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY);
@@ -80,6 +82,12 @@ class Store:
             with self._db() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(SCHEMA)
+                columns = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
+                if "crc" not in columns:  # made before vectors had checksums: theirs stay NULL
+                    with contextlib.suppress(sqlite3.OperationalError):  # read-only media
+                        db.execute("ALTER TABLE chunks ADD COLUMN crc INTEGER")
+                        columns.add("crc")
+            self._crc = "c.crc" if "crc" in columns else "NULL"  # NULL: not checked
         except sqlite3.Error as exc:
             self.close()
             raise IndexFormatError(f"{path} is not a readable index database: {exc}") from exc
@@ -272,18 +280,49 @@ class Store:
             rows = db.execute("SELECT id FROM chunks ORDER BY id").fetchall()
         return np.array([row[0] for row in rows], dtype=np.int64)
 
-    def chunk_data(self, first: int, last: int, dim: int) -> tuple[np.ndarray, list[str]]:
+    def chunk_data(
+        self, first: int, last: int, dim: int
+    ) -> tuple[np.ndarray, list[str], list[int]]:
         """The embeddings and texts of the chunks with ids from ``first`` to ``last``, in id
-        order, read in one snapshot (a write meanwhile is not half seen)."""
+        order, read in one snapshot (a write meanwhile is not half seen), and the positions
+        of the vectors that fail their checksum (their texts are sound: a text that no
+        longer hashes to its document's id is an IndexFormatError)."""
         with self._db() as db:
             rows = db.execute(
-                'SELECT c.embedding, substr(d.text, c.start + 1, c."end" - c.start) '
-                "FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                'SELECT c.embedding, substr(d.text, c.start + 1, c."end" - c.start), '
+                f"{self._crc}, c.id, c.doc_id FROM chunks c JOIN documents d ON d.id = c.doc_id "
                 "WHERE c.id BETWEEN ? AND ? ORDER BY c.id",
                 (first, last),
             ).fetchall()
+            self._check_texts(db, rows)
         vectors = np.frombuffer(b"".join(row[0] for row in rows), dtype=np.float32)
-        return vectors.reshape(len(rows), dim), [row[1] for row in rows]
+        damaged = [
+            i for i, row in enumerate(rows) if row[2] is not None and zlib.crc32(row[0]) != row[2]
+        ]
+        return vectors.reshape(len(rows), dim), [row[1] for row in rows], damaged
+
+    def put_vectors(self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
+        """Store ``vectors`` (re-embedded) for the chunks ``ids``, with their checksums."""
+        rows = [(v.tobytes(), zlib.crc32(v.tobytes()), int(i)) for i, v in zip(ids, vectors)]
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("UPDATE chunks SET embedding = ?, crc = ? WHERE id = ?", rows)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _check_texts(self, db: sqlite3.Connection, rows: list[Any]) -> None:
+        """IndexFormatError when a document's text no longer hashes to its id: SQLite's own
+        integrity check does not look inside the values."""
+        for doc_id in dict.fromkeys(row[4] for row in rows):
+            (text,) = db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            if content_id(text) != doc_id:
+                raise IndexFormatError(
+                    f"{self.path} is damaged: the text of document {doc_id} no longer matches "
+                    "its id; add the report again from its file"
+                )
 
     def chunk_ids_matching(
         self,
@@ -348,17 +387,11 @@ def _insert(db: sqlite3.Connection, new: NewDocument) -> list[int]:
     )
     ids = []
     for ordinal, ((start, end), vector) in enumerate(zip(new.spans, new.embeddings)):
+        data = vector.astype(np.float32).tobytes()
         cursor = db.execute(
-            'INSERT INTO chunks (doc_id, ordinal, start, "end", page, embedding) '
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                doc.id,
-                ordinal,
-                start,
-                end,
-                doc.page_at(start),
-                vector.astype(np.float32).tobytes(),
-            ),
+            'INSERT INTO chunks (doc_id, ordinal, start, "end", page, embedding, crc) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (doc.id, ordinal, start, end, doc.page_at(start), data, zlib.crc32(data)),
         )
         assert cursor.lastrowid is not None
         ids.append(cursor.lastrowid)

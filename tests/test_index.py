@@ -764,3 +764,50 @@ def test_an_edited_manifest_is_found(
     path.write_text(json.dumps(manifest), encoding="utf-8")  # put back: it opens again
     with Index.open(sample_index.path, embedder=embedder) as again:
         assert again.search(KINZHAL, k=1)
+
+
+@pytest.mark.local_only
+def test_a_vector_rotted_in_the_store_is_made_again_when_the_index_is_rebuilt(
+    sample_index: Index, embedder: Embedder
+) -> None:
+    """Issue 23: bytes flipped inside index.sqlite's vectors, then a rebuild, gave wrong
+    answers while PRAGMA integrity_check said ok."""
+    import shutil
+    import sqlite3
+
+    before = sample_index.search(KINZHAL, k=5)
+    sample_index.close()
+    store = sample_index.path / "index.sqlite"
+    with sqlite3.connect(store) as db:
+        rows = db.execute("SELECT id, embedding FROM chunks ORDER BY id LIMIT 3").fetchall()
+        for chunk_id, vector in rows:
+            flipped = vector[:100] + bytes(b ^ 0x55 for b in vector[100:164]) + vector[164:]
+            db.execute("UPDATE chunks SET embedding = ? WHERE id = ?", (flipped, chunk_id))
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    shutil.rmtree(sample_index.path / "derived")  # the rebuild reads every row
+    with Index.open(sample_index.path, embedder=embedder) as again:
+        after = again.search(KINZHAL, k=5)
+    assert [(h.doc_id, h.start) for h in after] == [(h.doc_id, h.start) for h in before]
+    for was, now in zip(before, after):
+        assert now.dense_score == pytest.approx(was.dense_score, abs=1e-4)
+    with sqlite3.connect(store) as db:  # repaired in the store too
+        repaired = db.execute("SELECT embedding FROM chunks ORDER BY id LIMIT 3").fetchall()
+    for (fixed,), (_, original) in zip(repaired, rows):  # the text's embedding again
+        again_vector = np.frombuffer(fixed, dtype=np.float32)
+        assert np.allclose(again_vector, np.frombuffer(original, dtype=np.float32), atol=1e-4)
+
+
+@pytest.mark.local_only
+def test_a_text_rotted_in_the_store_is_a_clear_error(
+    sample_index: Index, embedder: Embedder
+) -> None:
+    import shutil
+    import sqlite3
+
+    sample_index.close()
+    with sqlite3.connect(sample_index.path / "index.sqlite") as db:
+        doc_id, text = db.execute("SELECT id, text FROM documents LIMIT 1").fetchone()
+        db.execute("UPDATE documents SET text = ? WHERE id = ?", (text.swapcase(), doc_id))
+    shutil.rmtree(sample_index.path / "derived")
+    with pytest.raises(IndexFormatError, match=f"the text of document {doc_id} no longer"):
+        Index.open(sample_index.path, embedder=embedder)
