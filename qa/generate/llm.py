@@ -202,6 +202,9 @@ class _Pump:
         except httpx.HTTPError as exc:
             reason = type(exc).__name__
             self._put(GenerationError(f"cannot reach the language model ({reason})"))
+        except Exception as exc:  # else the asker would wait out the deadline for nothing
+            reason = type(exc).__name__
+            self._put(GenerationError(f"reading the language model's reply failed ({reason})"))
 
     def _put(self, item: object) -> bool:
         """Hand ``item`` on; False once the asker has gone (the thread then hangs up)."""
