@@ -798,10 +798,13 @@ def test_a_read_only_user_may_ask_and_search_but_not_change(
         spoof = {"x-qa-read-only": "1"}
         added = client.post("/api/v1/documents", files=upload, auth=alice, headers=spoof)
         assert added.status_code == 200
-    removed = Library(Service(sample_index)).remove(
-        doc_id, gr.Request(headers={"x-qa-read-only": "1"})
-    )
+    library, reader = Library(Service(sample_index)), gr.Request(headers={"x-qa-read-only": "1"})
+    removed = library.remove(doc_id, reader)
     assert "not yours" in removed[0] and sample_index.document(doc_id)
+    # the chat shows a reader no Remove button and no upload box; others both
+    writer = gr.Request(headers={})
+    assert [library.open(doc_id, r)[1].visible for r in (reader, writer)] == [False, True]
+    assert [library.upload_box(r).visible for r in (reader, writer)] == [False, True]
 
 
 def test_read_only_is_marked_in_auth_files_only() -> None:

@@ -209,6 +209,11 @@ class BasicAuthMiddleware:
         return sent is not None and expected is not None and ok
 
 
+def read_only(request: Any) -> bool:
+    """Whether the login middleware marked this (Gradio) request's user as read-only."""
+    return request is not None and bool(request.headers.get(READ_ONLY_HEADER.decode()))
+
+
 WRITE_ROUTES = ("/api/v1/documents", "/gradio_api/upload")  # and everything under them
 
 

@@ -294,6 +294,7 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
     )
     shown = [view, remove, opened]
     listing.input(library.open, listing, shown, queue=False, trigger_mode="always_last", **PRIVATE)
+    tab.select(library.upload_box, None, upload, queue=False, **PRIVATE)  # none for readers
     remove.click(
         library.remove,
         opened,

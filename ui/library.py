@@ -18,7 +18,7 @@ import gradio as gr
 from qa.errors import DocumentNotFoundError
 from qa.types import DocumentInfo
 from qa.ui import render
-from qa.ui.auth import READ_ONLY_HEADER
+from qa.ui.auth import read_only
 from qa.ui.service import Service
 from qa.ui.sources import relative_source
 
@@ -62,9 +62,9 @@ class Library:
         choices = [(label(d, roots), d.id) for d in page.documents]
         return gr.Radio(choices=choices, value=None), f'<p class="qa-note">{note}</p>'
 
-    def open(self, doc_id: str | None) -> tuple[str, Any, str]:
-        """The report as text, the Remove button (shown once a report is open) and the open
-        report's id."""
+    def open(self, doc_id: str | None, request: gr.Request | None = None) -> tuple[str, Any, str]:
+        """The report as text, the Remove button (shown once a report is open, to a user
+        who may change the index) and the open report's id."""
         if not doc_id:
             return EMPTY_VIEW, gr.Button(visible=False), ""
         try:
@@ -79,7 +79,11 @@ class Library:
             f'<p class="src-meta">{" · ".join(escape(m) for m in meta)}</p>'
             f'<div class="doc-text" tabindex="0">{escape(doc.text)}</div></article>'
         )
-        return html, gr.Button(visible=True), doc.id
+        return html, gr.Button(visible=not read_only(request)), doc.id
+
+    def upload_box(self, request: gr.Request | None = None) -> Any:
+        """The upload box, shown only to a user who may change the index."""
+        return gr.File(visible=not read_only(request))
 
     def remove(self, doc_id: str | None, request: gr.Request | None = None) -> tuple[Any, ...]:
         """Remove the open report. Returns the status line, what :meth:`open` returns with
@@ -87,7 +91,7 @@ class Library:
         by the login middleware) is told so, and nothing is removed."""
         if not doc_id:  # the user said no
             return (gr.skip(),) * 6
-        if request is not None and request.headers.get(READ_ONLY_HEADER.decode()):
+        if read_only(request):
             note = '<p class="qa-note">You may ask and search; removing reports is not yours.</p>'
             return note, *(gr.skip(),) * 5
         try:
