@@ -7,13 +7,15 @@ does not see that; these checks look for a *rival*, a word of the sentence in th
 one the question asks about:
 
 - a slot: a word the question and the sentence share ("mayor", "missiles", "region") has
-  words attached to it, before it or after its "of" ("Kharkiv's mayor", "the mayor of
-  Kharkiv", "cruise missiles"), and the sentence's attach a word the question's do not while
-  the question's attach one the sentence's do not ("ballistic" against "cruise");
+  names attached to it, before it or after its "of" ("Kharkiv's mayor", "the mayor of
+  Kharkiv", "Kalibr missiles"), and the sentence's attach a name the question's do not while
+  the question's attach one the sentence's do not ("Kalibr" against "Iskander"); a title's
+  other words count too ("foreign" against "Defence" minister), a thing's do not (a verb or
+  another wording before "missiles" is no rival);
 - a title: the question's (mayor) is not in the sentence, another (governor) is beside the
   answer;
-- a day: the question's weekday, month or year is not in the sentence or its neighbours,
-  another of the same kind is;
+- a day: the question's weekday or month is not in the sentence or its neighbours, another
+  of the same kind is; a year is looked for in the sentence first;
 - a figure: the question's figure is not in the sentence, another is, outside the answer.
 """
 
