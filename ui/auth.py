@@ -165,39 +165,14 @@ class BasicAuthMiddleware:
             await self.app({**scope, "headers": headers}, receive, send)
             return
         self.throttle.failed(*keys)  # no credentials at all is no failed login
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
-            return
         challenge = f'Basic realm="{self.realm}", charset="UTF-8"'.encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"www-authenticate", challenge),
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"401 Unauthorized: log in first\n"})
+        body = b"401 Unauthorized: log in first\n"
+        await _answer(scope, send, 401, (b"www-authenticate", challenge), body)
 
     async def _refuse(self, scope: Scope, send: Send, wait: float) -> None:
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
-            return
         seconds = str(math.ceil(wait)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"retry-after", seconds),
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                ],
-            }
-        )
         body = b"429 Too many failed logins: try again in " + seconds + b" s\n"
-        await send({"type": "http.response.body", "body": body})
+        await _answer(scope, send, 429, (b"retry-after", seconds), body)
 
     def _allowed(self, sent: tuple[bytes, bytes] | None) -> bool:
         user, password = sent if sent else (b"", b"")
@@ -207,6 +182,18 @@ class BasicAuthMiddleware:
             password, expected if expected is not None else b"\0" + password
         )
         return sent is not None and expected is not None and ok
+
+
+async def _answer(
+    scope: Scope, send: Send, status: int, header: tuple[bytes, bytes], body: bytes
+) -> None:
+    """A refusal as plain text with ``header``; a websocket is closed instead."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    headers = [header, (b"content-type", b"text/plain; charset=utf-8")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def read_only(request: Any) -> bool:
