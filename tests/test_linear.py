@@ -76,7 +76,10 @@ def test_a_20_mb_hostile_text_or_markdown_file_is_read_in_seconds(
     start = time.monotonic()
     document = load_bytes(data, filename)
     split_sentences(document.text)  # as chunking does next
-    assert time.monotonic() - start < 30
+    # 1-13 s on an idle 2-core machine; a quadratic parser takes hours: the bound tells the
+    # two apart on a loaded machine too (both cores busy: 33 s for the initials)
+    assert time.monotonic() - start < 120
+    assert len(document.text) > 19 * MB
 
 
 def test_a_page_that_takes_too_long_is_refused_with_its_name() -> None:
@@ -85,5 +88,5 @@ def test_a_page_that_takes_too_long_is_refused_with_its_name() -> None:
     start = time.monotonic()
     with pytest.raises(IngestError, match=r"^page\.html: took over 1 s to read; is it a report"):
         load_bytes(b"<p>x" * (20 * MB // 4), "page.html", read_seconds=1)
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 15  # the limit, one 64 KB piece and the decoding
     assert load_bytes(b"<p>A short page.</p>", "page.html", read_seconds=1).text
