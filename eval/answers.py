@@ -22,11 +22,11 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from qa.answer import ask
+from qa.engine import Engine
 from qa.errors import QAError
 from qa.eval.metrics import (
     abstention_scores,
@@ -41,7 +41,7 @@ from qa.eval.metrics import (
     reliability,
     supporting_sentence_correct,
 )
-from qa.index import Index
+from qa.options import AskOptions, Filters, SearchOptions
 from qa.types import Answer, Generated, Hit
 
 RECALL_KS = (1, 2, 3, 5, 10)  # the recall@k curve of the expected document
@@ -263,32 +263,31 @@ def score_retrieval(item: Item, hits: list[Hit]) -> dict[str, Any] | None:
 
 
 def run(
-    index: Index,
+    engine: Engine,
     items: Iterable[Item],
     progress: Callable[[Iterable[Item]], Iterable[Item]] = lambda xs: xs,
     *,
+    options: AskOptions = AskOptions(),
     retrieval_depth: int | None = RETRIEVAL_DEPTH,
-    per_item: Callable[[Item], dict[str, Any]] | None = None,
-    **options: Any,
+    per_item: Callable[[Item], Filters] | None = None,
 ) -> list[dict[str, Any]]:
-    """Ask every question of the set (timing each) and score the replies.
+    """Ask every question of the set with ``options`` (timing each) and score the replies.
 
-    ``options`` go to :func:`qa.answer.ask` (k, mode, filters), updated by ``per_item(item)``
-    when given (e.g. a filter to the question's own document). With ``retrieval_depth``, each
-    question with an expected document is also searched (same mode and filters, that many
-    chunks) to score retrieval on its own; that search is not part of the timing.
+    ``per_item(item)``, when given, sets the filters of each question (e.g. to its own
+    document). With ``retrieval_depth``, each question with an expected document is also
+    searched (same mode and filters, that many chunks) to score retrieval on its own; that
+    search is not part of the timing.
     """
     results = []
-    text_of = lambda doc_id: index.document(doc_id).text  # noqa: E731
+    text_of = lambda doc_id: engine.document(doc_id).text  # noqa: E731
     for item in progress(items):
-        asked = {**options, **(per_item(item) if per_item else {})}
+        asked = replace(options, filters=per_item(item)) if per_item else options
         start = time.perf_counter()
-        reply = ask(index, item.question, **asked)
+        reply = engine.ask(item.question, asked)
         row = score_answer(item, reply, time.perf_counter() - start, text_of)
         if retrieval_depth and item.doc:
-            search_options = {k: v for k, v in asked.items() if k not in ("k", "reader", "llm")}
-            hits = index.search(item.question, k=retrieval_depth, **search_options)
-            row["retrieval"] = score_retrieval(item, hits)
+            deeper = SearchOptions(retrieval_depth, asked.mode, asked.filters)
+            row["retrieval"] = score_retrieval(item, engine.search(item.question, deeper))
         results.append(row)
     return results
 

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from qa.answer import ask
-from qa.answer.answerer import DEFAULT_K
 from qa.config import sample_corpus
+from qa.engine import Engine
 from qa.eval.serving import percentiles, sample_questions
 from qa.index import Index
+from qa.options import ASK_K, AskOptions
 from qa.reader.reader import BUNDLED_READER, Reader
 
 
@@ -41,14 +41,14 @@ def timed(call: Callable[[str], Any], questions: list[str], rounds: int) -> Any:
     return seconds, results
 
 
-def short_answer(index: Index, k: int, reader: Reader, question: str) -> str | None:
-    return ask(index, question, k=k, reader=reader).short_answer
+def short_answer(engine: Engine, k: int, question: str) -> str | None:
+    return engine.ask(question, AskOptions(k)).short_answer
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reader", type=Path, help="an exported reader (qa.reader.train)")
-    parser.add_argument("--k", type=int, default=DEFAULT_K, help="passages per answer")
+    parser.add_argument("--k", type=int, default=ASK_K, help="passages per answer")
     parser.add_argument("--rounds", type=int, default=2, help="rounds; the first is not timed")
     args = parser.parse_args(argv)
     questions = sample_questions()
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         base: list[str | None] = []
         for name, bf16 in (("answer, float32", False), ("answer, bf16", True)):
             reader = Reader.load(args.reader or BUNDLED_READER, bf16=bf16)
-            short = functools.partial(short_answer, index, args.k, reader)
+            short = functools.partial(short_answer, Engine(index, reader=reader), args.k)
             seconds, answers = timed(short, questions, rounds)
             differ = None if not base else sum(a != b for a, b in zip(answers, base))
             base = base or answers

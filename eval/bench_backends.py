@@ -21,10 +21,11 @@ from pathlib import Path
 
 from qa.eval.beir import evaluate, load_beir
 from qa.eval.suite import ingest
-from qa.index import MODES, Index
+from qa.index import Index
 from qa.index.base import BATCH_CHUNKS
 from qa.index.core import LocalIndex, local_index
 from qa.index.store import NewDocument
+from qa.options import MODES
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared/bench/scifact-train"
 

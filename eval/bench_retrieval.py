@@ -16,7 +16,8 @@ from pathlib import Path
 
 from qa.eval.beir import evaluate, load_beir
 from qa.eval.suite import ingest
-from qa.index import MODES, Index
+from qa.index import Index
+from qa.options import MODES
 
 
 def main(argv: list[str] | None = None) -> None:

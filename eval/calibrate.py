@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer import DEFAULT_K
 from qa.answer.compose import assess
 from qa.answer.question import parse_question
 from qa.answer.verify import CALIBRATION_FILE, FEATURES, Calibration, features
@@ -49,6 +48,7 @@ from qa.eval.metrics import (
     f1,
     reliability,
 )
+from qa.options import ASK_K, SearchOptions
 from qa.reader.data import SQUAD, Article, Example, examples, load_squad, split_articles
 from qa.reader.hard import KINDS, TRAINED, entity_pools, hard_negatives
 from qa.types import Chunk, Document, Hit
@@ -153,12 +153,12 @@ def open_rows(articles: list[Article], size: int, seed: int = 0, reader: Any = N
     items = examples(articles)
     items = rng.sample(items, min(size, len(items)))
     rows = []
-    with suite.index_for(None) as (index, _):
-        suite.ingest(index, documents)
+    with suite.engine_for(None) as (engine, _):
+        suite.ingest(engine, documents)
         for item in items:
             q = parse_question(item.question)
-            hits = index.search(q.query, k=DEFAULT_K)
-            found = index.documents_by_id(h.doc_id for h in hits)
+            hits = engine.search(q.query, SearchOptions(ASK_K))
+            found = engine.documents_by_id(h.doc_id for h in hits)
             hits = [h for h in hits if h.doc_id in found]
             answerable = item.title not in dropped
             golds = [item.answer] if answerable else []

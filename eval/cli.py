@@ -9,14 +9,16 @@ keep heavy imports inside functions.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
-from qa.generate.options import llm_of
+from qa.options import AskOptions
+
+if TYPE_CHECKING:
+    from qa.generate import LLM
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, open_index: Any, filters: dict[str, Any]) -> int:
+def run(args: argparse.Namespace, options: AskOptions, llm: LLM | None) -> int:
+    """``qa eval`` with the question options and language model the flags give."""
     from qa.eval import compare, report, suite
 
     if args.limit is not None and args.limit < 1:
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace, open_index: Any, filters: dict[str, Any]) -> i
             raise ValueError("--corpus applies to question sets; SQuAD and BEIR data hold theirs")
         if kind == "beir" and args.min_accuracy is not None:
             raise ValueError("--min-accuracy applies to question sets, not to BEIR retrieval")
-        record = _evaluate(args, kind, open_index, filters)
+        record = _evaluate(args, kind, options, llm)
         out = None if args.no_output else args.output_dir or report.default_output_dir(record)
         if out is not None:
             report.write(record, out)
@@ -105,23 +108,13 @@ def run(args: argparse.Namespace, open_index: Any, filters: dict[str, Any]) -> i
 
 
 def _evaluate(
-    args: argparse.Namespace, kind: str, open_index: Any, filters: dict[str, Any]
-) -> dict[str, Any]:
-    with contextlib.ExitStack() as stack:
-        index = args.index
-        if kind == "questions" and args.corpus is None:
-            index = stack.enter_context(open_index(args))  # closed once evaluated
-        return _run(args, kind, index, filters)
-
-
-def _run(
-    args: argparse.Namespace, kind: str, index: Any, filters: dict[str, Any]
+    args: argparse.Namespace, kind: str, options: AskOptions, llm: LLM | None
 ) -> dict[str, Any]:
     from qa.eval.suite import evaluate
 
     return evaluate(
         args.data,
-        index=index,
+        index=args.index,
         corpus=args.corpus if kind == "questions" else None,
         model=args.model,
         chunk_size=args.chunk_size,
@@ -130,9 +123,7 @@ def _run(
         split=args.split,
         limit=args.limit,
         progress=True,  # bars on a terminal, a line every ten seconds in a log
-        k=args.k,
-        mode=args.mode,
-        reader=str(args.reader) if args.reader else None,
-        **filters,
-        **({"llm_url": args.llm_url, "llm_model": args.llm_model} if llm_of(args) else {}),
+        options=options,
+        reader=args.reader,
+        llm=llm,
     )

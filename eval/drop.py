@@ -21,6 +21,7 @@ from typing import Any
 from qa.errors import QAError
 from qa.eval.answers import Item
 from qa.numbers import find_numbers, parse_number
+from qa.options import AskOptions, Filters
 from qa.types import Document
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1].parent / "shared/bench/drop/drop-dev.json"
@@ -137,13 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     documents, items, counts = load_drop(args.path, args.limit, args.sample, args.seed)
     if not items:
         raise SystemExit(f"no questions selected from {args.path}")
-    with suite.index_for(None) as (index, temporary):
-        stats = suite.ingest(index, documents, args.progress)
-        own = (lambda item: {"sources": [item.doc]}) if args.own_passage else None
+    with suite.engine_for(None) as (engine, temporary):
+        stats = suite.ingest(engine, documents, args.progress)
+        own = (lambda item: Filters(sources=[item.doc])) if args.own_passage else None
         summary, results = suite.run_questions(
-            index, items, args.progress, {"k": args.k}, per_item=own
+            engine, items, args.progress, AskOptions(args.k), per_item=own
         )
-        info = suite.index_info(index, temporary, stats)
+        info = suite.index_info(engine, temporary, stats)
     _abstention_rates(summary, results)
     how = "all" if len(items) == counts["literal"] else f"the first {len(items)}"
     if args.sample is not None and args.sample < counts["literal"]:

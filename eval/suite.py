@@ -24,13 +24,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qa.engine import Engine
 from qa.errors import QAError
-from qa.index import MODES, Index
+from qa.index import Index
+from qa.options import MODES, AskOptions
 from qa.progress import reporter
 from qa.types import Document
 
 if TYPE_CHECKING:
     from qa.eval.beir import BeirSet
+    from qa.generate import LLM
 
 FORMAT = "reportqa-eval/1"
 INGEST_BATCH = 512  # documents per write: the progress bar moves, the BM25 rebuilds stay few
@@ -105,7 +108,7 @@ class _Lines:
         pass
 
 
-def _measured(index: Index, write: Callable[[], object]) -> dict[str, Any]:
+def _measured(index: Engine | Index, write: Callable[[], object]) -> dict[str, Any]:
     """Run ``write`` and return the chunks it added, the seconds it took and the chunks/s.
 
     The process CPU time is kept too: on a shared machine it moves less than the wall clock.
@@ -123,7 +126,9 @@ def _measured(index: Index, write: Callable[[], object]) -> dict[str, Any]:
     }
 
 
-def ingest(index: Index, documents: Sequence[Document], progress: bool = False) -> dict[str, Any]:
+def ingest(
+    index: Engine | Index, documents: Sequence[Document], progress: bool = False
+) -> dict[str, Any]:
     """Add ``documents`` in batches; the counts, time and chunks/s of what was new."""
 
     def write() -> None:
@@ -136,7 +141,9 @@ def ingest(index: Index, documents: Sequence[Document], progress: bool = False) 
     return _measured(index, write)
 
 
-def ingest_files(index: Index, corpus: str | Path, progress: bool = False) -> dict[str, Any]:
+def ingest_files(
+    index: Engine | Index, corpus: str | Path, progress: bool = False
+) -> dict[str, Any]:
     """Add the report files under ``corpus``; QAError when none could be read."""
     reports = []
     shown = reporter() if progress else None
@@ -146,9 +153,9 @@ def ingest_files(index: Index, corpus: str | Path, progress: bool = False) -> di
     return stats
 
 
-def index_info(index: Index, temporary: bool, stats: dict[str, Any] | None) -> dict[str, Any]:
+def index_info(index: Engine, temporary: bool, stats: dict[str, Any] | None) -> dict[str, Any]:
     """What the record says about the index: model, chunking, counts, ingest figures."""
-    m = index.manifest
+    m = index.index.manifest
     return {
         "path": None if temporary else index.location,
         "model": m.model,
@@ -160,33 +167,39 @@ def index_info(index: Index, temporary: bool, stats: dict[str, Any] | None) -> d
 
 
 @contextlib.contextmanager
-def index_for(
-    index: Index | str | Path | None,
+def engine_for(
+    given: Engine | str | Path | None,
     model: str | None = None,
     chunking: dict[str, int | None] | None = None,
-) -> Iterator[tuple[Index, bool]]:
-    """The given index (opened, created if missing) or a fresh one in a temporary folder, and
-    whether it is the temporary one."""
-    if isinstance(index, Index):
-        yield index, False
+    *,
+    reader: str | Path | None = None,
+    llm: LLM | None = None,
+) -> Iterator[tuple[Engine, bool]]:
+    """The given engine, the one over the index at ``given`` (created if missing), or one over
+    a fresh index in a temporary folder; and whether it is the temporary one. An engine opened
+    here answers with ``reader`` (a folder; default the shipped one) and ``llm``."""
+    if isinstance(given, Engine):
+        yield given, False
         return
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
-        where = index if index is not None else Path(tmp) / "index"
+        where = given if given is not None else Path(tmp) / "index"
         sizes = chunking or {}
-        with Index.open(
+        with Engine.open(
             where,
             create=True,
             model=model,
+            reader=reader,
+            llm=llm,
             chunk_size=sizes.get("chunk_size"),
             chunk_overlap=sizes.get("chunk_overlap"),
         ) as opened:
-            yield opened, index is None
+            yield opened, given is None
 
 
 def evaluate(
     data: str | Path,
     *,
-    index: Index | str | Path | None = None,
+    index: Engine | str | Path | None = None,
     corpus: str | Path | None = None,
     model: str | None = None,
     chunk_size: int | None = None,
@@ -195,31 +208,39 @@ def evaluate(
     split: str | None = None,
     limit: int | None = None,
     progress: bool = False,
-    **options: Any,
+    options: AskOptions = AskOptions(),
+    reader: str | Path | None = None,
+    llm: LLM | None = None,
 ) -> dict[str, Any]:
     """Run the evaluation the data at ``data`` calls for and return its record.
 
-    ``index`` is an open Index or a folder (created if missing); without one a question set
-    uses the default index (or a temporary one when ``corpus`` is given), SQuAD and BEIR data
-    a temporary one. ``options`` go to :func:`qa.answer.ask` (k, mode, filters).
+    ``index`` is an open Engine or an index folder (created if missing); without one a
+    question set uses the default index (or a temporary one when ``corpus`` is given), SQuAD
+    and BEIR data a temporary one. Questions are asked with ``options``, read by ``reader``
+    (an exported reader's folder; default the shipped one), and with ``llm`` written too.
     """
     path = Path(data)
     kind = detect(path)
     if kind == "results":
         raise QAError(f"{path} holds results of an earlier run; compare it instead of running it")
     chunking = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
-    settings: dict[str, Any] = {"limit": limit, **options}
+    settings: dict[str, Any] = {
+        "limit": limit,
+        **options.to_dict(),
+        "reader": str(reader) if reader else None,
+        "llm": llm.model if llm else None,
+    }
     documents: list[Document] = []
-    own: Index | None = None
+    own: Engine | None = None
     if kind == "questions":
         from qa.eval.answers import load_questions
 
         items = load_questions(path)[:limit]
         if not items:
             raise QAError(f"{path} holds no questions")
-        if corpus is None and not isinstance(index, Index):
+        if corpus is None and not isinstance(index, Engine):
             # an existing index: never create one here; closed at the end, as opened here
-            index = own = Index.open(index, model=model)
+            index = own = Engine.open(index, model=model, reader=reader, llm=llm)
     elif kind == "squad":
         from qa.eval.squad import load_squad
 
@@ -235,7 +256,9 @@ def evaluate(
     with contextlib.ExitStack() as stack:
         if own is not None:
             stack.callback(own.close)
-        opened, temporary = stack.enter_context(index_for(index, model, chunking))
+        opened, temporary = stack.enter_context(
+            engine_for(index, model, chunking, reader=reader, llm=llm)
+        )
         stats = None
         if corpus is not None:
             stats = ingest_files(opened, corpus, progress)
@@ -244,7 +267,7 @@ def evaluate(
         if kind == "beir":
             summary, results = _run_beir(opened, beir, modes, limit, progress)
         else:
-            summary, results = run_questions(opened, items, progress, _asking(options))
+            summary, results = run_questions(opened, items, progress, options)
             if kind == "squad":
                 from qa.eval.squad import official_scores
 
@@ -278,39 +301,23 @@ def make_record(
     }
 
 
-def _asking(options: dict[str, Any]) -> dict[str, Any]:
-    """The options for :func:`qa.answer.ask`: a ``reader`` folder becomes the loaded reader,
-    ``llm_url`` and ``llm_model`` the language model."""
-    asking = {k: v for k, v in options.items() if k not in ("reader", "llm_url", "llm_model")}
-    if options.get("reader"):
-        from qa.reader import load_reader
-
-        asking["reader"] = load_reader(options["reader"])
-    if options.get("llm_url"):
-        from qa.generate import LLM
-
-        asking["llm"] = LLM(options["llm_url"], options["llm_model"])
-    return asking
-
-
 def run_questions(
-    index: Index, items: list[Any], progress: bool, options: dict[str, Any], **run_options: Any
+    index: Engine, items: list[Any], progress: bool, options: AskOptions, **run_options: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Ask every item (with a progress bar when ``progress``); the summary and the rows.
-
-    ``options`` go to :func:`qa.answer.ask`, ``run_options`` to :func:`qa.eval.answers.run`.
+    """Ask every item with ``options`` (with a progress bar when ``progress``); the summary
+    and the rows. ``run_options`` go to :func:`qa.eval.answers.run`.
     """
     from qa.eval.answers import run, summarize
 
     def bar(xs: Iterable[Any]) -> Iterable[Any]:
         return _bar(xs, progress, len(items), "asking", "q")
 
-    results = run(index, items, bar, **run_options, **options)
+    results = run(index, items, bar, options=options, **run_options)
     return summarize(results), results
 
 
 def _run_beir(
-    index: Index, beir: BeirSet, modes: Sequence[str], limit: int | None, progress: bool
+    index: Engine, beir: BeirSet, modes: Sequence[str], limit: int | None, progress: bool
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Every query in every mode, with one progress bar over modes x queries."""
     from qa.eval.beir import aggregate, query_results
@@ -318,13 +325,13 @@ def _run_beir(
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
         raise ValueError(f"unknown modes {unknown}; use some of {', '.join(MODES)}")
-    index.search("warm up", k=1)  # the first search loads the model and the derived files
+    index.index.search("warm up", 1)  # the first search loads the model and the derived files
     summary, results = {}, []
     n = len(list(beir.queries)[:limit])
     with _bar(None, progress, len(modes) * n, "searching", "q") as bar:
         for mode in modes:
             bar.set_postfix_str(mode, refresh=False)
-            rows = query_results(index, beir, mode, limit, on_query=lambda: bar.update(1))
+            rows = query_results(index.index, beir, mode, limit, on_query=lambda: bar.update(1))
             summary[mode] = aggregate(rows)
             results += rows
     return summary, results

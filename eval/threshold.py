@@ -32,6 +32,7 @@ from qa.eval import suite
 from qa.eval.answers import Item, load_questions
 from qa.eval.drop import DEFAULT_PATH, load_drop
 from qa.eval.metrics import abstention_scores
+from qa.options import AskOptions
 from qa.reader.data import SQUAD
 from qa.types import Document
 
@@ -66,13 +67,13 @@ def answers_at(row: dict[str, Any], threshold: float) -> bool:
 def _ask_all(
     items: list[Item], corpus: Any = None, documents: Any = None, reader: Any = None
 ) -> list[dict[str, Any]]:
-    options = {"abstain_below": 0.0, **({"reader": reader} if reader else {})}
-    with suite.index_for(None) as (index, _):
+    options = AskOptions(abstain_below=0.0)
+    with suite.engine_for(None, reader=reader) as (engine, _):
         if corpus is not None:
-            suite.ingest_files(index, corpus)
+            suite.ingest_files(engine, corpus)
         if documents is not None:
-            suite.ingest(index, documents)
-        _, results = suite.run_questions(index, items, False, options, retrieval_depth=None)
+            suite.ingest(engine, documents)
+        _, results = suite.run_questions(engine, items, False, options, retrieval_depth=None)
     return results
 
 
@@ -132,12 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.1 train (.json.gz)")
     args = parser.parse_args(argv)
 
-    reader = None
-    if args.reader:
-        from qa.reader import load_reader
-
-        reader = load_reader(args.reader)
-    ask_all = functools.partial(_ask_all, reader=reader)
+    ask_all = functools.partial(_ask_all, reader=args.reader)
     sets = {"sample set": ask_all(load_questions(SAMPLE_SET), corpus=sample_corpus())}
     documents, items = held_out_drop(args.drop, args.sample, args.seed)
     sets["DROP held-out"] = ask_all(items, documents=documents)

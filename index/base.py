@@ -16,9 +16,8 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,8 +27,8 @@ from qa.embed import Embedder, load_embedder, model_name
 from qa.errors import DocumentNotFoundError, IndexFormatError, QAError
 from qa.index.ingest import DocumentStore, IngestReport, Step, plan_ingest
 from qa.index.manifest import Manifest
-from qa.index.retrieve import MODES
 from qa.index.store import NewDocument
+from qa.options import SEARCH_K, Filters, check_search
 from qa.progress import Progress
 from qa.types import MAX_CATALOG, Catalog, Document, Hit, is_text
 
@@ -40,32 +39,6 @@ ENCODE_BATCH = 128  # chunks per encode call, so progress moves
 Planned = tuple[Step, list[list[tuple[int, int]]]]  # a step with its documents' chunk spans
 Opened = TypeVar("Opened", bound="Index")
 CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which documents a question or search may draw on (None or empty: no restriction).
-
-    Document ids match by prefix, sources by case-insensitive substring, dates as an
-    inclusive ISO range (documents without a date are left out when a date is given).
-    """
-
-    doc_ids: list[str] | None = None
-    sources: list[str] | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.doc_ids or self.sources or self.date_from or self.date_to)
-
-    def kwargs(self) -> dict[str, Any]:
-        return {
-            "doc_ids": self.doc_ids or None,
-            "sources": self.sources or None,
-            "date_from": self.date_from or None,
-            "date_to": self.date_to or None,
-        }
 
 
 class Index(ABC):
@@ -193,32 +166,19 @@ class Index(ABC):
     def search(
         self,
         query: str,
-        k: int = 5,
+        k: int = SEARCH_K,
         *,
         mode: str = "hybrid",
-        doc_ids: list[str] | None = None,
-        sources: list[str] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
+        filters: Filters | None = None,
     ) -> list[Hit]:
-        """The ``k`` best passages for ``query``; ``mode`` is hybrid, dense or bm25.
-
-        Filters: document ids (or prefixes), sources (substring match), and an inclusive ISO
-        date range (documents without a date are left out when a date filter is given).
-        """
+        """The ``k`` best passages for ``query``; ``mode`` is hybrid, dense or bm25; only
+        documents the ``filters`` let through (:class:`qa.Filters`)."""
         if not isinstance(query, str) or not query.strip():
             raise ValueError("the query is empty; pass some words to search for")
         if not is_text(query):
             raise ValueError("the query holds bytes that are not valid text (not UTF-8)")
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        check_date(date_from, "date_from")
-        check_date(date_to, "date_to")
-        if doc_ids and any(len(d.strip()) < 4 for d in doc_ids):
-            raise ValueError(f"document ids must have at least 4 characters, got {doc_ids!r}")
-        return self._search(query, k, mode, Filters(doc_ids, sources, date_from, date_to))
+        check_search(k, mode)
+        return self._search(query, k, mode, filters or Filters())
 
     @abstractmethod
     def _search(self, query: str, k: int, mode: str, filters: Filters) -> list[Hit]:
@@ -423,19 +383,6 @@ def crash_point(name: str) -> None:
 def holding(lock: threading.Lock) -> Iterator[None]:
     with lock:
         yield
-
-
-def check_date(value: str | None, name: str) -> None:
-    """ValueError naming ``name`` (a parameter, or the flag a user typed) unless ``value`` is
-    None, empty or a date as YYYY-MM-DD."""
-    if not value:
-        return
-    try:
-        valid = len(value) == 10 and bool(date.fromisoformat(value))
-    except ValueError:
-        valid = False
-    if not valid:
-        raise ValueError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
 
 
 def _segments(doc: Document) -> list[tuple[int, int]]:

@@ -34,13 +34,14 @@ import numpy as np
 from qa.embed import Embedder
 from qa.errors import IndexFormatError
 from qa.index import derived
-from qa.index.base import Filters, Index, Settings, crash_point
+from qa.index.base import Index, Settings, crash_point
 from qa.index.locking import FileLock
 from qa.index.manifest import MANIFEST, Manifest
 from qa.index.merger import Merger
 from qa.index.retrieve import Retriever, SegmentCandidates
 from qa.index.segment import Segment
 from qa.index.store import NewDocument, Store
+from qa.options import Filters
 from qa.types import Document, Hit
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class LocalIndex(Index):
         self._sync()
         allowed = None
         if filters.active:
-            allowed = np.asarray(self.store.chunk_ids_matching(**filters.kwargs()), np.int64)
+            allowed = np.asarray(self.store.chunk_ids_matching(filters), np.int64)
             if not len(allowed):
                 return []
         segments = self._snapshot.segments  # this search's, whatever a write publishes meanwhile

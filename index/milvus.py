@@ -32,11 +32,12 @@ import numpy as np
 
 from qa.embed import Embedder
 from qa.errors import IndexFormatError, IndexNotFoundError, IndexUnavailableError
-from qa.index.base import MILVUS_SCHEME, Filters, Index, Settings, holding
+from qa.index.base import MILVUS_SCHEME, Index, Settings, holding
 from qa.index.manifest import Manifest
 from qa.index.milvus_store import MilvusStore, one_of
 from qa.index.retrieve import ChunkId, Ranked, Retriever
 from qa.index.store import NewDocument, StoredChunk
+from qa.options import Filters
 from qa.types import Document, Hit
 
 TOKEN_ENV = "QA_MILVUS_TOKEN"

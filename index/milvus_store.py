@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from qa.index import sparse
-from qa.index.base import Filters, crash_point
+from qa.index.base import crash_point
 from qa.index.retrieve import ChunkId
 from qa.index.sparse import K1, B
 from qa.index.store import NewDocument, StoredChunk
+from qa.options import Filters
 from qa.types import Catalog, Chunk, Document, DocumentInfo
 
 PIECE = 16_000  # characters of text per document row: at most 64,000 bytes in UTF-8

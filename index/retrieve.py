@@ -19,7 +19,6 @@ from qa.index.segment import Segment
 from qa.index.store import Store, StoredChunk
 from qa.types import Hit
 
-MODES = ("hybrid", "dense", "bm25")
 MIN_CANDIDATES = 50  # each retriever's list length before fusion: enough for RRF to work with
 # the query is embedded (on the embedder's worker) while BM25 runs in the asking thread
 _embedding = ThreadPoolExecutor(max_workers=16, thread_name_prefix="qa-query")

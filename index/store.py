@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexFormatError
+from qa.options import Filters
 from qa.types import Catalog, Chunk, Document, DocumentInfo, content_id
 
 SCHEMA = """
@@ -324,14 +325,9 @@ class Store:
                     "its id; add the report again from its file"
                 )
 
-    def chunk_ids_matching(
-        self,
-        doc_ids: Sequence[str] | None = None,
-        sources: Sequence[str] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-    ) -> list[int]:
+    def chunk_ids_matching(self, filters: Filters) -> list[int]:
         """Chunk ids of documents passing every given filter (sources match by substring)."""
+        doc_ids, sources = filters.doc_ids, list(filters.sources)
         clauses: list[str] = []
         params: list[str] = []
         if doc_ids:
@@ -345,12 +341,12 @@ class Store:
                 "(" + " OR ".join("instr(lower(d.source), lower(?))" for _ in sources) + ")"
             )
             params += sources
-        if date_from:
+        if filters.date_from:
             clauses.append("d.date >= ?")
-            params.append(date_from)
-        if date_to:
+            params.append(filters.date_from)
+        if filters.date_to:
             clauses.append("d.date <= ?")
-            params.append(date_to)
+            params.append(filters.date_to)
         where = " AND ".join(clauses) or "1"
         with self._db() as db:
             rows = db.execute(

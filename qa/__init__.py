@@ -2,25 +2,27 @@
 
 import qa
 
-index = qa.Index.open("reports-index", create=True)
-index.add(["reports/"])
-for hit in index.search("how many Kinzhal missiles were fired", k=3):
+engine = qa.Engine.open("reports-index", create=True)
+engine.add(["reports/"])
+for hit in engine.search("how many Kinzhal missiles were fired", qa.SearchOptions(k=3)):
     print(hit.title, hit.start, hit.end, hit.text)
-print(qa.ask(index, "How many Kinzhal missiles were fired?").short_answer)  # six
+print(engine.ask("How many Kinzhal missiles were fired?").short_answer)  # six
+recent = qa.AskOptions(filters=qa.Filters(date_from="2023-03-01"))
+print(engine.ask("Who is the mayor of Kharkiv?", recent).answer)
 
 reader = qa.load_reader()  # the reader alone: a question and passages in, answers with spans out
-passages = [qa.Passage(hit.doc_id, hit.start, hit.text) for hit in index.search("Kinzhal", k=3)]
+passages = [qa.Passage(h.doc_id, h.start, h.text) for h in engine.search("Kinzhal")]
 print(qa.read_passages(reader, "How many Kinzhal missiles were fired?", passages).answers[0].text)
 
 from qa.generate import LLM  # optional: a language model writes an answer too, checked
-llm = LLM("http://localhost:8080/v1", "a-model")
-print(qa.ask(index, "What happened in Kharkiv?", llm=llm).generated.text)  # checked, with [n]
+with qa.Engine.open("reports-index", llm=LLM("http://localhost:8080/v1", "a-model")) as writer:
+    print(writer.ask("What happened in Kharkiv?").generated.text)  # checked, with [n]
 """
 
 __version__ = "0.1.0"
 
-from qa.answer import ask, ask_stream
 from qa.embed import load_embedder
+from qa.engine import Answering, Engine
 from qa.errors import (
     DocumentNotFoundError,
     GenerationError,
@@ -35,6 +37,7 @@ from qa.errors import (
 )
 from qa.index import Index, IngestReport
 from qa.loaders import load_bytes, load_file
+from qa.options import AskOptions, Filters, Mode, SearchOptions
 from qa.reader import Passage, Reader, ReaderAnswer, Reading, load_reader, read_passages
 from qa.types import (
     Answer,
@@ -51,6 +54,8 @@ from qa.types import (
 
 __all__ = [
     "Answer",
+    "Answering",
+    "AskOptions",
     "Catalog",
     "Chunk",
     "Citation",
@@ -58,6 +63,8 @@ __all__ = [
     "Document",
     "DocumentInfo",
     "DocumentNotFoundError",
+    "Engine",
+    "Filters",
     "Generated",
     "GenerationError",
     "Hit",
@@ -68,6 +75,7 @@ __all__ = [
     "IngestError",
     "IngestReport",
     "InvalidQuestionError",
+    "Mode",
     "ModelLoadError",
     "ModelMismatchError",
     "Passage",
@@ -75,10 +83,9 @@ __all__ = [
     "Reader",
     "ReaderAnswer",
     "Reading",
+    "SearchOptions",
     "Source",
     "__version__",
-    "ask",
-    "ask_stream",
     "load_bytes",
     "load_embedder",
     "load_file",

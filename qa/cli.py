@@ -13,25 +13,30 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.config import INDEX_ENV, default_index_location
 from qa.errors import QAError
 from qa.eval import cli as eval_cli
 from qa.generate.options import add_llm_options, llm_of
 from qa.loaders import printable
+from qa.options import ASK_K, MODES, SEARCH_K, AskOptions, Filters, SearchOptions
 from qa.progress import reporter
 from qa.types import MAX_CATALOG
 from qa.ui import cli as ui_cli
+
+if TYPE_CHECKING:
+    from qa.engine import Answering, Engine
 
 Handler = Callable[[argparse.Namespace], int]
 DEBUG_ENV = "QA_DEBUG"
 
 
-def _open_index(args: argparse.Namespace, create: bool = False) -> Any:
-    from qa.index import Index
+def _open(args: argparse.Namespace, create: bool = False) -> Engine:
+    """The engine over ``--index``, with the language model the options name (if any)."""
+    from qa.engine import Engine
 
-    return Index.open(args.index, create=create, model=args.model)
+    return Engine.open(args.index, create=create, model=args.model, llm=llm_of(args))
 
 
 def _print_json(data: Any) -> None:
@@ -42,7 +47,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:  # before the index is created: a typo leaves nothing behind
         raise QAError(f"{', '.join(missing)}: file not found")
-    index = _open_index(args, create=True)
+    index = _open(args, create=True)
     report = index.add(args.paths, progress=reporter())
     if args.json:
         _print_json(report.to_dict())
@@ -77,31 +82,32 @@ def _whole(least: int, most: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    from qa.index.base import check_date
-
-    check_date(args.date_from, "--from")
-    check_date(args.date_to, "--to")
-    return {
-        "doc_ids": args.doc or None,
-        "sources": args.source or None,
-        "date_from": args.date_from,
-        "date_to": args.date_to,
-    }
+def _filters(args: argparse.Namespace) -> Filters:
+    """The filter flags, checked before anything opens."""
+    return Filters(
+        args.doc or (), args.source or (), args.date_from, args.date_to, ("--from", "--to")
+    )
 
 
-def _searcher(args: argparse.Namespace) -> Any:
+def _answering(args: argparse.Namespace) -> Answering:
     """What answers: the server named by ``--server``, else the index opened here."""
-    if args.server:
-        from qa.client import Client
+    if not args.server:
+        return _open(args)
+    from qa.client import Client
 
-        return Client(args.server)
-    return _open_index(args)
+    for flag, given in (
+        ("--index", args.index),
+        ("--model", args.model),
+        ("--llm-url", getattr(args, "llm_url", None)),
+    ):
+        if given:
+            raise ValueError(f"{flag} goes to `qa serve`, not to `qa {args.command} --server`")
+    return Client(args.server)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    filters = _filters(args)  # checked before the index opens
-    hits = _searcher(args).search(args.query, k=args.k, mode=args.mode, **filters)
+    options = SearchOptions(args.k, args.mode, _filters(args))  # checked before the index opens
+    hits = _answering(args).search(args.query, options)
     if args.json:
         _print_json({"query": args.query, "mode": args.mode, "hits": [h.to_dict() for h in hits]})
         return 0
@@ -124,22 +130,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.answer.cli import run
 
-    filters = _filters(args)  # checked before the index opens
-    llm = llm_of(args)
-    if args.server:
-        if llm is not None:
-            raise ValueError("--llm-url goes to `qa serve`, not to `qa ask --server`")
-        return run(args, _searcher(args).ask, filters)
-    from qa.answer import ask_stream
-
-    index = _open_index(args)
-    return run(args, lambda question, **kw: ask_stream(index, question, llm=llm, **kw), filters)
+    options = AskOptions(args.k, args.mode, _filters(args))  # checked before the index opens
+    return run(args, _answering(args), options)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from qa.eval.cli import run
 
-    return run(args, _open_index, _filters(args))
+    return run(args, AskOptions(args.k, args.mode, _filters(args)), llm_of(args))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -149,7 +147,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    listing = _open_index(args).catalog(args.contains, limit=args.limit, offset=args.offset)
+    listing = _open(args).catalog(args.contains, limit=args.limit, offset=args.offset)
     if args.json:
         _print_json([info.to_dict() for info in listing.documents])
         return 0
@@ -166,7 +164,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    doc = _open_index(args).document(args.document)
+    doc = _open(args).document(args.document)
     if args.json:
         _print_json(doc.to_dict())
     else:
@@ -175,7 +173,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    index = _open_index(args)
+    index = _open(args)
     docs = {doc.id: doc for doc in map(index.document, args.documents)}  # all found, or none
     for doc in docs.values():
         index.remove(doc.id)
@@ -194,9 +192,7 @@ def _add_server_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_filter_options(parser: argparse.ArgumentParser, k: int = 5) -> None:
-    from qa.index import MODES
-
+def _add_filter_options(parser: argparse.ArgumentParser, k: int = SEARCH_K) -> None:
     parser.add_argument("-k", type=int, default=k, help=f"number of passages (default {k})")
     parser.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode")
     parser.add_argument("--doc", action="append", help="only this document id (repeatable)")
@@ -222,12 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     common.add_argument("--model", help="embedding model path (default: the bundled MiniLM)")
-    common.add_argument("--json", action="store_true", help="machine-readable JSON output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+    def add(name: str, handler: Handler, help: str, json: bool = True) -> argparse.ArgumentParser:
         command = sub.add_parser(name, parents=[common], help=help, description=help)
-        command.set_defaults(handler=handler)
+        command.set_defaults(handler=handler, json=False)
+        if json:
+            command.add_argument("--json", action="store_true", help="machine-readable output")
         return command
 
     ingest = add("ingest", cmd_ingest, "add report files or folders (txt, md, html, pdf)")
@@ -238,14 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_server_option(search)
     ask = add("ask", cmd_ask, "answer a question with cited sources (- reads stdin)")
     ask.add_argument("question", help="the question, or - for one question per line on stdin")
-    _add_filter_options(ask, k=6)
+    _add_filter_options(ask, k=ASK_K)
     _add_server_option(ask)
     add_llm_options(ask)
     evaluate = add("eval", cmd_eval, "evaluate answers or retrieval on a question set")
     eval_cli.add_arguments(evaluate)
-    _add_filter_options(evaluate, k=6)
+    _add_filter_options(evaluate, k=ASK_K)
     add_llm_options(evaluate)
-    serve = add("serve", cmd_serve, "serve the web chat and the REST API")
+    serve = add("serve", cmd_serve, "serve the web chat and the REST API", json=False)
     ui_cli.add_arguments(serve)
     add_llm_options(serve)
     docs = add("docs", cmd_docs, "list the stored documents, ordered by source")
@@ -256,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--offset", type=_whole(0), default=0, help="skip this many first")
     show = add("show", cmd_show, "print a stored document's text")
     show.add_argument("document", help="document id (or unique prefix) or source")
-    remove = add("remove", cmd_remove, "remove documents from the index")
+    remove = add("remove", cmd_remove, "remove documents from the index", json=False)
     remove.add_argument("documents", nargs="+", help="document ids (or unique prefixes) or sources")
     return parser
 

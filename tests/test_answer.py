@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import Answer, Index, InvalidQuestionError, ask
+from qa import Answer, AskOptions, Engine, Filters, Index, InvalidQuestionError
 from qa.answer import ABSTAIN_BELOW
 from qa.answer.question import TOPIC_QUESTIONS, answer_type, one_figure, parse_question
 from qa.embed import Embedder
@@ -28,7 +28,7 @@ def assert_verbatim(index: Index, answer: Answer) -> None:
 
 
 def test_kinzhal_question_gets_six_with_the_exact_sentence(sample_index: Index) -> None:
-    answer = ask(sample_index, "How many Kinzhal missiles were fired?")
+    answer = Engine(sample_index).ask("How many Kinzhal missiles were fired?")
     assert answer.short_answer in ("six", "6")
     assert not answer.abstained and 0 < answer.confidence <= 1
     first = answer.citations[0]
@@ -52,7 +52,7 @@ def test_kinzhal_question_gets_six_with_the_exact_sentence(sample_index: Index) 
     ],
 )
 def test_minimal_spans_by_question_type(sample_index: Index, question: str, expected: str) -> None:
-    answer = ask(sample_index, question)
+    answer = Engine(sample_index).ask(question)
     assert answer.short_answer == expected
     assert_verbatim(sample_index, answer)
 
@@ -68,7 +68,7 @@ def test_minimal_spans_by_question_type(sample_index: Index, question: str, expe
 def test_unanswerable_questions_abstain_with_related_passages(
     sample_index: Index, question: str
 ) -> None:
-    answer = ask(sample_index, question)
+    answer = Engine(sample_index).ask(question)
     assert answer.abstained
     assert answer.short_answer is None and answer.citations == ()
     assert answer.answer.startswith("The reports don't say")
@@ -76,7 +76,7 @@ def test_unanswerable_questions_abstain_with_related_passages(
 
 
 def test_a_figure_is_shown_with_its_hedge(sample_index: Index) -> None:
-    answer = ask(sample_index, "How far is the Lviv region from the battlefield?")
+    answer = Engine(sample_index).ask("How far is the Lviv region from the battlefield?")
     assert answer.short_answer == "700 kilometres"
     assert answer.answer.startswith("some 700 kilometres [1]")
 
@@ -85,7 +85,7 @@ def test_follow_up_question_uses_the_chat_history(sample_index: Index) -> None:
     first = "How many Kinzhal missiles were fired?"
     follow = parse_question("and how many drones?", [first])
     assert "kinzhal" in follow.keywords
-    answer = ask(sample_index, "and how many drones?", history=[first])
+    answer = Engine(sample_index).ask("and how many drones?", history=[first])
     assert (
         answer.short_answer == "eight"
     )  # "81 missiles, including six Kinzhal …, and eight drones"
@@ -117,7 +117,7 @@ def test_a_count_or_measure_is_answered_with_one_figure(text: str, figure: bool)
 
 def test_a_count_is_read_as_the_figure_of_what_it_counts(sample_index: Index) -> None:
     # the sentence says "34 cruise missiles and four Shahed suicide drones"
-    answer = ask(sample_index, "How many Shahed drones were destroyed?")
+    answer = Engine(sample_index).ask("How many Shahed drones were destroyed?")
     assert answer.short_answer == "four"
     assert_verbatim(sample_index, answer)
 
@@ -129,22 +129,22 @@ def test_a_figure_that_counts_something_else_is_no_answer(
     # the reports give "34 cruise missiles" and "the sixth time", but no tanks ("How many
     # power plants were hit?" is now answered "three", from "three of its power stations
     # had been hit", at a confidence of 0.41: a fair reading, so no longer a case here)
-    assert ask(sample_index, question).abstained
+    assert Engine(sample_index).ask(question).abstained
 
 
 def test_the_abstention_threshold_is_a_setting(sample_index: Index) -> None:
     question = "How many drones were launched?"  # "eight drones", but not said to be launched
-    answer = ask(sample_index, question)
+    answer = Engine(sample_index).ask(question)
     assert not answer.abstained and answer.confidence < 0.99
-    wary = ask(sample_index, question, abstain_below=answer.confidence + 0.005)
+    wary = Engine(sample_index).ask(question, AskOptions(abstain_below=answer.confidence + 0.005))
     assert wary.abstained and wary.confidence == answer.confidence and wary.related
     with pytest.raises(ValueError, match="abstain_below"):
-        ask(sample_index, question, abstain_below=1.5)
+        Engine(sample_index).ask(question, AskOptions(abstain_below=1.5))
 
 
 def test_every_citation_in_the_question_set_is_verbatim(sample_index: Index) -> None:
     for item in load_questions(QUESTIONS):
-        answer = ask(sample_index, item.question)
+        answer = Engine(sample_index).ask(item.question)
         assert_verbatim(sample_index, answer)
         assert answer.abstained == (not answer.citations)
 
@@ -164,7 +164,7 @@ def test_bad_questions_are_clear_errors(
     sample_index: Index, question: object, message: str
 ) -> None:
     with pytest.raises(InvalidQuestionError, match=message):
-        ask(sample_index, question)  # type: ignore[arg-type]
+        Engine(sample_index).ask(question)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -185,7 +185,9 @@ def test_question_types(question: str, kind: str) -> None:
 
 
 def test_answer_json_contract(sample_index: Index) -> None:
-    data = json.loads(json.dumps(ask(sample_index, "Who is the mayor of Kharkiv?").to_dict()))
+    data = json.loads(
+        json.dumps(Engine(sample_index).ask("Who is the mayor of Kharkiv?").to_dict())
+    )
     assert {"question", "answer", "short_answer", "abstained", "confidence", "citations"} <= set(
         data
     )
@@ -248,18 +250,25 @@ def test_a_hard_wrapped_report_gives_the_same_answers_and_quotes(
     def answers(corpus: Path, name: str) -> list[tuple[str | None, list[str]]]:
         with Index.open(tmp_path / f"index-{name}", create=True, embedder=embedder) as index:
             index.add([corpus])
-            replies = [ask(index, q) for q in sample_questions()]
+            replies = [Engine(index).ask(q) for q in sample_questions()]
         return [(r.short_answer, [" ".join(c.quote.split()) for c in r.citations]) for r in replies]
 
     assert answers(wrapped, "wrapped") == answers(sample_corpus(), "plain")
 
 
 def test_filters_that_let_no_report_through_say_so(sample_index: Index) -> None:
-    answer = ask(sample_index, "How many Kinzhal missiles were fired?", date_from="2030-01-01")
+    answer = Engine(sample_index).ask(
+        "How many Kinzhal missiles were fired?", AskOptions(filters=Filters(date_from="2030-01-01"))
+    )
     assert answer.abstained and not answer.citations
     assert answer.answer.startswith("No report matches the filters: dated from 2030-01-01")
     assert "undated reports are left out" in answer.answer
-    answer = ask(sample_index, "How many Kinzhal missiles were fired?", sources=["nowhere.pdf"])
+    answer = Engine(sample_index).ask(
+        "How many Kinzhal missiles were fired?",
+        AskOptions(filters=Filters(sources=["nowhere.pdf"])),
+    )
     assert answer.answer.startswith("No report matches the filters: source containing “nowhere")
-    answered = ask(sample_index, "How many Kinzhal missiles were fired?", sources=["000_"])
+    answered = Engine(sample_index).ask(
+        "How many Kinzhal missiles were fired?", AskOptions(filters=Filters(sources=["000_"]))
+    )
     assert answered.short_answer == "six"  # a filter that lets a report through answers

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from qa.answer import ABSTAIN_BELOW
 from qa.cli import main
 from qa.config import sample_corpus
+from qa.engine import Engine
 from qa.errors import IndexFormatError, ModelLoadError
 from qa.index import Index
 from qa.types import Answer, Citation, Claim, Document, Generated, Source
@@ -49,7 +50,7 @@ SETTINGS = (6, "hybrid", "", "", "", None)  # k, mode, filters; no request: no s
 @pytest.fixture(scope="module")
 def reader(module_sample_index: Index) -> Iterator[TestClient]:
     """A client for tests that must leave the index as it is (they check that they do)."""
-    app = create_app(Service(module_sample_index, LIMIT), host="127.0.0.1")
+    app = create_app(Service(Engine(module_sample_index), LIMIT), host="127.0.0.1")
     with TestClient(app, base_url=BASE, client=LOCAL) as client:
         yield client
 
@@ -57,7 +58,7 @@ def reader(module_sample_index: Index) -> Iterator[TestClient]:
 @pytest.fixture
 def client(sample_index: Index) -> Iterator[TestClient]:
     """A client of an app on a private copy of the sample index, for tests that write."""
-    app = create_app(Service(sample_index, LIMIT), host="127.0.0.1")
+    app = create_app(Service(Engine(sample_index), LIMIT), host="127.0.0.1")
     with TestClient(app, base_url=BASE, client=LOCAL) as client:
         yield client
 
@@ -127,7 +128,7 @@ def test_search(reader: TestClient) -> None:
 def test_server_paths_are_shown_only_to_callers_on_the_server(
     module_sample_index: Index,
 ) -> None:
-    app = create_app(Service(module_sample_index, LIMIT), host="127.0.0.1")
+    app = create_app(Service(Engine(module_sample_index), LIMIT), host="127.0.0.1")
     for caller, full in ((LOCAL, True), (("203.0.113.9", 5000), False)):
         with TestClient(app, base_url=BASE, client=caller) as client:
             listed = client.get("/api/v1/documents").json()
@@ -225,14 +226,14 @@ def test_server_faults_are_503(
     module_sample_index: Index, monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
     """A damaged index or a model that cannot load is the server's fault, not the client's."""
-    service = Service(module_sample_index)
+    service = Service(Engine(module_sample_index))
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise error
 
     app = create_app(service, host="127.0.0.1")
     for name in ("ask", "search", "catalog", "document", "counts"):
-        monkeypatch.setattr(service, name, broken)
+        monkeypatch.setattr(service.engine, name, broken)
     with TestClient(app, base_url=BASE) as client:
         for response in (
             client.post("/api/v1/ask", json={"question": KINZHAL}),
@@ -340,7 +341,7 @@ def test_health_and_docs(reader: TestClient) -> None:
 
 
 def test_auth_protects_chat_and_api(sample_index: Index) -> None:
-    app = create_app(Service(sample_index), USERS)
+    app = create_app(Service(Engine(sample_index)), USERS)
     with TestClient(app) as client:
         for path in ("/", "/api/v1/health", "/docs", "/openapi.json", "/config"):
             response = client.get(path)
@@ -436,7 +437,7 @@ def gradio_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_uploads_are_stored_together_and_deleted(
     sample_index: Index, gradio_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service = Service(sample_index, LIMIT)
+    service = Service(Engine(sample_index), LIMIT)
     writes: list[int] = []
     add = sample_index.add_documents
     monkeypatch.setattr(
@@ -471,7 +472,7 @@ def test_the_chat_reads_only_files_gradio_received(
     link = gradio_folder / "hash9" / "notes.md"
     link.parent.mkdir(parents=True)
     link.symlink_to(secret)
-    service = Service(sample_index, LIMIT)
+    service = Service(Engine(sample_index), LIMIT)
     before = sample_index.counts()
     for path in (str(secret), str(link), str(gradio_folder / ".." / "secret.md")):
         _, status, _ = list(handlers(service).add_reports([path]))[-1]
@@ -486,7 +487,7 @@ def test_a_failed_upload_job_says_so(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    service = Service(module_sample_index)
+    service = Service(Engine(module_sample_index))
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk on fire")
@@ -504,12 +505,12 @@ def test_unexpected_errors_end_the_wait(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    service = Service(module_sample_index)
+    service = Service(Engine(module_sample_index))
 
     def broken(*args: Any, **kwargs: Any) -> Answer:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(service, "ask_stream", broken)
+    monkeypatch.setattr(service.engine, "ask_stream", broken)
     on = handlers(service)
     history, pending, *_ = on.start(MAYOR, [])
     with caplog.at_level(logging.ERROR):
@@ -528,7 +529,7 @@ def test_the_chat_controls_are_locked_while_an_answer_is_written(
     def interactive(update: Any) -> bool:
         return bool(update["interactive"] if isinstance(update, dict) else update.interactive)
 
-    on = handlers(Service(module_sample_index))
+    on = handlers(Service(Engine(module_sample_index)))
     _, _, box, *locked = on.start(KINZHAL, [])
     assert len(locked) == CONTROLS and not any(map(interactive, [box, *locked]))
     box, *unlocked = on.finish()
@@ -645,10 +646,15 @@ def test_one_request_cannot_ask_for_unbounded_work(reader: TestClient) -> None:
 
 
 def test_the_chat_keeps_k_to_its_bound(module_sample_index: Index) -> None:
-    service = Service(module_sample_index)
+    service = Service(Engine(module_sample_index))
     seen: list[int] = []
-    ask = service.ask_stream
-    service.ask_stream = lambda text, **kw: seen.append(kw["k"]) or ask(text, **kw)  # type: ignore[method-assign]
+    ask = service.engine.ask_stream
+    service.engine.ask_stream = lambda text, options, history: (
+        seen.append(options.k)
+        or ask(  # type: ignore[method-assign]
+            text, options, history
+        )
+    )
     on = handlers(service)
     history, pending, *_ = on.start(KINZHAL, [])
     list(on.respond(pending, history, [], [], *NEW_CHAT, 10_000, *SETTINGS[1:]))
@@ -660,7 +666,7 @@ def test_the_page_shows_an_uploads_progress_until_it_is_stored(
 ) -> None:
     embedding, release = _pause_writes(sample_index, monkeypatch)
     paths = _uploaded(gradio_folder, {"kherson.txt": b"Kherson report\n\nShelling hit the ferry."})
-    steps = handlers(Service(sample_index)).add_reports(paths)
+    steps = handlers(Service(Engine(sample_index))).add_reports(paths)
     box, status, header = next(steps)  # the job has started; the page hears how it goes
     assert embedding.wait(60)
     box, status, header = next(steps)
@@ -743,7 +749,7 @@ def test_a_generated_answer_is_shown_as_text_with_its_checks() -> None:
 
 def test_failed_logins_are_throttled_with_a_retry_after(sample_index: Index) -> None:
     """Issue 23: 300 wrong passwords at 22 a second, then the right one worked."""
-    app = create_app(Service(sample_index), USERS)
+    app = create_app(Service(Engine(sample_index)), USERS)
     with TestClient(app) as client:
         for _ in range(5):
             assert client.get("/api/v1/health", auth=("alice", "wrong")).status_code == 401
@@ -777,7 +783,7 @@ def test_a_read_only_user_may_ask_and_search_but_not_change(
     auth.write_text("alice:pw1\nread-only carol:pw:2\n", encoding="utf-8")
     users = parse_credentials(files=[auth])
     assert users == {"alice": "pw1", "carol": "pw:2"} and users.read_only == {"carol"}
-    app = create_app(Service(sample_index), users)
+    app = create_app(Service(Engine(sample_index)), users)
     carol, alice = ("carol", "pw:2"), ("alice", "pw1")
     upload = {"files": ("x.txt", b"Planted report\n\nNothing happened.")}
     with TestClient(app, base_url=BASE) as client:
@@ -798,7 +804,10 @@ def test_a_read_only_user_may_ask_and_search_but_not_change(
         spoof = {"x-qa-read-only": "1"}
         added = client.post("/api/v1/documents", files=upload, auth=alice, headers=spoof)
         assert added.status_code == 200
-    library, reader = Library(Service(sample_index)), gr.Request(headers={"x-qa-read-only": "1"})
+    library, reader = (
+        Library(Service(Engine(sample_index))),
+        gr.Request(headers={"x-qa-read-only": "1"}),
+    )
     removed = library.remove(doc_id, reader)
     assert "not yours" in removed[0] and sample_index.document(doc_id)
     # the chat shows a reader no Remove button and no upload box; others both

@@ -13,6 +13,7 @@ import pytest
 
 from qa.cli import main
 from qa.config import sample_corpus
+from qa.engine import Engine
 from qa.index import Index
 from tests.pdfs import make_pdf
 
@@ -261,7 +262,7 @@ def server(module_sample_index: Index) -> Iterator[str]:
     from qa.ui.service import Service
     from tests.servers import served
 
-    app = create_app(Service(module_sample_index), {"ann": "pw"}, host="127.0.0.1")
+    app = create_app(Service(Engine(module_sample_index)), {"ann": "pw"}, host="127.0.0.1")
     with served(app) as url:
         yield url.replace("http://", "http://ann:pw@")
 
@@ -309,6 +310,27 @@ def test_a_bad_question_to_a_server_is_its_422(
 ) -> None:
     code, _, err = run(capsys, "ask", "   ", "--server", server)
     assert code == 1 and "answered 422" in err and "empty" in err
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--model", "some-model"], ["--index", "elsewhere"], ["--llm-url", "http://127.0.0.1:9/v1"]],
+)
+def test_a_flag_the_server_decides_is_refused_with_server(
+    capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    code, out, err = run(capsys, "ask", KINZHAL, "--server", "http://127.0.0.1:9", *extra)
+    assert code == 1 and out == ""
+    assert f"{extra[0]} goes to `qa serve`, not to `qa ask --server`" in err
+
+
+@pytest.mark.parametrize("command", [["serve"], ["remove", "abcd"]])
+def test_commands_without_json_output_do_not_take_json(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--json"])
+    assert done.value.code == 2 and "unrecognized arguments: --json" in capsys.readouterr().err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

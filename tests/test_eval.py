@@ -20,6 +20,7 @@ import pytest
 
 import qa.eval
 import qa.eval.beir
+from qa import AskOptions
 from qa.cli import main
 from qa.embed import Embedder
 from qa.errors import QAError
@@ -925,7 +926,7 @@ V2_ARTICLES = {
 
 def test_squad_v20_scores_like_the_official_v2_script(tmp_path: Path, embedder: Embedder) -> None:
     data = squad_file(tmp_path / "tiny-v2.json", V2_ARTICLES, version="v2.0")
-    record = qa.eval.evaluate(data, index=tmp_path / "kept-index", k=6)
+    record = qa.eval.evaluate(data, index=tmp_path / "kept-index", options=AskOptions(k=6))
     assert record["index"]["path"] == str(tmp_path / "kept-index")  # --index: kept, not temporary
     assert [r["type"] for r in record["results"]] == [
         "who",

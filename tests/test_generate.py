@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.answer import ask, ask_stream
+from qa import Engine
 from qa.cli import main
 from qa.config import sample_corpus
 from qa.errors import GenerationError
@@ -88,7 +88,7 @@ def test_a_hostile_endpoint_is_cut_off_at_the_deadline_and_hung_up_on(
 
 
 def events(index: Index, llm: LLM, question: str = KHARKIV) -> list[Answer | str]:
-    return list(ask_stream(index, question, llm=llm))
+    return list(Engine(index, llm=llm).ask_stream(question))
 
 
 def test_a_cited_synthesis_is_streamed_and_every_sentence_checked(
@@ -113,7 +113,7 @@ def test_a_cited_synthesis_is_streamed_and_every_sentence_checked(
 def test_an_invented_figure_is_flagged(
     module_sample_index: Index, stub: tuple[str, list[dict[str, Any]]]
 ) -> None:
-    generated = ask(module_sample_index, KHARKIV, llm=LLM(stub[0], "invented")).generated
+    generated = Engine(module_sample_index, llm=LLM(stub[0], "invented")).ask(KHARKIV).generated
     assert generated is not None
     good, invented = generated.claims
     assert good.supported and not invented.supported
@@ -124,7 +124,7 @@ def test_an_invented_figure_is_flagged(
 def test_a_citation_to_no_passage_is_removed_and_flagged(
     module_sample_index: Index, stub: tuple[str, list[dict[str, Any]]]
 ) -> None:
-    generated = ask(module_sample_index, KHARKIV, llm=LLM(stub[0], "wrong-cite")).generated
+    generated = Engine(module_sample_index, llm=LLM(stub[0], "wrong-cite")).ask(KHARKIV).generated
     assert generated is not None
     cited = generated.claims[1]
     assert cited.removed == (9,) and "[9]" not in cited.text and "[9]" not in generated.text
@@ -134,7 +134,7 @@ def test_a_citation_to_no_passage_is_removed_and_flagged(
 def test_an_endpoint_that_does_not_stream_is_read_whole(
     module_sample_index: Index, stub: tuple[str, list[dict[str, Any]]]
 ) -> None:
-    generated = ask(module_sample_index, KHARKIV, llm=LLM(stub[0], "plain")).generated
+    generated = Engine(module_sample_index, llm=LLM(stub[0], "plain")).ask(KHARKIV).generated
     assert generated is not None and generated.note is None
     assert generated.supported_share == 1.0
 
@@ -165,10 +165,10 @@ def test_a_failing_endpoint_leaves_the_extractive_answer_and_a_note(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = f"http://127.0.0.1:{_free_port()}/v1" if model == "dead" else stub[0]
-    alone = ask(module_sample_index, KHARKIV)
+    alone = Engine(module_sample_index).ask(KHARKIV)
     llm = LLM(url, model, total_seconds=1, read_seconds=0.5)
     with caplog.at_level(logging.WARNING, logger="qa.generate"):
-        answer = ask(module_sample_index, KHARKIV, llm=llm)
+        answer = Engine(module_sample_index, llm=llm).ask(KHARKIV)
     assert answer.generated is not None and answer.generated.note is not None
     assert answer.generated.note.startswith(note)
     # the endpoint's address is for the server's log, not for every user who asks
@@ -185,13 +185,13 @@ def test_answers_beyond_the_models_parallel_limit_get_a_note(
     llm = LLM(stub[0], "slow", read_seconds=5, parallel=1, busy_seconds=0.2)
     first: list[Answer] = []
     writing = threading.Thread(
-        target=lambda: first.append(ask(module_sample_index, KHARKIV, llm=llm))
+        target=lambda: first.append(Engine(module_sample_index, llm=llm).ask(KHARKIV))
     )
     asked = sum(r["model"] == "slow" for r in stub[1])  # other tests asked it too
     writing.start()
     while sum(r["model"] == "slow" for r in stub[1]) == asked:  # the first one holds the slot
         time.sleep(0.02)
-    second = ask(module_sample_index, KHARKIV, llm=llm)
+    second = Engine(module_sample_index, llm=llm).ask(KHARKIV)
     writing.join()
     assert second.generated is not None and second.generated.note == (
         "No generated answer: the language model is busy (it writes 1 answer at once); ask again "
@@ -199,7 +199,7 @@ def test_answers_beyond_the_models_parallel_limit_get_a_note(
     )
     assert second.citations == first[0].citations  # the extractive answer, all the same
     assert first[0].generated is not None and first[0].generated.text  # the first was written
-    assert ask(module_sample_index, KHARKIV, llm=llm).generated.note is None  # free again
+    assert Engine(module_sample_index, llm=llm).ask(KHARKIV).generated.note is None  # free again
     with pytest.raises(ValueError, match="parallel must be 1 or more, got 0"):
         LLM(stub[0], "m", parallel=0)
 
@@ -214,7 +214,7 @@ def test_instructions_in_a_report_stay_data(
     )
     sample_index.add_documents([Document(hostile, "depot.txt", "Depot", "txt")])
     question = "When did the tram depot in Kharkiv reopen?"
-    answer = ask(sample_index, question, llm=LLM(url, "obedient"))
+    answer = Engine(sample_index, llm=LLM(url, "obedient")).ask(question)
     system, user = requests[-1]["messages"]
     assert system == {"role": "system", "content": RULES}  # the rules are the product's own
     # the report's text is inside its passage block, which it cannot close
@@ -239,7 +239,7 @@ def test_without_an_endpoint_nothing_changes_and_nothing_is_sent(
 ) -> None:
     _, requests = stub
     before = len(requests)
-    got = list(ask_stream(module_sample_index, KHARKIV))
+    got = list(Engine(module_sample_index).ask_stream(KHARKIV))
     assert len(got) == 1 and isinstance(got[0], Answer) and got[0].generated is None
     assert "generated" not in got[0].to_dict()
     assert len(requests) == before
@@ -252,10 +252,10 @@ def test_the_key_comes_from_the_environment_only(
 ) -> None:
     url, requests = stub
     monkeypatch.delenv(KEY_ENV, raising=False)
-    ask(module_sample_index, KHARKIV, llm=LLM(url, "good"))
+    Engine(module_sample_index, llm=LLM(url, "good")).ask(KHARKIV)
     assert requests[-1]["authorization"] is None
     monkeypatch.setenv(KEY_ENV, "sk-test")
-    ask(module_sample_index, KHARKIV, llm=LLM(url, "good"))
+    Engine(module_sample_index, llm=LLM(url, "good")).ask(KHARKIV)
     assert requests[-1]["authorization"] == "Bearer sk-test"
 
 
@@ -337,7 +337,7 @@ def sse_events(body: str) -> list[tuple[str, Any]]:
 def test_the_api_streams_the_answer_then_the_checked_text(
     module_sample_index: Index, stub: tuple[str, list[dict[str, Any]]]
 ) -> None:
-    service = Service(module_sample_index, llm=LLM(stub[0], "invented"))
+    service = Service(Engine(module_sample_index, llm=LLM(stub[0], "invented")))
     app = create_app(service, host="127.0.0.1")
     with TestClient(app, base_url=BASE) as client:
         streamed = client.post("/api/v1/ask/stream", json={"question": KHARKIV})
@@ -354,7 +354,7 @@ def test_the_api_streams_the_answer_then_the_checked_text(
     assert generated["text"] == written.strip() == plain["generated"]["text"]
     assert [c["supported"] for c in generated["claims"]] == [True, False]
     assert bad.status_code == 422  # a bad question is an error before any event
-    dead = Service(module_sample_index, llm=LLM(f"http://127.0.0.1:{_free_port()}/v1", "m"))
+    dead = Service(Engine(module_sample_index, llm=LLM(f"http://127.0.0.1:{_free_port()}/v1", "m")))
     with TestClient(create_app(dead, host="127.0.0.1"), base_url=BASE) as client:
         reply = client.post("/api/v1/ask", json={"question": KHARKIV})
     assert reply.status_code == 200 and reply.json()["citations"] == plain["citations"]
@@ -364,15 +364,15 @@ def test_the_api_streams_the_answer_then_the_checked_text(
 def test_a_fault_after_the_first_event_ends_the_stream_with_an_error(
     module_sample_index: Index, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service = Service(module_sample_index)
-    answering = service.ask_stream
+    service = Service(Engine(module_sample_index))
+    answering = service.engine.ask_stream
 
-    def failing(text: str, **options: Any) -> Iterator[Answer | str]:
-        events = answering(text, **options)
+    def failing(text: str, *args: Any) -> Iterator[Answer | str]:
+        events = answering(text, *args)
         yield next(events)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(service, "ask_stream", failing)
+    monkeypatch.setattr(service.engine, "ask_stream", failing)
     with TestClient(create_app(service, host="127.0.0.1"), base_url=BASE) as client:
         streamed = client.post("/api/v1/ask/stream", json={"question": KHARKIV})
     events = sse_events(streamed.text)
@@ -382,7 +382,7 @@ def test_a_fault_after_the_first_event_ends_the_stream_with_an_error(
 
 
 def test_without_a_model_the_api_answers_as_before(module_sample_index: Index) -> None:
-    app = create_app(Service(module_sample_index), host="127.0.0.1")
+    app = create_app(Service(Engine(module_sample_index)), host="127.0.0.1")
     with TestClient(app, base_url=BASE) as client:
         plain = client.post("/api/v1/ask", json={"question": KHARKIV}).json()
         streamed = client.post("/api/v1/ask/stream", json={"question": KHARKIV})
@@ -425,7 +425,7 @@ def test_a_client_that_leaves_the_stream_hangs_up_on_the_model(
 ) -> None:
     """The drip never ends and the deadline is far: only the client leaving ends it."""
     url, ended = hostile_stub
-    service = Service(module_sample_index, llm=LLM(url, "drip", total_seconds=60))
+    service = Service(Engine(module_sample_index, llm=LLM(url, "drip", total_seconds=60)))
     with served(create_app(service, host="127.0.0.1")) as base, httpx.Client() as client:
         body = {"question": KHARKIV}
         with client.stream("POST", f"{base}/api/v1/ask/stream", json=body) as reply:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.embed import Embedder
+from qa.engine import Engine
 from qa.errors import (
     DocumentNotFoundError,
     IndexFormatError,
@@ -24,6 +25,7 @@ from qa.errors import (
     ModelMismatchError,
 )
 from qa.index import Index
+from qa.options import Filters
 from qa.types import Document
 from tests.indexes import chunk_ids, searched_ids
 
@@ -175,7 +177,9 @@ def test_filters_by_document_source_and_date(index: Index) -> None:
             doc("Shelling hit Odesa overnight.", "other/odesa.txt"),
         ]
     )
-    sources = lambda **f: {h.source for h in index.search("shelling", k=10, **f)}  # noqa: E731
+    sources = lambda **f: {  # noqa: E731
+        h.source for h in index.search("shelling", k=10, filters=Filters(**f))
+    }
     assert sources() == {"reports/kherson.txt", "reports/kharkiv.txt", "other/odesa.txt"}
     assert sources(sources=["reports/"]) == {"reports/kherson.txt", "reports/kharkiv.txt"}
     assert sources(date_from="2023-01-01") == {"reports/kharkiv.txt"}
@@ -347,17 +351,17 @@ def test_source_changed_to_a_text_stored_elsewhere_drops_its_old_version(index: 
 
 
 @pytest.mark.parametrize(
-    ("filters", "message"),
+    ("arguments", "message"),
     [
-        ({"date_from": "yesterday"}, "YYYY-MM-DD"),
-        ({"date_to": "2024-3-1"}, "YYYY-MM-DD"),
-        ({"doc_ids": [""]}, "at least 4"),
-        ({"doc_ids": ["%"]}, "at least 4"),
+        ({"k": 0}, "k must be at least 1"),
+        ({"mode": "sparse"}, "unknown mode 'sparse'"),
     ],
 )
-def test_bad_filters_name_the_value(sample_index: Index, filters: dict, message: str) -> None:
+def test_bad_search_arguments_name_the_value(
+    sample_index: Index, arguments: dict, message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
-        sample_index.search("missiles", **filters)
+        sample_index.search("missiles", **arguments)
 
 
 @pytest.mark.local_only
@@ -624,15 +628,13 @@ def _blocking_writer(index: Index, docs: list[Document]) -> tuple[Any, Any, Any]
 def test_reads_go_on_while_a_write_embeds(sample_index: Index) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from qa.answer import ask
-
     before = sample_index.counts()
     writer, release, _ = _blocking_writer(sample_index, [doc("Shelling hit Kherson.", "n.txt")])
     try:
         with ThreadPoolExecutor(4) as pool:  # each read must finish while the write waits
             jobs = [
                 pool.submit(sample_index.search, KINZHAL, 3),
-                pool.submit(ask, sample_index, "How many Kinzhal missiles were fired?"),
+                pool.submit(Engine(sample_index).ask, "How many Kinzhal missiles were fired?"),
                 pool.submit(sample_index.counts),
                 pool.submit(sample_index.documents),
             ]

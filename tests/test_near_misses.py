@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa import Index, ask
+from qa import AskOptions, Engine, Filters, Index
 from qa.answer import ABSTAIN_BELOW
 from qa.answer.figures import counted, day, same_quantity, when
 from qa.answer.question import parse_question
@@ -73,7 +73,7 @@ NEAR_MISSES = [
 def test_a_near_miss_is_never_shown_with_high_confidence(
     sample_index: Index, near: str, right: str
 ) -> None:
-    missed, answered = ask(sample_index, near), ask(sample_index, right)
+    missed, answered = Engine(sample_index).ask(near), Engine(sample_index).ask(right)
     assert not answered.abstained
     assert confidence_level(missed.confidence) != "high"
     assert missed.confidence < answered.confidence, (missed.confidence, answered.confidence)
@@ -82,10 +82,10 @@ def test_a_near_miss_is_never_shown_with_high_confidence(
 @pytest.mark.parametrize("near", [n for n, _ in NEAR_MISSES[:2]])
 def test_a_place_or_role_swap_gives_no_answer(sample_index: Index, near: str) -> None:
     # the sentence ties another region or title to the name read: a rival, so unlikely right
-    answer = ask(sample_index, near)
+    answer = Engine(sample_index).ask(near)
     assert answer.abstained and answer.citations == () and answer.related
     assert answer.confidence < ABSTAIN_BELOW
-    right = ask(sample_index, "Who is the governor of the Odesa region?")
+    right = Engine(sample_index).ask("Who is the governor of the Odesa region?")
     assert right.short_answer == "Maksym Marchenko" and not right.abstained
 
 
@@ -93,9 +93,11 @@ def test_a_filter_that_leaves_out_the_answering_report_gives_no_answer(
     sample_index: Index,
 ) -> None:
     # report 004 names Mykolaiv's mayor, not Kharkiv's; the filter leaves out report 000
-    right = ask(sample_index, "Who is the mayor of Kharkiv?")
+    right = Engine(sample_index).ask("Who is the mayor of Kharkiv?")
     assert right.short_answer == "Ihor Terekhov"
-    filtered = ask(sample_index, "Who is the mayor of Kharkiv?", sources=["004_"])
+    filtered = Engine(sample_index).ask(
+        "Who is the mayor of Kharkiv?", AskOptions(filters=Filters(sources=["004_"]))
+    )
     assert filtered.abstained and filtered.short_answer is None
     assert filtered.confidence < ABSTAIN_BELOW < right.confidence
 
@@ -103,14 +105,14 @@ def test_a_filter_that_leaves_out_the_answering_report_gives_no_answer(
 def test_the_readme_example_still_answers_six_after_unrelated_reports(sample_index: Index) -> None:
     for n in range(1, len(UNRELATED) + 1):
         add_reports(sample_index, UNRELATED[n - 1 : n])
-        answer = ask(sample_index, "How many Kinzhal missiles were fired?")
+        answer = Engine(sample_index).ask("How many Kinzhal missiles were fired?")
         assert answer.short_answer == "six", n
         assert not answer.answer.startswith("The reports give different figures"), n
 
 
 def test_figures_for_different_days_are_not_a_conflict(sample_index: Index) -> None:
     # 81 missiles in the report on Thursday's strikes; "as many as 60" on Friday's
-    answer = ask(sample_index, "How many missiles were fired?")
+    answer = Engine(sample_index).ask("How many missiles were fired?")
     assert answer.short_answer == "81"
     assert not answer.answer.startswith("The reports give different figures")
     assert len(answer.citations) == 1
@@ -130,7 +132,7 @@ def test_different_figures_for_the_same_quantity_are_both_shown_with_their_day(
             ),
         ),
     )
-    answer = ask(sample_index, "How many missiles did Russia fire on Thursday?")
+    answer = Engine(sample_index).ask("How many missiles did Russia fire on Thursday?")
     assert answer.answer.startswith("The reports give different figures: "), answer.answer
     figures = {c.quote[c.answer_start - c.start : c.answer_end - c.start] for c in answer.citations}
     assert {"81", "95"} <= figures

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from qa import AskOptions, Engine
 from qa.embed import native_bf16
 from qa.errors import ModelLoadError
 from qa.index import Index
@@ -186,11 +187,12 @@ def test_answers_are_placed_in_their_documents_and_merged(trained: tuple[Path, P
 def test_ask_with_a_reader_quotes_its_reports_or_abstains(
     trained: tuple[Path, Path], sample_index: Index
 ) -> None:
-    from qa import ask
 
     reader = Reader.load(trained[1])
     question = "How many Kinzhal missiles were fired?"
-    answer = ask(sample_index, question, reader=reader, abstain_below=0.0)  # always answers
+    answer = Engine(sample_index, reader=reader).ask(
+        question, AskOptions(abstain_below=0.0)
+    )  # always answers
     assert not answer.abstained and answer.citations and answer.short_answer
     for c in answer.citations:
         text = sample_index.document(c.doc_id).text
@@ -198,7 +200,9 @@ def test_ask_with_a_reader_quotes_its_reports_or_abstains(
         assert c.answer_start is not None and c.answer_end is not None
         assert c.start <= c.answer_start < c.answer_end <= c.end
     assert answer.short_answer == text_at(sample_index, answer.citations[0])
-    refused = ask(sample_index, question, reader=reader, abstain_below=1.0)  # never sure enough
+    refused = Engine(sample_index, reader=reader).ask(
+        question, AskOptions(abstain_below=1.0)
+    )  # never sure enough
     assert refused.abstained and not refused.citations and refused.related
 
 

@@ -17,7 +17,7 @@ from qa.embed import Embedder
 from qa.index import Index
 from qa.ui.auth import parse_credentials
 from qa.ui.cli import exposure_warning
-from qa.ui.service import open_index
+from qa.ui.service import open_engine
 
 
 @pytest.fixture
@@ -36,16 +36,16 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, An
 
 
 def test_first_run_ingests_the_sample_reports(tmp_path: Path, embedder: Embedder) -> None:
-    index, report = open_index(tmp_path / "new")
+    index, report = open_engine(tmp_path / "new")
     with index:
         assert report is not None and len(report.added) == 2 and report.errors == []
         assert index.counts()["documents"] == 2
         sources = sorted(Path(d.source).name for d in index.documents())
         assert sources[0].startswith("000_") and sources[1].startswith("004_")
-    index, report = open_index(tmp_path / "new")  # not empty now: nothing added again
+    index, report = open_engine(tmp_path / "new")  # not empty now: nothing added again
     with index:
         assert report is None and index.counts()["documents"] == 2
-    index, report = open_index(tmp_path / "bare", sample=False)
+    index, report = open_engine(tmp_path / "bare", sample=False)
     with index:
         assert report is None and index.counts()["documents"] == 0
 

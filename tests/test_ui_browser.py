@@ -17,6 +17,7 @@ import pytest
 from gradio.utils import get_upload_folder
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from qa.engine import Engine
 from qa.generate import LLM
 from qa.index import Index
 from qa.ui.server import create_app
@@ -86,7 +87,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def server(module_sample_index: Index) -> Iterator[str]:
     """The app on a free port, served until the module's tests are done."""
-    app = create_app(Service(module_sample_index), USERS, host="127.0.0.1")
+    app = create_app(Service(Engine(module_sample_index)), USERS, host="127.0.0.1")
     with served(app) as url:
         yield url
 
@@ -588,7 +589,7 @@ def writing_server(module_sample_index: Index) -> Iterator[str]:
     """The app with a language model: the stand-in endpoint, writing one invented figure."""
     stub, _ = build_stub()
     with served(stub) as llm_url:
-        service = Service(module_sample_index, llm=LLM(f"{llm_url}/v1", "invented"))
+        service = Service(Engine(module_sample_index, llm=LLM(f"{llm_url}/v1", "invented")))
         with served(create_app(service, USERS, host="127.0.0.1")) as url:
             yield url
 

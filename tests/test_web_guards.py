@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.engine import Engine
 from qa.index import Index
 from qa.ui.server import create_app
 from qa.ui.service import Service
@@ -28,7 +29,7 @@ def client(
     sample_index: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-    app = create_app(Service(sample_index), host="127.0.0.1")
+    app = create_app(Service(Engine(sample_index)), host="127.0.0.1")
     with TestClient(app, base_url=BASE) as client:
         yield client
 

@@ -33,7 +33,6 @@ from qa.errors import (
     ModelMismatchError,
     QAError,
 )
-from qa.index import Filters
 from qa.types import MAX_CATALOG, Answer, Document
 from qa.ui.schemas import (
     AnswerOut,
@@ -42,7 +41,6 @@ from qa.ui.schemas import (
     DocumentOut,
     DocumentSummary,
     ErrorOut,
-    FiltersIn,
     HealthOut,
     IngestOut,
     JobOut,
@@ -128,25 +126,6 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=exc.headers)
 
 
-def _options(body: AskIn) -> dict[str, Any]:
-    """What a question asks for besides its text: passages, mode, history, filters."""
-    return {
-        "k": body.k,
-        "mode": body.mode,
-        "history": body.history,
-        "filters": _filters(body.filters),
-    }
-
-
-def _filters(f: FiltersIn) -> Filters:
-    return Filters(
-        f.doc_ids,
-        f.sources,
-        f.date_from.isoformat() if f.date_from else None,
-        f.date_to.isoformat() if f.date_to else None,
-    )
-
-
 def for_caller(request: Request, data: Shown, roots: Callable[[], Sequence[str]]) -> Shown:
     """``data`` with every ``source`` that is a path on the server shown below the folder it
     was ingested from (``roots()``), unless the caller is on the server's own machine (a
@@ -186,7 +165,7 @@ def build_router(service: Service) -> APIRouter:
     api = APIRouter(prefix=PREFIX)
 
     def public(request: Request, data: Shown) -> Shown:
-        return for_caller(request, data, service.roots)
+        return for_caller(request, data, service.engine.roots)
 
     @api.post(
         "/ask",
@@ -200,7 +179,7 @@ def build_router(service: Service) -> APIRouter:
         """Answer a question; the same JSON as ``qa ask --json``. On a server with a language
         model (``qa serve --llm-url``) it has the model's checked answer too, once written."""
         with http_errors():
-            answer = service.ask(body.question, **_options(body))
+            answer = service.engine.ask(body.question, body.options(), body.history)
         return public(request, answer.to_dict())
 
     @api.post(
@@ -225,9 +204,9 @@ def build_router(service: Service) -> APIRouter:
         from /ask. A language model that fails gives a note, not an error; a fault of the
         server's own after the first event ends the stream with an `error` event."""
         with http_errors():
-            events = service.ask_stream(body.question, **_options(body))
+            events = service.engine.ask_stream(body.question, body.options(), body.history)
             first = next(events)
-            roots = service.roots()  # read once, not for every event
+            roots = service.engine.roots()  # read once, not for every event
         assert isinstance(first, Answer)
 
         def shown(data: Shown) -> Shown:
@@ -262,8 +241,7 @@ def build_router(service: Service) -> APIRouter:
     def search(body: SearchIn, request: Request) -> dict[str, Any]:
         """The passages that best match a query, with every retriever's score."""
         with http_errors():
-            filters = _filters(body.filters)
-            hits = service.search(body.query, k=body.k, mode=body.mode, filters=filters)
+            hits = service.engine.search(body.query, body.options())
         hits_out = [h.to_dict() for h in hits]
         return public(request, {"query": body.query, "mode": body.mode, "hits": hits_out})
 
@@ -286,7 +264,7 @@ def build_router(service: Service) -> APIRouter:
         """A page of the stored reports, ordered by source, without their texts; the
         ``X-Total-Count`` header says how many match in all."""
         with http_errors():
-            page = functools.partial(service.catalog, contains, limit=limit, offset=offset)
+            page = functools.partial(service.engine.catalog, contains, limit=limit, offset=offset)
             listing = await ahead(page)
         response.headers["X-Total-Count"] = str(listing.total)
         return public(request, [info.to_dict() for info in listing.documents])
@@ -303,7 +281,7 @@ def build_router(service: Service) -> APIRouter:
         """One report with its full text (citation offsets point into this text). ``doc_id``
         may be a unique prefix of the id (at least 4 characters), as in ``qa show``."""
         with http_errors():
-            return public(request, service.document(doc_id).to_dict())
+            return public(request, service.engine.document(doc_id).to_dict())
 
     @api.post(
         "/documents",
@@ -398,8 +376,13 @@ def build_router(service: Service) -> APIRouter:
         """Whether the service is up, with its model and what the index holds (answered
         ahead of questions waiting for a worker)."""
         with http_errors():
-            counts = await ahead(service.counts)
-        return {"status": "ok", "version": __version__, "model": service.model, "counts": counts}
+            counts = await ahead(service.engine.counts)
+        return {
+            "status": "ok",
+            "version": __version__,
+            "model": service.engine.model,
+            "counts": counts,
+        }
 
     return api
 

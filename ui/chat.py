@@ -17,9 +17,8 @@ from typing import Any
 
 import gradio as gr
 
-from qa.answer.answerer import DEFAULT_K
-from qa.index import MODES
 from qa.loaders import SUPPORTED_SUFFIXES
+from qa.options import ASK_K, MODES
 from qa.ui import render
 from qa.ui.conversations import ChatStore
 from qa.ui.handlers import Handlers, settings_label
@@ -157,7 +156,7 @@ def build_chat(
                 with gr.Accordion("Settings", open=False, elem_id="settings") as settings_box:
                     with gr.Row():
                         k = gr.Slider(
-                            1, MAX_ASK_K, DEFAULT_K, step=1, label="Passages (k)", elem_id="k"
+                            1, MAX_ASK_K, ASK_K, step=1, label="Passages (k)", elem_id="k"
                         )
                         mode = gr.Radio(
                             list(MODES), value="hybrid", label="Retrieval", elem_id="mode"

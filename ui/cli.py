@@ -93,9 +93,11 @@ def run(args: argparse.Namespace) -> int:
 
         from qa.ui.conversations import ChatStore
         from qa.ui.server import create_app
-        from qa.ui.service import MB, Service, open_index
+        from qa.ui.service import MB, Service, open_engine
 
-        index, seeded = open_index(args.index, model=args.model, sample=not args.no_sample)
+        engine, seeded = open_engine(
+            args.index, model=args.model, sample=not args.no_sample, llm=llm
+        )
     except BaseException:
         listening.close()
         raise
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         chat_store = ChatStore(args.chats or default_chats_location())
     except BaseException:
         listening.close()
-        index.close()
+        engine.close()
         raise
     try:
         if seeded is not None:
@@ -112,18 +114,18 @@ def run(args: argparse.Namespace) -> int:
                 "(--no-sample leaves it empty)",
                 file=sys.stderr,
             )
-        service = Service(index, int(args.max_upload_mb * MB), llm=llm)
+        service = Service(engine, int(args.max_upload_mb * MB))
         app = create_app(service, users or None, host=args.host, chats=chat_store)
         warning = exposure_warning(args.host, users)
         if warning:
             print(f"qa: warning: {warning}", file=sys.stderr)
-        counts = index.counts()
+        counts = engine.counts()
         host = f"[{args.host}]" if ":" in args.host else args.host
         url = f"http://{host}:{args.port}"
         if llm is not None:
             print(f"qa: answers also written by {llm.model} at {llm.url}", file=sys.stderr)
         print(
-            f"qa: {counts['documents']} reports in {index.location}\n"
+            f"qa: {counts['documents']} reports in {engine.location}\n"
             f"qa: chat at {url}/ and API docs at {url}/docs "
             f"(ready in {time.perf_counter() - started:.1f} s; Ctrl-C stops)",
             file=sys.stderr,
@@ -133,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         uvicorn.Server(config).run(sockets=[listening])
     finally:
         listening.close()
-        index.close()
+        engine.close()
         chat_store.close()
     return 0
 

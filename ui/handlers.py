@@ -15,13 +15,13 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 
 from qa.dates import parse_date
 from qa.errors import QAError
-from qa.index import Filters
+from qa.options import AskOptions, Filters, Mode
 from qa.types import Answer
 from qa.ui import render
 from qa.ui.conversations import Turn
@@ -85,9 +85,8 @@ class Handlers:
         try:
             filters = parse_filters(source_filter, date_from, date_to)
             k = min(max(int(k), 1), MAX_ASK_K)  # the client sends the slider's value
-            events = self.service.ask_stream(
-                text, k=k, mode=mode, history=questions, filters=filters
-            )
+            options = AskOptions(k, cast(Mode, mode), filters)
+            events = self.service.engine.ask_stream(text, options, questions)
             answer = next(events)
             assert isinstance(answer, Answer)
         except (QAError, ValueError) as exc:
@@ -129,7 +128,7 @@ class Handlers:
 
         shown = bubble(render.answer_html(answer, aid))
         yield shown, [*questions, text], panels, render.panel_html(panels), *skips[:3]
-        model = self.service.llm.model if self.service.llm else ""
+        model = self.service.engine.llm.model if self.service.engine.llm else ""
         written = ""
         try:
             for event in events:
@@ -208,7 +207,7 @@ class Handlers:
         return files
 
     def header(self) -> str:
-        return render.header_html(self.service.counts())
+        return render.header_html(self.service.engine.counts())
 
 
 CONTROLS = 6
@@ -235,7 +234,7 @@ def parse_filters(sources: str, date_from: str, date_to: str) -> Filters:
         return parsed
 
     names = [s.strip() for s in (sources or "").split(",") if s.strip()]
-    return Filters(None, names or None, day(date_from, "from"), day(date_to, "to"))
+    return Filters((), names, day(date_from, "from"), day(date_to, "to"))
 
 
 def settings_label(sources: str, date_from: str, date_to: str) -> Any:

@@ -99,7 +99,7 @@ class Chats:
             answer = turns[i].answer
             assert answer
             wanted |= {c.doc_id for c in answer.citations} | {h.doc_id for h in answer.related}
-        docs = self.service.documents_by_id(wanted)
+        docs = self.service.engine.documents_by_id(wanted)
         for i, turn in enumerate(turns):
             bubble, block = reply(turn, docs if i in recent else None)
             history += [message("user", render.question_html(turn.question)), bubble]

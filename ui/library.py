@@ -49,7 +49,7 @@ class Library:
 
     def listing(self, contains: str) -> tuple[Any, str]:
         """The list of reports matching ``contains`` and a line saying how many there are."""
-        page = self.service.catalog(contains or "", limit=PAGE)
+        page = self.service.engine.catalog(contains or "", limit=PAGE)
         shown, total = len(page.documents), page.total
         what = f"matching “{escape(contains.strip())}”" if (contains or "").strip() else "stored"
         if total == 0:
@@ -58,7 +58,7 @@ class Library:
             note = f"The first {shown} of {total} reports {what}, by source; filter to find others."
         else:
             note = f"{total} report{'s' if total != 1 else ''} {what}, by source."
-        roots = self.service.roots()
+        roots = self.service.engine.roots()
         choices = [(label(d, roots), d.id) for d in page.documents]
         return gr.Radio(choices=choices, value=None), f'<p class="qa-note">{note}</p>'
 
@@ -68,11 +68,11 @@ class Library:
         if not doc_id:
             return EMPTY_VIEW, gr.Button(visible=False), ""
         try:
-            doc = self.service.document_exact(doc_id)
+            doc = self.service.engine.document(doc_id, exact=True)
         except DocumentNotFoundError:
             gone = '<p class="qa-error-text">This report is no longer in the index.</p>'
             return gone, gr.Button(visible=False), ""
-        where = relative_source(doc.source, self.service.roots())
+        where = relative_source(doc.source, self.service.engine.roots())
         meta = [where, doc.date or "undated", doc.format, f"id {doc.id}"]
         html = (
             f'<article class="doc-open"><h3 class="doc-title">{escape(doc.title)}</h3>'
@@ -96,11 +96,11 @@ class Library:
             return note, *(gr.skip(),) * 5
         try:
             doc = self.service.remove_exact(doc_id)
-            where = relative_source(doc.source, self.service.roots())
+            where = relative_source(doc.source, self.service.engine.roots())
             status = f"Removed “{escape(doc.title)}” ({escape(where)})."
         except DocumentNotFoundError:
             status = "That report was already removed."
-        header = render.header_html(self.service.counts())
+        header = render.header_html(self.service.engine.counts())
         return f'<p class="qa-note">{status}</p>', *self.open(None), header, self.changed()
 
     @staticmethod

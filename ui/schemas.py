@@ -8,10 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.answer.answerer import DEFAULT_K
 from qa.answer.question import MAX_QUESTION_CHARS
+from qa.options import ASK_K, SEARCH_K, AskOptions, Filters, Mode, SearchOptions
 
-Mode = Literal["hybrid", "dense", "bm25"]
 JobState = Literal["queued", "running", "done", "failed"]
 MAX_K = 100  # passages a search may return
 MAX_ASK_K = 20  # passages an answer may read: each costs sentence embeddings (the chat's top)
@@ -36,6 +35,13 @@ class FiltersIn(BaseModel):
         default=None, description="documents dated on or before this day"
     )
 
+    def filters(self) -> Filters:
+        """As the engine takes them (ValueError for an id prefix too short)."""
+        day = lambda d: d.isoformat() if d else None  # noqa: E731
+        return Filters(
+            self.doc_ids or (), self.sources or (), day(self.date_from), day(self.date_to)
+        )
+
 
 class AskIn(BaseModel):
     # the example /docs offers, which must work as it is: no filters, whose generated
@@ -48,7 +54,7 @@ class AskIn(BaseModel):
     question: str = Field(
         ..., description="the question", examples=["Who is the mayor of Kharkiv?"]
     )
-    k: int = Field(default=DEFAULT_K, ge=1, le=MAX_ASK_K, description="passages to read")
+    k: int = Field(default=ASK_K, ge=1, le=MAX_ASK_K, description="passages to read")
     mode: Mode = "hybrid"
     filters: FiltersIn = Field(default_factory=FiltersIn)
     history: list[Text] = Field(
@@ -56,6 +62,9 @@ class AskIn(BaseModel):
         max_length=MAX_HISTORY,
         description="earlier questions of the conversation, oldest first, for follow-ups",
     )
+
+    def options(self) -> AskOptions:
+        return AskOptions(self.k, self.mode, self.filters.filters())
 
 
 class SearchIn(BaseModel):
@@ -70,9 +79,12 @@ class SearchIn(BaseModel):
         description="what to look for",
         examples=["Kinzhal missiles"],
     )
-    k: int = Field(default=5, ge=1, le=MAX_K, description="passages to return")
+    k: int = Field(default=SEARCH_K, ge=1, le=MAX_K, description="passages to return")
     mode: Mode = "hybrid"
     filters: FiltersIn = Field(default_factory=FiltersIn)
+
+    def options(self) -> SearchOptions:
+        return SearchOptions(self.k, self.mode, self.filters.filters())
 
 
 class CitationOut(BaseModel):

@@ -6,13 +6,17 @@ import argparse
 import json
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 from qa.answer.verify import confidence_level
 from qa.errors import QAError
 from qa.loaders import printable
+from qa.options import AskOptions
 from qa.types import Answer, Generated
+
+if TYPE_CHECKING:
+    from qa.engine import Answering
 
 
 def format_answer(answer: Answer) -> str:
@@ -43,18 +47,17 @@ def _lines(stream: BinaryIO) -> Iterator[str]:
             yield line
 
 
-def run(args: argparse.Namespace, ask: Callable[..., Any], filters: dict[str, Any]) -> int:
-    """Answer ``args.question`` with ``ask``: a server's (an Answer), or
-    :func:`qa.answer.ask_stream` on an index (its events, printed as they come); with ``-``
-    answer each line of stdin, loading the models once."""
+def run(args: argparse.Namespace, answering: Answering, options: AskOptions) -> int:
+    """Answer ``args.question`` with ``answering`` (an engine here, or a server), printing its
+    events as they come; with ``-`` answer each line of stdin, loading the models once."""
     one = args.question != "-"
     questions = [args.question] if one else _lines(sys.stdin.buffer)
     status = 0
     for question in questions:
         try:
-            reply = ask(question, k=args.k, mode=args.mode, **filters)
-            events = iter([reply] if isinstance(reply, Answer) else reply)
+            events = iter(answering.ask_stream(question, options))
             answer = next(events)
+            assert isinstance(answer, Answer)
         except (QAError, ValueError) as exc:
             if one:
                 raise
