@@ -37,10 +37,8 @@ class FiltersIn(BaseModel):
 
     def filters(self) -> Filters:
         """As the engine takes them (ValueError for an id prefix too short)."""
-        day = lambda d: d.isoformat() if d else None  # noqa: E731
-        return Filters(
-            self.doc_ids or (), self.sources or (), day(self.date_from), day(self.date_to)
-        )
+        start, end = (d.isoformat() if d else None for d in (self.date_from, self.date_to))
+        return Filters(self.doc_ids or (), self.sources or (), start, end)
 
 
 class AskIn(BaseModel):
