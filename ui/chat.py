@@ -149,7 +149,18 @@ def lay_out(service: Service, secret: str) -> ChatView:
             chat = chat_panel()
             settings = settings_panel()
         docs = documents_tab(service.max_upload_mb)
-    return ChatView(header, browser, chat_id, asked, panels, pending, side, chat, settings, docs)
+    return ChatView(
+        header=header,
+        browser=browser,
+        chat_id=chat_id,
+        asked=asked,
+        panels=panels,
+        pending=pending,
+        side=side,
+        chat=chat,
+        settings=settings,
+        docs=docs,
+    )
 
 
 def side_bar() -> SideBar:
@@ -161,7 +172,7 @@ def side_bar() -> SideBar:
         with gr.Row():
             rename = gr.Button("Rename", elem_id="rename-chat", size="sm", min_width=80)
             delete = gr.Button("Delete", elem_id="delete-chat", size="sm", min_width=80)
-    return SideBar(chats, name, rename, delete)
+    return SideBar(chats=chats, name=name, rename=rename, delete=delete)
 
 
 def side_bar_events(view: ChatView, chats: Chats) -> None:
@@ -230,7 +241,9 @@ def chat_panel() -> ChatPanel:
                 )
         with gr.Column(scale=4, min_width=360):
             sources = gr.HTML(render.panel_html([]), elem_id="sources", js_on_load=None)
-    return ChatPanel(messages, question, ask, new, copy, sources)
+    return ChatPanel(
+        messages=messages, question=question, ask=ask, new=new, copy=copy, sources=sources
+    )
 
 
 def chat_events(view: ChatView, on: Handlers) -> None:
@@ -279,7 +292,7 @@ def settings_panel() -> Settings:
             sources = gr.Textbox(label="Sources (comma-separated)", elem_id="source-filter")
             date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="date-from")
             date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="date-to")
-    return Settings(box, k, mode, sources, date_from, date_to)
+    return Settings(box=box, k=k, mode=mode, sources=sources, date_from=date_from, date_to=date_to)
 
 
 def settings_events(settings: Settings) -> None:
@@ -340,7 +353,17 @@ def documents_tab(max_upload_mb: float) -> Documents:
         )
         status = gr.HTML("", elem_id="upload-status", js_on_load=None)
     return Documents(
-        tab, contains, note, listing, removed, opened, changed, report, remove, upload, status
+        tab=tab,
+        contains=contains,
+        note=note,
+        listing=listing,
+        removed=removed,
+        opened=opened,
+        changed=changed,
+        report=report,
+        remove=remove,
+        upload=upload,
+        status=status,
     )
 
 

@@ -84,7 +84,9 @@ class Handlers:
         chat_id: str = values[v.chat_id]
         owner = self.chats.owner(request, values[v.browser])
         try:
-            filters = parse_filters(*(values[box] for box in settings.filters))
+            filters = parse_filters(
+                values[settings.sources], values[settings.date_from], values[settings.date_to]
+            )
             # the client sends the slider's value
             k = min(max(int(values[settings.k]), 1), MAX_ASK_K)
             events = self.service.ask_stream(
