@@ -27,11 +27,9 @@ from qa.index import Index
 from qa.types import Answer, Citation, Claim, Document, Generated, Source
 from qa.ui import render
 from qa.ui.auth import Throttle, parse_credentials
-from qa.ui.conversations import ChatStore
+from qa.ui.chat import chat_page
 from qa.ui.guards import trusted_hosts
-from qa.ui.handlers import CONTROLS, FAILED, Handlers
-from qa.ui.history import Chats
-from qa.ui.library import Library
+from qa.ui.handlers import FAILED, Handlers
 from qa.ui.server import create_app
 from qa.ui.service import Service
 from qa.ui.sources import relative_source, sources
@@ -43,8 +41,6 @@ USERS = {"alice": "s3cret:with:colons", "bob": "hunter2"}
 BASE = "http://127.0.0.1:7860"  # the apps are built as if bound to 127.0.0.1
 LOCAL = ("127.0.0.1", 50000)  # the address the clients call from: the server's own machine
 EVIL = "http://evil.example"
-NEW_CHAT = ("", "0" * 32)  # the chat's id (none yet) and the browser's id, for respond()
-SETTINGS = (6, "hybrid", "", "", "", None)  # k, mode, filters; no request: no signed-in user
 
 
 @pytest.fixture(scope="module")
@@ -452,8 +448,8 @@ def test_uploads_are_stored_together_and_deleted(
         "evil.exe": b"MZ",
     }
     paths = _uploaded(gradio_folder, files)
-    steps = list(handlers(service).add_reports(paths))
-    box, status, header = steps[-1]
+    on = handlers(service)
+    box, status, header = uploaded(on, list(on.add_reports(paths))[-1])
     assert writes == [2] and box is None and "4 reports" in header
     assert "Added: “Floods in Dhaka” (dhaka.md)" in status and "(port.txt)" in status
     assert "Rejected bad.txt: not a text file (binary content)" in status
@@ -473,9 +469,9 @@ def test_the_chat_reads_only_files_gradio_received(
     link.parent.mkdir(parents=True)
     link.symlink_to(secret)
     service = Service(Engine(sample_index), LIMIT)
-    before = sample_index.counts()
+    before, on = sample_index.counts(), handlers(service)
     for path in (str(secret), str(link), str(gradio_folder / ".." / "secret.md")):
-        _, status, _ = list(handlers(service).add_reports([path]))[-1]
+        _, status, _ = uploaded(on, list(on.add_reports([path]))[-1])
         assert "not a file uploaded to this server" in status
     assert sample_index.counts() == before and secret.exists()
     assert not sample_index.search("password swordfish", k=3, mode="bm25")
@@ -495,7 +491,8 @@ def test_a_failed_upload_job_says_so(
     monkeypatch.setattr(module_sample_index, "add_documents", broken)
     paths = _uploaded(gradio_folder, {"a.txt": b"Shelling hit Kherson."})
     with caplog.at_level(logging.ERROR):
-        _, status, _ = list(handlers(service).add_reports(paths))[-1]
+        on = handlers(service)
+        _, status, _ = uploaded(on, list(on.add_reports(paths))[-1])
     assert "storing the reports failed" in status and "disk on fire" in caplog.text
     assert service.jobs.recent()[0].state == "failed"
 
@@ -512,11 +509,11 @@ def test_unexpected_errors_end_the_wait(
 
     monkeypatch.setattr(service.engine, "ask_stream", broken)
     on = handlers(service)
-    history, pending, *_ = on.start(MAYOR, [])
     with caplog.at_level(logging.ERROR):
-        steps = list(on.respond(pending, history, [], [], *NEW_CHAT, *SETTINGS))
-    chat, questions, panels, *_ = steps[-1]
-    assert chat[-1]["content"] == render.error_html(FAILED) and questions == [] and panels == []
+        last = ask_in_chat(on, MAYOR)[-1]
+    view = on.view
+    assert last[view.chat.messages][-1]["content"] == render.error_html(FAILED)
+    assert view.asked not in last and view.panels not in last  # no question, no sources added
     assert "disk on fire" in caplog.text
 
 
@@ -530,15 +527,62 @@ def test_the_chat_controls_are_locked_while_an_answer_is_written(
         return bool(update["interactive"] if isinstance(update, dict) else update.interactive)
 
     on = handlers(Service(Engine(module_sample_index)))
-    _, _, box, *locked = on.start(KINZHAL, [])
-    assert len(locked) == CONTROLS and not any(map(interactive, [box, *locked]))
-    box, *unlocked = on.finish()
-    assert len(unlocked) == CONTROLS and all(map(interactive, [box, *unlocked]))
+    view = on.view
+    side, chat = view.side, view.chat
+    controls = {chat.ask, chat.new, side.chats, side.name, side.rename, side.delete}
+    assert set(view.controls) == controls
+    started = on.start(KINZHAL, [])
+    assert not any(interactive(started[c]) for c in [chat.question, *controls])
+    assert started[chat.ask].value == "Working…"
+    finished = on.finish()
+    assert finished.keys() == {chat.question, *controls}
+    assert all(interactive(finished[c]) for c in finished)
+    assert finished[chat.ask].value == "Ask"
+
+
+def test_an_empty_question_asks_nothing(module_sample_index: Index) -> None:
+    """Nothing is pending, so the answer step changes nothing (Gradio takes one skip for all
+    outputs, not an empty dict)."""
+    on = handlers(Service(Engine(module_sample_index)))
+    assert on.start(" \n ", []) == {on.view.pending: ""}
+    assert list(on.respond(chat_values(on, "", []), None)) == [gr.skip()]  # type: ignore[arg-type]
 
 
 def handlers(service: Service) -> Handlers:
     """The chat's handlers, keeping chats in memory."""
-    return Handlers(service, Chats(service, ChatStore()))
+    return chat_page(service).on
+
+
+def chat_values(on: Handlers, pending: str, history: list[Any], k: float = 6) -> dict[Any, Any]:
+    """What the page sends ``respond`` in a new chat, with the settings as they start; the
+    browser's id is made up."""
+    view, settings = on.view, on.view.settings
+    return {
+        view.pending: pending,
+        view.chat.messages: history,
+        view.asked: [],
+        view.panels: [],
+        view.chat_id: "",
+        view.browser: "0" * 32,
+        settings.k: k,
+        settings.mode: "hybrid",
+        **{box: "" for box in settings.filters},
+    }
+
+
+def ask_in_chat(on: Handlers, question: str, k: float = 6) -> list[Any]:
+    """Every update of asking ``question`` in a new chat, as the page does (no request: no
+    signed-in user)."""
+    started = on.start(question, [])
+    values = chat_values(on, started[on.view.pending], started[on.view.chat.messages], k)
+    return list(on.respond(values, None))  # type: ignore[arg-type]
+
+
+def uploaded(on: Handlers, step: Any) -> tuple[Any, Any, Any]:
+    """One update of an upload: the upload box, the status list and the header (skipped
+    when unchanged)."""
+    docs = on.view.docs
+    return step[docs.upload], step[docs.status], step.get(on.view.header, gr.skip())
 
 
 def _answer(text: str, doc: Document, spans: list[tuple[int, int]]) -> Answer:
@@ -655,9 +699,7 @@ def test_the_chat_keeps_k_to_its_bound(module_sample_index: Index) -> None:
             text, options, history
         )
     )
-    on = handlers(service)
-    history, pending, *_ = on.start(KINZHAL, [])
-    list(on.respond(pending, history, [], [], *NEW_CHAT, 10_000, *SETTINGS[1:]))
+    ask_in_chat(handlers(service), KINZHAL, k=10_000)
     assert seen == [20]
 
 
@@ -666,14 +708,15 @@ def test_the_page_shows_an_uploads_progress_until_it_is_stored(
 ) -> None:
     embedding, release = _pause_writes(sample_index, monkeypatch)
     paths = _uploaded(gradio_folder, {"kherson.txt": b"Kherson report\n\nShelling hit the ferry."})
-    steps = handlers(Service(Engine(sample_index))).add_reports(paths)
-    box, status, header = next(steps)  # the job has started; the page hears how it goes
-    assert embedding.wait(60)
-    box, status, header = next(steps)
+    on = handlers(Service(Engine(sample_index)))
+    steps = on.add_reports(paths)
+    box, status, header = uploaded(on, next(steps))  # the job has started; the page hears
+    assert embedding.wait(60)  # how it goes
+    box, status, header = uploaded(on, next(steps))
     assert box is None and header == gr.skip()
     assert "<progress" in status and "Indexing 0/1 passages (1 report)" in status
     release.set()
-    box, status, header = list(steps)[-1]
+    box, status, header = uploaded(on, list(steps)[-1])
     assert "Added: “Kherson report” (kherson.txt)" in status and "3 reports" in header
 
 
@@ -804,15 +847,15 @@ def test_a_read_only_user_may_ask_and_search_but_not_change(
         spoof = {"x-qa-read-only": "1"}
         added = client.post("/api/v1/documents", files=upload, auth=alice, headers=spoof)
         assert added.status_code == 200
-    library, reader = (
-        Library(Service(Engine(sample_index))),
-        gr.Request(headers={"x-qa-read-only": "1"}),
-    )
+    library = chat_page(Service(Engine(sample_index))).library
+    reader, docs = gr.Request(headers={"x-qa-read-only": "1"}), library.view.docs
     removed = library.remove(doc_id, reader)
-    assert "not yours" in removed[0] and sample_index.document(doc_id)
+    assert "not yours" in removed[docs.removed] and sample_index.document(doc_id)
+    assert removed.keys() == {docs.removed}  # the report stays open, the list as it was
     # the chat shows a reader no Remove button and no upload box; others both
     writer = gr.Request(headers={})
-    assert [library.open(doc_id, r)[1].visible for r in (reader, writer)] == [False, True]
+    buttons = [library.open(doc_id, r)[docs.remove] for r in (reader, writer)]
+    assert [button.visible for button in buttons] == [False, True]
     assert [library.upload_box(r).visible for r in (reader, writer)] == [False, True]
 
 

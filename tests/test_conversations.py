@@ -12,8 +12,8 @@ import pytest
 from qa.engine import Engine
 from qa.index import Index
 from qa.types import Answer, Citation, Claim, Generated, Source
+from qa.ui.chat import chat_page
 from qa.ui.conversations import MAX_TITLE, ChatStore, Turn
-from qa.ui.history import Chats
 from qa.ui.service import Service
 
 CITED = Citation(1, "abc", "a.txt", "A", None, 0, 4, "Six.", 0, 3)
@@ -69,15 +69,14 @@ def test_chats_are_named_listed_newest_first_and_deleted(tmp_path: Path) -> None
 def test_a_page_with_no_owner_keeps_nothing(module_sample_index: Index) -> None:
     """Without a signed-in user or a browser id, chats are not pooled under a shared owner."""
     store = ChatStore()
-    chats = Chats(Service(Engine(module_sample_index)), store)
+    chats = chat_page(Service(Engine(module_sample_index)), store).chats
     assert chats.owner(None, None) == "" and chats.owner(None, "not-an-id") == ""
     browser = "ab" * 16
     assert chats.owner(None, browser) == f"browser:{browser}"
     alice = gr.Request(headers={"authorization": "Basic " + b64encode(b"alice:x").decode()})
     # a server that checks no logins trusts no user name a client sends
     assert chats.owner(alice, browser) == f"browser:{browser}"
-    assert Chats(Service(Engine(module_sample_index)), store, logins=True).owner(
-        alice, browser
-    ) == ("user:alice")
-    chat_id, *_ = chats.save("", "", Turn("How many?", ANSWER))
-    assert chat_id == "" and store.chats("") == []
+    checked = chat_page(Service(Engine(module_sample_index)), store, logins=True).chats
+    assert checked.owner(alice, browser) == "user:alice"
+    assert chats.save("", "", Turn("How many?", ANSWER)) == {chats.view.chat_id: ""}
+    assert store.chats("") == []

@@ -1,6 +1,9 @@
 """REST API routes under ``/api/v1``: ask (plain or streamed), search, documents (list, get,
 upload, delete), health.
 
+The routes are module-level functions on ``router``; each gets the service it works on from
+the app (:func:`get_service`, a dependency), which :func:`qa.ui.server.create_app` sets.
+
 Endpoints are plain ``def``: FastAPI runs them in its threadpool, so a question being answered
 never blocks the event loop. Package errors become HTTP errors with the error's own message:
 4xx for the client's mistakes, 503 when the index or the model cannot be used (a server fault).
@@ -19,7 +22,16 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, File, HTTPException, Query, Request, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -160,231 +172,251 @@ def _summary(doc: Document) -> dict[str, Any]:
     return {k: v for k, v in doc.to_dict().items() if k != "text"}
 
 
-def build_router(service: Service) -> APIRouter:
-    """The API's routes, all working on ``service``."""
-    api = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX)
 
-    def public(request: Request, data: Shown) -> Shown:
-        return for_caller(request, data, service.engine.roots)
 
-    @api.post(
-        "/ask",
-        response_model=AnswerOut,
-        response_model_exclude_unset=True,  # "generated" only from a server with a model
-        summary="Answer a question",
-        tags=["questions"],
-        responses=errors(403, 413, 422, 503),
-    )
-    def ask(body: AskIn, request: Request) -> dict[str, Any]:
-        """Answer a question; the same JSON as ``qa ask --json``. On a server with a language
-        model (``qa serve --llm-url``) it has the model's checked answer too, once written."""
-        with http_errors():
-            answer = service.engine.ask(body.question, body.options(), body.history)
-        return public(request, answer.to_dict())
+async def get_service(request: Request) -> Service:
+    """The service the app serves (``app.state.service``, set by
+    :func:`qa.ui.server.create_app`). A coroutine, so FastAPI calls it on the event loop: a
+    plain function would wait for a worker thread, and health and the document list must not
+    wait behind the questions being answered (:func:`ahead`)."""
+    service: Service = request.app.state.service
+    return service
 
-    @api.post(
-        "/ask/stream",
-        summary="Answer a question, streamed",
-        tags=["questions"],
-        response_class=StreamingResponse,
-        responses={
-            200: {
-                "content": {"text/event-stream": {}},
-                "description": "Server-sent events: `answer` (the extractive answer, as from "
-                "/ask, at once); with a language model, `delta` ({text}) as it writes and "
-                "`generated` (its checked answer); then `done`, or `error` ({detail}) if the "
-                "server failed on the way",
-            },
-            **errors(403, 413, 422, 503),
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def public(request: Request, data: Shown, service: Service) -> Shown:
+    """``data`` as the caller may see it (:func:`for_caller`)."""
+    return for_caller(request, data, service.engine.roots)
+
+
+@router.post(
+    "/ask",
+    response_model=AnswerOut,
+    response_model_exclude_unset=True,  # "generated" only from a server with a model
+    summary="Answer a question",
+    tags=["questions"],
+    responses=errors(403, 413, 422, 503),
+)
+def ask(body: AskIn, request: Request, service: ServiceDep) -> dict[str, Any]:
+    """Answer a question; the same JSON as ``qa ask --json``. On a server with a language
+    model (``qa serve --llm-url``) it has the model's checked answer too, once written."""
+    with http_errors():
+        answer = service.engine.ask(body.question, body.options(), body.history)
+    return public(request, answer.to_dict(), service)
+
+
+@router.post(
+    "/ask/stream",
+    summary="Answer a question, streamed",
+    tags=["questions"],
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Server-sent events: `answer` (the extractive answer, as from "
+            "/ask, at once); with a language model, `delta` ({text}) as it writes and "
+            "`generated` (its checked answer); then `done`, or `error` ({detail}) if the "
+            "server failed on the way",
         },
-    )
-    def ask_stream(body: AskIn, request: Request) -> StreamingResponse:
-        """The answer as server-sent events, so a client shows the extractive answer at once
-        and a language model's text as it is written. A bad question is an HTTP error, as
-        from /ask. A language model that fails gives a note, not an error; a fault of the
-        server's own after the first event ends the stream with an `error` event."""
-        with http_errors():
-            events = service.engine.ask_stream(body.question, body.options(), body.history)
-            first = next(events)
-            roots = service.engine.roots()  # read once, not for every event
-        assert isinstance(first, Answer)
+        **errors(403, 413, 422, 503),
+    },
+)
+def ask_stream(body: AskIn, request: Request, service: ServiceDep) -> StreamingResponse:
+    """The answer as server-sent events, so a client shows the extractive answer at once
+    and a language model's text as it is written. A bad question is an HTTP error, as
+    from /ask. A language model that fails gives a note, not an error; a fault of the
+    server's own after the first event ends the stream with an `error` event."""
+    with http_errors():
+        events = service.engine.ask_stream(body.question, body.options(), body.history)
+        first = next(events)
+        roots = service.engine.roots()  # read once, not for every event
+    assert isinstance(first, Answer)
 
-        def shown(data: Shown) -> Shown:
-            return for_caller(request, data, lambda: roots)
+    def shown(data: Shown) -> Shown:
+        return for_caller(request, data, lambda: roots)
 
-        def stream() -> Iterator[str]:
-            yield sse("answer", shown(first.to_dict()))
-            try:
-                for event in events:
-                    if isinstance(event, str):
-                        # "": the model is still at work; a comment shows whether we are heard
-                        yield sse("delta", {"text": event}) if event else ": writing\n\n"
-                    elif event.generated is not None:
-                        yield sse("generated", shown(event.generated.to_dict()))
-            except Exception:  # the status line went out with the first event
-                log.exception("the answer stream failed")
-                yield sse("error", {"detail": "the server failed while writing the answer"})
-                return
-            finally:
-                events.close()  # a client that left hangs up on the language model too
-            yield sse("done", {})
+    def stream() -> Iterator[str]:
+        yield sse("answer", shown(first.to_dict()))
+        try:
+            for event in events:
+                if isinstance(event, str):
+                    # "": the model is still at work; a comment shows whether we are heard
+                    yield sse("delta", {"text": event}) if event else ": writing\n\n"
+                elif event.generated is not None:
+                    yield sse("generated", shown(event.generated.to_dict()))
+        except Exception:  # the status line went out with the first event
+            log.exception("the answer stream failed")
+            yield sse("error", {"detail": "the server failed while writing the answer"})
+            return
+        finally:
+            events.close()  # a client that left hangs up on the language model too
+        yield sse("done", {})
 
-        return StreamingResponse(stream(), media_type="text/event-stream")
+    return StreamingResponse(stream(), media_type="text/event-stream")
 
-    @api.post(
-        "/search",
-        response_model=SearchOut,
-        summary="Search passages",
-        tags=["questions"],
-        responses=errors(403, 413, 422, 503),
-    )
-    def search(body: SearchIn, request: Request) -> dict[str, Any]:
-        """The passages that best match a query, with every retriever's score."""
-        with http_errors():
-            hits = service.engine.search(body.query, body.options())
-        hits_out = [h.to_dict() for h in hits]
-        return public(request, {"query": body.query, "mode": body.mode, "hits": hits_out})
 
-    @api.get(
-        "/documents",
-        response_model=list[DocumentListed],
-        summary="List reports",
-        tags=["documents"],
-        responses=errors(422, 503),
-    )
-    async def list_documents(
-        request: Request,
-        response: Response,
-        contains: Annotated[
-            str, Query(max_length=500, description="only reports whose title or source has this")
-        ] = "",
-        limit: Annotated[int, Query(ge=1, le=MAX_CATALOG)] = DEFAULT_LIST,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> list[dict[str, Any]]:
-        """A page of the stored reports, ordered by source, without their texts; the
-        ``X-Total-Count`` header says how many match in all."""
-        with http_errors():
-            page = functools.partial(service.engine.catalog, contains, limit=limit, offset=offset)
-            listing = await ahead(page)
-        response.headers["X-Total-Count"] = str(listing.total)
-        return public(request, [info.to_dict() for info in listing.documents])
+@router.post(
+    "/search",
+    response_model=SearchOut,
+    summary="Search passages",
+    tags=["questions"],
+    responses=errors(403, 413, 422, 503),
+)
+def search(body: SearchIn, request: Request, service: ServiceDep) -> dict[str, Any]:
+    """The passages that best match a query, with every retriever's score."""
+    with http_errors():
+        hits = service.engine.search(body.query, body.options())
+    hits_out = [h.to_dict() for h in hits]
+    return public(request, {"query": body.query, "mode": body.mode, "hits": hits_out}, service)
 
-    one_document = functools.partial(api.api_route, "/documents/{doc_id}", tags=["documents"])
 
-    @one_document(
-        methods=["GET"],
-        response_model=DocumentOut,
-        summary="Get a report",
-        responses=errors(400, 404, 422, 503),
-    )
-    def get_document(doc_id: str, request: Request) -> dict[str, Any]:
-        """One report with its full text (citation offsets point into this text). ``doc_id``
-        may be a unique prefix of the id (at least 4 characters), as in ``qa show``."""
-        with http_errors():
-            return public(request, service.engine.document(doc_id).to_dict())
+@router.get(
+    "/documents",
+    response_model=list[DocumentListed],
+    summary="List reports",
+    tags=["documents"],
+    responses=errors(422, 503),
+)
+async def list_documents(
+    request: Request,
+    response: Response,
+    service: ServiceDep,
+    contains: Annotated[
+        str, Query(max_length=500, description="only reports whose title or source has this")
+    ] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_CATALOG)] = DEFAULT_LIST,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """A page of the stored reports, ordered by source, without their texts; the
+    ``X-Total-Count`` header says how many match in all."""
+    with http_errors():
+        page = functools.partial(service.engine.catalog, contains, limit=limit, offset=offset)
+        listing = await ahead(page)
+    response.headers["X-Total-Count"] = str(listing.total)
+    return public(request, [info.to_dict() for info in listing.documents], service)
 
-    @api.post(
-        "/documents",
-        response_model=IngestOut,
-        summary="Upload reports",
-        tags=["documents"],
-        responses={
-            202: {"model": JobOut, "description": "Still being stored: follow Location"},
-            **errors(403, 413, 415, 422, 429, 503),
-        },
-    )
-    def upload_documents(
-        files: Annotated[list[UploadFile], File(description="report files: txt, md, html, pdf")],
-        wait: Annotated[
-            float, Query(ge=0, le=MAX_WAIT, description="seconds to wait for the report")
-        ] = DEFAULT_WAIT,
-    ) -> Any:
-        """Add reports. An unsupported type (415) or a file over the size limit (413) refuses
-        the whole upload before anything is stored; unreadable files are listed in ``errors``.
 
-        The reports are stored by a background job, so questions go on meanwhile. If it ends
-        within ``wait`` seconds the answer is its report (200); else 202 with the job, whose
-        progress and report ``GET /api/v1/jobs/{id}`` (the ``Location`` header) gives."""
-        with http_errors():
-            if len(files) > MAX_FILES:
-                raise UploadRejected(413, f"{len(files)} files; upload at most {MAX_FILES} at once")
-            names = [service.check_upload(f.filename or "", f.size) for f in files]
-            contents = [(n, _read(f, n, service.max_upload_bytes)) for n, f in zip(names, files)]
-            job = service.submit(contents)
-        if not service.jobs.wait(job, wait):
-            location = f"{PREFIX}/jobs/{job.id}"
-            return JSONResponse(job.to_dict(), status_code=202, headers={"Location": location})
-        if job.report is None:
-            raise HTTPException(503, job.error or "storing the reports failed")
-        report = job.report
-        stored = report.added or report.replaced or report.unchanged
-        if not stored and report.errors:
-            raise HTTPException(422, "; ".join(str(e) for e in report.errors))
-        return report.to_dict()
+one_document = functools.partial(router.api_route, "/documents/{doc_id}", tags=["documents"])
 
-    @api.get(
-        "/jobs",
-        response_model=list[JobOut],
-        summary="List upload jobs",
-        tags=["documents"],
-        responses=errors(422),
-    )
-    def list_jobs(
-        state: Annotated[JobState | None, Query(description="only jobs in this state")] = None,
-    ) -> list[dict[str, Any]]:
-        """The uploads being stored and the last ones stored, newest first."""
-        return [j.to_dict() for j in service.jobs.recent() if state in (None, j.state)]
 
-    @api.get(
-        "/jobs/{job_id}",
-        response_model=JobOut,
-        summary="Follow an upload job",
-        tags=["documents"],
-        responses={
-            **errors(422),
-            404: {"model": ErrorOut, "description": "No upload job with that id"},
-        },
-    )
-    def get_job(job_id: str) -> dict[str, Any]:
-        """How far an upload has got: its stage, counts, and at the end its report or error."""
-        job = service.jobs.get(job_id)
-        if job is None:
-            raise HTTPException(404, f"no upload job {job_id!r} (finished jobs are kept a while)")
-        return job.to_dict()
+@one_document(
+    methods=["GET"],
+    response_model=DocumentOut,
+    summary="Get a report",
+    responses=errors(400, 404, 422, 503),
+)
+def get_document(doc_id: str, request: Request, service: ServiceDep) -> dict[str, Any]:
+    """One report with its full text (citation offsets point into this text). ``doc_id``
+    may be a unique prefix of the id (at least 4 characters), as in ``qa show``."""
+    with http_errors():
+        return public(request, service.engine.document(doc_id).to_dict(), service)
 
-    @one_document(
-        methods=["DELETE"],
-        response_model=DocumentSummary,
-        summary="Remove a report",
-        responses=errors(403, 404, 422, 503),
-    )
-    def delete_document(doc_id: str, request: Request) -> dict[str, Any]:
-        """Remove a report from every part of the index; returns what was removed. ``doc_id``
-        must be the full id: a prefix or a source is refused (404), so a truncated or
-        mistyped id cannot remove another report."""
-        with http_errors():
-            return public(request, _summary(service.remove_exact(doc_id)))
 
-    @api.get(
-        "/health",
-        response_model=HealthOut,
-        summary="Health",
-        tags=["service"],
-        responses=errors(503),
-    )
-    async def health() -> dict[str, Any]:
-        """Whether the service is up, with its model and what the index holds (answered
-        ahead of questions waiting for a worker)."""
-        with http_errors():
-            counts = await ahead(service.engine.counts)
-        return {
-            "status": "ok",
-            "version": __version__,
-            "model": service.engine.model,
-            "counts": counts,
-        }
+@router.post(
+    "/documents",
+    response_model=IngestOut,
+    summary="Upload reports",
+    tags=["documents"],
+    responses={
+        202: {"model": JobOut, "description": "Still being stored: follow Location"},
+        **errors(403, 413, 415, 422, 429, 503),
+    },
+)
+def upload_documents(
+    files: Annotated[list[UploadFile], File(description="report files: txt, md, html, pdf")],
+    service: ServiceDep,
+    wait: Annotated[
+        float, Query(ge=0, le=MAX_WAIT, description="seconds to wait for the report")
+    ] = DEFAULT_WAIT,
+) -> Any:
+    """Add reports. An unsupported type (415) or a file over the size limit (413) refuses
+    the whole upload before anything is stored; unreadable files are listed in ``errors``.
 
-    return api
+    The reports are stored by a background job, so questions go on meanwhile. If it ends
+    within ``wait`` seconds the answer is its report (200); else 202 with the job, whose
+    progress and report ``GET /api/v1/jobs/{id}`` (the ``Location`` header) gives."""
+    with http_errors():
+        if len(files) > MAX_FILES:
+            raise UploadRejected(413, f"{len(files)} files; upload at most {MAX_FILES} at once")
+        names = [service.check_upload(f.filename or "", f.size) for f in files]
+        contents = [(n, _read(f, n, service.max_upload_bytes)) for n, f in zip(names, files)]
+        job = service.submit(contents)
+    if not service.jobs.wait(job, wait):
+        location = f"{PREFIX}/jobs/{job.id}"
+        return JSONResponse(job.to_dict(), status_code=202, headers={"Location": location})
+    if job.report is None:
+        raise HTTPException(503, job.error or "storing the reports failed")
+    report = job.report
+    stored = report.added or report.replaced or report.unchanged
+    if not stored and report.errors:
+        raise HTTPException(422, "; ".join(str(e) for e in report.errors))
+    return report.to_dict()
+
+
+@router.get(
+    "/jobs",
+    response_model=list[JobOut],
+    summary="List upload jobs",
+    tags=["documents"],
+    responses=errors(422),
+)
+def list_jobs(
+    service: ServiceDep,
+    state: Annotated[JobState | None, Query(description="only jobs in this state")] = None,
+) -> list[dict[str, Any]]:
+    """The uploads being stored and the last ones stored, newest first."""
+    return [j.to_dict() for j in service.jobs.recent() if state in (None, j.state)]
+
+
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobOut,
+    summary="Follow an upload job",
+    tags=["documents"],
+    responses={
+        **errors(422),
+        404: {"model": ErrorOut, "description": "No upload job with that id"},
+    },
+)
+def get_job(job_id: str, service: ServiceDep) -> dict[str, Any]:
+    """How far an upload has got: its stage, counts, and at the end its report or error."""
+    job = service.jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no upload job {job_id!r} (finished jobs are kept a while)")
+    return job.to_dict()
+
+
+@one_document(
+    methods=["DELETE"],
+    response_model=DocumentSummary,
+    summary="Remove a report",
+    responses=errors(403, 404, 422, 503),
+)
+def delete_document(doc_id: str, request: Request, service: ServiceDep) -> dict[str, Any]:
+    """Remove a report from every part of the index; returns what was removed. ``doc_id``
+    must be the full id: a prefix or a source is refused (404), so a truncated or
+    mistyped id cannot remove another report."""
+    with http_errors():
+        return public(request, _summary(service.remove_exact(doc_id)), service)
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    summary="Health",
+    tags=["service"],
+    responses=errors(503),
+)
+async def health(service: ServiceDep) -> dict[str, Any]:
+    """Whether the service is up, with its model and what the index holds (answered
+    ahead of questions waiting for a worker)."""
+    with http_errors():
+        counts = await ahead(service.engine.counts)
+    model = service.engine.model
+    return {"status": "ok", "version": __version__, "model": model, "counts": counts}
 
 
 AHEAD_THREADS = 4  # health and the document list: threads of their own

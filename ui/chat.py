@@ -2,6 +2,11 @@
 question box, the sources panel, the settings) and Documents (the reports: listed, opened,
 removed, uploaded).
 
+Each part has a builder that lays out its components (``side_bar``, ``chat_panel``,
+``settings_panel``, ``documents_tab``) and a function that wires its events (``*_events``);
+the components are held by name in one :class:`~qa.ui.view.ChatView`, which the handlers
+return their updates for.
+
 Chat messages are HTML built by :mod:`qa.ui.render` from escaped text, with Markdown and LaTeX
 off, so report text is never read as Markdown, HTML or math (Gradio typesets ``$$...$$`` in
 chat messages even with Markdown off, unless ``latex_delimiters`` is empty). What the events
@@ -11,7 +16,7 @@ do is in :mod:`qa.ui.handlers` (asking, uploads), :mod:`qa.ui.history` (the chat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
@@ -21,11 +26,12 @@ from qa.loaders import SUPPORTED_SUFFIXES
 from qa.options import ASK_K, MODES
 from qa.ui import render
 from qa.ui.conversations import ChatStore
-from qa.ui.handlers import Handlers, settings_label
+from qa.ui.handlers import Handlers, header_html, settings_label
 from qa.ui.history import Chats
 from qa.ui.library import CONFIRM_REMOVE, EMPTY_VIEW, Library
 from qa.ui.schemas import MAX_ASK_K
 from qa.ui.service import Service
+from qa.ui.view import ChatPanel, ChatView, Documents, Settings, SideBar
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # not part of Gradio's own API page
 # every 5 minutes, delete uploads left for over 15 (the upload event deletes its own at once)
@@ -87,170 +93,241 @@ def head() -> str:
     return f"<script>\n{static_text('chat.js')}\n</script>"
 
 
+@dataclass(frozen=True, eq=False)
+class ChatPage:
+    """The page, its components by name, and the handlers its events call."""
+
+    demo: gr.Blocks
+    view: ChatView
+    on: Handlers
+    chats: Chats
+    library: Library
+
+
 def build_chat(
     service: Service, chat_store: ChatStore | None = None, *, logins: bool = False
 ) -> gr.Blocks:
     """The chat page; its events all work on ``service``, and chats are kept in
     ``chat_store`` (one in memory, gone with the process, if none is given), under the
     signed-in user's name when the server checks ``logins``, else the browser's."""
+    return chat_page(service, chat_store, logins=logins).demo
+
+
+def chat_page(
+    service: Service, chat_store: ChatStore | None = None, *, logins: bool = False
+) -> ChatPage:
+    """The chat page (see :func:`build_chat`) with its view and handlers. The parts are all
+    laid out before any event is wired, since events read and write across parts (an answer
+    updates the side bar; a chat opened there fills the conversation)."""
     store = chat_store or ChatStore()
-    chats = Chats(service, store, logins)
-    on = Handlers(service, chats)
     with gr.Blocks(title="reportqa", analytics_enabled=False, delete_cache=DELETE_UPLOADS) as demo:
-        browser = gr.BrowserState(None, storage_key="reportqa-browser", secret=store.secret)
-        chat_id = gr.State("", time_to_live=STATE_SECONDS)  # the open chat, "" before saving
-        asked = gr.State([], time_to_live=STATE_SECONDS)  # questions so far, for follow-ups
-        # each answer's rendered sources (render.Sources), newest first
-        panels = gr.State([], time_to_live=STATE_SECONDS)
-        pending = gr.State("", time_to_live=STATE_SECONDS)
-        header = gr.HTML(on.header(), elem_classes="qa-header", js_on_load=None)
-        # closed at first (open, it covers a phone's screen); the page opens it when wide
-        with gr.Sidebar(label="Chats", open=False, elem_id="chats-bar", width=280):
-            chat_list = gr.Radio([], label="Your chats", elem_id="chat-list")
-            name = gr.Textbox(label="Name of this chat", elem_id="chat-name", max_lines=1)
+        view = lay_out(service, store.secret)
+        chats = Chats(service, store, view, logins)
+        on = Handlers(service, chats, view)
+        library = Library(service, view)
+        side_bar_events(view, chats)
+        chat_events(view, on)
+        settings_events(view.settings)
+        documents_events(view, on, library)
+        page_events(demo, view, on, chats)
+    return ChatPage(demo, view, on, chats, library)
+
+
+def lay_out(service: Service, secret: str) -> ChatView:
+    """The page's components, in place: the header, the side bar, and the Chat (the
+    conversation and its settings) and Documents tabs; ``secret`` signs the browser's id."""
+    browser = gr.BrowserState(None, storage_key="reportqa-browser", secret=secret)
+    chat_id = gr.State("", time_to_live=STATE_SECONDS)
+    asked = gr.State([], time_to_live=STATE_SECONDS)
+    panels = gr.State([], time_to_live=STATE_SECONDS)
+    pending = gr.State("", time_to_live=STATE_SECONDS)
+    header = gr.HTML(header_html(service), elem_classes="qa-header", js_on_load=None)
+    side = side_bar()
+    with gr.Tabs(elem_id="views"):
+        with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
+            chat = chat_panel()
+            settings = settings_panel()
+        docs = documents_tab(service.max_upload_mb)
+    return ChatView(
+        header=header,
+        browser=browser,
+        chat_id=chat_id,
+        asked=asked,
+        panels=panels,
+        pending=pending,
+        side=side,
+        chat=chat,
+        settings=settings,
+        docs=docs,
+    )
+
+
+def side_bar() -> SideBar:
+    """The chat list, closed at first (open, it covers a phone's screen); the page opens it
+    when wide."""
+    with gr.Sidebar(label="Chats", open=False, elem_id="chats-bar", width=280):
+        chats = gr.Radio([], label="Your chats", elem_id="chat-list")
+        name = gr.Textbox(label="Name of this chat", elem_id="chat-name", max_lines=1)
+        with gr.Row():
+            rename = gr.Button("Rename", elem_id="rename-chat", size="sm", min_width=80)
+            delete = gr.Button("Delete", elem_id="delete-chat", size="sm", min_width=80)
+    return SideBar(chats=chats, name=name, rename=rename, delete=delete)
+
+
+def side_bar_events(view: ChatView, chats: Chats) -> None:
+    """Opening, renaming and deleting a chat."""
+    side = view.side
+    side.chats.input(
+        chats.open,
+        [side.chats, view.browser],
+        view.shown,
+        queue=False,
+        trigger_mode="always_last",
+        **PRIVATE,
+    )
+    for trigger in (side.rename.click, side.name.submit):
+        trigger(
+            chats.rename,
+            [view.chat_id, side.name, view.browser],
+            [side.chats, side.name],
+            **PRIVATE,
+        )
+    # "multiple": a click right after a "No" is not dropped while that one is in flight
+    side.delete.click(
+        chats.delete,
+        [view.chat_id, view.browser],  # in the order CONFIRM_DELETE takes them
+        view.shown,
+        js=CONFIRM_DELETE,
+        queue=False,
+        trigger_mode="multiple",
+        **PRIVATE,
+    )
+
+
+def chat_panel() -> ChatPanel:
+    """The conversation, the question box with Ask and New chat, and the sources panel."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=420):
+            messages = gr.Chatbot(
+                label="Chat",
+                elem_id="chat",
+                height=520,
+                render_markdown=False,
+                latex_delimiters=[],
+                sanitize_html=True,
+                feedback_options=None,
+                buttons=[],  # "Copy conversation" below copies text, not HTML
+                placeholder="Ask a question about the reports. Every answer cites "
+                "the exact sentence it comes from.",
+            )
+            with gr.Row(equal_height=True):
+                question = gr.Textbox(
+                    placeholder="Ask a question, e.g. How many missiles were fired?",
+                    label="Question",  # its accessible name; not shown
+                    show_label=False,
+                    elem_id="question",
+                    lines=1,
+                    max_lines=4,
+                    autofocus=True,
+                    container=False,
+                    interactive=False,  # until the browser's chats are known
+                )
+                ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=0, min_width=96)
+                new = gr.Button("New chat", elem_id="new-chat", scale=0, min_width=112)
             with gr.Row():
-                rename = gr.Button("Rename", elem_id="rename-chat", size="sm", min_width=80)
-                delete = gr.Button("Delete", elem_id="delete-chat", size="sm", min_width=80)
-        with gr.Tabs(elem_id="views"):
-            with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=5, min_width=420):
-                        chat = gr.Chatbot(
-                            label="Chat",
-                            elem_id="chat",
-                            height=520,
-                            render_markdown=False,
-                            latex_delimiters=[],
-                            sanitize_html=True,
-                            feedback_options=None,
-                            buttons=[],  # "Copy conversation" below copies text, not HTML
-                            placeholder="Ask a question about the reports. Every answer cites "
-                            "the exact sentence it comes from.",
-                        )
-                        with gr.Row(equal_height=True):
-                            question = gr.Textbox(
-                                placeholder="Ask a question, e.g. How many missiles were fired?",
-                                label="Question",  # its accessible name; not shown
-                                show_label=False,
-                                elem_id="question",
-                                lines=1,
-                                max_lines=4,
-                                autofocus=True,
-                                container=False,
-                                interactive=False,  # until the browser's chats are known
-                            )
-                            ask = gr.Button(
-                                "Ask", variant="primary", elem_id="ask", scale=0, min_width=96
-                            )
-                            new = gr.Button("New chat", elem_id="new-chat", scale=0, min_width=112)
-                        with gr.Row():
-                            copy = gr.Button(
-                                "Copy conversation",
-                                elem_id="copy-chat",
-                                size="sm",
-                                scale=0,
-                                min_width=180,
-                            )
-                    with gr.Column(scale=4, min_width=360):
-                        sources = gr.HTML(render.panel_html([]), elem_id="sources", js_on_load=None)
-                with gr.Accordion("Settings", open=False, elem_id="settings") as settings_box:
-                    with gr.Row():
-                        k = gr.Slider(
-                            1, MAX_ASK_K, ASK_K, step=1, label="Passages (k)", elem_id="k"
-                        )
-                        mode = gr.Radio(
-                            list(MODES), value="hybrid", label="Retrieval", elem_id="mode"
-                        )
-                    with gr.Row():
-                        source_filter = gr.Textbox(
-                            label="Sources (comma-separated)", elem_id="source-filter"
-                        )
-                        date_from = gr.Textbox(
-                            label="From date", placeholder="YYYY-MM-DD", elem_id="date-from"
-                        )
-                        date_to = gr.Textbox(
-                            label="To date", placeholder="YYYY-MM-DD", elem_id="date-to"
-                        )
-            documents_view(service, on, header)
-
-        shown = [chat_id, chat_list, name, chat, asked, panels, sources]
-        demo.load(chats.restore, browser, [browser, *shown, question], queue=False, **PRIVATE).then(
-            None, None, None, queue=False, js=OPEN_CHATS_IF_WIDE, **PRIVATE
-        )
-        settings = [k, mode, source_filter, date_from, date_to]
-        # "always_last" where several triggers or quick repeats write one output: the page
-        # sends the next only once the last is back, so an older reply never lands last (and,
-        # unlike the default "once", the latest is not dropped)
-        gr.on(
-            [source_filter.change, date_from.change, date_to.change],
-            settings_label,
-            [source_filter, date_from, date_to],
-            settings_box,
-            queue=False,
-            trigger_mode="always_last",
-            **PRIVATE,
-        )
-        controls = [ask, new, chat_list, name, rename, delete]  # handlers.controls
-        # Enter and Ask are one event, so both at once ask once
-        gr.on(
-            [question.submit, ask.click],
-            on.start,
-            [question, chat],
-            [chat, pending, question, *controls],
-            queue=False,
-            **PRIVATE,
-        ).then(
-            on.respond,
-            [pending, chat, asked, panels, chat_id, browser, *settings],
-            [chat, asked, panels, sources, chat_id, chat_list, name],
-            show_progress="hidden",
-            **PRIVATE,
-        ).then(
-            on.finish,
-            None,
-            [question, *controls],
-            queue=False,
-            js=SCROLL_SOURCES_TOP,
-            **PRIVATE,
-        ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
-        copy.click(None, None, None, js=COPY_CONVERSATION, **PRIVATE)
-        cleared = [chat, asked, panels, sources, pending, chat_id, chat_list, name]
-        new.click(on.clear, None, cleared, queue=False, **PRIVATE).then(
-            None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE
-        )
-        chat.clear(on.clear, None, cleared, queue=False, **PRIVATE)
-        chat_list.input(
-            chats.open,
-            [chat_list, browser],
-            shown,
-            queue=False,
-            trigger_mode="always_last",
-            **PRIVATE,
-        )
-        for trigger in (rename.click, name.submit):
-            trigger(chats.rename, [chat_id, name, browser], [chat_list, name], **PRIVATE)
-        # "multiple": a click right after a "No" is not dropped while that one is in flight
-        delete.click(
-            chats.delete,
-            [chat_id, browser],
-            shown,
-            js=CONFIRM_DELETE,
-            queue=False,
-            trigger_mode="multiple",
-            **PRIVATE,
-        )
-
-        # reports added or removed elsewhere (the API, another page) show in the counts
-        demo.load(on.header, None, header, queue=False, **PRIVATE)
-        gr.Timer(HEADER_SECONDS).tick(on.header, None, header, queue=False, **PRIVATE)
-    return demo
+                copy = gr.Button(
+                    "Copy conversation", elem_id="copy-chat", size="sm", scale=0, min_width=180
+                )
+        with gr.Column(scale=4, min_width=360):
+            sources = gr.HTML(render.panel_html([]), elem_id="sources", js_on_load=None)
+    return ChatPanel(
+        messages=messages, question=question, ask=ask, new=new, copy=copy, sources=sources
+    )
 
 
-def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
+def chat_events(view: ChatView, on: Handlers) -> None:
+    """Asking (Enter or Ask: the question shown and the controls locked at once, then the
+    answer, then the controls free again), copying and clearing the conversation."""
+    chat, settings = view.chat, view.settings
+    # Enter and Ask are one event, so both at once ask once
+    gr.on(
+        [chat.question.submit, chat.ask.click],
+        on.start,
+        [chat.question, chat.messages],
+        [chat.messages, view.pending, chat.question, *view.controls],
+        queue=False,
+        **PRIVATE,
+    ).then(
+        on.respond,
+        # a set: respond takes the values in one dict, by component
+        {view.pending, chat.messages, view.asked, view.panels, view.chat_id, view.browser}
+        | {settings.k, settings.mode, *settings.filters},
+        view.shown,  # the messages, questions and sources, the chat's id, name and list
+        show_progress="hidden",
+        **PRIVATE,
+    ).then(
+        on.finish,
+        None,
+        [chat.question, *view.controls],
+        queue=False,
+        js=SCROLL_SOURCES_TOP,
+        **PRIVATE,
+    ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
+    chat.copy.click(None, None, None, js=COPY_CONVERSATION, **PRIVATE)
+    cleared = [*view.shown, view.pending]
+    chat.new.click(on.clear, None, cleared, queue=False, **PRIVATE).then(
+        None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE
+    )
+    chat.messages.clear(on.clear, None, cleared, queue=False, **PRIVATE)
+
+
+def settings_panel() -> Settings:
+    """The Settings section below the chat: passages, retrieval mode, filters."""
+    with gr.Accordion("Settings", open=False, elem_id="settings") as box:
+        with gr.Row():
+            k = gr.Slider(1, MAX_ASK_K, ASK_K, step=1, label="Passages (k)", elem_id="k")
+            mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval", elem_id="mode")
+        with gr.Row():
+            sources = gr.Textbox(label="Sources (comma-separated)", elem_id="source-filter")
+            date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="date-from")
+            date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="date-to")
+    return Settings(box=box, k=k, mode=mode, sources=sources, date_from=date_from, date_to=date_to)
+
+
+def settings_events(settings: Settings) -> None:
+    """The section's title says which filters are on."""
+    # "always_last" where several triggers or quick repeats write one output: the page
+    # sends the next only once the last is back, so an older reply never lands last (and,
+    # unlike the default "once", the latest is not dropped)
+    gr.on(
+        [box.change for box in settings.filters],
+        settings_label,
+        settings.filters,
+        settings.box,
+        queue=False,
+        trigger_mode="always_last",
+        **PRIVATE,
+    )
+
+
+def page_events(demo: gr.Blocks, view: ChatView, on: Handlers, chats: Chats) -> None:
+    """On load, the browser's latest chat (then, on a wide screen, the chat list opened); the
+    header's counts read again now and then, so reports added or removed elsewhere (the API,
+    another page) show."""
+    demo.load(
+        chats.restore,
+        view.browser,
+        [view.browser, *view.shown, view.chat.question],
+        queue=False,
+        **PRIVATE,
+    ).then(None, None, None, queue=False, js=OPEN_CHATS_IF_WIDE, **PRIVATE)
+    demo.load(on.header, None, view.header, queue=False, **PRIVATE)
+    gr.Timer(HEADER_SECONDS).tick(on.header, None, view.header, queue=False, **PRIVATE)
+
+
+def documents_tab(max_upload_mb: float) -> Documents:
     """The Documents tab: the reports listed and filtered, one open, removal, uploads."""
-    library = Library(service)
-    tab = gr.Tab("Documents", id="docs-tab", elem_id="docs-tab")
-    with tab:
+    with gr.Tab("Documents", id="docs-tab", elem_id="docs-tab") as tab:
         with gr.Row(equal_height=False):  # on a phone: the list, then the open report
             with gr.Column(scale=4, min_width=320):
                 contains = gr.Textbox(
@@ -260,52 +337,67 @@ def documents_view(service: Service, on: Handlers, header: gr.HTML) -> None:
                 listing = gr.Radio([], label="Reports", elem_id="doc-list")
             with gr.Column(scale=5, min_width=360):
                 removed = gr.HTML("", elem_id="doc-status", js_on_load=None)
-                # the open report's id: the list's choice is cleared when the list is read
-                # again (a filter, the tab), while the report stays open to be removed. Not a
-                # State: the page's confirmation must be able to send "" instead
                 opened = gr.Textbox("", visible=False)
-                changed = gr.State(0)  # reports were added or removed: read the list again
-                view = gr.HTML(EMPTY_VIEW, elem_id="doc-view", js_on_load=None)
+                changed = gr.State(0)
+                report = gr.HTML(EMPTY_VIEW, elem_id="doc-view", js_on_load=None)
                 remove = gr.Button(
                     "Remove this report", variant="stop", elem_id="remove-doc", visible=False
                 )
         upload = gr.File(
-            label=f"Add reports ({', '.join(SUPPORTED_SUFFIXES)}), up to "
-            f"{service.max_upload_mb:g} MB each",
+            label=f"Add reports ({', '.join(SUPPORTED_SUFFIXES)}), up to {max_upload_mb:g} MB each",
             file_count="multiple",
             file_types=list(SUPPORTED_SUFFIXES),
             elem_id="upload",
             height=140,
         )
         status = gr.HTML("", elem_id="upload-status", js_on_load=None)
+    return Documents(
+        tab=tab,
+        contains=contains,
+        note=note,
+        listing=listing,
+        removed=removed,
+        opened=opened,
+        changed=changed,
+        report=report,
+        remove=remove,
+        upload=upload,
+        status=status,
+    )
 
-    listed = [listing, note]
+
+def documents_events(view: ChatView, on: Handlers, library: Library) -> None:
+    """Listing, opening and removing reports, and uploads."""
+    docs = view.docs
     # The list's one writer, for every trigger, queued, "always_last": the browser sends a
     # listing only after the one in flight is back, so a listing for the tab's old filter, or
     # from before an upload, can never land after the one for the filter just typed.
     gr.on(
-        [tab.select, contains.change, changed.change],
+        [docs.tab.select, docs.contains.change, docs.changed.change],
         library.listing,
-        contains,
-        listed,
+        docs.contains,
+        [docs.listing, docs.note],
         trigger_mode="always_last",
         **PRIVATE,
     )
-    shown = [view, remove, opened]
-    listing.input(library.open, listing, shown, queue=False, trigger_mode="always_last", **PRIVATE)
-    tab.select(library.upload_box, None, upload, queue=False, **PRIVATE)  # none for readers
-    remove.click(
+    shown = [docs.report, docs.remove, docs.opened]
+    docs.listing.input(
+        library.open, docs.listing, shown, queue=False, trigger_mode="always_last", **PRIVATE
+    )
+    # no upload box for readers
+    docs.tab.select(library.upload_box, None, docs.upload, queue=False, **PRIVATE)
+    docs.remove.click(
         library.remove,
-        opened,
-        [removed, *shown, header, changed],
+        docs.opened,
+        [docs.removed, *shown, view.header, docs.changed],
         js=CONFIRM_REMOVE,
         trigger_mode="multiple",  # as Delete
         **PRIVATE,
     )
-
-    def add_reports(paths: list[str] | None) -> Iterator[tuple[Any, ...]]:
-        yield from on.add_reports(paths)
-
-    upload.upload(
-        add_reports, upload, [upload, status, header], show_progress="hidden", **PRIVATE
-    ).then(library.changed, None, changed, **PRIVATE)  # queued: else no change event
+    docs.upload.upload(
+        on.add_reports,
+        docs.upload,
+        [docs.upload, docs.status, view.header],
+        show_progress="hidden",
+        **PRIVATE,
+    ).then(library.changed, None, docs.changed, **PRIVATE)  # queued: else no change event

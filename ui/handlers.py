@@ -2,9 +2,11 @@
 saved with :mod:`qa.ui.history`), clear, upload (a background job whose progress the page
 shows).
 
-Handlers take and return plain values; :mod:`qa.ui.chat` wires them to the components. The
-chat history holds rendered HTML, so the raw questions asked so far are kept apart, in state,
-to be passed to ``ask`` as the history of a follow-up.
+Handlers take plain values (``respond``, which reads eleven, takes them in one dict by
+component) and return :data:`~qa.ui.view.Updates`, keyed by the components of the page's
+:class:`~qa.ui.view.ChatView`; :mod:`qa.ui.chat` wires them. The chat history holds rendered
+HTML, so the raw questions asked so far are kept apart, in state, to be passed to ``ask`` as
+the history of a follow-up.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import gradio as gr
+from gradio.blocks import Block
 
 from qa.dates import parse_date
 from qa.errors import QAError
@@ -30,6 +33,7 @@ from qa.ui.jobs import Job
 from qa.ui.schemas import MAX_ASK_K
 from qa.ui.service import Service, UploadRejected
 from qa.ui.sources import Sources, sources
+from qa.ui.view import ChatView, Updates
 
 log = logging.getLogger(__name__)
 FAILED = "Something went wrong on the server (the error is in its log); please try again."
@@ -39,53 +43,53 @@ POLL_SECONDS = 0.5  # how often the page hears how an upload goes
 
 @dataclass
 class Handlers:
-    """The chat's event handlers, all working on one service and its saved chats."""
+    """The chat's event handlers, all working on one service and its saved chats; each
+    returns (or yields) the updates of the page's components (``view``) it changes."""
 
     service: Service
     chats: Chats
+    view: ChatView
 
-    def start(self, text: str, history: list[Message]) -> tuple[Any, ...]:
-        """Show the question and a placeholder reply at once; lock the input.
-
-        Returns the chat, the pending question, the text box, then the controls (see
-        :func:`controls`).
-        """
+    def start(self, text: str, history: list[Message]) -> Updates:
+        """Show the question and a placeholder reply at once; lock the input. The question
+        becomes ``pending``, for :meth:`respond` (nothing is pending for an empty box)."""
+        v = self.view
         text = (text or "").strip()
         if not text:
-            return gr.skip(), "", gr.skip(), *(gr.skip() for _ in range(CONTROLS))
+            return {v.pending: ""}
         user = message("user", render.question_html(text))
-        history = [*history, user, message("assistant", WAITING)]
-        return history, text, gr.Textbox(value="", interactive=False), *controls(False)
+        return {
+            v.chat.messages: [*history, user, message("assistant", WAITING)],
+            v.pending: text,
+            v.chat.question: gr.Textbox(value="", interactive=False),
+            **controls(v, ready=False),
+        }
 
-    def respond(
-        self,
-        text: str,
-        history: list[Message],
-        questions: list[str],
-        panels: list[Sources],
-        chat_id: str,
-        browser: str,
-        k: float,
-        mode: str,
-        source_filter: str,
-        date_from: str,
-        date_to: str,
-        request: gr.Request,
-    ) -> Iterator[tuple[Any, ...]]:
+    def respond(self, values: dict[Block, Any], request: gr.Request) -> Iterator[Updates]:
         """Answer the pending question in place of the placeholder (with a language model,
         its answer streams in below), and save it.
 
-        Yields the chat, the questions asked, the sources blocks, the sources panel, and
-        what ``Chats.save`` returns.
+        ``values`` holds the view's ``pending`` question, the messages, ``asked``,
+        ``panels``, ``chat_id``, ``browser`` and the settings. Updates the messages, the
+        questions asked, the sources blocks and panel, and what ``Chats.save`` changes.
         """
+        v, settings = self.view, self.view.settings
+        text: str = values[v.pending]
         if not text:
-            yield (gr.skip(),) * 7
+            yield gr.skip()
             return
-        owner = self.chats.owner(request, browser)
+        history: list[Message] = values[v.chat.messages]
+        questions: list[str] = values[v.asked]
+        panels: list[Sources] = values[v.panels]
+        chat_id: str = values[v.chat_id]
+        owner = self.chats.owner(request, values[v.browser])
         try:
-            filters = parse_filters(source_filter, date_from, date_to)
-            k = min(max(int(k), 1), MAX_ASK_K)  # the client sends the slider's value
-            options = AskOptions(k, cast(Mode, mode), filters)
+            filters = parse_filters(
+                values[settings.sources], values[settings.date_from], values[settings.date_to]
+            )
+            # the client sends the slider's value
+            k = min(max(int(values[settings.k]), 1), MAX_ASK_K)
+            options = AskOptions(k, cast(Mode, values[settings.mode]), filters)
             events = self.service.engine.ask_stream(text, options, questions)
             answer = next(events)
             assert isinstance(answer, Answer)
@@ -101,12 +105,12 @@ class Handlers:
                 events.close()  # a user who left hangs up on the language model too
             bubble = message("assistant", render.answer_html(*shown))
             saved = self.chats.save(owner, chat_id, Turn(text, shown[0]))
-            yield [*history[:-1], bubble], gr.skip(), gr.skip(), gr.skip(), *saved
+            yield {v.chat.messages: [*history[:-1], bubble], **saved}
             return
         turn = Turn(text, None, error)
         bubble, _ = reply(turn, None)
         saved = self.chats.save(owner, chat_id, turn)
-        yield [*history[:-1], bubble], questions, panels, gr.skip(), *saved
+        yield {v.chat.messages: [*history[:-1], bubble], **saved}
 
     def _answered(
         self,
@@ -116,18 +120,22 @@ class Handlers:
         history: list[Message],
         questions: list[str],
         panels: list[Sources],
-    ) -> Generator[tuple[Any, ...], None, tuple[Answer, str]]:
+    ) -> Generator[Updates, None, tuple[Answer, str]]:
         """Show the extractive answer and its sources at once, then a language model's
         text as it is written; returns the answer to show and keep, and its id."""
+        v = self.view
         aid = answer_id()
         panels = [sources(answer, aid, answer.documents), *panels][:MAX_PANELS]
-        skips = (gr.skip(),) * 6
 
         def bubble(html: str) -> list[Message]:
             return [*history[:-1], message("assistant", html)]
 
-        shown = bubble(render.answer_html(answer, aid))
-        yield shown, [*questions, text], panels, render.panel_html(panels), *skips[:3]
+        yield {
+            v.chat.messages: bubble(render.answer_html(answer, aid)),
+            v.asked: [*questions, text],
+            v.panels: panels,
+            v.chat.sources: render.panel_html(panels),
+        }
         model = self.service.engine.llm.model if self.service.engine.llm else ""
         written = ""
         try:
@@ -135,51 +143,66 @@ class Handlers:
                 if isinstance(event, Answer):
                     answer = event
                 elif not event:  # the model is still at work: a no-op, so a user who left
-                    yield (gr.skip(),) * 7  # is noticed and the model hung up on
+                    yield gr.skip()  # is noticed and the model hung up on
                 else:
                     written += event
-                    yield bubble(render.writing_html(answer, aid, model, written)), *skips
+                    yield {
+                        v.chat.messages: bubble(render.writing_html(answer, aid, model, written))
+                    }
         except Exception:  # the extractive answer stands; the page must not stay busy
             log.exception("writing an answer to %r failed", text)
         return answer, aid
 
-    def finish(self) -> tuple[Any, ...]:
-        return gr.Textbox(interactive=True), *controls(True)
+    def finish(self) -> Updates:
+        """The question box and the controls free again."""
+        return {self.view.chat.question: gr.Textbox(interactive=True), **controls(self.view, True)}
 
-    def clear(self) -> tuple[Any, ...]:
+    def clear(self) -> Updates:
         """A new conversation: no messages, no history for follow-ups, an empty panel, no
         pending question, no chat chosen in the list and no name."""
-        return [], [], [], render.panel_html([]), "", "", gr.Radio(value=None), ""
+        v = self.view
+        return {
+            v.chat.messages: [],
+            v.asked: [],
+            v.panels: [],
+            v.chat.sources: render.panel_html([]),
+            v.pending: "",
+            v.chat_id: "",
+            v.side.chats: gr.Radio(value=None),
+            v.side.name: "",
+        }
 
-    def add_reports(self, paths: list[str] | None) -> Iterator[tuple[Any, ...]]:
+    def add_reports(self, paths: list[str] | None) -> Iterator[Updates]:
         """Store the uploaded files as a background job, showing its progress until it ends.
 
         Only files that Gradio itself received into its upload folder are read (a client
         names the paths, and could name any file on the server's disk); Gradio's copies are
-        deleted once read. Yields the upload box, the status list and the header.
+        deleted once read. Updates the upload box (emptied), the status list and, once the
+        job ends, the header.
         """
+        docs = self.view.docs
+
+        def shown(items: list[str]) -> Updates:
+            return {docs.upload: None, docs.status: status_html(items)}
+
         items: list[str] = []
         try:
             files = self.received(paths or [], items)
         except Exception:  # else the upload would seem to hang, with no word of what failed
             log.exception("reading %d uploaded files failed", len(paths or []))
-            yield None, status_html([f'<li class="rejected">{escape(FAILED)}</li>']), gr.skip()
+            yield shown([f'<li class="rejected">{escape(FAILED)}</li>'])
             return
         if not files:
-            yield None, status_html(items), gr.skip()
+            yield shown(items)
             return
         try:
             job = self.service.submit(files)
         except UploadRejected as exc:
-            yield (
-                None,
-                status_html([*items, f'<li class="rejected">{escape(str(exc))}</li>']),
-                gr.skip(),
-            )
+            yield shown([*items, f'<li class="rejected">{escape(str(exc))}</li>'])
             return
         while not self.service.jobs.wait(job, POLL_SECONDS):
-            yield None, status_html([*items, progress_html(job)]), gr.skip()
-        yield None, status_html(items + outcome(job)), self.header()
+            yield shown([*items, progress_html(job)])
+        yield {**shown(items + outcome(job)), self.view.header: self.header()}
 
     def received(self, paths: list[str], items: list[str]) -> list[tuple[str, bytes]]:
         """The name and bytes of each uploaded file that may be stored; a line in ``items``
@@ -207,19 +230,22 @@ class Handlers:
         return files
 
     def header(self) -> str:
-        return render.header_html(self.service.engine.counts())
+        return header_html(self.service)
 
 
-CONTROLS = 6
+def header_html(service: Service) -> str:
+    """The page's header: what the index holds."""
+    return render.header_html(service.engine.counts())
 
 
-def controls(ready: bool) -> tuple[Any, ...]:
+def controls(view: ChatView, ready: bool) -> Updates:
     """The Ask button, New chat, the chat list, the chat's name, Rename and Delete: locked
     while an answer is being written, since the answer's own updates would undo a chat
     opened, started or renamed meanwhile (and Delete would remove the chat opened, not the
     one on screen)."""
-    ask = gr.Button(value="Ask" if ready else "Working…", interactive=ready)
-    return ask, *(gr.update(interactive=ready) for _ in range(CONTROLS - 1))
+    updates: Updates = {control: gr.update(interactive=ready) for control in view.controls}
+    updates[view.chat.ask] = gr.Button(value="Ask" if ready else "Working…", interactive=ready)
+    return updates
 
 
 def parse_filters(sources: str, date_from: str, date_to: str) -> Filters:

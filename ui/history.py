@@ -21,6 +21,7 @@ from qa.ui.auth import user_of
 from qa.ui.conversations import ChatInfo, ChatStore, Turn, title_of
 from qa.ui.service import Service
 from qa.ui.sources import Sources, sources
+from qa.ui.view import ChatView, Updates
 
 MAX_PANELS = 10  # answers whose sources stay in the panel (and whose markers keep working)
 BROWSER_ID = re.compile(r"[0-9a-f]{32}")
@@ -50,12 +51,13 @@ def reply(turn: Turn, docs: dict[str, Any] | None) -> tuple[Message, Sources | N
 
 @dataclass
 class Chats:
-    """The chat list's event handlers; chats are the owner's: the signed-in user (when
-    ``logins`` are checked by the server), else the browser (an id it keeps in its local
-    storage)."""
+    """The chat list's event handlers, writing to the page's components (``view``); chats
+    are the owner's: the signed-in user (when ``logins`` are checked by the server), else the
+    browser (an id it keeps in its local storage)."""
 
     service: Service
     store: ChatStore
+    view: ChatView
     logins: bool = False
 
     def owner(self, request: gr.Request | None, browser: str | None) -> str:
@@ -68,25 +70,25 @@ class Chats:
         valid = isinstance(browser, str) and BROWSER_ID.fullmatch(browser)
         return f"browser:{browser}" if valid else ""
 
-    def restore(self, browser: str | None, request: gr.Request) -> tuple[Any, ...]:
-        """On load: the browser's id (a new one the first time) and its latest chat.
-
-        Returns the id, then what ``open`` returns, then the question box, free to use now
-        that the owner is known.
-        """
+    def restore(self, browser: str | None, request: gr.Request) -> Updates:
+        """On load: the browser's id (a new one the first time) and its latest chat, as
+        :meth:`shown`; the question box is free to use, now that the owner is known."""
         if not (isinstance(browser, str) and BROWSER_ID.fullmatch(browser)):
             browser = secrets.token_hex(16)
         owner = self.owner(request, browser)
         chats = self.store.chats(owner)
-        shown = self.shown(owner, chats[0].id if chats else "")
-        return browser, *shown, gr.Textbox(interactive=True)
+        return {
+            self.view.browser: browser,
+            **self.shown(owner, chats[0].id if chats else ""),
+            self.view.chat.question: gr.Textbox(interactive=True),
+        }
 
-    def open(self, chat_id: str, browser: str, request: gr.Request) -> tuple[Any, ...]:
+    def open(self, chat_id: str, browser: str, request: gr.Request) -> Updates:
         return self.shown(self.owner(request, browser), chat_id or "")
 
-    def shown(self, owner: str, chat_id: str) -> tuple[Any, ...]:
-        """A chat as the page shows it: its id, the list, its name, the messages, the
-        questions (for follow-ups), the sources blocks and the sources panel."""
+    def shown(self, owner: str, chat_id: str) -> Updates:
+        """A chat as the page shows it (:attr:`ChatView.shown`): its id, the list, its name,
+        the messages, the questions (for follow-ups), the sources blocks and panel."""
         turns = self.store.turns(owner, chat_id) if chat_id else []
         if not turns:
             chat_id = ""
@@ -105,45 +107,49 @@ class Chats:
             history += [message("user", render.question_html(turn.question)), bubble]
             if block:
                 panels.insert(0, block)
-        questions = [t.question for t in turns if t.answer]
         chats = self.store.chats(owner)
-        return (
-            chat_id,
-            _choices(chats, chat_id),
-            next((c.title for c in chats if c.id == chat_id), ""),
-            history,
-            questions,
-            panels,
-            render.panel_html(panels),
-        )
+        v = self.view
+        return {
+            v.chat_id: chat_id,
+            v.side.chats: _choices(chats, chat_id),
+            v.side.name: next((c.title for c in chats if c.id == chat_id), ""),
+            v.chat.messages: history,
+            v.asked: [t.question for t in turns if t.answer],
+            v.panels: panels,
+            v.chat.sources: render.panel_html(panels),
+        }
 
-    def save(self, owner: str, chat_id: str, turn: Turn) -> tuple[str, Any, Any]:
-        """Keep an answered question; the chat's id (new for a first question), the list
-        and the name box (a new chat's name)."""
+    def save(self, owner: str, chat_id: str, turn: Turn) -> Updates:
+        """Keep an answered question: the chat's id (new for a first question), the list
+        and, for a new chat, its name. Without an owner nothing is kept."""
+        v = self.view
         if not owner:
-            return chat_id, gr.skip(), gr.skip()
+            return {v.chat_id: chat_id}
         saved = self.store.add_turn(owner, chat_id or None, turn)
-        name = gr.skip() if saved == chat_id else title_of(turn.question)
-        return saved, self.listing(owner, saved), name
+        updates: Updates = {v.chat_id: saved, v.side.chats: self.listing(owner, saved)}
+        if saved != chat_id:
+            updates[v.side.name] = title_of(turn.question)
+        return updates
 
-    def rename(self, chat_id: str, name: str, browser: str, request: gr.Request) -> tuple[Any, ...]:
-        """Returns the list and the name box."""
+    def rename(self, chat_id: str, name: str, browser: str, request: gr.Request) -> Updates:
+        """Updates the list and the name box."""
+        side = self.view.side
         owner = self.owner(request, browser)
         if not chat_id:
             gr.Warning("Ask a question first: a chat is saved with its first answer.")
-            return gr.skip(), ""
+            return {side.name: ""}
         try:
             name = self.store.rename(owner, chat_id, name or "")
         except ValueError as exc:
             gr.Warning(str(exc).capitalize() + ".")
-            return gr.skip(), gr.skip()
-        return self.listing(owner, chat_id), name
+            return gr.skip()
+        return {side.chats: self.listing(owner, chat_id), side.name: name}
 
-    def delete(self, chat_id: str, browser: str | None, request: gr.Request) -> tuple[Any, ...]:
+    def delete(self, chat_id: str, browser: str | None, request: gr.Request) -> Updates:
         """Delete the open chat (the page asks first; ``browser`` is None if the user said
-        no). Returns what ``open`` returns for an empty chat."""
+        no) and show an empty one, as :meth:`shown`."""
         if browser is None:
-            return (gr.skip(),) * 7
+            return gr.skip()
         owner = self.owner(request, browser)
         if chat_id:
             try:

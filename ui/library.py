@@ -17,10 +17,11 @@ import gradio as gr
 
 from qa.errors import DocumentNotFoundError
 from qa.types import DocumentInfo
-from qa.ui import render
 from qa.ui.auth import read_only
+from qa.ui.handlers import header_html
 from qa.ui.service import Service
 from qa.ui.sources import relative_source
+from qa.ui.view import ChatView, Updates
 
 _changes = itertools.count(1)
 PAGE = 100  # reports listed at once; a filter finds the others
@@ -43,11 +44,12 @@ def label(info: DocumentInfo, roots: Sequence[str]) -> str:
 
 @dataclass
 class Library:
-    """The documents view's event handlers."""
+    """The documents view's event handlers, writing to the page's components (``view``)."""
 
     service: Service
+    view: ChatView
 
-    def listing(self, contains: str) -> tuple[Any, str]:
+    def listing(self, contains: str) -> Updates:
         """The list of reports matching ``contains`` and a line saying how many there are."""
         page = self.service.engine.catalog(contains or "", limit=PAGE)
         shown, total = len(page.documents), page.total
@@ -60,18 +62,31 @@ class Library:
             note = f"{total} report{'s' if total != 1 else ''} {what}, by source."
         roots = self.service.engine.roots()
         choices = [(label(d, roots), d.id) for d in page.documents]
-        return gr.Radio(choices=choices, value=None), f'<p class="qa-note">{note}</p>'
+        docs = self.view.docs
+        return {
+            docs.listing: gr.Radio(choices=choices, value=None),
+            docs.note: f'<p class="qa-note">{note}</p>',
+        }
 
-    def open(self, doc_id: str | None, request: gr.Request | None = None) -> tuple[str, Any, str]:
+    def open(self, doc_id: str | None, request: gr.Request | None = None) -> Updates:
         """The report as text, the Remove button (shown once a report is open, to a user
         who may change the index) and the open report's id."""
+        docs = self.view.docs
+
+        def shown(html: str, removable: bool, opened: str) -> Updates:
+            return {
+                docs.report: html,
+                docs.remove: gr.Button(visible=removable),
+                docs.opened: opened,
+            }
+
         if not doc_id:
-            return EMPTY_VIEW, gr.Button(visible=False), ""
+            return shown(EMPTY_VIEW, False, "")
         try:
             doc = self.service.engine.document(doc_id, exact=True)
         except DocumentNotFoundError:
             gone = '<p class="qa-error-text">This report is no longer in the index.</p>'
-            return gone, gr.Button(visible=False), ""
+            return shown(gone, False, "")
         where = relative_source(doc.source, self.service.engine.roots())
         meta = [where, doc.date or "undated", doc.format, f"id {doc.id}"]
         html = (
@@ -79,29 +94,34 @@ class Library:
             f'<p class="src-meta">{" · ".join(escape(m) for m in meta)}</p>'
             f'<div class="doc-text" tabindex="0">{escape(doc.text)}</div></article>'
         )
-        return html, gr.Button(visible=not read_only(request)), doc.id
+        return shown(html, not read_only(request), doc.id)
 
     def upload_box(self, request: gr.Request | None = None) -> Any:
         """The upload box, shown only to a user who may change the index."""
         return gr.File(visible=not read_only(request))
 
-    def remove(self, doc_id: str | None, request: gr.Request | None = None) -> tuple[Any, ...]:
-        """Remove the open report. Returns the status line, what :meth:`open` returns with
-        nothing open, the header, and a change (:meth:`changed`). A read-only user (marked
+    def remove(self, doc_id: str | None, request: gr.Request | None = None) -> Updates:
+        """Remove the open report. Updates the status line, what :meth:`open` shows with
+        nothing open, the header, and ``changed`` (:meth:`changed`). A read-only user (marked
         by the login middleware) is told so, and nothing is removed."""
+        docs = self.view.docs
         if not doc_id:  # the user said no
-            return (gr.skip(),) * 6
+            return gr.skip()
         if read_only(request):
             note = '<p class="qa-note">You may ask and search; removing reports is not yours.</p>'
-            return note, *(gr.skip(),) * 5
+            return {docs.removed: note}
         try:
             doc = self.service.remove_exact(doc_id)
             where = relative_source(doc.source, self.service.engine.roots())
             status = f"Removed “{escape(doc.title)}” ({escape(where)})."
         except DocumentNotFoundError:
             status = "That report was already removed."
-        header = render.header_html(self.service.engine.counts())
-        return f'<p class="qa-note">{status}</p>', *self.open(None), header, self.changed()
+        return {
+            docs.removed: f'<p class="qa-note">{status}</p>',
+            **self.open(None),
+            self.view.header: header_html(self.service),
+            docs.changed: self.changed(),
+        }
 
     @staticmethod
     def changed() -> int:

@@ -19,7 +19,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from qa import __version__
 from qa.loaders import SUPPORTED_SUFFIXES
 from qa.ui import chat, handlers
-from qa.ui.api import PREFIX, build_router, http_error, validation_error
+from qa.ui.api import PREFIX, http_error, router, validation_error
 from qa.ui.auth import BasicAuthMiddleware
 from qa.ui.conversations import ChatStore
 from qa.ui.guards import (
@@ -60,7 +60,8 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    app.include_router(build_router(service))
+    app.state.service = service  # what the API's routes work on (api.get_service)
+    app.include_router(router)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     demo = chat.build_chat(service, chats, logins=bool(users))
