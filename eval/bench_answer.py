@@ -47,7 +47,7 @@ def short_answer(index: Index, k: int, reader: Reader, question: str) -> str | N
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reader", type=Path, help="an exported reader (qa.reader.train)")
+    parser.add_argument("--reader", type=Path, help="an exported reader (qa.reader.training)")
     parser.add_argument("--k", type=int, default=DEFAULT_K, help="passages per answer")
     parser.add_argument("--rounds", type=int, default=2, help="rounds; the first is not timed")
     args = parser.parse_args(argv)

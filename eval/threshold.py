@@ -32,7 +32,7 @@ from qa.eval import suite
 from qa.eval.answers import Item, load_questions
 from qa.eval.drop import DEFAULT_PATH, load_drop
 from qa.eval.metrics import abstention_scores
-from qa.reader.data import SQUAD
+from qa.reader.training.data import SEED, SQUAD, VAL_FRACTION
 from qa.types import Document
 
 SAMPLE_SET = Path(__file__).resolve().parent / "data" / "sample_questions.jsonl"
@@ -93,11 +93,9 @@ def half_indexed(articles: list[Any], rng: random.Random) -> tuple[set[str], lis
 def held_out_squad(path: Path, sample: int, seed: int) -> tuple[list[Document], list[Item]]:
     """The SQuAD articles the reader was validated on (never trained on): the paragraphs of
     half of them, and a sample of all their questions, those of the other half unanswerable."""
-    from qa.reader.data import load_squad, split_articles
-    from qa.reader.train import Config
+    from qa.reader.training.data import load_squad, split_articles
 
-    defaults = Config()
-    _, held_out = split_articles(load_squad(path), defaults.val_fraction, defaults.seed)
+    _, held_out = split_articles(load_squad(path), VAL_FRACTION, SEED)
     rng = random.Random(seed)
     dropped, documents = half_indexed(held_out, rng)
     items = [

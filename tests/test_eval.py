@@ -995,8 +995,8 @@ def test_held_out_squad_asks_half_its_questions_of_the_wrong_articles(tmp_path: 
     import gzip
 
     from qa.eval.threshold import held_out_squad
-    from qa.reader.data import load_squad as load_articles
-    from qa.reader.data import split_articles
+    from qa.reader.training.data import load_squad as load_articles
+    from qa.reader.training.data import split_articles
 
     articles = []
     for a in range(60):
@@ -1025,8 +1025,8 @@ def test_held_out_squad_asks_half_its_questions_of_the_wrong_articles(tmp_path: 
 
 def test_the_reader_s_held_out_articles_are_written_for_qa_eval(tmp_path: Path) -> None:
     from qa.eval.squad import load_squad
-    from qa.reader.data import load_squad as load_articles
-    from qa.reader.data import split_articles, write_held_out
+    from qa.reader.training.data import load_squad as load_articles
+    from qa.reader.training.data import split_articles, write_held_out
 
     data = [
         {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,8 @@ from qa.embed import native_bf16
 from qa.errors import ModelLoadError
 from qa.index import Index
 from qa.reader import Passage, Reader, load_reader, read_passages
-from qa.reader.data import examples, load_squad, negatives, split_articles
-from qa.reader.train import Config, run
+from qa.reader.training.data import examples, load_squad, negatives, split_articles
+from qa.reader.training.train import Config, run
 
 FACTS = [
     (
@@ -250,3 +252,16 @@ def test_the_shipped_reader_answers_and_abstains(sample_index: Index) -> None:
     assert sample_index.document(best.doc_id).text[best.start : best.end] == best.text
     unrelated = read_passages(reader, "What is the boiling point of mercury?", passages)
     assert all(a.margin < 0 for a in unrelated.answers)  # "no answer" wins in every passage
+
+
+def test_answering_never_imports_the_training_code() -> None:
+    """The training code (qa.reader.training: SQuAD, near misses, the recipe) is offline
+    work: the package, the answerer, the reader, the checker and the CLI load none of it."""
+    code = (
+        "import sys\n"
+        "import qa, qa.answer, qa.reader, qa.generate.check, qa.cli\n"
+        "print(sorted(m for m in sys.modules if m.startswith('qa.reader.training')))\n"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "[]"

@@ -1,9 +1,9 @@
 """Train the reader: the bundled all-MiniLM-L6-v2 with a span head, fine-tuned on SQuAD v1.1.
 
-    python -m qa.reader.train --out runs/reader            # resumes from runs/reader if there
-    python -m qa.reader.train --out runs/reader --export qa/reader/model
-    python -m qa.reader.train --out runs/reader --export qa/reader/model --stop  # as it is now
-    python -m qa.reader.train --out runs/more --init qa/reader/model --offset 1700
+    python -m qa.reader.training.train --out runs/reader    # resumes from runs/reader if there
+    python -m qa.reader.training.train --out runs/reader --export qa/reader/model
+    python -m qa.reader.training.train --out runs/reader --export qa/reader/model --stop  # as is
+    python -m qa.reader.training.train --out runs/more --init qa/reader/model --offset 1700
         # a fresh schedule from exported weights, past the 1,700 batches they were trained on
 
 Seeded; the settings go to ``config.json``, loss and validation EM/F1 to ``log.jsonl``, and a
@@ -30,9 +30,18 @@ from typing import Any
 
 import numpy as np
 
-from qa.reader.data import SQUAD, Example, examples, load_squad, negatives, split_articles
-from qa.reader.hard import TRAINED, entity_pools, hard_negatives
 from qa.reader.reader import MAX_LENGTH, STRIDE, Reader
+from qa.reader.training.data import (
+    SEED,
+    SQUAD,
+    VAL_FRACTION,
+    Example,
+    examples,
+    load_squad,
+    negatives,
+    split_articles,
+)
+from qa.reader.training.hard import TRAINED, entity_pools, hard_negatives
 
 
 @dataclass
@@ -40,7 +49,7 @@ class Config:
     data: str = str(SQUAD)
     init: str = ""  # weights to start from: a reader saved by --export (default: the embedder)
     offset: int = 0  # batches of the data order --init's weights were trained on: skipped
-    seed: int = 0
+    seed: int = SEED
     epochs: float = 2.0
     batch: int = 32
     lr: float = 1e-4
@@ -49,9 +58,9 @@ class Config:
     max_length: int = MAX_LENGTH
     stride: int = STRIDE
     negatives: float = 0.33
-    hard_negatives: float = 0.0  # near misses of each kind in qa.reader.hard, per question
-    hard_kinds: str = ",".join(TRAINED)  # which kinds (qa.reader.hard.KINDS), in this order
-    val_fraction: float = 0.05
+    hard_negatives: float = 0.0  # near misses of each kind (training.hard), per question
+    hard_kinds: str = ",".join(TRAINED)  # which kinds (training.hard.KINDS), in this order
+    val_fraction: float = VAL_FRACTION
     val_questions: int = 1000  # questions scored at each evaluation (0: all)
     eval_every: int = 500
     save_every: int = 100
@@ -131,7 +140,7 @@ def collate(windows: list[tuple[Any, ...]], rows: np.ndarray) -> dict[str, Any]:
 def validate(reader: Reader, items: list[Example]) -> dict[str, float]:
     """EM and F1 with the gold paragraph (SQuAD normalisation), and how often "no answer"
     beats the best span on the answerable questions, on the unrelated paragraphs
-    (``negatives``) and on the near misses (``hard``, :mod:`qa.reader.hard`)."""
+    (``negatives``) and on the near misses (``hard``, :mod:`qa.reader.training.hard`)."""
     from qa.eval.metrics import exact_match, f1
 
     em = f1_sum = 0.0
@@ -365,7 +374,7 @@ def model_card(config: Config, step: int, result: dict[str, float]) -> str:
         'every span of the passage as the answer, and [CLS] as "no answer here".',
         "",
         "- Base: sentence-transformers/all-MiniLM-L6-v2 (6 layers, 384 hidden; Apache 2.0), "
-        "with a span head, fine-tuned by `python -m qa.reader.train` (the recipe is in "
+        "with a span head, fine-tuned by `python -m qa.reader.training.train` (the recipe is in "
         "`training.json`, the loss and validation log in `training-log.jsonl`).",
         f"- Data: SQuAD v1.1 train (CC BY-SA 4.0), {100 * (1 - config.val_fraction):.0f}% of "
         f"its articles; {100 * config.negatives:.0f}% of the questions also paired with the "
@@ -388,7 +397,7 @@ def _hard(config: Config) -> str:
         return ""
     share = f"{100 * config.hard_negatives:.0f}%"
     return (
-        f"; and near misses (`qa.reader.hard`), each kind {share} of the questions: the "
+        f"; and near misses (`qa.reader.training.hard`), each kind {share} of the questions: the "
         "question with one constraint swapped (a person, place, organisation, role word, "
         "month, weekday, year or number the paragraph does not hold), the question with "
         "another paragraph of its article, and its paragraph without the answer's sentence"
