@@ -1,13 +1,15 @@
 """The two backends side by side on a BEIR set: nDCG@10, recall@10 and search time per mode,
 and how fast each stores chunks.
 
-    python -m qa.eval.bench_backends [../shared/bench/scifact-train] [--limit N] [--keep DIR]
+    python -m qa.eval.bench_backends [BEIR_FOLDER] [--limit N] [--keep DIR]
 
-The corpus is ingested once into the local index (read, chunked, embedded, stored). The
-same chunks with the same embeddings then go into a second local index and into Milvus Lite
-through each backend's own write path, in commits of 1,000 chunks as an ingest makes them,
-so the write figures compare the backends and not the model. Every query (or the first
-``--limit``) is then run in each mode on the local index and on Milvus Lite.
+The BEIR folder defaults to SciFact train in the shared data folder
+(:func:`qa.config.shared_folder`). The corpus is ingested once into the local index (read,
+chunked, embedded, stored). The same chunks with the same embeddings then go into a second
+local index and into Milvus Lite through each backend's own write path, in commits of 1,000
+chunks as an ingest makes them, so the write figures compare the backends and not the model.
+Every query (or the first ``--limit``) is then run in each mode on the local index and on
+Milvus Lite.
 """
 
 from __future__ import annotations
@@ -19,14 +21,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from qa.config import SCIFACT_TRAIN, shared_folder
 from qa.eval.beir import evaluate, load_beir
 from qa.eval.suite import ingest
 from qa.index import MODES, Index
 from qa.index.base import BATCH_CHUNKS
 from qa.index.core import LocalIndex, local_index
 from qa.index.store import NewDocument
-
-SCIFACT = Path(__file__).resolve().parents[1].parent / "shared/bench/scifact-train"
 
 
 def stored(index: LocalIndex) -> Iterator[NewDocument]:
@@ -62,7 +63,9 @@ def copy_into(target: Index, documents: list[NewDocument]) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, nargs="?", default=SCIFACT, help="BEIR folder")
+    parser.add_argument(
+        "data", type=Path, nargs="?", default=shared_folder() / SCIFACT_TRAIN, help="BEIR folder"
+    )
     parser.add_argument("--limit", type=int, help="evaluate only the first N queries")
     parser.add_argument("--keep", type=Path, help="build the indexes here and keep them")
     args = parser.parse_args(argv)

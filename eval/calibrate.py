@@ -51,13 +51,13 @@ from qa.eval.metrics import (
 )
 from qa.reader.training.data import (
     SEED,
-    SQUAD,
     VAL_FRACTION,
     Article,
     Example,
     examples,
     load_squad,
     split_articles,
+    squad_path,
 )
 from qa.reader.training.hard import KINDS, TRAINED, entity_pools, hard_negatives
 from qa.types import Chunk, Document, Hit
@@ -106,9 +106,9 @@ class Row:
         return self.kind == "answerable"
 
 
-def halves(path: Path = SQUAD, seed: int = 0) -> tuple[list[Article], list[Article], Any]:
+def halves(path: Path | None = None, seed: int = 0) -> tuple[list[Article], list[Article], Any]:
     """(fit half, test half, entity pools of the training articles) of the held-out articles."""
-    train, held_out = split_articles(load_squad(path), VAL_FRACTION, SEED)
+    train, held_out = split_articles(load_squad(path or squad_path()), VAL_FRACTION, SEED)
     order = sorted(held_out, key=lambda a: a.title)
     random.Random(seed).shuffle(order)
     return order[: len(order) // 2], order[len(order) // 2 :], entity_pools(train)
@@ -320,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open", type=int, default=600, help="open-corpus questions per half")
     parser.add_argument("--write", action="store_true", help=f"store the fit in {CALIBRATION_FILE}")
     parser.add_argument("--plot", type=Path, help="write reliability.png into this folder")
-    parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.1 train (.json.gz)")
+    parser.add_argument(
+        "--squad", type=Path, default=squad_path(), help="SQuAD v1.1 train (.json.gz)"
+    )
     parser.add_argument(
         "--rows",
         type=Path,

@@ -14,6 +14,8 @@ abstention. Two sets are scored:
   of the other half asked against the wrong articles.
 
 ``--reader DIR`` measures another exported reader instead of the one shipped in the package.
+``--drop`` and ``--squad`` default to DROP dev and SQuAD v1.1 train in the shared data folder
+(:func:`qa.config.shared_folder`).
 
 Accuracy counts a right answer, or an abstention on an unanswerable question, as right.
 """
@@ -27,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from qa.answer import ABSTAIN_BELOW
-from qa.config import sample_corpus
+from qa.config import DROP_DEV, sample_corpus, shared_folder
 from qa.eval import suite
 from qa.eval.answers import Item, load_questions
-from qa.eval.drop import DEFAULT_PATH, load_drop
+from qa.eval.drop import load_drop
 from qa.eval.metrics import abstention_scores
-from qa.reader.training.data import SEED, SQUAD, VAL_FRACTION
+from qa.reader.training.data import SEED, VAL_FRACTION, squad_path
 from qa.types import Document
 
 SAMPLE_SET = Path(__file__).resolve().parent / "data" / "sample_questions.jsonl"
@@ -123,11 +125,15 @@ def held_out_drop(path: Path, sample: int, seed: int) -> tuple[list[Any], list[I
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--drop", type=Path, default=DEFAULT_PATH, help="drop-dev.json")
+    parser.add_argument(
+        "--drop", type=Path, default=shared_folder() / DROP_DEV, help="drop-dev.json"
+    )
     parser.add_argument("--sample", type=int, default=400, help="DROP questions (default 400)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample and held-out half")
     parser.add_argument("--reader", type=Path, help="another exported reader answers every set")
-    parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.1 train (.json.gz)")
+    parser.add_argument(
+        "--squad", type=Path, default=squad_path(), help="SQuAD v1.1 train (.json.gz)"
+    )
     args = parser.parse_args(argv)
 
     reader = None

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from qa.config import SHARED_ENV, shared_folder
 from qa.embed import native_bf16
 from qa.errors import ModelLoadError
 from qa.index import Index
@@ -265,3 +266,14 @@ def test_answering_never_imports_the_training_code() -> None:
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert found.returncode == 0, found.stderr
     assert found.stdout.strip() == "[]"
+
+
+def test_the_training_data_is_in_the_shared_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``$QA_SHARED``, else ``shared`` beside the source checkout; read when asked for."""
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    assert shared_folder() == Path(__file__).resolve().parents[2] / "shared"
+    monkeypatch.setenv(SHARED_ENV, str(tmp_path))
+    assert shared_folder() == tmp_path
+    assert Config().data == str(tmp_path / "bench" / "squad-train" / "train-v1.1.json.gz")

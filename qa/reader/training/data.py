@@ -13,9 +13,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.config import SQUAD_TRAIN, shared_folder
+
 NO_ANSWER = -1
-# SQuAD v1.1 train, in the shared benchmark data beside the project
-SQUAD = Path(__file__).resolve().parents[3].parent / "shared/bench/squad-train/train-v1.1.json.gz"
 VAL_FRACTION = 0.05  # of the articles, held out of training for validation
 SEED = 0
 
@@ -40,6 +40,11 @@ class Example:
 class Article:
     title: str
     paragraphs: list[tuple[str, list[dict]]]  # context, its questions
+
+
+def squad_path() -> Path:
+    """SQuAD v1.1 train in the shared data folder (:func:`qa.config.shared_folder`)."""
+    return shared_folder() / SQUAD_TRAIN
 
 
 def load_squad(path: str | Path) -> list[Article]:
@@ -129,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("out", type=Path, help="SQuAD v1.1 file to write")
-    parser.add_argument("--data", default=str(SQUAD), help="SQuAD v1.1 train (.json.gz)")
+    parser.add_argument("--data", default=str(squad_path()), help="SQuAD v1.1 train (.json.gz)")
     parser.add_argument("--val-fraction", type=float, default=VAL_FRACTION)
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from qa.generate.lexicon import LOWERCASE_WORDS, WORD, key
-from qa.reader.training.data import SQUAD, load_squad
+from qa.reader.training.data import load_squad, squad_path
 from qa.sentences import split_sentences
 
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m qa.reader.training.lexicon", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("squad", nargs="?", default=str(SQUAD), help="SQuAD v1.1 train")
+    parser.add_argument("squad", nargs="?", default=str(squad_path()), help="SQuAD v1.1 train")
     parser.add_argument("--out", default=str(LOWERCASE_WORDS), help="where to write the list")
     args = parser.parse_args(argv)
     paragraphs = {context for a in load_squad(args.squad) for context, _ in a.paragraphs}

@@ -24,7 +24,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +33,20 @@ import numpy as np
 from qa.reader.reader import MAX_LENGTH, STRIDE, Reader
 from qa.reader.training.data import (
     SEED,
-    SQUAD,
     VAL_FRACTION,
     Example,
     examples,
     load_squad,
     negatives,
     split_articles,
+    squad_path,
 )
 from qa.reader.training.hard import TRAINED, entity_pools, hard_negatives
 
 
 @dataclass
 class Config:
-    data: str = str(SQUAD)
+    data: str = field(default_factory=lambda: str(squad_path()))  # SQuAD v1.1 train
     init: str = ""  # weights to start from: a reader saved by --export (default: the embedder)
     offset: int = 0  # batches of the data order --init's weights were trained on: skipped
     seed: int = SEED
@@ -447,18 +447,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--stop", action="store_true", help="train no further: export the last checkpoint"
     )
-    for field in fields(Config):
-        kind = type(field.default)
-        if kind is bool:
-            parser.add_argument(
-                f"--{field.name.replace('_', '-')}",
-                action=argparse.BooleanOptionalAction,
-                default=field.default,
-            )
+    defaults = Config()
+    for setting in fields(Config):
+        default = getattr(defaults, setting.name)
+        flag = f"--{setting.name.replace('_', '-')}"
+        if type(default) is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
         else:
-            parser.add_argument(
-                f"--{field.name.replace('_', '-')}", type=kind, default=field.default
-            )
+            parser.add_argument(flag, type=type(default), default=default)
     args = vars(parser.parse_args(argv))
     out, export, stop = args.pop("out"), args.pop("export"), args.pop("stop")
     result = run(Config(**args), out, export, stop=stop)
