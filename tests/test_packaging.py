@@ -135,3 +135,5 @@ def test_the_wheel_holds_the_code_and_the_data_it_reads_and_nothing_else(tmp_pat
     }
     assert shipped == expected
     assert "qa/reader/model/model.safetensors" in shipped
+    assert "qa/reader/model/README.md" in shipped  # the model card ships; no training record
+    assert not [n for n in shipped if n.endswith(".jsonl") and n.startswith("qa/reader/")]

@@ -16,7 +16,7 @@ from qa.errors import ModelLoadError
 from qa.index import Index
 from qa.reader import Passage, Reader, load_reader, read_passages
 from qa.reader.training.data import examples, load_squad, negatives, split_articles
-from qa.reader.training.train import Config, run
+from qa.reader.training.train import Config, recorded_path, run
 
 FACTS = [
     (
@@ -107,7 +107,9 @@ def test_training_logs_checkpoints_and_resumes(trained: tuple[Path, Path]) -> No
         run(config, out, stop=True)  # stopping early is no excuse for another recipe
     config.max_steps = 3
     run(config, out, export=out / "now", stop=True)  # the checkpoint as it is
-    assert json.loads((out / "now" / "training.json").read_text())["steps"] == 3
+    recorded = json.loads((out / "now" / "training.json").read_text())
+    assert recorded["steps"] == 3
+    assert recorded["config"]["data"] == "squad.json"  # outside the shared folder: its name
     fresh = out.parent / "fresh"
     run(config, fresh, export=fresh / "now", stop=True)  # no checkpoint yet: no step taken
     assert json.loads((fresh / "now" / "training.json").read_text())["steps"] == 0
@@ -236,6 +238,9 @@ def test_the_shipped_reader_loads_from_the_package_once(
     assert {"model.safetensors", "tokenizer.json", "README.md", "training.json"} <= files
     card = (module.BUNDLED_READER / "README.md").read_text(encoding="utf-8")
     assert "CC BY-SA 4.0" in card and "F1" in card and "Near misses" in card
+    recipe = json.loads((module.BUNDLED_READER / "training.json").read_text())["config"]
+    assert recipe["data"] == "bench/squad-train/train-v1.1.json.gz"  # no machine's path
+    assert not [v for v in recipe.values() if isinstance(v, str) and Path(v).is_absolute()]
     # bf16 only where the hardware has it: emulated bf16 is several times slower than fp32
     assert reader.bf16 is native_bf16()
     assert Reader(reader.model, reader.tokenizer, bf16=True).bf16 is True
@@ -277,3 +282,6 @@ def test_the_training_data_is_in_the_shared_folder(
     monkeypatch.setenv(SHARED_ENV, str(tmp_path))
     assert shared_folder() == tmp_path
     assert Config().data == str(tmp_path / "bench" / "squad-train" / "train-v1.1.json.gz")
+    assert recorded_path(Config().data) == "bench/squad-train/train-v1.1.json.gz"
+    assert recorded_path("/elsewhere/train.json.gz") == "train.json.gz"
+    assert recorded_path("qa/reader/model") == "qa/reader/model"

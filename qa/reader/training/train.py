@@ -12,7 +12,9 @@ steps, so an interrupted run picks up where it stopped. Validation uses held-out
 (``--val-fraction``), each question read with its own paragraph. Negatives (``--negatives``:
 a share of the questions paired with a similar paragraph of another article) teach it to say
 there is no answer. On a CPU with bf16 support, autocast to bf16 roughly doubles the speed; on
-a GPU (used when there is one) an epoch takes minutes instead of hours.
+a GPU (used when there is one) an epoch takes minutes instead of hours. ``--data`` defaults to
+SQuAD v1.1 train in the shared data folder (:func:`qa.config.shared_folder`); ``--export``
+writes the weights, ``training.json`` (the settings, its paths never absolute) and a model card.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.config import shared_folder
 from qa.reader.reader import MAX_LENGTH, STRIDE, Reader
 from qa.reader.training.data import (
     SEED,
@@ -359,10 +362,25 @@ def write_model(
     model.to(torch.float16).save_pretrained(folder, safe_serialization=True)
     model.to(torch.float32)
     tokenizer.save_pretrained(folder)
+    recipe = {**asdict(config), "data": recorded_path(config.data)}
+    recipe["init"] = recorded_path(config.init)
     (folder / "training.json").write_text(
-        json.dumps({"config": asdict(config), "steps": step, "validation": result}, indent=2)
+        json.dumps({"config": recipe, "steps": step, "validation": result}, indent=2)
     )
     (folder / "README.md").write_text(model_card(config, step, result), encoding="utf-8")
+
+
+def recorded_path(path: str) -> str:
+    """A path as an exported model records it, never a machine's absolute path: a file in the
+    shared data folder relative to it ("bench/squad-train/train-v1.1.json.gz"), another
+    absolute path by its name; a relative path as given."""
+    if not path or not Path(path).is_absolute():
+        return path
+    resolved = Path(path).resolve()
+    shared = shared_folder().resolve()
+    if resolved.is_relative_to(shared):
+        return resolved.relative_to(shared).as_posix()
+    return resolved.name
 
 
 def model_card(config: Config, step: int, result: dict[str, float]) -> str:
@@ -375,7 +393,7 @@ def model_card(config: Config, step: int, result: dict[str, float]) -> str:
         "",
         "- Base: sentence-transformers/all-MiniLM-L6-v2 (6 layers, 384 hidden; Apache 2.0), "
         "with a span head, fine-tuned by `python -m qa.reader.training.train` (the recipe is in "
-        "`training.json`, the loss and validation log in `training-log.jsonl`).",
+        "`training.json`, the loss and validation log in the run folder's `log.jsonl`).",
         f"- Data: SQuAD v1.1 train (CC BY-SA 4.0), {100 * (1 - config.val_fraction):.0f}% of "
         f"its articles; {100 * config.negatives:.0f}% of the questions also paired with the "
         f"most similar paragraph of another article, with no answer{_hard(config)}. Licence "
@@ -426,7 +444,8 @@ def _continued(config: Config) -> str:
         return ""
     sample = f", on {config.limit:,} of its questions and their negatives" if config.limit else ""
     if not config.offset:
-        return f", on a fresh schedule from earlier exported weights ({config.init}){sample}"
+        init = recorded_path(config.init)
+        return f", on a fresh schedule from earlier exported weights ({init}){sample}"
     return (
         ", on a fresh schedule from earlier exported weights (trained on the first "
         f"{config.offset} batches of the same data order, which this run skipped){sample}"
