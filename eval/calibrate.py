@@ -150,7 +150,7 @@ def gold_rows(items: list[Example], reader: Any = None) -> list[Asked]:
 def open_rows(articles: list[Article], size: int, seed: int = 0, reader: Any = None) -> list[Asked]:
     """Half the articles' paragraphs indexed; ``size`` questions of all of them asked."""
     from qa.eval import suite
-    from qa.eval.threshold import half_indexed
+    from qa.eval.bench.threshold import half_indexed
     from qa.reader import load_reader
 
     reader = reader or load_reader()

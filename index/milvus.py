@@ -236,6 +236,13 @@ class MilvusIndex(Index):
     ) -> None:
         self.store.write(remove, new, update)
 
+    def commit_embedded(self, documents: Sequence[NewDocument]) -> None:
+        """Benchmark hook (:mod:`qa.eval.bench`): store documents already chunked and
+        embedded as one write of an ingest, as :meth:`qa.index.core.LocalIndex.commit_embedded`
+        does for the local index. Not for applications: they use :meth:`add_documents`."""
+        with self._writing():
+            self._commit([], list(documents))
+
 
 class MilvusCandidates:
     """One search's candidates from the chunks collection, within ``expr`` (a filter)."""

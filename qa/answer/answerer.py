@@ -46,7 +46,7 @@ def ask(
 
     ``history`` holds the earlier questions of a chat, for follow-ups ("and how many were
     intercepted?"). A reply whose confidence is under ``abstain_below`` says the reports don't
-    say (``python -m qa.eval.threshold`` measures where to put it). ``reader`` defaults to the
+    say (``python -m qa.eval.bench.threshold`` measures where to put it). ``reader`` defaults to the
     reader shipped in the package (:func:`qa.reader.load_reader`). With ``llm``, a language
     model also writes an answer from the same passages, checked (``Answer.generated``).
     """

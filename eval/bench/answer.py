@@ -2,7 +2,7 @@
 answers with the reader in float32 and in bf16 (with how many answers the two precisions
 disagree on).
 
-    python -m qa.eval.bench_answer [--reader DIR] [--k 6] [--rounds 2]
+    python -m qa.eval.bench.answer [--reader DIR] [--k 6] [--rounds 2]
 
 The sample reports are indexed into a temporary index and the sample questions asked
 ``--rounds`` times each (the first round warms up and is not timed). ``--reader`` times
@@ -22,7 +22,7 @@ from typing import Any
 from qa.answer import ask
 from qa.answer.answerer import DEFAULT_K
 from qa.config import sample_corpus
-from qa.eval.serving import percentiles, sample_questions
+from qa.eval.bench.serving import percentiles, sample_questions
 from qa.index import Index
 from qa.reader.reader import BUNDLED_READER, Reader
 

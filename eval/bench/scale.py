@@ -1,7 +1,7 @@
 """How the index behaves as it grows: search, add, remove, open, memory and disk at 10k, 100k
 and (with ``--sizes``) 1M chunks, side by side with plain FAISS and bm25s on the same data.
 
-    python -m qa.eval.bench_scale [--sizes 10000,100000] [--queries 50] [--keep DIR]
+    python -m qa.eval.bench.scale [--sizes 10000,100000] [--queries 50] [--keep DIR]
         [--corpus BEIR_FOLDER]
 
 Chunks are sentences of SciFact abstracts (``--corpus``, default SciFact train in the shared
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from qa.config import SCIFACT_TRAIN, shared_folder
-from qa.eval.serving import percentiles
+from qa.eval.bench.serving import percentiles
 from qa.index import Index
 from qa.index.core import local_index
 from qa.index.store import NewDocument
@@ -143,8 +143,7 @@ def bench_size(
                 texts[first : first + BATCH], vectors[first : first + BATCH], first
             )
             began = time.perf_counter()
-            with index._writing():  # the write path of an ingest, less chunking and embedding
-                index._commit([], batch)
+            index.commit_embedded(batch)  # an ingest's write, less chunking and embedding
             slowest = max(slowest, time.perf_counter() - began)
             if (first + BATCH) % 100_000 == 0:
                 print(f"  {first + BATCH} chunks stored", file=sys.stderr, flush=True)

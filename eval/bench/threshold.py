@@ -1,6 +1,6 @@
 """Where to abstain: accuracy at each confidence threshold, on questions with and without answers.
 
-    python -m qa.eval.threshold [--drop PATH] [--sample N] [--seed S] [--reader DIR]
+    python -m qa.eval.bench.threshold [--drop PATH] [--sample N] [--seed S] [--reader DIR]
 
 Every question is asked once with ``abstain_below=0`` (every reply that has an answer gives
 it), then each threshold is applied to the recorded confidences: a reply under it counts as an
@@ -32,12 +32,12 @@ from qa.answer import ABSTAIN_BELOW
 from qa.config import DROP_DEV, sample_corpus, shared_folder
 from qa.eval import suite
 from qa.eval.answers import Item, load_questions
-from qa.eval.drop import load_drop
+from qa.eval.bench.drop import load_drop
 from qa.eval.metrics import abstention_scores
 from qa.reader.training.data import SEED, VAL_FRACTION, squad_path
 from qa.types import Document
 
-SAMPLE_SET = Path(__file__).resolve().parent / "data" / "sample_questions.jsonl"
+SAMPLE_SET = Path(__file__).resolve().parents[1] / "data" / "sample_questions.jsonl"
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 20))  # 0.00 … 0.95
 
 

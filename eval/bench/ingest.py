@@ -1,7 +1,7 @@
 """Ingest speed: model tokens per second end to end (read, chunk, embed, store, index), side by
 side with plain ``SentenceTransformer.encode`` of the same chunks, in one run.
 
-    python -m qa.eval.bench_ingest [--docs 300] [--corpus BEIR_FOLDER]
+    python -m qa.eval.bench.ingest [--docs 300] [--corpus BEIR_FOLDER]
 
 Each of the first ``--docs`` abstracts of a BEIR corpus (default: SciFact train in the shared
 data folder, :func:`qa.config.shared_folder`) is one text report. The index is
@@ -37,8 +37,8 @@ def ingest(reports: Path, folder: Path, embedder: Embedder) -> tuple[float, list
     with local_index(folder, create=True, embedder=embedder) as index:
         index.add([reports])
         took = time.perf_counter() - started
-        chunks = index.store.chunks(index.store.chunk_ids().tolist())
-    return took, [c.chunk.text for c in chunks.values()]
+        stored = list(index.embedded_documents())
+    return took, [d.document.text[a:b] for d in stored for a, b in d.spans]
 
 
 def main(argv: list[str] | None = None) -> None:

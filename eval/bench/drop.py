@@ -1,6 +1,6 @@
 """DROP numeric extraction: the dev questions whose gold number appears in the passage.
 
-    python -m qa.eval.drop [PATH] [--limit N | --sample N --seed S] [--output-dir DIR]
+    python -m qa.eval.bench.drop [PATH] [--limit N | --sample N --seed S] [--output-dir DIR]
 
 PATH defaults to DROP dev in the shared data folder (:func:`qa.config.shared_folder`).
 
