@@ -8,7 +8,7 @@ model is fit on the *fit* half only, and every figure is measured on the *test* 
 gives two question sets, asked the way ``qa.ask`` asks them:
 
 - ``hard``: answerable questions with their own paragraph, and about as many near misses
-  (:mod:`qa.reader.hard`: a swapped constraint, one swapped for a name the paragraph gives
+  (:mod:`qa.reader.training.hard`: a swapped constraint, one swapped for a name the paragraph gives
   elsewhere, another paragraph of the article, the paragraph without the answer's
   sentence), each read with the paragraph it is paired with;
 - ``open``: the paragraphs of half the articles indexed, questions of all of them asked (those
@@ -49,8 +49,17 @@ from qa.eval.metrics import (
     reliability,
 )
 from qa.options import ASK_K, SearchOptions
-from qa.reader.data import SQUAD, Article, Example, examples, load_squad, split_articles
-from qa.reader.hard import KINDS, TRAINED, entity_pools, hard_negatives
+from qa.reader.training.data import (
+    SEED,
+    VAL_FRACTION,
+    Article,
+    Example,
+    examples,
+    load_squad,
+    split_articles,
+    squad_path,
+)
+from qa.reader.training.hard import KINDS, TRAINED, entity_pools, hard_negatives
 from qa.types import Chunk, Document, Hit
 
 # the confidence before this calibration: the reader's ranking score alone, 0.5 at a score of 3
@@ -97,12 +106,9 @@ class Row:
         return self.kind == "answerable"
 
 
-def halves(path: Path = SQUAD, seed: int = 0) -> tuple[list[Article], list[Article], Any]:
+def halves(path: Path | None = None, seed: int = 0) -> tuple[list[Article], list[Article], Any]:
     """(fit half, test half, entity pools of the training articles) of the held-out articles."""
-    from qa.reader.train import Config
-
-    defaults = Config()
-    train, held_out = split_articles(load_squad(path), defaults.val_fraction, defaults.seed)
+    train, held_out = split_articles(load_squad(path or squad_path()), VAL_FRACTION, SEED)
     order = sorted(held_out, key=lambda a: a.title)
     random.Random(seed).shuffle(order)
     return order[: len(order) // 2], order[len(order) // 2 :], entity_pools(train)
@@ -144,7 +150,7 @@ def gold_rows(items: list[Example], reader: Any = None) -> list[Asked]:
 def open_rows(articles: list[Article], size: int, seed: int = 0, reader: Any = None) -> list[Asked]:
     """Half the articles' paragraphs indexed; ``size`` questions of all of them asked."""
     from qa.eval import suite
-    from qa.eval.threshold import half_indexed
+    from qa.eval.bench.threshold import half_indexed
     from qa.reader import load_reader
 
     reader = reader or load_reader()
@@ -314,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open", type=int, default=600, help="open-corpus questions per half")
     parser.add_argument("--write", action="store_true", help=f"store the fit in {CALIBRATION_FILE}")
     parser.add_argument("--plot", type=Path, help="write reliability.png into this folder")
-    parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.1 train (.json.gz)")
+    parser.add_argument(
+        "--squad", type=Path, default=squad_path(), help="SQuAD v1.1 train (.json.gz)"
+    )
     parser.add_argument(
         "--rows",
         type=Path,

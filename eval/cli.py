@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--reader",
         type=Path,
         metavar="DIR",
-        help="answer with another reader, exported to DIR by python -m qa.reader.train "
+        help="answer with another reader, exported to DIR by python -m qa.reader.training.train "
         "--export DIR (default: the one shipped in the package)",
     )
 

@@ -296,6 +296,16 @@ class Index(ABC):
             self._commit([doc.id], [])
             return doc
 
+    def commit_embedded(self, documents: Sequence[NewDocument]) -> None:
+        """Benchmark hook (:mod:`qa.eval.bench`, with
+        :meth:`qa.index.core.LocalIndex.embedded_documents`): store documents already
+        chunked and embedded as one write of an ingest (writer locks, one commit, the
+        derived set published), without reading, chunking or embedding, so that a benchmark
+        times the write path alone. Nothing checks the spans and vectors against this
+        index's chunking and model: applications use :meth:`add_documents`."""
+        with self._writing():
+            self._commit([], list(documents))
+
     @abstractmethod
     def _writing(self) -> contextlib.AbstractContextManager[None]:
         """Shut out other writers (of this process, and of others where the backend can)."""

@@ -179,6 +179,28 @@ class LocalIndex(Index):
             self._refresh(rebuild=True)
             yield
 
+    # -- the benchmarks' hook ------------------------------------------------------------
+
+    def embedded_documents(self) -> Iterator[NewDocument]:
+        """Benchmark hook (:mod:`qa.eval.bench`), read half: every document with its chunks'
+        spans and embeddings as stored, in the order they were stored, ready for
+        :meth:`commit_embedded` on another index. Reads the whole store at once."""
+        ids = self.store.chunk_ids()
+        vectors = np.zeros((0, self.manifest.dim), dtype=np.float32)
+        if len(ids):
+            vectors, _, _ = self.store.chunk_data(int(ids[0]), int(ids[-1]), self.manifest.dim)
+        row = {int(cid): i for i, cid in enumerate(ids)}
+        chunks = self.store.chunks(ids.tolist())
+        by_doc: dict[str, list[int]] = {}
+        for cid, found in chunks.items():
+            by_doc.setdefault(found.chunk.doc_id, []).append(int(cid))
+        first = {doc: min(cids) for doc, cids in by_doc.items()}  # documents with no chunk last
+        documents = sorted(self.documents(), key=lambda d: (d.id not in first, first.get(d.id, 0)))
+        for doc in documents:
+            mine = sorted(by_doc.get(doc.id, []), key=lambda c: chunks[c].chunk.ordinal)
+            spans = [(chunks[c].chunk.start, chunks[c].chunk.end) for c in mine]
+            yield NewDocument(doc, spans, vectors[[row[c] for c in mine]])
+
     # -- derived files -------------------------------------------------------------------
 
     def _sync(self) -> None:
@@ -248,8 +270,8 @@ def _check_empty(path: Path) -> None:
 
 
 def local_index(path: str | os.PathLike[str], **options: Any) -> LocalIndex:
-    """:meth:`Index.open` of a folder, typed as the local index (for the benchmarks that
-    reach into its store and segments)."""
+    """:meth:`Index.open` of a folder, typed as the local index (for the benchmarks, which
+    use its hook and its segments)."""
     index = Index.open(path, **options)
     assert isinstance(index, LocalIndex)
     return index

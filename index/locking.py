@@ -1,4 +1,4 @@
-"""Locks: ``flock`` on a file across processes, and a readers-writer lock within one."""
+"""Locks: ``flock`` on a file, across processes and across the threads of one."""
 
 from __future__ import annotations
 
@@ -62,40 +62,3 @@ class FileLock:
         """Whether another holder (thread or process) has the lock exclusively right now."""
         with self.hold(exclusive=False, wait=False) as held:
             return not held
-
-
-class ReadWriteLock:
-    """Many readers or one writer; a waiting writer goes before readers that come later."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._readers = 0
-        self._writer = False
-        self._waiting = 0
-
-    @contextlib.contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._writer and not self._waiting)
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._waiting += 1
-            self._cond.wait_for(lambda: not self._writer and not self._readers)
-            self._waiting -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()

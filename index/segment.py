@@ -27,7 +27,7 @@ DENSE = "dense.faiss"
 ANN_ROWS = 20_000  # a segment this large searches approximately (HNSW), a smaller one exactly
 HNSW_LINKS = 32  # neighbours per vector in the graph
 HNSW_BUILD = 80  # efConstruction (40 gave recall@10 0.843 at 1M, efSearch 128)
-HNSW_SEARCH = 512  # efSearch: recall@10 0.989 at 1M vectors, 1.2 ms (eval/bench_ann.py)
+HNSW_SEARCH = 512  # efSearch: recall@10 0.989 at 1M vectors, 1.2 ms (eval/bench/ann.py)
 
 
 @dataclass(frozen=True, eq=False)

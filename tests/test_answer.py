@@ -237,7 +237,7 @@ def test_a_hard_wrapped_report_gives_the_same_answers_and_quotes(
     import textwrap
 
     from qa.config import sample_corpus
-    from qa.eval.serving import sample_questions
+    from qa.eval.bench.serving import sample_questions
 
     wrapped = tmp_path / "wrapped"
     wrapped.mkdir()

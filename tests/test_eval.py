@@ -34,11 +34,11 @@ from qa.eval.answers import (
     summarize,
 )
 from qa.eval.beir import load_beir, query_results
+from qa.eval.bench.drop import load_drop
+from qa.eval.bench.threshold import accuracy_at
 from qa.eval.compare import compare_runs, flatten, format_comparison
-from qa.eval.drop import load_drop
 from qa.eval.squad import load_squad, official_scores, question_type
 from qa.eval.suite import detect
-from qa.eval.threshold import accuracy_at
 from qa.index import Index
 from qa.types import Answer, Chunk, Citation, Hit
 from tests.test_metrics import (
@@ -742,7 +742,7 @@ def test_beir_progress_is_one_bar_over_modes_and_queries(
 def test_bench_retrieval_runs_as_a_module_without_warnings() -> None:
     # qa.eval must not import the script: `python -m` would warn it was imported twice.
     done = subprocess.run(
-        [sys.executable, "-W", "error::RuntimeWarning", "-m", "qa.eval.bench_retrieval", "-h"],
+        [sys.executable, "-W", "error::RuntimeWarning", "-m", "qa.eval.bench.retrieval", "-h"],
         capture_output=True,
         text=True,
     )
@@ -751,10 +751,30 @@ def test_bench_retrieval_runs_as_a_module_without_warnings() -> None:
     assert qa.eval.evaluate_retrieval is qa.eval.beir.evaluate
 
 
+def test_the_benchmarks_use_the_public_api_and_the_index_hook() -> None:
+    """qa.eval.bench reaches no private method and no store of an index: what it needs past
+    the public API is the index's documented hook (embedded_documents, commit_embedded)."""
+    import ast
+
+    bench = Path(qa.eval.__file__).resolve().parent / "bench"
+    reached = []
+    for path in sorted(bench.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute):
+                name = node.attr
+            elif isinstance(node, ast.ImportFrom):
+                name = next((a.name for a in node.names if a.name.startswith("_")), "")
+            else:
+                continue
+            if name == "store" or (name.startswith("_") and not name.endswith("__")):
+                reached.append(f"{path.name}:{node.lineno} {name}")
+    assert len(list(bench.glob("*.py"))) > 10 and reached == []
+
+
 def test_bench_retrieval_scores_the_first_queries(
     tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from qa.eval.bench_retrieval import main as bench
+    from qa.eval.bench.retrieval import main as bench
 
     bench([str(beir_folder(tmp_path / "beir")), "--limit", "2", "--modes", "bm25"])
     out = capsys.readouterr().out
@@ -995,9 +1015,9 @@ def test_accuracy_at_a_threshold_is_worked_by_hand() -> None:
 def test_held_out_squad_asks_half_its_questions_of_the_wrong_articles(tmp_path: Path) -> None:
     import gzip
 
-    from qa.eval.threshold import held_out_squad
-    from qa.reader.data import load_squad as load_articles
-    from qa.reader.data import split_articles
+    from qa.eval.bench.threshold import held_out_squad
+    from qa.reader.training.data import load_squad as load_articles
+    from qa.reader.training.data import split_articles
 
     articles = []
     for a in range(60):
@@ -1026,8 +1046,8 @@ def test_held_out_squad_asks_half_its_questions_of_the_wrong_articles(tmp_path: 
 
 def test_the_reader_s_held_out_articles_are_written_for_qa_eval(tmp_path: Path) -> None:
     from qa.eval.squad import load_squad
-    from qa.reader.data import load_squad as load_articles
-    from qa.reader.data import split_articles, write_held_out
+    from qa.reader.training.data import load_squad as load_articles
+    from qa.reader.training.data import split_articles, write_held_out
 
     data = [
         {

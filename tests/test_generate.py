@@ -23,11 +23,13 @@ from qa import Engine
 from qa.cli import main
 from qa.config import sample_corpus
 from qa.errors import GenerationError
-from qa.generate import KEY_ENV, LLM, lexicon
+from qa.generate import KEY_ENV, LLM
 from qa.generate.check import check
-from qa.generate.lexicon import count, lowercase_words
+from qa.generate.lexicon import lowercase_words
 from qa.generate.prompt import RULES, quoted
 from qa.index import Index
+from qa.reader.training import lexicon
+from qa.reader.training.lexicon import count
 from qa.types import Answer, Document
 from qa.ui.server import create_app
 from qa.ui.service import Service

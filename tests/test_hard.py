@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from qa.reader.data import Article, Example, examples
-from qa.reader.hard import (
+from qa.reader.training.data import Article, Example, examples
+from qa.reader.training.hard import (
     entity_pools,
     hard_negatives,
     nearby,

@@ -813,3 +813,29 @@ def test_a_text_rotted_in_the_store_is_a_clear_error(
     shutil.rmtree(sample_index.path / "derived")
     with pytest.raises(IndexFormatError, match=f"the text of document {doc_id} no longer"):
         Index.open(sample_index.path, embedder=embedder)
+
+
+def test_the_benchmarks_hook_copies_embedded_documents(
+    index: Index, sample_index_path: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    """qa.eval.bench's hook: the local index's documents with their stored spans and vectors,
+    committed into an index of either backend without embedding, search as the source does."""
+    import shutil
+
+    from qa.index.core import LocalIndex, local_index
+    from qa.index.milvus import MilvusIndex
+
+    assert isinstance(index, LocalIndex | MilvusIndex)
+    shutil.copytree(sample_index_path, tmp_path / "source")
+    with local_index(tmp_path / "source", embedder=embedder) as source:
+        documents = list(source.embedded_documents())
+        assert sum(len(d.spans) for d in documents) == source.counts()["chunks"]
+        for d in documents:
+            assert len(d.spans) == len(d.embeddings) and d.embeddings.shape[1] == embedder.dim
+        index.commit_embedded(documents[:1])
+        index.commit_embedded(documents[1:])
+        assert index.counts() == source.counts()
+        for mode in ("dense", "bm25"):
+            assert [(h.doc_id, h.start, h.end) for h in index.search(KINZHAL, k=5, mode=mode)] == [
+                (h.doc_id, h.start, h.end) for h in source.search(KINZHAL, k=5, mode=mode)
+            ]

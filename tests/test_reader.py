@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from qa import AskOptions, Engine
+from qa.config import SHARED_ENV, shared_folder
 from qa.embed import native_bf16
 from qa.errors import ModelLoadError
 from qa.index import Index
 from qa.reader import Passage, Reader, load_reader, read_passages
-from qa.reader.data import examples, load_squad, negatives, split_articles
-from qa.reader.train import Config, run
+from qa.reader.training.data import examples, load_squad, negatives, split_articles
+from qa.reader.training.train import Config, recorded_path, run
 
 FACTS = [
     (
@@ -105,7 +108,9 @@ def test_training_logs_checkpoints_and_resumes(trained: tuple[Path, Path]) -> No
         run(config, out, stop=True)  # stopping early is no excuse for another recipe
     config.max_steps = 3
     run(config, out, export=out / "now", stop=True)  # the checkpoint as it is
-    assert json.loads((out / "now" / "training.json").read_text())["steps"] == 3
+    recorded = json.loads((out / "now" / "training.json").read_text())
+    assert recorded["steps"] == 3
+    assert recorded["config"]["data"] == "squad.json"  # outside the shared folder: its name
     fresh = out.parent / "fresh"
     run(config, fresh, export=fresh / "now", stop=True)  # no checkpoint yet: no step taken
     assert json.loads((fresh / "now" / "training.json").read_text())["steps"] == 0
@@ -237,6 +242,9 @@ def test_the_shipped_reader_loads_from_the_package_once(
     assert {"model.safetensors", "tokenizer.json", "README.md", "training.json"} <= files
     card = (module.BUNDLED_READER / "README.md").read_text(encoding="utf-8")
     assert "CC BY-SA 4.0" in card and "F1" in card and "Near misses" in card
+    recipe = json.loads((module.BUNDLED_READER / "training.json").read_text())["config"]
+    assert recipe["data"] == "bench/squad-train/train-v1.1.json.gz"  # no machine's path
+    assert not [v for v in recipe.values() if isinstance(v, str) and Path(v).is_absolute()]
     # bf16 only where the hardware has it: emulated bf16 is several times slower than fp32
     assert reader.bf16 is native_bf16()
     assert Reader(reader.model, reader.tokenizer, bf16=True).bf16 is True
@@ -254,3 +262,30 @@ def test_the_shipped_reader_answers_and_abstains(sample_index: Index) -> None:
     assert sample_index.document(best.doc_id).text[best.start : best.end] == best.text
     unrelated = read_passages(reader, "What is the boiling point of mercury?", passages)
     assert all(a.margin < 0 for a in unrelated.answers)  # "no answer" wins in every passage
+
+
+def test_answering_never_imports_the_training_code() -> None:
+    """The training code (qa.reader.training: SQuAD, near misses, the recipe) is offline
+    work: the package, the answerer, the reader, the checker and the CLI load none of it."""
+    code = (
+        "import sys\n"
+        "import qa, qa.answer, qa.reader, qa.generate.check, qa.cli\n"
+        "print(sorted(m for m in sys.modules if m.startswith('qa.reader.training')))\n"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "[]"
+
+
+def test_the_training_data_is_in_the_shared_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``$QA_SHARED``, else ``shared`` beside the source checkout; read when asked for."""
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    assert shared_folder() == Path(__file__).resolve().parents[2] / "shared"
+    monkeypatch.setenv(SHARED_ENV, str(tmp_path))
+    assert shared_folder() == tmp_path
+    assert Config().data == str(tmp_path / "bench" / "squad-train" / "train-v1.1.json.gz")
+    assert recorded_path(Config().data) == "bench/squad-train/train-v1.1.json.gz"
+    assert recorded_path("/elsewhere/train.json.gz") == "train.json.gz"
+    assert recorded_path("qa/reader/model") == "qa/reader/model"

@@ -22,7 +22,8 @@ from qa.types import Answer, Citation, Document, Hit
 
 # The ranking score (margin over "no answer", less the rank prior) from which another
 # passage's reading of the same answer counts as support: where the uncalibrated reader was
-# right about as often as not on held-out SQuAD (python -m qa.eval.threshold, earlier weights).
+# right about as often as not on held-out SQuAD (python -m qa.eval.bench.threshold, earlier
+# weights).
 SUPPORT_SCORE = 3.0
 NUMERIC_KINDS = ("count", "number")
 RELATED = 3  # passages offered when the reply abstains

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from qa.answer.question import STOPWORDS
 from qa.numbers import find_numbers
-from qa.reader.hard import MONTHS, ROLES, WEEKDAYS
+from qa.words import MONTHS, ROLES, WEEKDAYS
 
 # a person's title: the roles near misses are built from, and a few that only name a post
 TITLES = frozenset(ROLES) | {"head", "deputy", "spokesperson", "commissioner", "envoy", "boss"}

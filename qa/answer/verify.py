@@ -26,7 +26,7 @@ from typing import Any
 from qa.answer.question import STOPWORDS, Question
 from qa.answer.relations import rival
 from qa.numbers import find_numbers
-from qa.reader.hard import MONTHS, ROLES, WEEKDAYS
+from qa.words import MONTHS, ROLES, WEEKDAYS
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 FEATURES = (

@@ -26,7 +26,7 @@ STRIDE = 96  # tokens two windows of one passage share
 MAX_ANSWER_TOKENS = 30
 TOP_TOKENS = 20  # start and end candidates looked at per window
 BATCH = 32  # windows per forward pass
-BUNDLED_READER = Path(__file__).with_name("model")  # trained by qa.reader.train, shipped
+BUNDLED_READER = Path(__file__).with_name("model")  # trained by qa.reader.training, shipped
 READER_ENV = "QA_READER"  # another exported reader to answer with
 READER_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
@@ -182,7 +182,7 @@ def load_reader(path: str | Path | None = None) -> Reader:
             if missing:
                 raise ModelLoadError(
                     f"cannot load the reader from {folder}: no {', '.join(missing)} there "
-                    "(python -m qa.reader.train --export writes a reader)"
+                    "(python -m qa.reader.training.train --export writes a reader)"
                 )
             try:
                 _cache[folder] = Reader.load(folder)

@@ -1,6 +1,8 @@
 """DROP numeric extraction: the dev questions whose gold number appears in the passage.
 
-    python -m qa.eval.drop [PATH] [--limit N | --sample N --seed S] [--output-dir DIR]
+    python -m qa.eval.bench.drop [PATH] [--limit N | --sample N --seed S] [--output-dir DIR]
+
+PATH defaults to DROP dev in the shared data folder (:func:`qa.config.shared_folder`).
 
 A question is kept when every gold answer parses as a number (``qa.numbers.parse_number``) and
 one of those values is written in its passage, as digits or as number words
@@ -18,13 +20,13 @@ import random
 from pathlib import Path
 from typing import Any
 
+from qa.config import DROP_DEV, shared_folder
 from qa.errors import QAError
 from qa.eval.answers import Item
 from qa.numbers import find_numbers, parse_number
 from qa.options import AskOptions, Filters
 from qa.types import Document
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1].parent / "shared/bench/drop/drop-dev.json"
 HOW_MANY = "how many"
 
 
@@ -119,7 +121,9 @@ def _abstention_rates(summary: dict[str, Any], results: list[dict[str, Any]]) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH, help="drop-dev.json")
+    parser.add_argument(
+        "path", nargs="?", type=Path, default=shared_folder() / DROP_DEV, help="drop-dev.json"
+    )
     parser.add_argument("--limit", type=int, help="only the first N questions of the subset")
     parser.add_argument("--sample", type=int, help="a random sample of N questions of the subset")
     parser.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")

@@ -1,6 +1,6 @@
 """Retrieval benchmark on a BEIR folder: nDCG@10, recall@10, ingest throughput, latency.
 
-    python -m qa.eval.bench_retrieval ../shared/bench/scifact-train
+    python -m qa.eval.bench.retrieval ../shared/bench/scifact-train
 
 Builds a fresh index in a temporary folder (or ``--index``), ingests the corpus (with a
 progress bar when stderr is a terminal), then runs every query (or the first ``--limit``) in

@@ -1,7 +1,7 @@
 """Does the server keep answering while it stores an upload? Health and question latency
 during a large upload, side by side with the same requests on an idle server, in one run.
 
-    python -m qa.eval.bench_upload [--mb 1] [--corpus ../shared/bench/scifact-train]
+    python -m qa.eval.bench.upload [--mb 1] [--corpus ../shared/bench/scifact-train]
 
 The upload is one text report of ``--mb`` megabytes made of SciFact abstracts (or of the
 sample reports repeated, without ``--corpus``), sent with ``wait=0``; while its job runs,
@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from qa.config import sample_corpus
-from qa.eval.serving import percentiles, sample_questions, serve, timed
+from qa.eval.bench.serving import percentiles, sample_questions, serve, timed
 
 
 def report_text(megabytes: float, corpus: Path | None) -> str:

@@ -2,7 +2,7 @@
 answers with the reader in float32 and in bf16 (with how many answers the two precisions
 disagree on).
 
-    python -m qa.eval.bench_answer [--reader DIR] [--k 6] [--rounds 2]
+    python -m qa.eval.bench.answer [--reader DIR] [--k 6] [--rounds 2]
 
 The sample reports are indexed into a temporary index and the sample questions asked
 ``--rounds`` times each (the first round warms up and is not timed). ``--reader`` times
@@ -21,7 +21,7 @@ from typing import Any
 
 from qa.config import sample_corpus
 from qa.engine import Engine
-from qa.eval.serving import percentiles, sample_questions
+from qa.eval.bench.serving import percentiles, sample_questions
 from qa.index import Index
 from qa.options import ASK_K, AskOptions
 from qa.reader.reader import BUNDLED_READER, Reader
@@ -47,7 +47,7 @@ def short_answer(engine: Engine, k: int, question: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reader", type=Path, help="an exported reader (qa.reader.train)")
+    parser.add_argument("--reader", type=Path, help="an exported reader (qa.reader.training)")
     parser.add_argument("--k", type=int, default=ASK_K, help="passages per answer")
     parser.add_argument("--rounds", type=int, default=2, help="rounds; the first is not timed")
     args = parser.parse_args(argv)

@@ -1,9 +1,9 @@
 """Train the reader: the bundled all-MiniLM-L6-v2 with a span head, fine-tuned on SQuAD v1.1.
 
-    python -m qa.reader.train --out runs/reader            # resumes from runs/reader if there
-    python -m qa.reader.train --out runs/reader --export qa/reader/model
-    python -m qa.reader.train --out runs/reader --export qa/reader/model --stop  # as it is now
-    python -m qa.reader.train --out runs/more --init qa/reader/model --offset 1700
+    python -m qa.reader.training.train --out runs/reader    # resumes from runs/reader if there
+    python -m qa.reader.training.train --out runs/reader --export qa/reader/model
+    python -m qa.reader.training.train --out runs/reader --export qa/reader/model --stop  # as is
+    python -m qa.reader.training.train --out runs/more --init qa/reader/model --offset 1700
         # a fresh schedule from exported weights, past the 1,700 batches they were trained on
 
 Seeded; the settings go to ``config.json``, loss and validation EM/F1 to ``log.jsonl``, and a
@@ -12,7 +12,9 @@ steps, so an interrupted run picks up where it stopped. Validation uses held-out
 (``--val-fraction``), each question read with its own paragraph. Negatives (``--negatives``:
 a share of the questions paired with a similar paragraph of another article) teach it to say
 there is no answer. On a CPU with bf16 support, autocast to bf16 roughly doubles the speed; on
-a GPU (used when there is one) an epoch takes minutes instead of hours.
+a GPU (used when there is one) an epoch takes minutes instead of hours. ``--data`` defaults to
+SQuAD v1.1 train in the shared data folder (:func:`qa.config.shared_folder`); ``--export``
+writes the weights, ``training.json`` (the settings, its paths never absolute) and a model card.
 """
 
 from __future__ import annotations
@@ -24,23 +26,33 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from qa.reader.data import SQUAD, Example, examples, load_squad, negatives, split_articles
-from qa.reader.hard import TRAINED, entity_pools, hard_negatives
+from qa.config import shared_folder
 from qa.reader.reader import MAX_LENGTH, STRIDE, Reader
+from qa.reader.training.data import (
+    SEED,
+    VAL_FRACTION,
+    Example,
+    examples,
+    load_squad,
+    negatives,
+    split_articles,
+    squad_path,
+)
+from qa.reader.training.hard import TRAINED, entity_pools, hard_negatives
 
 
 @dataclass
 class Config:
-    data: str = str(SQUAD)
+    data: str = field(default_factory=lambda: str(squad_path()))  # SQuAD v1.1 train
     init: str = ""  # weights to start from: a reader saved by --export (default: the embedder)
     offset: int = 0  # batches of the data order --init's weights were trained on: skipped
-    seed: int = 0
+    seed: int = SEED
     epochs: float = 2.0
     batch: int = 32
     lr: float = 1e-4
@@ -49,9 +61,9 @@ class Config:
     max_length: int = MAX_LENGTH
     stride: int = STRIDE
     negatives: float = 0.33
-    hard_negatives: float = 0.0  # near misses of each kind in qa.reader.hard, per question
-    hard_kinds: str = ",".join(TRAINED)  # which kinds (qa.reader.hard.KINDS), in this order
-    val_fraction: float = 0.05
+    hard_negatives: float = 0.0  # near misses of each kind (training.hard), per question
+    hard_kinds: str = ",".join(TRAINED)  # which kinds (training.hard.KINDS), in this order
+    val_fraction: float = VAL_FRACTION
     val_questions: int = 1000  # questions scored at each evaluation (0: all)
     eval_every: int = 500
     save_every: int = 100
@@ -131,7 +143,7 @@ def collate(windows: list[tuple[Any, ...]], rows: np.ndarray) -> dict[str, Any]:
 def validate(reader: Reader, items: list[Example]) -> dict[str, float]:
     """EM and F1 with the gold paragraph (SQuAD normalisation), and how often "no answer"
     beats the best span on the answerable questions, on the unrelated paragraphs
-    (``negatives``) and on the near misses (``hard``, :mod:`qa.reader.hard`)."""
+    (``negatives``) and on the near misses (``hard``, :mod:`qa.reader.training.hard`)."""
     from qa.eval.metrics import exact_match, f1
 
     em = f1_sum = 0.0
@@ -350,10 +362,25 @@ def write_model(
     model.to(torch.float16).save_pretrained(folder, safe_serialization=True)
     model.to(torch.float32)
     tokenizer.save_pretrained(folder)
+    recipe = {**asdict(config), "data": recorded_path(config.data)}
+    recipe["init"] = recorded_path(config.init)
     (folder / "training.json").write_text(
-        json.dumps({"config": asdict(config), "steps": step, "validation": result}, indent=2)
+        json.dumps({"config": recipe, "steps": step, "validation": result}, indent=2)
     )
     (folder / "README.md").write_text(model_card(config, step, result), encoding="utf-8")
+
+
+def recorded_path(path: str) -> str:
+    """A path as an exported model records it, never a machine's absolute path: a file in the
+    shared data folder relative to it ("bench/squad-train/train-v1.1.json.gz"), another
+    absolute path by its name; a relative path as given."""
+    if not path or not Path(path).is_absolute():
+        return path
+    resolved = Path(path).resolve()
+    shared = shared_folder().resolve()
+    if resolved.is_relative_to(shared):
+        return resolved.relative_to(shared).as_posix()
+    return resolved.name
 
 
 def model_card(config: Config, step: int, result: dict[str, float]) -> str:
@@ -365,8 +392,8 @@ def model_card(config: Config, step: int, result: dict[str, float]) -> str:
         'every span of the passage as the answer, and [CLS] as "no answer here".',
         "",
         "- Base: sentence-transformers/all-MiniLM-L6-v2 (6 layers, 384 hidden; Apache 2.0), "
-        "with a span head, fine-tuned by `python -m qa.reader.train` (the recipe is in "
-        "`training.json`, the loss and validation log in `training-log.jsonl`).",
+        "with a span head, fine-tuned by `python -m qa.reader.training.train` (the recipe is in "
+        "`training.json`, the loss and validation log in the run folder's `log.jsonl`).",
         f"- Data: SQuAD v1.1 train (CC BY-SA 4.0), {100 * (1 - config.val_fraction):.0f}% of "
         f"its articles; {100 * config.negatives:.0f}% of the questions also paired with the "
         f"most similar paragraph of another article, with no answer{_hard(config)}. Licence "
@@ -388,7 +415,7 @@ def _hard(config: Config) -> str:
         return ""
     share = f"{100 * config.hard_negatives:.0f}%"
     return (
-        f"; and near misses (`qa.reader.hard`), each kind {share} of the questions: the "
+        f"; and near misses (`qa.reader.training.hard`), each kind {share} of the questions: the "
         "question with one constraint swapped (a person, place, organisation, role word, "
         "month, weekday, year or number the paragraph does not hold), the question with "
         "another paragraph of its article, and its paragraph without the answer's sentence"
@@ -417,7 +444,8 @@ def _continued(config: Config) -> str:
         return ""
     sample = f", on {config.limit:,} of its questions and their negatives" if config.limit else ""
     if not config.offset:
-        return f", on a fresh schedule from earlier exported weights ({config.init}){sample}"
+        init = recorded_path(config.init)
+        return f", on a fresh schedule from earlier exported weights ({init}){sample}"
     return (
         ", on a fresh schedule from earlier exported weights (trained on the first "
         f"{config.offset} batches of the same data order, which this run skipped){sample}"
@@ -438,18 +466,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--stop", action="store_true", help="train no further: export the last checkpoint"
     )
-    for field in fields(Config):
-        kind = type(field.default)
-        if kind is bool:
-            parser.add_argument(
-                f"--{field.name.replace('_', '-')}",
-                action=argparse.BooleanOptionalAction,
-                default=field.default,
-            )
+    defaults = Config()
+    for setting in fields(Config):
+        default = getattr(defaults, setting.name)
+        flag = f"--{setting.name.replace('_', '-')}"
+        if type(default) is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
         else:
-            parser.add_argument(
-                f"--{field.name.replace('_', '-')}", type=kind, default=field.default
-            )
+            parser.add_argument(flag, type=type(default), default=default)
     args = vars(parser.parse_args(argv))
     out, export, stop = args.pop("out"), args.pop("export"), args.pop("stop")
     result = run(Config(**args), out, export, stop=stop)

@@ -1,8 +1,8 @@
 """Hard negatives: a question with a paragraph that almost answers it, built from SQuAD v1.1.
 
-Pairing a question with a paragraph of another article (``qa.reader.data.negatives``) teaches
-the reader an easy "no answer". The near misses that fool it are these (after SQuAD 2.0's
-unanswerable questions, built here automatically):
+Pairing a question with a paragraph of another article (``qa.reader.training.data.negatives``)
+teaches the reader an easy "no answer". The near misses that fool it are these (after SQuAD
+2.0's unanswerable questions, built here automatically):
 
 - ``swap``: the question with one constraint swapped for another of its kind that the paragraph
   does not hold: a person, place, country or organisation (typed by the questions SQuAD
@@ -25,20 +25,11 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from qa.reader.data import NO_ANSWER, Article, Example
+from qa.reader.training.data import NO_ANSWER, Article, Example
+from qa.words import MONTHS, ROLES, WEEKDAYS
 
 KINDS = ("swap", "nearby", "other", "removed")
 TRAINED = ("swap", "other", "removed")  # the kinds the shipped reader was trained with
-ROLES = (
-    "president mayor governor minister chancellor king queen emperor pope bishop prince "
-    "princess general admiral commander captain chief director chairman ceo founder secretary "
-    "ambassador senator spokesman spokeswoman prosecutor judge coach manager editor "
-    "professor architect composer author leader premier sultan"
-).split()
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
-WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 _TYPED = (
     ("person", re.compile(r"^(who|whom|whose)\b", re.IGNORECASE)),
     ("country", re.compile(r"^(what|which|in what|in which) (country|nation)\b", re.IGNORECASE)),

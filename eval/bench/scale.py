@@ -1,9 +1,11 @@
 """How the index behaves as it grows: search, add, remove, open, memory and disk at 10k, 100k
 and (with ``--sizes``) 1M chunks, side by side with plain FAISS and bm25s on the same data.
 
-    python -m qa.eval.bench_scale [--sizes 10000,100000] [--queries 50] [--keep DIR]
+    python -m qa.eval.bench.scale [--sizes 10000,100000] [--queries 50] [--keep DIR]
+        [--corpus BEIR_FOLDER]
 
-Chunks are sentences of SciFact abstracts recombined (real vocabulary for BM25), one short
+Chunks are sentences of SciFact abstracts (``--corpus``, default SciFact train in the shared
+data folder, :func:`qa.config.shared_folder`) recombined (real vocabulary for BM25), one short
 document per chunk, with random unit vectors (the dense part's cost does not depend on what
 the vectors mean); they go in through the index's own write path, in batches as an ingest
 commits them, so segments and merges are those a real index would have. Queries are SciFact
@@ -27,13 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from qa.eval.serving import percentiles
+from qa.config import SCIFACT_TRAIN, shared_folder
+from qa.eval.bench.serving import percentiles
 from qa.index import Index
 from qa.index.core import local_index
 from qa.index.store import NewDocument
 from qa.types import Document
 
-SCIFACT = Path(__file__).resolve().parents[1].parent / "shared/bench/scifact-train"
 BATCH = 1000  # chunks per commit, as an ingest commits them
 PAIRS = ("hybrid", "dense", "faiss", "bm25", "bm25s")
 
@@ -141,8 +143,7 @@ def bench_size(
                 texts[first : first + BATCH], vectors[first : first + BATCH], first
             )
             began = time.perf_counter()
-            with index._writing():  # the write path of an ingest, less chunking and embedding
-                index._commit([], batch)
+            index.commit_embedded(batch)  # an ingest's write, less chunking and embedding
             slowest = max(slowest, time.perf_counter() - began)
             if (first + BATCH) % 100_000 == 0:
                 print(f"  {first + BATCH} chunks stored", file=sys.stderr, flush=True)
@@ -172,7 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="chunk counts, comma-separated")
     parser.add_argument("--queries", type=int, default=50, help="queries timed per mode")
-    parser.add_argument("--corpus", type=Path, default=SCIFACT, help="BEIR folder for text")
+    parser.add_argument(
+        "--corpus", type=Path, default=shared_folder() / SCIFACT_TRAIN, help="BEIR folder for text"
+    )
     parser.add_argument(
         "--keep", type=Path, help="build the indexes here and keep them (reused when there)"
     )

@@ -13,9 +13,11 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.config import SQUAD_TRAIN, shared_folder
+
 NO_ANSWER = -1
-# SQuAD v1.1 train, in the shared benchmark data beside the project
-SQUAD = Path(__file__).resolve().parents[2].parent / "shared/bench/squad-train/train-v1.1.json.gz"
+VAL_FRACTION = 0.05  # of the articles, held out of training for validation
+SEED = 0
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,11 @@ class Article:
     paragraphs: list[tuple[str, list[dict]]]  # context, its questions
 
 
+def squad_path() -> Path:
+    """SQuAD v1.1 train in the shared data folder (:func:`qa.config.shared_folder`)."""
+    return shared_folder() / SQUAD_TRAIN
+
+
 def load_squad(path: str | Path) -> list[Article]:
     """The articles of a SQuAD v1.1 file (gzipped or not)."""
     path = Path(path)
@@ -53,7 +60,7 @@ def load_squad(path: str | Path) -> list[Article]:
 
 
 def split_articles(
-    articles: list[Article], val_fraction: float = 0.05, seed: int = 0
+    articles: list[Article], val_fraction: float = VAL_FRACTION, seed: int = SEED
 ) -> tuple[list[Article], list[Article]]:
     """(train, validation), whole articles on each side, chosen at random by ``seed``."""
     order = sorted(articles, key=lambda a: a.title)
@@ -121,17 +128,15 @@ def write_held_out(source: str | Path, out: str | Path, val_fraction: float, see
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m qa.reader.data OUT.json``: the reader's validation articles, for qa eval."""
+    """``python -m qa.reader.training.data OUT.json``: the reader's validation articles, for
+    qa eval."""
     import argparse
 
-    from qa.reader.train import Config
-
-    defaults = Config()
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("out", type=Path, help="SQuAD v1.1 file to write")
-    parser.add_argument("--data", default=defaults.data, help="SQuAD v1.1 train (.json.gz)")
-    parser.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--data", default=str(squad_path()), help="SQuAD v1.1 train (.json.gz)")
+    parser.add_argument("--val-fraction", type=float, default=VAL_FRACTION)
+    parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
     n = write_held_out(args.data, args.out, args.val_fraction, args.seed)
     print(f"{args.out}: {n} held-out questions")

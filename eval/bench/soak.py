@@ -1,7 +1,7 @@
 """Sustained load: many users asking at once for minutes; latency, errors, and the server's
 memory over time.
 
-    python -m qa.eval.soak [--users 50] [--seconds 120] [--warmup 30] [--think 5]
+    python -m qa.eval.bench.soak [--users 50] [--seconds 120] [--warmup 30] [--think 5]
 
 Each simulated user asks the sample questions in turn over the REST API (with a search and a
 health check now and then) as fast as answers come, or ``--think`` seconds after each answer
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from qa.eval.serving import Server, percentiles, sample_questions, serve
+from qa.eval.bench.serving import Server, percentiles, sample_questions, serve
 
 SAMPLE_EVERY = 5.0  # seconds between memory samples
 

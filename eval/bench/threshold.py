@@ -1,6 +1,6 @@
 """Where to abstain: accuracy at each confidence threshold, on questions with and without answers.
 
-    python -m qa.eval.threshold [--drop PATH] [--sample N] [--seed S] [--reader DIR]
+    python -m qa.eval.bench.threshold [--drop PATH] [--sample N] [--seed S] [--reader DIR]
 
 Every question is asked once with ``abstain_below=0`` (every reply that has an answer gives
 it), then each threshold is applied to the recorded confidences: a reply under it counts as an
@@ -14,6 +14,8 @@ abstention. Two sets are scored:
   of the other half asked against the wrong articles.
 
 ``--reader DIR`` measures another exported reader instead of the one shipped in the package.
+``--drop`` and ``--squad`` default to DROP dev and SQuAD v1.1 train in the shared data folder
+(:func:`qa.config.shared_folder`).
 
 Accuracy counts a right answer, or an abstention on an unanswerable question, as right.
 """
@@ -27,16 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from qa.answer import ABSTAIN_BELOW
-from qa.config import sample_corpus
+from qa.config import DROP_DEV, sample_corpus, shared_folder
 from qa.eval import suite
 from qa.eval.answers import Item, load_questions
-from qa.eval.drop import DEFAULT_PATH, load_drop
+from qa.eval.bench.drop import load_drop
 from qa.eval.metrics import abstention_scores
 from qa.options import AskOptions
-from qa.reader.data import SQUAD
+from qa.reader.training.data import SEED, VAL_FRACTION, squad_path
 from qa.types import Document
 
-SAMPLE_SET = Path(__file__).resolve().parent / "data" / "sample_questions.jsonl"
+SAMPLE_SET = Path(__file__).resolve().parents[1] / "data" / "sample_questions.jsonl"
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 20))  # 0.00 … 0.95
 
 
@@ -94,11 +96,9 @@ def half_indexed(articles: list[Any], rng: random.Random) -> tuple[set[str], lis
 def held_out_squad(path: Path, sample: int, seed: int) -> tuple[list[Document], list[Item]]:
     """The SQuAD articles the reader was validated on (never trained on): the paragraphs of
     half of them, and a sample of all their questions, those of the other half unanswerable."""
-    from qa.reader.data import load_squad, split_articles
-    from qa.reader.train import Config
+    from qa.reader.training.data import load_squad, split_articles
 
-    defaults = Config()
-    _, held_out = split_articles(load_squad(path), defaults.val_fraction, defaults.seed)
+    _, held_out = split_articles(load_squad(path), VAL_FRACTION, SEED)
     rng = random.Random(seed)
     dropped, documents = half_indexed(held_out, rng)
     items = [
@@ -126,11 +126,15 @@ def held_out_drop(path: Path, sample: int, seed: int) -> tuple[list[Any], list[I
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--drop", type=Path, default=DEFAULT_PATH, help="drop-dev.json")
+    parser.add_argument(
+        "--drop", type=Path, default=shared_folder() / DROP_DEV, help="drop-dev.json"
+    )
     parser.add_argument("--sample", type=int, default=400, help="DROP questions (default 400)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample and held-out half")
     parser.add_argument("--reader", type=Path, help="another exported reader answers every set")
-    parser.add_argument("--squad", type=Path, default=SQUAD, help="SQuAD v1.1 train (.json.gz)")
+    parser.add_argument(
+        "--squad", type=Path, default=squad_path(), help="SQuAD v1.1 train (.json.gz)"
+    )
     args = parser.parse_args(argv)
 
     ask_all = functools.partial(_ask_all, reader=args.reader)

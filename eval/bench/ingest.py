@@ -1,9 +1,10 @@
 """Ingest speed: model tokens per second end to end (read, chunk, embed, store, index), side by
 side with plain ``SentenceTransformer.encode`` of the same chunks, in one run.
 
-    python -m qa.eval.bench_ingest [--docs 300] [--corpus ../shared/bench/scifact-train]
+    python -m qa.eval.bench.ingest [--docs 300] [--corpus BEIR_FOLDER]
 
-Each of the first ``--docs`` abstracts of a BEIR corpus is one text report. The index is
+Each of the first ``--docs`` abstracts of a BEIR corpus (default: SciFact train in the shared
+data folder, :func:`qa.config.shared_folder`) is one text report. The index is
 built once per precision (fp32, and bf16 where the CPU has it); the reference encodes the
 chunks that index stored, in batches of 64, with the model cast the same way.
 """
@@ -16,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from qa.config import SCIFACT_TRAIN, shared_folder
 from qa.embed import Embedder, default_precision, load_embedder
 from qa.index.core import local_index
-
-SCIFACT = Path(__file__).resolve().parents[1].parent / "shared/bench/scifact-train"
 
 
 def write_reports(corpus: Path, n: int, folder: Path) -> None:
@@ -37,14 +37,16 @@ def ingest(reports: Path, folder: Path, embedder: Embedder) -> tuple[float, list
     with local_index(folder, create=True, embedder=embedder) as index:
         index.add([reports])
         took = time.perf_counter() - started
-        chunks = index.store.chunks(index.store.chunk_ids().tolist())
-    return took, [c.chunk.text for c in chunks.values()]
+        stored = list(index.embedded_documents())
+    return took, [d.document.text[a:b] for d in stored for a, b in d.spans]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=300, help="abstracts to ingest")
-    parser.add_argument("--corpus", type=Path, default=SCIFACT, help="BEIR folder")
+    parser.add_argument(
+        "--corpus", type=Path, default=shared_folder() / SCIFACT_TRAIN, help="BEIR folder"
+    )
     args = parser.parse_args(argv)
     precisions = ["fp32"] + (["bf16"] if default_precision() == "bf16" else [])
     print(f"{'what':<34}{'precision':>10}{'seconds':>9}{'tokens/s':>10}{'x ref':>7}")

@@ -1,13 +1,15 @@
 """The two backends side by side on a BEIR set: nDCG@10, recall@10 and search time per mode,
 and how fast each stores chunks.
 
-    python -m qa.eval.bench_backends [../shared/bench/scifact-train] [--limit N] [--keep DIR]
+    python -m qa.eval.bench.backends [BEIR_FOLDER] [--limit N] [--keep DIR]
 
-The corpus is ingested once into the local index (read, chunked, embedded, stored). The
-same chunks with the same embeddings then go into a second local index and into Milvus Lite
-through each backend's own write path, in commits of 1,000 chunks as an ingest makes them,
-so the write figures compare the backends and not the model. Every query (or the first
-``--limit``) is then run in each mode on the local index and on Milvus Lite.
+The BEIR folder defaults to SciFact train in the shared data folder
+(:func:`qa.config.shared_folder`). The corpus is ingested once into the local index (read,
+chunked, embedded, stored). The same chunks with the same embeddings then go into a second
+local index and into Milvus Lite through each backend's own write path, in commits of 1,000
+chunks as an ingest makes them, so the write figures compare the backends and not the model.
+Every query (or the first ``--limit``) is then run in each mode on the local index and on
+Milvus Lite.
 """
 
 from __future__ import annotations
@@ -16,54 +18,40 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
+from qa.config import SCIFACT_TRAIN, shared_folder
 from qa.eval.beir import evaluate, load_beir
 from qa.eval.suite import ingest
 from qa.index import Index
 from qa.index.base import BATCH_CHUNKS
 from qa.index.core import LocalIndex, local_index
+from qa.index.milvus import MilvusIndex
 from qa.index.store import NewDocument
 from qa.options import MODES
 
-SCIFACT = Path(__file__).resolve().parents[1].parent / "shared/bench/scifact-train"
 
-
-def stored(index: LocalIndex) -> Iterator[NewDocument]:
-    """Every document of ``index`` with its chunks' spans and embeddings, as stored."""
-    ids = index.store.chunk_ids()
-    vectors, _, _ = index.store.chunk_data(int(ids[0]), int(ids[-1]), index.manifest.dim)
-    row = {int(cid): i for i, cid in enumerate(ids)}
-    chunks = index.store.chunks(ids.tolist())
-    by_doc: dict[str, list[int]] = {}
-    for cid, found in chunks.items():
-        by_doc.setdefault(found.chunk.doc_id, []).append(int(cid))
-    for doc in index.documents():
-        mine = sorted(by_doc.get(doc.id, []), key=lambda c: chunks[c].chunk.ordinal)
-        spans = [(chunks[c].chunk.start, chunks[c].chunk.end) for c in mine]
-        yield NewDocument(doc, spans, vectors[[row[c] for c in mine]])
-
-
-def copy_into(target: Index, documents: list[NewDocument]) -> float:
-    """Seconds to store ``documents`` in ``target`` in commits of about 1,000 chunks."""
+def copy_into(target: LocalIndex | MilvusIndex, documents: list[NewDocument]) -> float:
+    """Seconds to store ``documents`` in ``target`` in commits of about 1,000 chunks, through
+    the write path of an ingest less reading and embedding (the index's benchmark hook)."""
     started = time.perf_counter()
     batch: list[NewDocument] = []
-    with target._writing():  # the write path of an ingest, less reading and embedding
-        for doc in documents:
-            batch.append(doc)
-            if sum(len(d.spans) for d in batch) >= BATCH_CHUNKS:
-                target._commit([], batch)
-                batch = []
-        if batch:
-            target._commit([], batch)
+    for doc in documents:
+        batch.append(doc)
+        if sum(len(d.spans) for d in batch) >= BATCH_CHUNKS:
+            target.commit_embedded(batch)
+            batch = []
+    if batch:
+        target.commit_embedded(batch)
     target.wait_for_merges()
     return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, nargs="?", default=SCIFACT, help="BEIR folder")
+    parser.add_argument(
+        "data", type=Path, nargs="?", default=shared_folder() / SCIFACT_TRAIN, help="BEIR folder"
+    )
     parser.add_argument("--limit", type=int, help="evaluate only the first N queries")
     parser.add_argument("--keep", type=Path, help="build the indexes here and keep them")
     args = parser.parse_args(argv)
@@ -72,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         root = args.keep or Path(tmp)
         local = local_index(root / "local", create=True)
         milvus = Index.open(f"milvus://{root / 'milvus.db'}", create=True)
+        assert isinstance(milvus, MilvusIndex)
         if not milvus.counts()["chunks"]:  # not kept from an earlier run with --keep
             stats = ingest(local, data.documents, progress=sys.stderr.isatty())
             chunks = local.counts()["chunks"]
@@ -79,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"ingest into the local index: {local.counts()['documents']} documents, "
                 f"{chunks} chunks in {stats['ingest_seconds']:.1f} s (embedding included)"
             )
-            documents = list(stored(local))
+            documents = list(local.embedded_documents())
             print(f"\nwriting the same {chunks} embedded chunks (commits of {BATCH_CHUNKS}):")
             print(f"{'backend':<14}{'seconds':>9}{'chunks/s':>10}")
             with local_index(root / "local-copy", create=True) as copy:

@@ -2,7 +2,7 @@
 per query of the HNSW graph for several candidate counts (efSearch), exact search timed beside
 it in the same run.
 
-    python -m qa.eval.bench_ann INDEX [--queries QUERIES.jsonl] [--copies 1]
+    python -m qa.eval.bench.ann INDEX [--queries QUERIES.jsonl] [--copies 1]
 
 The vectors are the index's stored chunk embeddings; the queries are the questions of a BEIR
 ``queries.jsonl`` embedded by the index's model (default: 200 stored vectors, lightly
@@ -28,10 +28,10 @@ K = 10
 
 
 def load_vectors(path: Path) -> tuple[np.ndarray, LocalIndex]:
+    """The index's stored chunk embeddings, in the order they were stored, and the index."""
     index = local_index(path)
-    ids = index.store.chunk_ids()
-    vectors, _, _ = index.store.chunk_data(int(ids[0]), int(ids[-1]), index.manifest.dim)
-    return np.ascontiguousarray(vectors), index
+    vectors = [doc.embeddings for doc in index.embedded_documents()]
+    return np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32), index
 
 
 def grown(vectors: np.ndarray, copies: int, rng: np.random.Generator) -> np.ndarray:

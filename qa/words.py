@@ -1,0 +1,16 @@
+"""Word lists that pin a question down: role words, months and weekdays.
+
+The answer checks (:mod:`qa.answer.verify`, :mod:`qa.answer.relations`) read them at run time;
+the reader's training swaps them to build near misses (``qa.reader.training.hard``).
+"""
+
+ROLES = (
+    "president mayor governor minister chancellor king queen emperor pope bishop prince "
+    "princess general admiral commander captain chief director chairman ceo founder secretary "
+    "ambassador senator spokesman spokeswoman prosecutor judge coach manager editor "
+    "professor architect composer author leader premier sultan"
+).split()
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
