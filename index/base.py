@@ -30,7 +30,7 @@ from qa.index.manifest import Manifest
 from qa.index.store import NewDocument
 from qa.options import SEARCH_K, Filters, check_search
 from qa.progress import Progress
-from qa.types import MAX_CATALOG, Catalog, Document, Hit, is_text
+from qa.types import MAX_CATALOG, Catalog, Document, Hits, is_text
 
 PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 MILVUS_SCHEME = "milvus://"
@@ -170,9 +170,10 @@ class Index(ABC):
         *,
         mode: str = "hybrid",
         filters: Filters | None = None,
-    ) -> list[Hit]:
+    ) -> Hits:
         """The ``k`` best passages for ``query``; ``mode`` is hybrid, dense or bm25; only
-        documents the ``filters`` let through (:class:`qa.Filters`)."""
+        documents the ``filters`` let through (:class:`qa.Filters`), whose number the hits
+        carry (``Hits.matching``)."""
         if not isinstance(query, str) or not query.strip():
             raise ValueError("the query is empty; pass some words to search for")
         if not is_text(query):
@@ -181,7 +182,7 @@ class Index(ABC):
         return self._search(query, k, mode, filters or Filters())
 
     @abstractmethod
-    def _search(self, query: str, k: int, mode: str, filters: Filters) -> list[Hit]:
+    def _search(self, query: str, k: int, mode: str, filters: Filters) -> Hits:
         """The search itself, with its arguments checked."""
 
     def _embed_query(self, query: str) -> np.ndarray:

@@ -42,7 +42,7 @@ from qa.index.retrieve import Retriever, SegmentCandidates
 from qa.index.segment import Segment
 from qa.index.store import NewDocument, Store
 from qa.options import Filters
-from qa.types import Document, Hit
+from qa.types import Document, Hits
 
 log = logging.getLogger(__name__)
 
@@ -134,16 +134,17 @@ class LocalIndex(Index):
         self._merger.wake()
         self._merger.wait()
 
-    def _search(self, query: str, k: int, mode: str, filters: Filters) -> list[Hit]:
+    def _search(self, query: str, k: int, mode: str, filters: Filters) -> Hits:
         self._sync()
-        allowed = None
+        allowed, matching = None, None
         if filters.active:
-            allowed = np.asarray(self.store.chunk_ids_matching(filters), np.int64)
+            ids, matching = self.store.chunk_ids_matching(filters)
+            allowed = np.asarray(ids, np.int64)
             if not len(allowed):
-                return []
+                return Hits([], matching)
         segments = self._snapshot.segments  # this search's, whatever a write publishes meanwhile
         candidates = SegmentCandidates(self.store, segments, allowed)
-        return Retriever(candidates, self._embed_query).search(query, k, mode)
+        return Hits(Retriever(candidates, self._embed_query).search(query, k, mode), matching)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from qa.index.milvus_store import MilvusStore, one_of
 from qa.index.retrieve import ChunkId, Ranked, Retriever
 from qa.index.store import NewDocument, StoredChunk
 from qa.options import Filters
-from qa.types import Document, Hit
+from qa.types import Document, Hits
 
 TOKEN_ENV = "QA_MILVUS_TOKEN"
 TLS_ENV = "QA_MILVUS_TLS"
@@ -217,16 +217,16 @@ class MilvusIndex(Index):
     def wait_for_merges(self) -> None:
         """Nothing to wait for: Milvus compacts its segments itself."""
 
-    def _search(self, query: str, k: int, mode: str, filters: Filters) -> list[Hit]:
-        expr = ""
+    def _search(self, query: str, k: int, mode: str, filters: Filters) -> Hits:
+        expr, matching = "", None
         if filters.active:
             allowed = self.store.allowed_documents(filters)
+            matching = len(allowed)
             if not allowed:
-                return []
+                return Hits([], matching)
             expr = one_of("doc_id", allowed)
-        return Retriever(MilvusCandidates(self.store, expr), self._embed_query).search(
-            query, k, mode
-        )
+        found = Retriever(MilvusCandidates(self.store, expr), self._embed_query)
+        return Hits(found.search(query, k, mode), matching)
 
     def _writing(self) -> Any:
         # one writer in this process; writers in other processes are not shut out

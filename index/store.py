@@ -325,8 +325,9 @@ class Store:
                     "its id; add the report again from its file"
                 )
 
-    def chunk_ids_matching(self, filters: Filters) -> list[int]:
-        """Chunk ids of documents passing every given filter (sources match by substring)."""
+    def chunk_ids_matching(self, filters: Filters) -> tuple[list[int], int]:
+        """Chunk ids of documents passing every given filter (sources match by substring),
+        and how many documents they are."""
         doc_ids, sources = filters.doc_ids, list(filters.sources)
         clauses: list[str] = []
         params: list[str] = []
@@ -350,10 +351,11 @@ class Store:
         where = " AND ".join(clauses) or "1"
         with self._db() as db:
             rows = db.execute(
-                f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {where}",
+                "SELECT c.id, c.doc_id FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                f"WHERE {where}",
                 params,
-            )
-            return [row[0] for row in rows]
+            ).fetchall()
+            return [row[0] for row in rows], len({row[1] for row in rows})
 
 
 def _like_escape(value: str) -> str:

@@ -49,6 +49,7 @@ from qa.types import (
     DocumentInfo,
     Generated,
     Hit,
+    Hits,
     Source,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "Generated",
     "GenerationError",
     "Hit",
+    "Hits",
     "Index",
     "IndexFormatError",
     "IndexNotFoundError",

@@ -24,7 +24,7 @@ from qa.index.base import PathArg
 from qa.options import AskOptions, SearchOptions
 from qa.progress import Progress
 from qa.reader import Reader, load_reader
-from qa.types import Answer, Catalog, Document, Hit
+from qa.types import Answer, Catalog, Document, Hit, Hits
 
 
 class Answering(Protocol):
@@ -94,8 +94,9 @@ class Engine:
 
     # -- asking --------------------------------------------------------------------------
 
-    def search(self, query: str, options: SearchOptions = SearchOptions()) -> list[Hit]:
-        """The passages ``options`` ask for, best first."""
+    def search(self, query: str, options: SearchOptions = SearchOptions()) -> Hits:
+        """The passages ``options`` ask for, best first, and how many documents its filters
+        let through (``Hits.matching``)."""
         return self.index.search(query, options.k, mode=options.mode, filters=options.filters)
 
     def ask(

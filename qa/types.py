@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, NamedTuple
 
@@ -177,6 +178,16 @@ class Hit:
         return cls(
             chunk, data["title"], data["source"], data["date"], **{k: data[k] for k in scores}
         )
+
+
+class Hits(list[Hit]):
+    """A search's passages, best first, and how many documents its filters let through
+    (``matching``: None when no filter was given), so that "no passage found" and "no report
+    passes the filters" are told apart without guessing."""
+
+    def __init__(self, hits: Iterable[Hit] = (), matching: int | None = None) -> None:
+        super().__init__(hits)
+        self.matching = matching
 
 
 @dataclass(frozen=True)

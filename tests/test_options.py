@@ -95,5 +95,12 @@ def test_the_engine_searches_and_answers_as_its_index_does(sample_index: Index) 
     assert engine.ask(KINZHAL).short_answer == "six"
     streamed = list(engine.ask_stream(KINZHAL))  # without a language model: the answer alone
     assert len(streamed) == 1 and streamed[0] == engine.ask(KINZHAL)
-    nowhere = AskOptions(filters=Filters(sources=["nowhere.pdf"]))
-    assert engine.ask(KINZHAL, nowhere).answer.startswith("No report matches the filters")
+    assert hits.matching == 1 and engine.search(KINZHAL).matching is None
+    for mode in MODES:  # told from "no passage found" by the count, in every mode
+        nowhere = AskOptions(mode=mode, filters=Filters(sources=["nowhere.pdf"]))
+        assert engine.ask(KINZHAL, nowhere).answer.startswith("No report matches the filters")
+        found = engine.search(KINZHAL, nowhere.search)
+        assert found == [] and found.matching == 0
+    unasked = AskOptions(mode="bm25", filters=Filters(sources=["000_"]))
+    answer = engine.ask("Zyxwvut quuxly?", unasked)  # no word of it in any report
+    assert answer.abstained and not answer.answer.startswith("No report matches")

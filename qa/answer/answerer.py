@@ -48,11 +48,10 @@ def ask_stream(
     """
     q = parse_question(question, history)
     filters = options.filters
-    hits = index.search(q.query, options.k, mode=options.mode, filters=filters)
-    documents = index.documents_by_id(h.doc_id for h in hits)
-    hits = [h for h in hits if h.doc_id in documents]
-    if not hits and filters.active and options.mode != "bm25":
-        # dense search finds some passage in any report a filter lets through: none does
+    found = index.search(q.query, options.k, mode=options.mode, filters=filters)
+    documents = index.documents_by_id(h.doc_id for h in found)
+    hits = [h for h in found if h.doc_id in documents]
+    if found.matching == 0:
         yield abstain(q, [], documents, 0.0, filters.describe())
         return
     if not hits:
