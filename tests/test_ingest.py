@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from qa.embed import Embedder
 from qa.index import Index
+from qa.options import Filters
 from qa.types import Document
 from tests.indexes import chunk_ids, searched_ids
 
@@ -96,7 +97,7 @@ def test_title_and_date_edit_updates_the_stored_document(index: Index, tmp_path:
     (stored_doc,) = index.documents()
     assert (stored_doc.title, stored_doc.date) == ("Final flood report", "2024-03-09")
     assert chunk_ids(index) == before
-    hit = index.search("Antonivka bridge", k=1, date_from="2024-03-05")[0]
+    hit = index.search("Antonivka bridge", k=1, filters=Filters(date_from="2024-03-05"))[0]
     assert (hit.title, hit.date) == ("Final flood report", "2024-03-09")
     assert_consistent(index)
     assert len(index.add(path).unchanged) == 1
