@@ -4,8 +4,9 @@
 index (:mod:`qa.index.core`: SQLite, FAISS and BM25 files), ``milvus://...`` a Milvus
 collection (:mod:`qa.index.milvus`: Milvus Lite's file, a standalone server or a cluster).
 This class holds what does not depend on where the index lives: checking a search's
-arguments, deciding what an ingest changes, chunking and embedding, finding a document by
-id, id prefix or source. A backend stores, removes, fetches and searches.
+arguments, deciding what an ingest changes (:mod:`qa.index.ingest`), which
+:class:`qa.index.pipeline.Ingest` then chunks, embeds and commits, finding a document by id,
+id prefix or source. A backend stores, removes, fetches and searches.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from qa.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, TOKENIZER, Chunker
 from qa.config import default_index_location
 from qa.embed import Embedder, load_embedder, model_name
 from qa.errors import DocumentNotFoundError, IndexFormatError, QAError
-from qa.index.ingest import DocumentStore, IngestReport, Step, plan_ingest
+from qa.index.ingest import DocumentStore, IngestReport, plan_ingest
 from qa.index.manifest import Manifest
+from qa.index.pipeline import BATCH_CHUNKS, Ingest
 from qa.index.store import NewDocument
 from qa.options import SEARCH_K, Filters, check_search
 from qa.progress import Progress
@@ -34,9 +36,6 @@ from qa.types import MAX_CATALOG, Catalog, Document, Hits, is_text
 
 PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 MILVUS_SCHEME = "milvus://"
-BATCH_CHUNKS = 1000  # chunks embedded per commit: an interrupted ingest keeps what is done
-ENCODE_BATCH = 128  # chunks per encode call, so progress moves
-Planned = tuple[Step, list[list[tuple[int, int]]]]  # a step with its documents' chunk spans
 Opened = TypeVar("Opened", bound="Index")
 CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
 
@@ -232,62 +231,9 @@ class Index(ABC):
                 )
         with self._writing():
             plan = plan_ingest(self.store, docs)
-            if plan.empty:
-                return plan.report
-            chunker = self.chunker
-            steps = [
-                (step, [chunker.spans(d.text, _segments(d)) for d in step.add])
-                for step in plan.steps()
-            ]
-            total = sum(len(s) for _, spans in steps for s in spans)
-            done = 0
-            for batch in _batches(steps, batch_chunks):
-                done = self._store(batch, progress, done, total)
+            if not plan.empty:
+                Ingest(self.chunker, self.embedder, self._commit, progress, batch_chunks).run(plan)
             return plan.report
-
-    def _store(self, batch: list[Planned], progress: Progress | None, done: int, total: int) -> int:
-        """Embed one batch of steps and commit it; the count of chunks embedded so far."""
-        texts = [
-            doc.text[a:b]
-            for step, spans in batch
-            for doc, doc_spans in zip(step.add, spans)
-            for a, b in doc_spans
-        ]
-        vectors = self._encode(texts, progress, done, total)
-        remove: list[str] = []
-        update: list[Document] = []
-        new: list[NewDocument] = []
-        offset = 0
-        for step, spans in batch:
-            remove += step.remove
-            update += step.update
-            for doc, doc_spans in zip(step.add, spans):
-                new.append(NewDocument(doc, doc_spans, vectors[offset : offset + len(doc_spans)]))
-                offset += len(doc_spans)
-        self._commit(remove, new, update)
-        return done + len(texts)
-
-    def _encode(
-        self, texts: list[str], progress: Progress | None, done: int, total: int
-    ) -> np.ndarray:
-        """Embeddings of chunk texts, in batches that give way to questions (bulk work).
-
-        The texts go longest first, so each batch pads to a length close to its own texts'
-        (the model's time grows with the padded length), and come back in their order.
-        """
-        embedder = self.embedder
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        ordered = [texts[i] for i in order]
-        parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
-        for start in range(0, len(texts), ENCODE_BATCH):
-            if progress:
-                progress("embedding", done + start, total)
-            parts.append(embedder.encode(ordered[start : start + ENCODE_BATCH], bulk=True))
-        if progress:
-            progress("embedding", done + len(texts), total)
-        vectors = np.empty((len(texts), embedder.dim), dtype=np.float32)
-        vectors[order] = np.concatenate(parts)
-        return vectors
 
     def remove(self, key: str, *, exact: bool = False) -> Document:
         """Remove a document (by id, unique id prefix, or source; with ``exact`` by its full id
@@ -394,24 +340,3 @@ def crash_point(name: str) -> None:
 def holding(lock: threading.Lock) -> Iterator[None]:
     with lock:
         yield
-
-
-def _segments(doc: Document) -> list[tuple[int, int]]:
-    bounds = [*doc.pages, len(doc.text)] if doc.pages else [0, len(doc.text)]
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
-
-
-def _batches(steps: list[Planned], size: int) -> Iterator[list[Planned]]:
-    """Steps (with their documents' chunk spans) grouped into batches of about ``size``
-    chunks; a step is never split, and removal-only steps join the batch before them."""
-    batch: list[Planned] = []
-    chunks = 0
-    for step, spans in steps:
-        count = sum(len(s) for s in spans)
-        if batch and count and chunks + count > size:
-            yield batch
-            batch, chunks = [], 0
-        batch.append((step, spans))
-        chunks += count
-    if batch:
-        yield batch

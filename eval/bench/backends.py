@@ -24,9 +24,9 @@ from qa.config import SCIFACT_TRAIN, shared_folder
 from qa.eval.beir import evaluate, load_beir
 from qa.eval.suite import ingest
 from qa.index import Index
-from qa.index.base import BATCH_CHUNKS
 from qa.index.core import LocalIndex, local_index
 from qa.index.milvus import MilvusIndex
+from qa.index.pipeline import BATCH_CHUNKS
 from qa.index.store import NewDocument
 from qa.options import MODES
 
