@@ -244,24 +244,20 @@ class MilvusCandidates:
     def __init__(self, store: MilvusStore, expr: str) -> None:
         self.store = store
         self.expr = expr
-        self._bm25: dict[ChunkId, float] = {}
-        self._vectors: dict[ChunkId, np.ndarray] = {}
 
     def bm25(self, query: str, n: int) -> Ranked:
-        ranked = [(cid, s) for cid, s in self.store.search("sparse", query, n, self.expr) if s > 0]
-        self._bm25 = dict(ranked)
-        return ranked
+        return [(cid, s) for cid, s in self.store.search("sparse", query, n, self.expr) if s > 0]
 
     def dense(self, vector: np.ndarray, n: int) -> Ranked:
         return self.store.search("dense", vector, n, self.expr)
 
     def bm25_scores(self, query: str, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
-        # those of BM25's candidates only: another search for the others would double the
-        # time of a hybrid search (a chunk left out scores under the last candidate)
-        return {cid: self._bm25[cid] for cid in ids if cid in self._bm25}
+        # none: only another whole search would score them, doubling the time of a hybrid
+        # search (a chunk BM25's list left out scores under its last candidate)
+        return {}
 
     def dense_scores(self, vector: np.ndarray, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
-        return {cid: float(self._vectors[cid] @ vector) for cid in ids if cid in self._vectors}
+        return {cid: float(v @ vector) for cid, v in self.store.vectors(ids).items()}
 
     def chunks(self, ids: Sequence[ChunkId]) -> dict[ChunkId, StoredChunk]:
-        return self.store.chunks(ids, self._vectors)
+        return self.store.chunks(ids)

@@ -271,13 +271,20 @@ class MilvusStore:
 
     # -- chunks --------------------------------------------------------------------------
 
-    def chunks(
-        self, ids: Sequence[ChunkId], vectors: dict[ChunkId, np.ndarray] | None = None
-    ) -> dict[ChunkId, StoredChunk]:
-        """The given chunks whose documents are stored (``vectors`` gets their embeddings)."""
+    def vectors(self, ids: Sequence[ChunkId]) -> dict[ChunkId, np.ndarray]:
+        """The embeddings of the given chunks that are stored."""
         if not ids:
             return {}
-        fields = ["id", "doc_id", "ordinal", "start", "end", "page", "text", "dense"]
+        rows = self.client.get(
+            self.chunks_name, ids=[str(i) for i in ids], output_fields=["id", "dense"]
+        )
+        return {row["id"]: np.asarray(row["dense"], dtype=np.float32) for row in rows}
+
+    def chunks(self, ids: Sequence[ChunkId]) -> dict[ChunkId, StoredChunk]:
+        """The given chunks whose documents are stored."""
+        if not ids:
+            return {}
+        fields = ["id", "doc_id", "ordinal", "start", "end", "page", "text"]
         rows = self.client.get(self.chunks_name, ids=[str(i) for i in ids], output_fields=fields)
         heads = {
             row["doc_id"]: row
@@ -299,8 +306,6 @@ class MilvusStore:
             found[row["id"]] = StoredChunk(
                 row["id"], chunk, head["title"], head["source"], head["date"] or None
             )
-            if vectors is not None:
-                vectors[row["id"]] = np.asarray(row["dense"], dtype=np.float32)
         return found
 
     def chunk_ids(self) -> np.ndarray:

@@ -28,7 +28,9 @@ Ranked = list[tuple[ChunkId, float]]  # best first
 
 
 class Candidates(Protocol):
-    """What one search reads from a backend, limited to the chunks its filters allow."""
+    """What one search reads from a backend, limited to the chunks its filters allow. Every
+    call stands alone (lists with scores in, lists with scores out): none depends on another
+    having been made first."""
 
     def bm25(self, query: str, n: int) -> Ranked:
         """The ``n`` best chunks by BM25 score (positive scores only)."""
@@ -39,12 +41,13 @@ class Candidates(Protocol):
         ...
 
     def bm25_scores(self, query: str, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
-        """The BM25 score of the given chunks (after :meth:`bm25` for the same query): of
-        each, or of those a backend knows without another search."""
+        """The BM25 score of the given chunks, which BM25's own list left out: of each, or
+        none where a backend cannot score a chunk without another whole search."""
         ...
 
     def dense_scores(self, vector: np.ndarray, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
-        """The cosine similarity of each given chunk to ``vector``."""
+        """The cosine similarity of each given chunk to ``vector`` (chunks the dense list
+        left out)."""
         ...
 
     def chunks(self, ids: Sequence[ChunkId]) -> dict[ChunkId, StoredChunk]:
@@ -80,8 +83,11 @@ class Retriever:
         ids = [cid for cid, _ in ranked]
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense_ranked, start=1)}
         bm25_rank = {cid: r for r, (cid, _) in enumerate(bm25_ranked, start=1)}
-        dense_scores = found.dense_scores(query_vector, ids) if query_vector is not None else {}
-        bm25_scores = found.bm25_scores(query, ids) if mode != "dense" else {}
+        dense_scores, bm25_scores = dict(dense_ranked), dict(bm25_ranked)
+        if query_vector is not None:  # the hits BM25 alone found
+            dense_scores |= found.dense_scores(query_vector, _left(ids, dense_scores))
+        if mode != "dense":  # the hits dense search alone found
+            bm25_scores |= found.bm25_scores(query, _left(ids, bm25_scores))
         return [
             Hit(
                 chunk=chunks[cid].chunk,
@@ -99,6 +105,10 @@ class Retriever:
         ]
 
 
+def _left(ids: list[ChunkId], known: dict[ChunkId, float]) -> list[ChunkId]:
+    return [cid for cid in ids if cid not in known]
+
+
 class SegmentCandidates:
     """The local backend's candidates: the segments of one snapshot, the SQLite store, and
     the chunk ids a filter allows (None: all)."""
@@ -109,17 +119,16 @@ class SegmentCandidates:
         self.store = store
         self.segments = segments
         self.allowed = allowed
-        self._lookup: Callable[[int], float] = lambda cid: 0.0
 
     def bm25(self, query: str, n: int) -> Ranked:
-        ranked, self._lookup = sparse.search(self.segments, query, n, self.allowed)
-        return list(ranked)
+        return list(sparse.search(self.segments, query, n, self.allowed))
 
     def dense(self, vector: np.ndarray, n: int) -> Ranked:
         return list(dense.search(self.segments, vector, n, self.allowed))
 
     def bm25_scores(self, query: str, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
-        return {cid: self._lookup(int(cid)) for cid in ids}
+        found = sparse.scores(self.segments, query, [int(cid) for cid in ids])
+        return {cid: found.get(int(cid), 0.0) for cid in ids}
 
     def dense_scores(self, vector: np.ndarray, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
         found = dense.scores(self.segments, vector, [int(cid) for cid in ids])

@@ -6,7 +6,7 @@ import contextlib
 import math
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,45 +71,57 @@ def bm25_model(texts: list[str]) -> bm25s.BM25:
     return model
 
 
+class _Query:
+    """A query's terms and the statistics of every segment's live chunks it is scored with:
+    Lucene's BM25 (as bm25s scores it), idf = ln(1 + (N - df + 0.5) / (df + 0.5)) and
+    tf / (tf + k1 (1 - b + b len / avglen)), with N, df and avglen counted over the live
+    chunks of every segment, so the scores do not depend on how chunks fall into segments."""
+
+    def __init__(self, segments: Sequence[Segment], query: str) -> None:
+        self.tokens = tokenize([query])[0]
+        alive = sum(s.alive for s in segments)
+        length = sum(s.live_length for s in segments)
+        self.empty = not self.tokens or not length  # nothing asked, or no live chunk has a word
+        if self.empty:
+            return
+        self.postings = {t: [s.postings.term(t) for s in segments] for t in set(self.tokens)}
+        df = {
+            t: sum(_live_count(s, docs) for s, (docs, _) in zip(segments, found))
+            for t, found in self.postings.items()
+        }
+        self.idf = {t: math.log(1 + (alive - df[t] + 0.5) / (df[t] + 0.5)) for t in df}
+        # tf / (tf + k1 (1 - b) + k1 b len / avglen), in float32 with as few passes as can be
+        self.base, self.per_term = np.float32(K1 * (1 - B)), np.float32(K1 * B * alive / length)
+
+    def part(self, segment: Segment, t: str, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
+        """Term ``t``'s score in the rows ``docs`` of ``segment``, which hold it ``tf`` times."""
+        part = segment.lengths32[docs]
+        part *= self.per_term
+        part += self.base
+        part += tf
+        np.divide(tf, part, out=part)
+        part *= np.float32(self.idf[t])
+        return part
+
+
 def search(
     segments: Sequence[Segment], query: str, k: int, allowed: np.ndarray | None = None
-) -> tuple[list[tuple[int, float]], Callable[[int], float]]:
-    """Top ``k`` (chunk id, BM25 score) with score > 0, and a lookup of any chunk's score.
-
-    Lucene's BM25 (as bm25s scores it): idf = ln(1 + (N - df + 0.5) / (df + 0.5)) and
-    tf / (tf + k1 (1 - b + b len / avglen)), with N, df and avglen counted over the live
-    chunks of every segment, so the scores do not depend on how chunks fall into segments.
-    """
-    tokens = tokenize([query])[0]
-    alive = sum(s.alive for s in segments)
-    length = sum(s.live_length for s in segments)
-    if not tokens or not length:  # nothing asked, or no live chunk holds a word
-        return [], lambda cid: 0.0
-    postings = {t: [s.postings.term(t) for s in segments] for t in set(tokens)}
-    df = {
-        t: sum(_live_count(s, docs) for s, (docs, _) in zip(segments, found))
-        for t, found in postings.items()
-    }
-    idf = {t: math.log(1 + (alive - df[t] + 0.5) / (df[t] + 0.5)) for t in df}
-    # tf / (tf + k1 (1 - b) + k1 b len / avglen), in float32 with as few passes as can be
-    base, per_term = np.float32(K1 * (1 - B)), np.float32(K1 * B * alive / length)
-    totals, candidates = [], []
+) -> list[tuple[int, float]]:
+    """Top ``k`` (chunk id, BM25 score) with score > 0 (see :class:`_Query`)."""
+    q = _Query(segments, query)
+    if q.empty:
+        return []
+    candidates = []
     for i, segment in enumerate(segments):
         # work in proportion to the query terms' postings, but for one scan of the scores
         total = np.zeros(len(segment), dtype=np.float32)  # pages are only touched if written
         done: dict[str, np.ndarray] = {}
-        for t in tokens:  # a word asked twice counts twice, as in bm25s
-            docs, tf = postings[t][i]
+        for t in q.tokens:  # a word asked twice counts twice, as in bm25s
+            docs, tf = q.postings[t][i]
             if not len(docs):
                 continue
             if t not in done:
-                part = segment.lengths32[docs]
-                part *= per_term
-                part += base
-                part += tf
-                np.divide(tf, part, out=part)
-                part *= np.float32(idf[t])
-                done[t] = part
+                done[t] = q.part(segment, t, docs, tf)
             total[docs] += done[t]
         rows = np.flatnonzero(total)  # every term adds a positive score: the chunks touched
         rows = rows[segment.live[rows]]
@@ -117,21 +129,29 @@ def search(
             rows = rows[np.isin(rows, segment.rows(allowed))]
         scores = total[rows]
         candidates += [(int(segment.ids[rows[j]]), float(scores[j])) for j in top_k(scores, k)]
-        totals.append((total, rows))
-    ranked = sorted(candidates, key=lambda pair: (-pair[1], pair[0]))[:k]
+    return sorted(candidates, key=lambda pair: (-pair[1], pair[0]))[:k]
 
-    def lookup(cid: int) -> float:
-        """The chunk's score as ranked: 0 if removed, filtered out or holding no term."""
-        for segment, (total, rows) in zip(segments, totals):
-            found = segment.rows(np.array([cid]))
-            if len(found):
-                row = found[0]
-                chosen = np.searchsorted(rows, row)
-                held = chosen < len(rows) and rows[chosen] == row
-                return float(total[row]) if held else 0.0
-        return 0.0
 
-    return ranked, lookup
+def scores(segments: Sequence[Segment], query: str, ids: Sequence[int]) -> dict[int, float]:
+    """The BM25 score of each given live chunk for ``query``, as :func:`search` scores it
+    (0 for a chunk that holds no query term), in time that grows with the chunks asked for."""
+    q = _Query(segments, query)
+    wanted = np.asarray(ids, dtype=np.int64)
+    found: dict[int, float] = {}
+    for i, segment in enumerate(segments):
+        rows = np.sort(segment.rows(wanted))
+        rows = rows[segment.live[rows]]
+        if not len(rows):
+            continue
+        total = np.zeros(len(rows), dtype=np.float32)
+        for t in [] if q.empty else q.tokens:
+            docs, tf = q.postings[t][i]
+            at = np.minimum(np.searchsorted(docs, rows), max(0, len(docs) - 1))
+            held = (docs[at] == rows) if len(docs) else np.zeros(len(rows), dtype=bool)
+            if held.any():
+                total[held] += q.part(segment, t, rows[held], tf[at[held]])
+        found.update({int(segment.ids[r]): float(v) for r, v in zip(rows, total)})
+    return found
 
 
 def _live_count(segment: Segment, docs: np.ndarray) -> int:

@@ -47,9 +47,11 @@ def _fresh(texts: dict[int, str], vectors: dict[int, np.ndarray]) -> derived.Sna
 def _answers(segments: tuple, queries: list[str], query_vectors: np.ndarray) -> list:
     found = []
     for query, vector in zip(queries, query_vectors):
-        ranked, lookup = sparse.search(segments, query, 5)
+        ranked = sparse.search(segments, query, 5)
+        scored = sparse.scores(segments, query, [cid for cid, _ in ranked])
+        assert [scored[cid] for cid, _ in ranked] == [s for _, s in ranked]  # as search scores
         found.append(
-            (ranked, [lookup(cid) for cid, _ in ranked], dense.search(segments, vector, 5))
+            (ranked, [scored[cid] for cid, _ in ranked], dense.search(segments, vector, 5))
         )
     return found
 
