@@ -163,9 +163,9 @@ def open_rows(articles: list[Article], size: int, seed: int = 0, reader: Any = N
         suite.ingest(engine, documents)
         for item in items:
             q = parse_question(item.question)
-            hits = engine.search(q.query, SearchOptions(ASK_K))
-            found = engine.documents_by_id(h.doc_id for h in hits)
-            hits = [h for h in hits if h.doc_id in found]
+            searched = engine.search(q.query, SearchOptions(ASK_K))
+            found = engine.documents_by_id(h.doc_id for h in searched)
+            hits = [h for h in searched if h.doc_id in found]
             answerable = item.title not in dropped
             golds = [item.answer] if answerable else []
             kind = "answerable" if answerable else "unanswerable"
