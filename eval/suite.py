@@ -184,15 +184,14 @@ def engine_for(
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
         where = given if given is not None else Path(tmp) / "index"
         sizes = chunking or {}
-        with Engine.open(
+        index = Index.open(
             where,
             create=True,
             model=model,
-            reader=reader,
-            llm=llm,
             chunk_size=sizes.get("chunk_size"),
             chunk_overlap=sizes.get("chunk_overlap"),
-        ) as opened:
+        )
+        with Engine(index, reader=reader, llm=llm) as opened:
             yield opened, given is None
 
 

@@ -62,15 +62,12 @@ class Engine:
         model: str | None = None,
         reader: Reader | str | Path | None = None,
         llm: LLM | None = None,
-        chunk_size: int | None = None,
-        chunk_overlap: int | None = None,
     ) -> Engine:
         """The engine over the index at ``location`` (see :meth:`qa.Index.open`: a folder or a
-        ``milvus://`` address; default ``$QA_INDEX`` or the user data folder)."""
-        index = Index.open(
-            location, create=create, model=model, chunk_size=chunk_size, chunk_overlap=chunk_overlap
-        )
-        return cls(index, reader=reader, llm=llm)
+        ``milvus://`` address; default ``$QA_INDEX`` or the user data folder). A new index's
+        chunking is chosen by opening it with :meth:`qa.Index.open` and passing it to
+        ``Engine(index, ...)``."""
+        return cls(Index.open(location, create=create, model=model), reader=reader, llm=llm)
 
     @property
     def reader(self) -> Reader:
