@@ -134,7 +134,8 @@ def search(
 
 def scores(segments: Sequence[Segment], query: str, ids: Sequence[int]) -> dict[int, float]:
     """The BM25 score of each given live chunk for ``query``, as :func:`search` scores it
-    (0 for a chunk that holds no query term), in time that grows with the chunks asked for."""
+    (0 for a chunk that holds no query term): the query's statistics (document frequencies)
+    cost what they cost :func:`search`, the scoring grows with the chunks asked for only."""
     q = _Query(segments, query)
     wanted = np.asarray(ids, dtype=np.int64)
     found: dict[int, float] = {}
