@@ -3,32 +3,32 @@
 ``Index.open(location)`` picks the backend from the location: a folder is the embedded local
 index (:mod:`qa.index.core`: SQLite, FAISS and BM25 files), ``milvus://...`` a Milvus
 collection (:mod:`qa.index.milvus`: Milvus Lite's file, a standalone server or a cluster).
-This class holds what does not depend on where the index lives: checking a search's
-arguments, deciding what an ingest changes (:mod:`qa.index.ingest`), which
-:class:`qa.index.pipeline.Ingest` then chunks, embeds and commits, finding a document by id,
-id prefix or source. A backend stores, removes, fetches and searches.
+The index holds what does not depend on where it lives: checking a search's arguments and
+ranking the backend's candidates (:class:`qa.index.retrieve.Retriever`), deciding what an
+ingest changes (:mod:`qa.index.ingest`), which :class:`qa.index.pipeline.Ingest` then
+chunks, embeds and commits, finding a document by id, id prefix or source. The backend
+(:class:`qa.index.backend.Backend`) stores, fetches, locks and offers candidates.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import threading
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
-from qa.chunking import DEFAULT_OVERLAP, DEFAULT_SIZE, TOKENIZER, Chunker
+from qa.chunking import Chunker
 from qa.config import default_index_location
-from qa.embed import Embedder, load_embedder, model_name
-from qa.errors import DocumentNotFoundError, IndexFormatError, QAError
+from qa.embed import Embedder
+from qa.errors import DocumentNotFoundError, QAError
+from qa.index.backend import Backend, Settings
 from qa.index.ingest import DocumentStore, IngestReport, plan_ingest
 from qa.index.manifest import Manifest
 from qa.index.pipeline import BATCH_CHUNKS, Ingest
+from qa.index.retrieve import Retriever
 from qa.index.store import NewDocument
 from qa.options import SEARCH_K, Filters, check_search
 from qa.progress import Progress
@@ -37,19 +37,16 @@ from qa.types import MAX_CATALOG, Catalog, Document, Hits, is_text
 PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 MILVUS_SCHEME = "milvus://"
 Opened = TypeVar("Opened", bound="Index")
-CRASH_ENV = "QA_CRASH_AT"  # fault injection for tests: "before-commit" or "after-commit"
 
 
-class Index(ABC):
+class Index:
     """A persistent hybrid index of reports. Open with :meth:`Index.open`."""
 
-    manifest: Manifest
-    store: DocumentStore
-
-    def __init__(self, manifest: Manifest, embedder: Embedder | None) -> None:
-        self.manifest = manifest
-        self._embedder = embedder
-        self._writer = threading.Lock()  # one writer in this process
+    def __init__(self, backend: Backend, settings: Settings | None = None) -> None:
+        """The index over ``backend`` (tests and benchmarks reach it as ``index.backend``),
+        with the model in ``settings`` (loaded on first use when not given)."""
+        self.backend = backend
+        self._settings = settings or Settings()
 
     @classmethod
     def open(
@@ -70,34 +67,26 @@ class Index(ABC):
         the default) must be the one the index was built with, else ModelMismatchError.
         """
         where = os.fspath(location) if location else default_index_location()
-        backend: type[Index]
-        if where.startswith(MILVUS_SCHEME):
-            from qa.index.milvus import MilvusIndex
-
-            backend = MilvusIndex
-        else:
-            from qa.index.core import LocalIndex
-
-            backend = LocalIndex
-        return backend.open_at(where, create, Settings(model, embedder, chunk_size, chunk_overlap))
-
-    @classmethod
-    @abstractmethod
-    def open_at(cls, location: str, create: bool, settings: Settings) -> Index:
-        """This backend's :meth:`open`, with what the caller asked for in ``settings``."""
+        settings = Settings(model, embedder, chunk_size, chunk_overlap)
+        return cls(_open_backend(where, create, settings), settings)
 
     @property
-    @abstractmethod
     def location(self) -> str:
         """Where the index lives, as :meth:`open` takes it."""
+        return self.backend.location
 
-    @abstractmethod
+    @property
+    def manifest(self) -> Manifest:
+        """The model, tokenizer and chunking the index was built with, and its counts."""
+        return self.backend.manifest
+
     def close(self) -> None:
         """Finish background work and let go of the index."""
+        self.backend.close()
 
-    @abstractmethod
     def wait_for_merges(self) -> None:
         """Return once the background work the writes asked for is done."""
+        self.backend.wait_for_merges()
 
     def __enter__(self: Opened) -> Opened:
         return self
@@ -108,14 +97,11 @@ class Index(ABC):
     @property
     def embedder(self) -> Embedder:
         """The embedding model, loaded on first use (BM25-only search never loads it)."""
-        if self._embedder is None:
-            self._embedder = load_embedder(self.manifest.model)
-        if self._embedder.dim != self.manifest.dim:
-            raise IndexFormatError(
-                f"model {self.manifest.model!r} gives {self._embedder.dim}-dimensional vectors, "
-                f"the index at {self.location} holds {self.manifest.dim}"
-            )
-        return self._embedder
+        return self._settings.embedder_for(self.manifest, self.location)
+
+    @property
+    def _store(self) -> DocumentStore:
+        return self.backend.store
 
     @property
     def chunker(self) -> Chunker:
@@ -125,15 +111,15 @@ class Index(ABC):
 
     def documents(self) -> list[Document]:
         """Every stored document, ordered by source."""
-        return self.store.documents()
+        return self._store.documents()
 
     def document(self, key: str, *, exact: bool = False) -> Document:
         """The stored document with this id (or unique id prefix) or source; with ``exact``,
         only the full id names it (for callers where a truncated id must not reach another)."""
-        doc = self.store.document(key)
+        doc = self._store.document(key)
         if doc is None and exact:
             raise DocumentNotFoundError(f"no document with id {key!r}; give the full id")
-        doc = doc or self.store.document(self._resolve(key))
+        doc = doc or self._store.document(self._resolve(key))
         if doc is None:  # removed between the two reads
             raise DocumentNotFoundError(f"no document with id or source {key!r}")
         return doc
@@ -157,10 +143,10 @@ class Index(ABC):
             raise ValueError(f"limit must be between 1 and {MAX_CATALOG}, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must be 0 or more, got {offset}")
-        return self.store.catalog(contains.strip(), limit, offset)
+        return self._store.catalog(contains.strip(), limit, offset)
 
     def counts(self) -> dict[str, int]:
-        return self.store.counts()
+        return self._store.counts()
 
     def search(
         self,
@@ -178,11 +164,10 @@ class Index(ABC):
         if not is_text(query):
             raise ValueError("the query holds bytes that are not valid text (not UTF-8)")
         check_search(k, mode)
-        return self._search(query, k, mode, filters or Filters())
-
-    @abstractmethod
-    def _search(self, query: str, k: int, mode: str, filters: Filters) -> Hits:
-        """The search itself, with its arguments checked."""
+        candidates, matching = self.backend.candidates(filters or Filters())
+        if candidates is None:
+            return Hits([], matching)
+        return Hits(Retriever(candidates, self._embed_query).search(query, k, mode), matching)
 
     def _embed_query(self, query: str) -> np.ndarray:
         return self.embedder.encode([query])[0]
@@ -202,13 +187,13 @@ class Index(ABC):
         report = self.add_documents(docs, progress=progress)
         report.errors[:0] = errors + unreadable
         if files:
-            self.store.add_roots(ingest_roots(paths))
+            self._store.add_roots(ingest_roots(paths))
         return report
 
     def roots(self) -> list[str]:
         """The folders given to :meth:`add` (a file's own folder for a file), so that a
         source, the absolute path of its file, can be shown below the folder it came from."""
-        return self.store.roots()
+        return self._store.roots()
 
     def add_documents(
         self,
@@ -229,52 +214,42 @@ class Index(ABC):
                     f"document {doc.source!r} contains a NUL character (\\x00), which the index "
                     "cannot store; remove it (qa.load_file and qa.load_bytes drop it)"
                 )
-        with self._writing():
-            plan = plan_ingest(self.store, docs)
+        with self.backend.writing():
+            plan = plan_ingest(self._store, docs)
             if not plan.empty:
-                Ingest(self.chunker, self.embedder, self._commit, progress, batch_chunks).run(plan)
+                write = self.backend.write
+                Ingest(self.chunker, self.embedder, write, progress, batch_chunks).run(plan)
             return plan.report
 
     def remove(self, key: str, *, exact: bool = False) -> Document:
         """Remove a document (by id, unique id prefix, or source; with ``exact`` by its full id
         only) from every part of the index."""
-        with self._writing():
+        with self.backend.writing():
             doc = self.document(key, exact=exact)
-            self._commit([doc.id], [])
+            self.backend.write([doc.id], [])
             return doc
 
     def commit_embedded(self, documents: Sequence[NewDocument]) -> None:
         """Benchmark hook (:mod:`qa.eval.bench`, with
-        :meth:`qa.index.core.LocalIndex.embedded_documents`): store documents already
+        :meth:`qa.index.core.LocalBackend.embedded_documents`): store documents already
         chunked and embedded as one write of an ingest (writer locks, one commit, the
         derived set published), without reading, chunking or embedding, so that a benchmark
         times the write path alone. Nothing checks the spans and vectors against this
         index's chunking and model: applications use :meth:`add_documents`."""
-        with self._writing():
-            self._commit([], list(documents))
-
-    @abstractmethod
-    def _writing(self) -> contextlib.AbstractContextManager[None]:
-        """Shut out other writers (of this process, and of others where the backend can)."""
-
-    @abstractmethod
-    def _commit(
-        self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
-    ) -> None:
-        """Remove, update and add documents, so that a search sees all of it or none of the
-        documents it is not yet done with."""
+        with self.backend.writing():
+            self.backend.write([], list(documents))
 
     def _resolve(self, key: str) -> str:
         if not key or not key.strip():
             raise ValueError("no document given; pass a document id or source")
-        matches = self.store.ids_where("source", key) or self.store.ids_where(
+        matches = self._store.ids_where("source", key) or self._store.ids_where(
             "source", str(Path(key).expanduser().resolve())
         )
         if not matches and len(key) >= 4:
-            matches = self.store.ids_where("id", key)
+            matches = self._store.ids_where("id", key)
         what = "the id"
         if not matches:  # a file name, or the end of a source path: "kharkiv-metro.html"
-            matches, what = self.store.ids_where("name", key.strip().strip("/")), "the path"
+            matches, what = self._store.ids_where("name", key.strip().strip("/")), "the path"
         if not matches:
             raise DocumentNotFoundError(f"no document with id or source {key!r}")
         if len(matches) > 1:
@@ -282,61 +257,12 @@ class Index(ABC):
         return matches[0]
 
 
-@dataclass
-class Settings:
-    """What :meth:`Index.open` was asked for: a model (or a loaded embedder) and chunking,
-    for a new index's manifest or to check an existing one's against."""
+def _open_backend(location: str, create: bool, settings: Settings) -> Backend:
+    """The backend the location names: ``milvus://...`` Milvus, anything else a folder."""
+    if location.startswith(MILVUS_SCHEME):
+        from qa.index.milvus import open_backend as open_milvus
 
-    model: str | None = None
-    embedder: Embedder | None = None
-    chunk_size: int | None = None
-    chunk_overlap: int | None = None
+        return open_milvus(location, create, settings)
+    from qa.index.core import open_backend as open_local
 
-    @property
-    def name(self) -> str:
-        """The model's identity, as a manifest records it."""
-        return self.embedder.name if self.embedder else model_name(self.model)
-
-    def new_manifest(self) -> Manifest:
-        """The manifest of a new index (chunking checked before anything is written); the
-        model is loaded here if it was not given."""
-        from qa import __version__
-
-        chunker = Chunker(
-            DEFAULT_SIZE if self.chunk_size is None else self.chunk_size,
-            DEFAULT_OVERLAP if self.chunk_overlap is None else self.chunk_overlap,
-        )
-        self.embedder = self.embedder or load_embedder(self.name)
-        dim = self.embedder.dim
-        return Manifest(self.name, dim, TOKENIZER, chunker.size, chunker.overlap, __version__)
-
-    def check(self, manifest: Manifest, location: str) -> None:
-        """Fail unless the index at ``location`` was built with this model, this version's
-        tokenizer and the chunking asked for."""
-        manifest.check_model(self.name, location)
-        if manifest.tokenizer != TOKENIZER:
-            raise IndexFormatError(
-                f"{location} was chunked with tokenizer {manifest.tokenizer!r}, this version "
-                f"uses {TOKENIZER!r}: re-ingest into a new index"
-            )
-        for asked, built, what in (
-            (self.chunk_size, manifest.chunk_size, "chunk size"),
-            (self.chunk_overlap, manifest.chunk_overlap, "chunk overlap"),
-        ):
-            if asked is not None and asked != built:
-                raise ValueError(
-                    f"the index at {location} was built with {what} {built}, not {asked}; "
-                    "use a new index folder to try other chunking"
-                )
-
-
-def crash_point(name: str) -> None:
-    """Stop the process here, as a crash would, when ``$QA_CRASH_AT`` names this point."""
-    if os.environ.get(CRASH_ENV) == name:
-        os._exit(86)
-
-
-@contextlib.contextmanager
-def holding(lock: threading.Lock) -> Iterator[None]:
-    with lock:
-        yield
+    return open_local(location, create, settings)

@@ -27,22 +27,24 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.embed import Embedder
 from qa.errors import IndexFormatError
 from qa.index import derived
-from qa.index.base import Index, Settings, crash_point
+from qa.index.backend import Settings, crash_point
 from qa.index.locking import FileLock
 from qa.index.manifest import MANIFEST, Manifest
 from qa.index.merger import Merger
-from qa.index.retrieve import Retriever, SegmentCandidates
+from qa.index.retrieve import SegmentCandidates
 from qa.index.segment import Segment
 from qa.index.store import NewDocument, Store
 from qa.options import Filters
-from qa.types import Document, Hits
+from qa.types import Document
+
+if TYPE_CHECKING:
+    from qa.index.base import Index
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +61,16 @@ _OWN_FILES = {
 }
 
 
-class LocalIndex(Index):
-    """The embedded backend: one folder on this machine. Open with :meth:`Index.open`."""
+class LocalBackend:
+    """The embedded backend: one folder on this machine (:func:`open_backend`)."""
 
     _snapshot: derived.Snapshot  # the derived set searched: replaced whole by a write
 
-    def __init__(self, path: Path, manifest: Manifest, embedder: Embedder | None = None) -> None:
-        super().__init__(manifest, embedder)
+    def __init__(self, path: Path, manifest: Manifest, settings: Settings) -> None:
         self.path = path
+        self.manifest = manifest
+        self._settings = settings  # the model, to embed again a chunk whose vector rotted
+        self._writer = threading.Lock()  # one writer in this process
         self._reload = threading.Lock()  # one thread reloads the derived files
         self._files = FileLock(path / WRITER_LOCK)  # one writer across processes
         self._swap = FileLock(path / derived.SWAP_LOCK)
@@ -110,19 +114,6 @@ class LocalIndex(Index):
     def location(self) -> str:
         return str(self.path)
 
-    @classmethod
-    def open_at(cls, location: str, create: bool, settings: Settings) -> LocalIndex:
-        path = Path(location).expanduser()
-        if create and not (path / MANIFEST).exists():
-            _check_empty(path)
-            manifest = settings.new_manifest()
-            path.mkdir(parents=True, exist_ok=True)
-            Store(path / STORE).close()
-            manifest.write(path)
-        manifest = Manifest.read(path)
-        settings.check(manifest, str(path))
-        return cls(path, manifest, settings.embedder)
-
     def close(self) -> None:
         """Finish the merge under way, then close the store."""
         self._merger.wait()
@@ -134,21 +125,21 @@ class LocalIndex(Index):
         self._merger.wake()
         self._merger.wait()
 
-    def _search(self, query: str, k: int, mode: str, filters: Filters) -> Hits:
+    def candidates(self, filters: Filters) -> tuple[SegmentCandidates | None, int | None]:
+        """The segments searched now (whatever a write publishes meanwhile), within the
+        chunks of the documents ``filters`` let through."""
         self._sync()
         allowed, matching = None, None
         if filters.active:
             ids, matching = self.store.chunk_ids_matching(filters)
             allowed = np.asarray(ids, np.int64)
             if not len(allowed):
-                return Hits([], matching)
-        segments = self._snapshot.segments  # this search's, whatever a write publishes meanwhile
-        candidates = SegmentCandidates(self.store, segments, allowed)
-        return Hits(Retriever(candidates, self._embed_query).search(query, k, mode), matching)
+                return None, matching
+        return SegmentCandidates(self.store, self._snapshot.segments, allowed), matching
 
     # -- writing -------------------------------------------------------------------------
 
-    def _commit(
+    def write(
         self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
     ) -> None:
         """Commit one write to SQLite, then publish the derived set that follows: the removed
@@ -167,13 +158,13 @@ class LocalIndex(Index):
 
     def _swap_in(self, group: Sequence[Segment], merged: Segment | None) -> None:
         """Publish ``merged`` in place of ``group`` (the merger's last step)."""
-        with self._writing():
+        with self.writing():
             snapshot = self._snapshot.replaced(group, merged)
             if snapshot is not self._snapshot:
                 self._publish(snapshot)
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
+    def writing(self) -> Iterator[None]:
         """Hold the writer locks (this process's, then the index's across processes) with
         the derived state brought up to date with the store."""
         with self._writer, self._reload, self._files.hold(exclusive=True):
@@ -185,7 +176,8 @@ class LocalIndex(Index):
     def embedded_documents(self) -> Iterator[NewDocument]:
         """Benchmark hook (:mod:`qa.eval.bench`), read half: every document with its chunks'
         spans and embeddings as stored, in the order they were stored, ready for
-        :meth:`commit_embedded` on another index. Reads the whole store at once."""
+        :meth:`qa.index.base.Index.commit_embedded` on another index. Reads the whole store
+        at once."""
         ids = self.store.chunk_ids()
         vectors = np.zeros((0, self.manifest.dim), dtype=np.float32)
         if len(ids):
@@ -196,7 +188,9 @@ class LocalIndex(Index):
         for cid, found in chunks.items():
             by_doc.setdefault(found.chunk.doc_id, []).append(int(cid))
         first = {doc: min(cids) for doc, cids in by_doc.items()}  # documents with no chunk last
-        documents = sorted(self.documents(), key=lambda d: (d.id not in first, first.get(d.id, 0)))
+        documents = sorted(
+            self.store.documents(), key=lambda d: (d.id not in first, first.get(d.id, 0))
+        )
         for doc in documents:
             mine = sorted(by_doc.get(doc.id, []), key=lambda c: chunks[c].chunk.ordinal)
             spans = [(chunks[c].chunk.start, chunks[c].chunk.end) for c in mine]
@@ -252,7 +246,7 @@ class LocalIndex(Index):
 
     def _encode_again(self, texts: list[str]) -> np.ndarray:
         log.warning("re-embedding %d chunk(s): their stored vectors fail the checksum", len(texts))
-        return self.embedder.encode(texts)
+        return self._settings.embedder_for(self.manifest, self.location).encode(texts)
 
     def _chunk_count(self) -> int:
         return self.store.counts()["chunks"]
@@ -265,14 +259,27 @@ class LocalIndex(Index):
         self.manifest.write(self.path)
 
 
+def open_backend(location: str, create: bool, settings: Settings) -> LocalBackend:
+    """The local index in the folder ``location`` (created if missing, with ``create``)."""
+    path = Path(location).expanduser()
+    if create and not (path / MANIFEST).exists():
+        _check_empty(path)
+        manifest = settings.new_manifest()
+        path.mkdir(parents=True, exist_ok=True)
+        Store(path / STORE).close()
+        manifest.write(path)
+    manifest = Manifest.read(path)
+    settings.check(manifest, str(path))
+    return LocalBackend(path, manifest, settings)
+
+
 def _check_empty(path: Path) -> None:
     if path.exists() and (not path.is_dir() or set(os.listdir(path)) - _OWN_FILES):
         raise IndexFormatError(f"{path} exists and is not a reportqa index; choose another path")
 
 
-def local_index(path: str | os.PathLike[str], **options: Any) -> LocalIndex:
-    """:meth:`Index.open` of a folder, typed as the local index (for the benchmarks, which
-    use its hook and its segments)."""
-    index = Index.open(path, **options)
-    assert isinstance(index, LocalIndex)
-    return index
+def local_backend(index: Index) -> LocalBackend:
+    """The local backend of ``index`` (for the benchmarks, which use its hook and segments)."""
+    if not isinstance(index.backend, LocalBackend):
+        raise TypeError(f"{index.location} is not a local index")
+    return index.backend

@@ -30,15 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from qa.embed import Embedder
 from qa.errors import IndexFormatError, IndexNotFoundError, IndexUnavailableError
-from qa.index.base import MILVUS_SCHEME, Index, Settings, holding
+from qa.index.backend import Settings, holding
+from qa.index.base import MILVUS_SCHEME
 from qa.index.manifest import Manifest
 from qa.index.milvus_store import MilvusStore, one_of
-from qa.index.retrieve import ChunkId, Ranked, Retriever
+from qa.index.retrieve import ChunkId, Ranked
 from qa.index.store import NewDocument, StoredChunk
 from qa.options import Filters
-from qa.types import Document, Hits
+from qa.types import Document
 
 TOKEN_ENV = "QA_MILVUS_TOKEN"
 TLS_ENV = "QA_MILVUS_TLS"
@@ -155,54 +155,18 @@ def _reason(exc: Exception) -> str:
     return str(getattr(exc, "message", None) or exc).splitlines()[0]
 
 
-class MilvusIndex(Index):
-    """An index in Milvus. Open with :meth:`Index.open` and a ``milvus://`` location."""
+class MilvusBackend:
+    """An index in Milvus (:func:`open_backend` of a ``milvus://`` location)."""
 
     def __init__(
-        self,
-        location: str,
-        address: Address,
-        store: MilvusStore,
-        manifest: Manifest,
-        embedder: Embedder | None,
+        self, location: str, address: Address, store: MilvusStore, manifest: Manifest
     ) -> None:
-        super().__init__(manifest, embedder)
         self._location = location
         self._address = address
         self.store: MilvusStore = store
+        self.manifest = manifest
+        self._writer = threading.Lock()  # one writer in this process
         self._closed = False
-
-    @classmethod
-    def open_at(cls, location: str, create: bool, settings: Settings) -> MilvusIndex:
-        address = parse_location(location)
-        missing = IndexNotFoundError(
-            f"no index at {location}; create one with `qa ingest PATH --index {location}`"
-        )
-        if address.lite and not Path(address.uri).exists():
-            if not create:
-                raise missing
-            Path(address.uri).parent.mkdir(parents=True, exist_ok=True)
-        client = connect(address, location)
-        try:
-            store = MilvusStore(client, address.name)
-            if not store.exists():
-                if not create:
-                    raise missing
-                manifest = settings.new_manifest()
-                store.create(manifest.dim, {MANIFEST_PROPERTY: manifest.to_json()})
-            text = store.properties().get(MANIFEST_PROPERTY)
-            if text is None:
-                raise IndexFormatError(
-                    f"{location}: collection {store.chunks_name} is not a reportqa index"
-                )
-            manifest = Manifest.parse(text, f"{location} ({MANIFEST_PROPERTY})", location)
-            settings.check(manifest, location)
-            store.load()
-            store.recover(older_than=time.time() - RECOVER_AFTER)
-        except BaseException:
-            disconnect(client, address)
-            raise
-        return cls(location, address, store, manifest, settings.embedder)
 
     @property
     def location(self) -> str:
@@ -217,25 +181,57 @@ class MilvusIndex(Index):
     def wait_for_merges(self) -> None:
         """Nothing to wait for: Milvus compacts its segments itself."""
 
-    def _search(self, query: str, k: int, mode: str, filters: Filters) -> Hits:
+    def candidates(self, filters: Filters) -> tuple[MilvusCandidates | None, int | None]:
         expr, matching = "", None
         if filters.active:
             allowed = self.store.allowed_documents(filters)
             matching = len(allowed)
             if not allowed:
-                return Hits([], matching)
+                return None, matching
             expr = one_of("doc_id", allowed)
-        found = Retriever(MilvusCandidates(self.store, expr), self._embed_query)
-        return Hits(found.search(query, k, mode), matching)
+        return MilvusCandidates(self.store, expr), matching
 
-    def _writing(self) -> Any:
+    def writing(self) -> Any:
         # one writer in this process; writers in other processes are not shut out
         return holding(self._writer)
 
-    def _commit(
+    def write(
         self, remove: list[str], new: list[NewDocument], update: Sequence[Document] = ()
     ) -> None:
         self.store.write(remove, new, update)
+
+
+def open_backend(location: str, create: bool, settings: Settings) -> MilvusBackend:
+    """The index at the ``milvus://`` location (created if missing, with ``create``)."""
+    address = parse_location(location)
+    missing = IndexNotFoundError(
+        f"no index at {location}; create one with `qa ingest PATH --index {location}`"
+    )
+    if address.lite and not Path(address.uri).exists():
+        if not create:
+            raise missing
+        Path(address.uri).parent.mkdir(parents=True, exist_ok=True)
+    client = connect(address, location)
+    try:
+        store = MilvusStore(client, address.name)
+        if not store.exists():
+            if not create:
+                raise missing
+            manifest = settings.new_manifest()
+            store.create(manifest.dim, {MANIFEST_PROPERTY: manifest.to_json()})
+        text = store.properties().get(MANIFEST_PROPERTY)
+        if text is None:
+            raise IndexFormatError(
+                f"{location}: collection {store.chunks_name} is not a reportqa index"
+            )
+        manifest = Manifest.parse(text, f"{location} ({MANIFEST_PROPERTY})", location)
+        settings.check(manifest, location)
+        store.load()
+        store.recover(older_than=time.time() - RECOVER_AFTER)
+    except BaseException:
+        disconnect(client, address)
+        raise
+    return MilvusBackend(location, address, store, manifest)
 
 
 class MilvusCandidates:

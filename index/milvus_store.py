@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from qa.index import sparse
-from qa.index.base import crash_point
+from qa.index.backend import crash_point
 from qa.index.retrieve import ChunkId
 from qa.index.sparse import K1, B
 from qa.index.store import NewDocument, StoredChunk

@@ -119,15 +119,21 @@ class SegmentCandidates:
         self.store = store
         self.segments = segments
         self.allowed = allowed
+        self._queries: dict[str, sparse.Query] = {}  # BM25 statistics, counted once a search
+
+    def _query(self, query: str) -> sparse.Query:
+        if query not in self._queries:
+            self._queries[query] = sparse.Query(self.segments, query)
+        return self._queries[query]
 
     def bm25(self, query: str, n: int) -> Ranked:
-        return list(sparse.search(self.segments, query, n, self.allowed))
+        return list(sparse.search(self.segments, self._query(query), n, self.allowed))
 
     def dense(self, vector: np.ndarray, n: int) -> Ranked:
         return list(dense.search(self.segments, vector, n, self.allowed))
 
     def bm25_scores(self, query: str, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:
-        found = sparse.scores(self.segments, query, [int(cid) for cid in ids])
+        found = sparse.scores(self.segments, self._query(query), [int(cid) for cid in ids])
         return {cid: found.get(int(cid), 0.0) for cid in ids}
 
     def dense_scores(self, vector: np.ndarray, ids: Sequence[ChunkId]) -> dict[ChunkId, float]:

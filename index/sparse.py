@@ -71,7 +71,7 @@ def bm25_model(texts: list[str]) -> bm25s.BM25:
     return model
 
 
-class _Query:
+class Query:
     """A query's terms and the statistics of every segment's live chunks it is scored with:
     Lucene's BM25 (as bm25s scores it), idf = ln(1 + (N - df + 0.5) / (df + 0.5)) and
     tf / (tf + k1 (1 - b + b len / avglen)), with N, df and avglen counted over the live
@@ -105,10 +105,11 @@ class _Query:
 
 
 def search(
-    segments: Sequence[Segment], query: str, k: int, allowed: np.ndarray | None = None
+    segments: Sequence[Segment], query: str | Query, k: int, allowed: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
-    """Top ``k`` (chunk id, BM25 score) with score > 0 (see :class:`_Query`)."""
-    q = _Query(segments, query)
+    """Top ``k`` (chunk id, BM25 score) with score > 0 (see :class:`Query`; a query
+    prepared over the same ``segments`` is not prepared again)."""
+    q = query if isinstance(query, Query) else Query(segments, query)
     if q.empty:
         return []
     candidates = []
@@ -132,11 +133,12 @@ def search(
     return sorted(candidates, key=lambda pair: (-pair[1], pair[0]))[:k]
 
 
-def scores(segments: Sequence[Segment], query: str, ids: Sequence[int]) -> dict[int, float]:
+def scores(segments: Sequence[Segment], query: str | Query, ids: Sequence[int]) -> dict[int, float]:
     """The BM25 score of each given live chunk for ``query``, as :func:`search` scores it
-    (0 for a chunk that holds no query term): the query's statistics (document frequencies)
-    cost what they cost :func:`search`, the scoring grows with the chunks asked for only."""
-    q = _Query(segments, query)
+    (0 for a chunk that holds no query term), growing with the chunks asked for only once
+    the query is prepared (its statistics cost what they cost :func:`search`: pass the
+    :class:`Query` that search used)."""
+    q = query if isinstance(query, Query) else Query(segments, query)
     wanted = np.asarray(ids, dtype=np.int64)
     found: dict[int, float] = {}
     for i, segment in enumerate(segments):

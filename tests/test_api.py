@@ -81,7 +81,7 @@ def test_ask_returns_what_qa_ask_json_prints(
 ) -> None:
     body = reader.post("/api/v1/ask", json={"question": MAYOR}).json()
     assert body["short_answer"] == "Ihor Terekhov"
-    assert main(["ask", "--index", str(module_sample_index.path), "--json", MAYOR]) == 0
+    assert main(["ask", "--index", module_sample_index.location, "--json", MAYOR]) == 0
     assert body == json.loads(capsys.readouterr().out)
 
 

@@ -271,7 +271,7 @@ def server(module_sample_index: Index) -> Iterator[str]:
 def test_asking_a_running_server_prints_what_the_index_gives(
     server: str, module_sample_index: Index, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
-    path = str(module_sample_index.path)
+    path = module_sample_index.location
     for extra in ([], ["--json"]):
         code, local, _ = run(capsys, command, KINZHAL, "--index", path, *extra)
         assert code == 0

@@ -397,7 +397,7 @@ def test_qa_ask_prints_the_checked_text_and_names_a_missing_flag(
     stub: tuple[str, list[dict[str, Any]]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    index = ["--index", str(module_sample_index.path)]
+    index = ["--index", module_sample_index.location]
     llm = ["--llm-url", stub[0], "--llm-model", "invented"]
     assert main(["ask", *index, *llm, KHARKIV]) == 0
     out = capsys.readouterr().out

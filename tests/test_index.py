@@ -59,7 +59,7 @@ def test_every_mode_ranks_the_answer_first(sample_index: Index, mode: str) -> No
 
 
 def test_every_chunk_is_a_slice_of_its_document(sample_index: Index) -> None:
-    texts = sample_index.store.chunk_ids()
+    texts = sample_index.backend.store.chunk_ids()
     hits = sample_index.search("missile", k=len(texts), mode="bm25")
     for hit in hits:
         assert sample_index.document(hit.doc_id).text[hit.start : hit.end] == hit.text
@@ -207,10 +207,10 @@ def test_stale_derived_files_are_rebuilt(sample_index: Index, embedder: Embedder
 
     before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
     sample_index.close()
-    shutil.rmtree(sample_index.path / "derived")
-    with Index.open(sample_index.path, embedder=embedder) as again:
+    shutil.rmtree(sample_index.backend.path / "derived")
+    with Index.open(sample_index.backend.path, embedder=embedder) as again:
         assert [h.to_dict() for h in again.search(KINZHAL, k=5)] == before
-    assert (sample_index.path / "derived" / "state.json").exists()
+    assert (sample_index.backend.path / "derived" / "state.json").exists()
 
 
 def test_model_mismatch_is_a_clear_error(sample_index: Index, tmp_path: Path) -> None:
@@ -312,7 +312,7 @@ def test_stored_chunks_are_slices_of_stored_text(texts: list[str], embedder: Emb
             docs = [doc(t.replace("\x00", ""), f"{i}.txt") for i, t in enumerate(texts)]
         ix.add_documents(docs)
         stored = {d.id: d.text for d in ix.documents()}
-        chunks = ix.store.chunks(ix.store.chunk_ids().tolist())
+        chunks = ix.backend.store.chunks(ix.backend.store.chunk_ids().tolist())
         for item in chunks.values():
             chunk = item.chunk
             assert stored[chunk.doc_id][chunk.start : chunk.end] == chunk.text
@@ -325,10 +325,10 @@ def test_a_stale_handle_can_still_write(index: Index, embedder: Embedder) -> Non
     import shutil
 
     assert index.counts() == {"documents": 0, "chunks": 0}  # counted, and kept
-    other = Index.open(index.path, embedder=embedder)
+    other = Index.open(index.backend.path, embedder=embedder)
     other.add_documents([doc("Trains to Odesa resumed on Sunday.", "trains.txt")])
     assert index.counts() == {"documents": 1, "chunks": 1}  # the other handle's write shows
-    shutil.rmtree(index.path / "derived")
+    shutil.rmtree(index.backend.path / "derived")
     index.add_documents([doc("Ferries to Kherson stopped on Monday.", "ferries.txt")])
     assert index.counts() == {"documents": 2, "chunks": 2}
     assert searched_ids(index) == chunk_ids(index) and len(chunk_ids(index)) == 2
@@ -368,13 +368,13 @@ def test_bad_search_arguments_name_the_value(
 def test_damaged_index_folders_are_clear_errors(sample_index: Index, embedder: Embedder) -> None:
     sample_index.close()
     with pytest.raises(ValueError, match="chunk size 128, not 64"):
-        Index.open(sample_index.path, create=True, embedder=embedder, chunk_size=64)
-    (sample_index.path / "index.sqlite").rename(sample_index.path / "moved.sqlite")
+        Index.open(sample_index.backend.path, create=True, embedder=embedder, chunk_size=64)
+    (sample_index.backend.path / "index.sqlite").rename(sample_index.backend.path / "moved.sqlite")
     with pytest.raises(IndexFormatError, match="missing"):
-        Index.open(sample_index.path, embedder=embedder)
-    (sample_index.path / "index.sqlite").write_bytes(b"this is not a database" * 100)
+        Index.open(sample_index.backend.path, embedder=embedder)
+    (sample_index.backend.path / "index.sqlite").write_bytes(b"this is not a database" * 100)
     with pytest.raises(IndexFormatError, match="not a readable index database"):
-        Index.open(sample_index.path, embedder=embedder)
+        Index.open(sample_index.backend.path, embedder=embedder)
 
 
 def test_a_document_with_nul_is_refused(index: Index) -> None:
@@ -415,9 +415,9 @@ def test_damaged_derived_files_are_rebuilt(
 ) -> None:
     before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
     sample_index.close()
-    path = sample_index.path / "derived" / name.replace("SEGMENT", _segment(sample_index))
+    path = sample_index.backend.path / "derived" / name.replace("SEGMENT", _segment(sample_index))
     path.write_text(content, encoding="utf-8")
-    with Index.open(sample_index.path, embedder=embedder) as again:
+    with Index.open(sample_index.backend.path, embedder=embedder) as again:
         assert [h.to_dict() for h in again.search(KINZHAL, k=5)] == before
         assert again.search(KINZHAL, k=1, mode="bm25")[0].bm25_score
     assert not path.exists() or path.read_text(errors="replace") != content
@@ -425,7 +425,7 @@ def test_damaged_derived_files_are_rebuilt(
 
 def _segment(index: Index) -> str:
     """The folder name of the index's first segment."""
-    return index.snapshot.segments[0].name
+    return index.backend.snapshot.segments[0].name
 
 
 @pytest.mark.local_only
@@ -447,11 +447,11 @@ def test_damaged_manifest_names_the_file(
     import json
 
     sample_index.close()
-    manifest = sample_index.path / "manifest.json"
+    manifest = sample_index.backend.path / "manifest.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
     manifest.write_text(json.dumps(change(data)), encoding="utf-8")
     with pytest.raises(IndexFormatError, match=r"manifest\.json") as error:
-        Index.open(sample_index.path, embedder=embedder)
+        Index.open(sample_index.backend.path, embedder=embedder)
     assert message in str(error.value)
 
 
@@ -537,24 +537,24 @@ def test_same_size_damage_to_derived_files_is_found_and_repaired(
 
     before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
     sample_index.close()
-    folder = sample_index.path / "derived"
+    folder = sample_index.backend.path / "derived"
     sizes = {p.name: p.stat().st_size for p in folder.rglob("*") if p.is_file()}
     damage(folder / _segment(sample_index))
     assert {p.name: p.stat().st_size for p in folder.rglob("*") if p.is_file()} == sizes
-    assert derived.load(sample_index.path, 384) is None  # found, by its SHA-256
-    with Index.open(sample_index.path, embedder=embedder) as again:
+    assert derived.load(sample_index.backend.path, 384) is None  # found, by its SHA-256
+    with Index.open(sample_index.backend.path, embedder=embedder) as again:
         assert [h.to_dict() for h in again.search(KINZHAL, k=5)] == before
         assert all(abs(h.dense_score or 0) <= 1.0001 for h in again.search(KINZHAL, k=5))
-    assert derived.load(sample_index.path, 384) is not None  # the repaired set was saved
+    assert derived.load(sample_index.backend.path, 384) is not None  # the repaired set was saved
 
 
 @pytest.mark.local_only
 def test_files_left_in_the_derived_folder_do_not_break_writes(index: Index) -> None:
     index.add_documents([doc("Six Kinzhal missiles were fired.")])
-    (index.path / "derived" / "state.json.tmp").write_text("left over", encoding="utf-8")
-    (index.path / "derived" / "00000099-stray").mkdir()
+    (index.backend.path / "derived" / "state.json.tmp").write_text("left over", encoding="utf-8")
+    (index.backend.path / "derived" / "00000099-stray").mkdir()
     index.add_documents([doc("Two drones were shot down.", "b.txt")])
-    assert not (index.path / "derived" / "00000099-stray").exists()
+    assert not (index.backend.path / "derived" / "00000099-stray").exists()
     assert index.counts() == {"documents": 2, "chunks": 2}
     assert searched_ids(index) == chunk_ids(index)
 
@@ -566,11 +566,11 @@ def test_a_file_in_place_of_the_derived_folder_is_replaced(
     sample_index.close()
     import shutil
 
-    shutil.rmtree(sample_index.path / "derived")
-    (sample_index.path / "derived").write_text("not a folder", encoding="utf-8")
-    with Index.open(sample_index.path, embedder=embedder) as again:
+    shutil.rmtree(sample_index.backend.path / "derived")
+    (sample_index.backend.path / "derived").write_text("not a folder", encoding="utf-8")
+    with Index.open(sample_index.backend.path, embedder=embedder) as again:
         assert "six Kinzhal" in again.search(KINZHAL, k=1)[0].text
-    assert (sample_index.path / "derived" / "state.json").exists()
+    assert (sample_index.backend.path / "derived" / "state.json").exists()
 
 
 def test_an_interrupted_ingest_keeps_the_committed_batches(index: Index) -> None:
@@ -652,7 +652,7 @@ def test_reads_go_on_while_a_write_embeds(sample_index: Index) -> None:
 
 @pytest.mark.local_only
 def test_reads_go_on_while_another_process_writes(sample_index: Index, embedder: Embedder) -> None:
-    other = Index.open(sample_index.path, embedder=embedder)  # as a `qa ingest` would
+    other = Index.open(sample_index.backend.path, embedder=embedder)  # as a `qa ingest` would
     docs = [doc("Shelling hit Kherson.", "n.txt"), doc("A ferry sank near Izmail.", "f.txt")]
     import threading
 
@@ -674,7 +674,7 @@ def test_reads_go_on_while_another_process_writes(sample_index: Index, embedder:
     writer.start()
     try:
         assert second.wait(60)
-        assert other._files.busy()  # the other writer holds the index's writer lock
+        assert other.backend._files.busy()  # the other writer holds the index's writer lock
         hits = sample_index.search("Shelling hit Kherson", k=1)  # answered, not waiting
         assert hits[0].source == "n.txt"  # its committed batch is already seen
         assert writer.is_alive()
@@ -689,11 +689,11 @@ def test_reads_go_on_while_another_process_writes(sample_index: Index, embedder:
 def test_a_search_during_a_removal_leaves_the_removed_chunks_out(sample_index: Index) -> None:
     from qa.index.retrieve import Retriever, SegmentCandidates
 
-    segments = sample_index.snapshot.segments  # the state a search started with
+    segments = sample_index.backend.snapshot.segments  # the state a search started with
     doc_id = sample_index.search(KINZHAL, k=1)[0].doc_id
     sample_index.remove(doc_id)
     embed = sample_index.embedder.encode
-    candidates = SegmentCandidates(sample_index.store, segments, None)
+    candidates = SegmentCandidates(sample_index.backend.store, segments, None)
     hits = Retriever(candidates, lambda q: embed([q])[0]).search(KINZHAL, 5, "hybrid")
     assert hits and all(h.doc_id != doc_id for h in hits)
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
@@ -704,11 +704,11 @@ def test_a_manifest_whose_dim_disagrees_with_the_vectors_is_a_clear_error(
     sample_index: Index, embedder: Embedder
 ) -> None:
     sample_index.close()
-    manifest = sample_index.path / "manifest.json"
+    manifest = sample_index.backend.path / "manifest.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
     manifest.write_text(json.dumps({**data, "dim": 383}), encoding="utf-8")
     with pytest.raises(IndexFormatError, match=r"says 383 dimensions, stored vectors have 384"):
-        Index.open(sample_index.path, embedder=embedder)
+        Index.open(sample_index.backend.path, embedder=embedder)
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -755,16 +755,16 @@ def test_an_edited_manifest_is_found(
 ) -> None:
     """Issue 23: a manifest's chunk_size edited by hand was taken as the truth."""
     sample_index.close()
-    path = sample_index.path / "manifest.json"
+    path = sample_index.backend.path / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
     was = manifest[key]
     path.write_text(json.dumps({**manifest, key: value}), encoding="utf-8")
     with pytest.raises(
         IndexFormatError, match=rf"it says {key} {value}, the index was built with {was}"
     ):
-        Index.open(sample_index.path, embedder=embedder)
+        Index.open(sample_index.backend.path, embedder=embedder)
     path.write_text(json.dumps(manifest), encoding="utf-8")  # put back: it opens again
-    with Index.open(sample_index.path, embedder=embedder) as again:
+    with Index.open(sample_index.backend.path, embedder=embedder) as again:
         assert again.search(KINZHAL, k=1)
 
 
@@ -779,15 +779,15 @@ def test_a_vector_rotted_in_the_store_is_made_again_when_the_index_is_rebuilt(
 
     before = sample_index.search(KINZHAL, k=5)
     sample_index.close()
-    store = sample_index.path / "index.sqlite"
+    store = sample_index.backend.path / "index.sqlite"
     with sqlite3.connect(store) as db:
         rows = db.execute("SELECT id, embedding FROM chunks ORDER BY id LIMIT 3").fetchall()
         for chunk_id, vector in rows:
             flipped = vector[:100] + bytes(b ^ 0x55 for b in vector[100:164]) + vector[164:]
             db.execute("UPDATE chunks SET embedding = ? WHERE id = ?", (flipped, chunk_id))
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    shutil.rmtree(sample_index.path / "derived")  # the rebuild reads every row
-    with Index.open(sample_index.path, embedder=embedder) as again:
+    shutil.rmtree(sample_index.backend.path / "derived")  # the rebuild reads every row
+    with Index.open(sample_index.backend.path, embedder=embedder) as again:
         after = again.search(KINZHAL, k=5)
     assert [(h.doc_id, h.start) for h in after] == [(h.doc_id, h.start) for h in before]
     for was, now in zip(before, after):
@@ -807,12 +807,12 @@ def test_a_text_rotted_in_the_store_is_a_clear_error(
     import sqlite3
 
     sample_index.close()
-    with sqlite3.connect(sample_index.path / "index.sqlite") as db:
+    with sqlite3.connect(sample_index.backend.path / "index.sqlite") as db:
         doc_id, text = db.execute("SELECT id, text FROM documents LIMIT 1").fetchone()
         db.execute("UPDATE documents SET text = ? WHERE id = ?", (text.swapcase(), doc_id))
-    shutil.rmtree(sample_index.path / "derived")
+    shutil.rmtree(sample_index.backend.path / "derived")
     with pytest.raises(IndexFormatError, match=f"the text of document {doc_id} no longer"):
-        Index.open(sample_index.path, embedder=embedder)
+        Index.open(sample_index.backend.path, embedder=embedder)
 
 
 def test_the_benchmarks_hook_copies_embedded_documents(
@@ -822,13 +822,11 @@ def test_the_benchmarks_hook_copies_embedded_documents(
     committed into an index of either backend without embedding, search as the source does."""
     import shutil
 
-    from qa.index.core import LocalIndex, local_index
-    from qa.index.milvus import MilvusIndex
+    from qa.index.core import local_backend
 
-    assert isinstance(index, LocalIndex | MilvusIndex)
     shutil.copytree(sample_index_path, tmp_path / "source")
-    with local_index(tmp_path / "source", embedder=embedder) as source:
-        documents = list(source.embedded_documents())
+    with Index.open(tmp_path / "source", embedder=embedder) as source:
+        documents = list(local_backend(source).embedded_documents())
         assert sum(len(d.spans) for d in documents) == source.counts()["chunks"]
         for d in documents:
             assert len(d.spans) == len(d.embeddings) and d.embeddings.shape[1] == embedder.dim

@@ -143,7 +143,7 @@ def test_html_with_a_late_nul_keeps_offsets(index: Index, tmp_path: Path) -> Non
     index.add(page)
     (stored_doc,) = index.documents()
     assert "\x00" not in stored_doc.text and "Sirens sounded at noon." in stored_doc.text
-    chunks = index.store.chunks(sorted(chunk_ids(index)))
+    chunks = index.backend.store.chunks(sorted(chunk_ids(index)))
     for item in chunks.values():
         assert stored_doc.text[item.chunk.start : item.chunk.end] == item.chunk.text
     assert_consistent(index)

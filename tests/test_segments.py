@@ -50,6 +50,9 @@ def _answers(segments: tuple, queries: list[str], query_vectors: np.ndarray) -> 
         ranked = sparse.search(segments, query, 5)
         scored = sparse.scores(segments, query, [cid for cid, _ in ranked])
         assert [scored[cid] for cid, _ in ranked] == [s for _, s in ranked]  # as search scores
+        prepared = sparse.Query(segments, query)  # counted once, for both
+        assert sparse.search(segments, prepared, 5) == ranked
+        assert sparse.scores(segments, prepared, [cid for cid, _ in ranked]) == scored
         found.append(
             (ranked, [scored[cid] for cid, _ in ranked], dense.search(segments, vector, 5))
         )
@@ -115,7 +118,7 @@ def doc(text: str, source: str) -> Document:
 
 def _files(index: Index) -> dict[str, int]:
     """Every derived file but the state, with its modification time."""
-    folder = index.path / "derived"
+    folder = index.backend.path / "derived"
     return {
         p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
         for p in folder.rglob("*")
@@ -129,7 +132,7 @@ def test_adding_a_report_writes_only_its_own_segment(sample_index: Index) -> Non
     after = _files(sample_index)
     assert {k: v for k, v in after.items() if k in before} == before  # nothing rewritten
     new = {k.split("/")[0] for k in after if k not in before}
-    assert len(new) == 1 and len(sample_index.snapshot.segments) == 2
+    assert len(new) == 1 and len(sample_index.backend.snapshot.segments) == 2
     assert sample_index.search("ferry Izmail", k=1)[0].source == "ferry.txt"
 
 
@@ -150,13 +153,13 @@ def test_a_mostly_removed_segment_is_rewritten(index: Index) -> None:
     index.add_documents(
         [doc(f"Report {i}: {town} was shelled.", f"{i}.txt") for i, town in enumerate(TOWNS)]
     )
-    (segment,) = index.snapshot.segments
+    (segment,) = index.backend.snapshot.segments
     index.remove("0.txt")
     index.remove("1.txt")
     index.wait_for_merges()
-    (rewritten,) = index.snapshot.segments
+    (rewritten,) = index.backend.snapshot.segments
     assert rewritten.name != segment.name and len(rewritten) == rewritten.alive == 1
-    assert not (index.path / "derived" / segment.name).exists()
+    assert not (index.backend.path / "derived" / segment.name).exists()
     assert [h.source for h in index.search("shelled", mode="bm25")] == ["2.txt"]
 
 
@@ -169,9 +172,9 @@ def test_removed_reports_never_return_after_merges_or_reopening(
     for i in range(6):  # enough single-chunk segments for merges of merges
         index.add_documents([doc(f"Report {i}: the port of Odesa was shelled again.", f"{i}.txt")])
     index.wait_for_merges()
-    assert len(index.snapshot.segments) <= 2
+    assert len(index.backend.snapshot.segments) <= 2
     index.close()
-    with Index.open(index.path, embedder=embedder) as again:
+    with Index.open(index.backend.path, embedder=embedder) as again:
         for mode in ("hybrid", "dense", "bm25"):
             assert all(h.source != "dam.txt" for h in again.search("Kakhovka dam", k=10, mode=mode))
         assert again.counts() == {"documents": 6, "chunks": 6}
@@ -183,17 +186,18 @@ def test_a_crash_after_a_removal_is_committed_is_caught_up_on_open(
     index.add_documents(
         [doc(f"Report {i}: {town} was shelled.", f"{i}.txt") for i, town in enumerate(TOWNS)]
     )
-    segments = [s.name for s in index.snapshot.segments]
+    segments = [s.name for s in index.backend.snapshot.segments]
     index.close()
     env = {**os.environ, "QA_CRASH_AT": "after-commit"}
-    cmd = [sys.executable, "-m", "qa.cli", "remove", "0.txt", "--index", str(index.path)]
+    cmd = [sys.executable, "-m", "qa.cli", "remove", "0.txt", "--index", str(index.backend.path)]
     assert subprocess.run(cmd, env=env, capture_output=True).returncode == 86
-    with Index.open(index.path, embedder=embedder) as again:
-        assert [s.name for s in again.snapshot.segments] == segments  # caught up, not rebuilt
-        assert again.snapshot.chunks == again.counts()["chunks"] == 2
+    with Index.open(index.backend.path, embedder=embedder) as again:
+        # caught up, not rebuilt
+        assert [s.name for s in again.backend.snapshot.segments] == segments
+        assert again.backend.snapshot.chunks == again.counts()["chunks"] == 2
         for mode in ("hybrid", "dense", "bm25"):
             assert all(h.source != "0.txt" for h in again.search("Kherson", k=10, mode=mode))
-    assert derived.load(Path(index.path), 384) is not None
+    assert derived.load(Path(index.backend.path), 384) is not None
 
 
 def _unit(n: int, seed: int) -> np.ndarray:
@@ -253,19 +257,18 @@ def test_an_index_from_before_segments_is_rebuilt_once_and_its_old_files_go(
 
     before = [h.to_dict() for h in sample_index.search("Kinzhal", k=5)]
     sample_index.close()
-    folder = sample_index.path / "derived"
+    folder = sample_index.backend.path / "derived"
     shutil.rmtree(folder)
     (folder / "bm25").mkdir(parents=True)
     (folder / "bm25" / "ids.npy").write_bytes(b"old")
     (folder / "dense.faiss").write_bytes(b"old")
-    state = {
-        "generation": json.loads((sample_index.path / "manifest.json").read_text())["generation"]
-    }
+    manifest = json.loads((sample_index.backend.path / "manifest.json").read_text())
+    state = {"generation": manifest["generation"]}
     (folder / "state.json").write_text(json.dumps({**state, "files": {}}), encoding="utf-8")
-    with Index.open(sample_index.path, embedder=embedder) as again:
+    with Index.open(sample_index.backend.path, embedder=embedder) as again:
         assert [h.to_dict() for h in again.search("Kinzhal", k=5)] == before
     assert not (folder / "dense.faiss").exists() and not (folder / "bm25").exists()
-    assert derived.load(sample_index.path, 384) is not None
+    assert derived.load(sample_index.backend.path, 384) is not None
 
 
 def test_a_write_does_not_wait_for_a_merge_and_a_removal_during_it_holds(
@@ -291,12 +294,12 @@ def test_a_write_does_not_wait_for_a_merge_and_a_removal_during_it_holds(
     assert all(h.source != "dam.txt" for h in index.search("Kakhovka dam", k=10))
     release.set()
     index.wait_for_merges()
-    assert index.snapshot.chunks == index.counts()["chunks"] == 2
+    assert index.backend.snapshot.chunks == index.counts()["chunks"] == 2
     for mode in ("hybrid", "dense", "bm25"):
         assert all(h.source != "dam.txt" for h in index.search("Kakhovka dam", k=10, mode=mode))
     index.close()
-    with Index.open(index.path, embedder=embedder) as again:
-        assert again.snapshot.chunks == 2
+    with Index.open(index.backend.path, embedder=embedder) as again:
+        assert again.backend.snapshot.chunks == 2
         assert {h.source for h in again.search("trains ferries", k=10)} == {
             "trains.txt",
             "ferries.txt",
@@ -316,16 +319,16 @@ def test_a_handle_takes_up_another_handles_merge_before_it_writes(
     monkeypatch.setattr(derived, "merge", lambda *a: release.wait(60) and merge(*a))
     index.add_documents([doc("The Kakhovka dam was destroyed on Tuesday.", "dam.txt")])
     index.add_documents([doc("Trains to Odesa ran late on Sunday.", "trains.txt")])
-    other = Index.open(index.path, embedder=embedder)  # sees the two segments, not merged yet
-    assert len(other.snapshot.segments) == 2
+    other = Index.open(index.backend.path, embedder=embedder)  # the two segments, not merged yet
+    assert len(other.backend.snapshot.segments) == 2
     release.set()
     index.wait_for_merges()
-    (merged,) = index.snapshot.segments
+    (merged,) = index.backend.snapshot.segments
     monkeypatch.setattr(derived, "MERGE_FACTOR", 10)  # no merge of other's write
     other.add_documents([doc("Ferries to Kherson stopped on Monday.", "ferries.txt")])
-    assert merged.name in {s.name for s in other.snapshot.segments}  # on top of the merge
-    assert len(other.snapshot.segments) == 2
+    assert merged.name in {s.name for s in other.backend.snapshot.segments}  # on top of the merge
+    assert len(other.backend.snapshot.segments) == 2
     other.close()
-    folders = {p.name for p in (index.path / "derived").iterdir() if p.is_dir()}
-    assert folders == {s.name for s in derived.load(index.path, 384).segments}  # type: ignore[union-attr]
+    folders = {p.name for p in (index.backend.path / "derived").iterdir() if p.is_dir()}
+    assert folders == {s.name for s in derived.load(index.backend.path, 384).segments}  # type: ignore[union-attr]
     assert len(folders) == 2

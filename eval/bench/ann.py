@@ -20,17 +20,18 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa.index.core import LocalIndex, local_index
+from qa.index import Index
+from qa.index.core import local_backend
 from qa.index.segment import vector_index
 
 CANDIDATES = (64, 128, 256, 512)  # efSearch values tried
 K = 10
 
 
-def load_vectors(path: Path) -> tuple[np.ndarray, LocalIndex]:
+def load_vectors(path: Path) -> tuple[np.ndarray, Index]:
     """The index's stored chunk embeddings, in the order they were stored, and the index."""
-    index = local_index(path)
-    vectors = [doc.embeddings for doc in index.embedded_documents()]
+    index = Index.open(path)
+    vectors = [doc.embeddings for doc in local_backend(index).embedded_documents()]
     return np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32), index
 
 

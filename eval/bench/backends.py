@@ -24,14 +24,13 @@ from qa.config import SCIFACT_TRAIN, shared_folder
 from qa.eval.beir import evaluate, load_beir
 from qa.eval.suite import ingest
 from qa.index import Index
-from qa.index.core import LocalIndex, local_index
-from qa.index.milvus import MilvusIndex
+from qa.index.core import local_backend
 from qa.index.pipeline import BATCH_CHUNKS
 from qa.index.store import NewDocument
 from qa.options import MODES
 
 
-def copy_into(target: LocalIndex | MilvusIndex, documents: list[NewDocument]) -> float:
+def copy_into(target: Index, documents: list[NewDocument]) -> float:
     """Seconds to store ``documents`` in ``target`` in commits of about 1,000 chunks, through
     the write path of an ingest less reading and embedding (the index's benchmark hook)."""
     started = time.perf_counter()
@@ -58,9 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     data = load_beir(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
-        local = local_index(root / "local", create=True)
+        local = Index.open(root / "local", create=True)
         milvus = Index.open(f"milvus://{root / 'milvus.db'}", create=True)
-        assert isinstance(milvus, MilvusIndex)
         if not milvus.counts()["chunks"]:  # not kept from an earlier run with --keep
             stats = ingest(local, data.documents, progress=sys.stderr.isatty())
             chunks = local.counts()["chunks"]
@@ -68,10 +66,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"ingest into the local index: {local.counts()['documents']} documents, "
                 f"{chunks} chunks in {stats['ingest_seconds']:.1f} s (embedding included)"
             )
-            documents = list(local.embedded_documents())
+            documents = list(local_backend(local).embedded_documents())
             print(f"\nwriting the same {chunks} embedded chunks (commits of {BATCH_CHUNKS}):")
             print(f"{'backend':<14}{'seconds':>9}{'chunks/s':>10}")
-            with local_index(root / "local-copy", create=True) as copy:
+            with Index.open(root / "local-copy", create=True) as copy:
                 for name, target in (("local", copy), ("Milvus Lite", milvus)):
                     took = copy_into(target, documents)
                     print(f"{name:<14}{took:>9.1f}{chunks / took:>10.0f}")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from qa.config import SCIFACT_TRAIN, shared_folder
 from qa.embed import Embedder, default_precision, load_embedder
-from qa.index.core import local_index
+from qa.index import Index
+from qa.index.core import local_backend
 
 
 def write_reports(corpus: Path, n: int, folder: Path) -> None:
@@ -34,10 +35,10 @@ def write_reports(corpus: Path, n: int, folder: Path) -> None:
 def ingest(reports: Path, folder: Path, embedder: Embedder) -> tuple[float, list[str]]:
     """Seconds to ingest ``reports`` into a new index, and the chunk texts it stored."""
     started = time.perf_counter()
-    with local_index(folder, create=True, embedder=embedder) as index:
+    with Index.open(folder, create=True, embedder=embedder) as index:
         index.add([reports])
         took = time.perf_counter() - started
-        stored = list(index.embedded_documents())
+        stored = list(local_backend(index).embedded_documents())
     return took, [d.document.text[a:b] for d in stored for a, b in d.spans]
 
 

@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 
 from qa.config import SCIFACT_TRAIN, shared_folder
+from qa.embed import Embedder
 from qa.eval.bench.serving import percentiles
 from qa.index import Index
-from qa.index.core import local_index
+from qa.index.core import local_backend
 from qa.index.store import NewDocument
 from qa.types import Document
 
@@ -127,13 +128,13 @@ def references(
 
 
 def bench_size(
-    n: int, folder: Path, pool: list[str], queries: list[str], embedder: object
+    n: int, folder: Path, pool: list[str], queries: list[str], embedder: Embedder
 ) -> dict[str, Any]:
     rng = np.random.default_rng(n)
     texts = list(chunk_texts(pool, n, seed=n))
     vectors = unit_vectors(n, 384, rng)
     started = time.perf_counter()
-    with local_index(folder, create=True, embedder=embedder) as index:
+    with Index.open(folder, create=True, embedder=embedder) as index:
         kept = index.counts()["chunks"]  # an index kept by an earlier run is searched again
         if kept not in (0, n):
             raise SystemExit(f"{folder} holds {kept} chunks, not {n}: remove it")
@@ -150,7 +151,7 @@ def bench_size(
         index.wait_for_merges()
         built = time.perf_counter() - started if not kept else float("nan")
         row: dict[str, Any] = {"chunks": n, "build_s": built, "slowest_write_s": slowest}
-        row["segments"] = len(index.snapshot.segments)
+        row["segments"] = len(local_backend(index).snapshot.segments)
         embed = timed(lambda: index.embedder.encode([queries[0]]), 20)
         row["embed_ms"] = percentiles(embed)[0]
         for mode in ("hybrid", "dense", "bm25"):
