@@ -11,13 +11,16 @@ is ever part of the location, so neither shows in a command line or a log.
 
 Documents, chunks, vectors and BM25 all live in Milvus (:mod:`qa.index.milvus_store`), so any
 number of app servers can share one index with no local state. The manifest (model, tokenizer,
-chunking) is stored as a property of the chunks collection and checked on open, as the local
-index checks its ``manifest.json``. Needs ``pip install 'reportqa[milvus]'``.
+chunking) is stored in a row of the documents collection (collection properties are not kept
+by every engine) and checked on open, as the local index checks its ``manifest.json``.
+Milvus Lite's file is served by the native engine milvus-lite 2.5 ships, run as a child
+process (:mod:`qa.index.milvus_engine`). Needs ``pip install 'reportqa[milvus]'``.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
 import re
@@ -31,9 +34,11 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexFormatError, IndexNotFoundError, IndexUnavailableError
+from qa.index import milvus_engine
 from qa.index.backend import Settings, holding
 from qa.index.base import MILVUS_SCHEME
 from qa.index.manifest import Manifest
+from qa.index.milvus_engine import NativeMilvus, check_file_name
 from qa.index.milvus_store import MilvusStore, one_of
 from qa.index.retrieve import ChunkId, Ranked
 from qa.index.store import NewDocument, StoredChunk
@@ -43,13 +48,13 @@ from qa.types import Document
 TOKEN_ENV = "QA_MILVUS_TOKEN"
 TLS_ENV = "QA_MILVUS_TLS"
 DEFAULT_NAME = "reportqa"
-MANIFEST_PROPERTY = "reportqa.manifest"
+TIMEOUT_ENV = "QA_MILVUS_TIMEOUT"
 CONNECT_SECONDS = 10
+CALL_SECONDS = 30.0  # the longest one call may take (a write of WRITE_ROWS rows included)
+LITE_GRPC = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
 RECOVER_AFTER = 600  # seconds after which an unfinished write is taken for one cut short
 INSTALL = "pip install 'reportqa[milvus]'"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
-_lite_handles: dict[str, int] = {}  # open handles per Milvus Lite file in this process
-_lite_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ def parse_location(location: str) -> Address:
             raise ValueError(
                 f"{location}: a Milvus Lite index is a file ending in .db; use {forms}"
             )
+        check_file_name(Path(rest))
         return Address(rest, DEFAULT_NAME, True)
     host, _, name = rest.partition("/")
     name = name or DEFAULT_NAME
@@ -80,17 +86,22 @@ def parse_location(location: str) -> Address:
 
 def connect(address: Address, location: str) -> Any:
     """A ``MilvusClient`` for ``address``, or IndexUnavailableError saying why not."""
+    # gRPC's own log lines (its C core writes to the terminal) stay out of the user's output:
+    # failures come back as errors, one line each
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         from pymilvus import MilvusClient
     except ImportError:
         raise IndexUnavailableError(
             f"{location} needs the Milvus backend, which is not installed: {INSTALL}"
         ) from None
-    for name in ("pymilvus", "milvus_lite"):  # failures come back as errors, one line each
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    options: dict[str, Any] = {"timeout": CONNECT_SECONDS}
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures come back as errors
+    options: dict[str, Any] = {"timeout": min(CONNECT_SECONDS, call_seconds())}
     if address.lite:
-        options["uri"] = address.uri
+        options["uri"] = milvus_engine.acquire(Path(address.uri)).uri
+        # the engine's gRPC server takes an idle client's pings every 10 s (pymilvus's
+        # default) for abuse and hangs up ("too_many_pings"): no pings while idle
+        options["grpc_options"] = LITE_GRPC
     else:
         tls = os.environ.get(TLS_ENV, "")
         options["uri"] = f"{'https' if tls else 'http'}://{address.uri}"
@@ -101,54 +112,76 @@ def connect(address: Address, location: str) -> Any:
     try:
         client = MilvusClient(**options)
     except Exception as exc:
-        reason = _reason(exc)
         if address.lite:
-            reason += " (Milvus Lite serves a file to one process at a time: is another using it?)"
-        raise IndexUnavailableError(f"cannot open Milvus at {location}: {reason}") from None
-    if address.lite:
-        with _lite_lock:
-            _lite_handles[address.uri] = _lite_handles.get(address.uri, 0) + 1
+            milvus_engine.release(Path(address.uri))
+        raise IndexUnavailableError(f"cannot open Milvus at {location}: {_reason(exc)}") from None
     return _Client(client, location)
+
+
+def lite_engine(location: str) -> NativeMilvus:
+    """The engine this process runs for a ``milvus:///file.db`` location opened now (for the
+    benchmarks, which measure its memory)."""
+    return milvus_engine.running(Path(parse_location(location).uri))
 
 
 def disconnect(client: Any, address: Address) -> None:
     """Close ``client``; with it the last handle on a Lite file in this process, stop Milvus
     Lite's server for the file, so that another process may open it."""
     client.close()
-    if not address.lite:
-        return
-    with _lite_lock:
-        _lite_handles[address.uri] -= 1
-        if _lite_handles[address.uri]:
-            return
-        del _lite_handles[address.uri]
-        from milvus_lite.server_manager import server_manager_instance
-
-        server_manager_instance.release_server(address.uri)
+    if address.lite:
+        milvus_engine.release(Path(address.uri))
 
 
 class _Client:
-    """A ``MilvusClient`` whose failures are IndexUnavailableError naming the index."""
+    """A ``MilvusClient`` whose every call that can wait carries a timeout (``$QA_MILVUS_
+    TIMEOUT`` seconds, default :data:`CALL_SECONDS`) and whose failures are
+    IndexUnavailableError naming the index."""
 
     def __init__(self, client: Any, location: str) -> None:
         self._client = client
         self._location = location
+        self._timeout = call_seconds()
 
     def __getattr__(self, name: str) -> Any:
         call = getattr(self._client, name)
+        waits = _takes_timeout(name)
 
         @functools.wraps(call)
         def checked(*args: Any, **kwargs: Any) -> Any:
+            if waits:
+                kwargs.setdefault("timeout", self._timeout)
             try:
                 return call(*args, **kwargs)
             except Exception as exc:
                 if type(exc).__module__.startswith(("pymilvus", "grpc")):
-                    raise IndexUnavailableError(
-                        f"Milvus at {self._location}: {_reason(exc)}"
-                    ) from None
+                    reason = _reason(exc)
+                    if "deadline" in reason.lower() or "timeout" in reason.lower():
+                        reason = f"no answer within {self._timeout:g} s ({reason})"
+                    raise IndexUnavailableError(f"Milvus at {self._location}: {reason}") from None
                 raise
 
         return checked
+
+
+def call_seconds() -> float:
+    """How long one call to Milvus may take: ``$QA_MILVUS_TIMEOUT`` or :data:`CALL_SECONDS`."""
+    text = os.environ.get(TIMEOUT_ENV, "")
+    try:
+        value = float(text) if text else CALL_SECONDS
+    except ValueError:
+        raise ValueError(f"${TIMEOUT_ENV} must be a number of seconds, not {text!r}") from None
+    if not 0 < value <= 3600:
+        raise ValueError(f"${TIMEOUT_ENV} must be between 0 and 3600 seconds, not {text}")
+    return value
+
+
+@functools.cache
+def _takes_timeout(name: str) -> bool:
+    """Whether ``MilvusClient``'s method ``name`` takes a ``timeout``."""
+    from pymilvus import MilvusClient
+
+    method = getattr(MilvusClient, name, None)
+    return method is not None and "timeout" in inspect.signature(method).parameters
 
 
 def _reason(exc: Exception) -> str:
@@ -218,15 +251,15 @@ def open_backend(location: str, create: bool, settings: Settings) -> MilvusBacke
             if not create:
                 raise missing
             manifest = settings.new_manifest()
-            store.create(manifest.dim, {MANIFEST_PROPERTY: manifest.to_json()})
-        text = store.properties().get(MANIFEST_PROPERTY)
+            store.create(manifest.dim, manifest.to_json())
+        store.load()
+        text = store.setting("manifest")
         if text is None:
             raise IndexFormatError(
                 f"{location}: collection {store.chunks_name} is not a reportqa index"
             )
-        manifest = Manifest.parse(text, f"{location} ({MANIFEST_PROPERTY})", location)
+        manifest = Manifest.parse(text, f"{location} (its manifest)", location)
         settings.check(manifest, location)
-        store.load()
         store.recover(older_than=time.time() - RECOVER_AFTER)
     except BaseException:
         disconnect(client, address)

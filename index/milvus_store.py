@@ -42,7 +42,9 @@ PIECE = 16_000  # characters of text per document row: at most 64,000 bytes in U
 WRITE_ROWS = 500  # rows per insert call
 READ_ROWS = 1000  # rows per page of a long read
 MAX_VARCHAR = 65_535
-ROOTS_PROPERTY = "reportqa.roots"  # the folders ingests were given, as a JSON list
+SETTING = -2  # the piece number of a setting's row (the manifest, the roots)
+SETTINGS_ID = "reportqa"  # the doc_id of the settings' rows: no document's (ids are hex)
+OLD_PROPERTY = "reportqa.{}"  # where indexes before 0.x kept them: the chunks' properties
 _HEX = re.compile(r"[0-9a-f]+")
 _LIKE_SAFE = re.compile(r"[^%_\\\"]+")  # what a LIKE pattern may hold without escapes
 
@@ -53,7 +55,16 @@ def literal(value: str) -> str:
 
 
 def one_of(field: str, values: Iterable[str]) -> str:
-    return f"{field} in [{', '.join(literal(v) for v in values)}]"
+    return f"{field} in {_listed(values)}"
+
+
+def none_of(field: str, values: Iterable[str]) -> str:
+    """Rows whose ``field`` is none of ``values`` (the native engine refuses ``not (...)``)."""
+    return f"{field} not in {_listed(values)}"
+
+
+def _listed(values: Iterable[str]) -> str:
+    return f"[{', '.join(literal(v) for v in values)}]"
 
 
 class MilvusStore:
@@ -69,8 +80,9 @@ class MilvusStore:
     def exists(self) -> bool:
         return bool(self.client.has_collection(self.chunks_name))
 
-    def create(self, dim: int, properties: dict[str, str]) -> None:
-        """Create both collections; ``properties`` (the manifest) go with the chunks."""
+    def create(self, dim: int, manifest: str) -> None:
+        """Create both collections, and store the ``manifest`` (JSON) in a row of the
+        documents' (not in collection properties, which not every engine keeps)."""
         from pymilvus import DataType, Function, FunctionType
 
         client = self.client
@@ -128,8 +140,8 @@ class MilvusStore:
             schema=chunks,
             index_params=params,
             consistency_level="Strong",
-            properties=properties,
         )
+        self.put_setting("manifest", manifest)
 
     def load(self) -> None:
         """Have Milvus hold both collections in memory (searches need it; a no-op when a
@@ -137,17 +149,36 @@ class MilvusStore:
         for name in (self.documents_name, self.chunks_name):
             self.client.load_collection(name)
 
-    def properties(self) -> dict[str, str]:
-        return dict(self.client.describe_collection(self.chunks_name).get("properties") or {})
+    def setting(self, name: str) -> str | None:
+        """A setting's text (``manifest``, ``roots``): its row, or for an index made before
+        settings had rows, the chunks collection's property; None when neither is there (or
+        the collections are not a reportqa index's)."""
+        if not self.client.has_collection(self.documents_name):
+            return None
+        described = self.client.describe_collection(self.documents_name)
+        if not {"key", "piece", "text"} <= {f["name"] for f in described.get("fields", [])}:
+            return None  # another program's collection
+        key = f"{SETTINGS_ID}:{name}"
+        rows = self.client.get(self.documents_name, ids=[key], output_fields=["text"])
+        if rows:
+            return str(rows[0]["text"])
+        described = self.client.describe_collection(self.chunks_name)
+        value = (described.get("properties") or {}).get(OLD_PROPERTY.format(name))
+        return None if value is None else str(value)
+
+    def put_setting(self, name: str, text: str) -> None:
+        if len(text.encode("utf-8")) > MAX_VARCHAR:
+            raise ValueError(f"the index's {name} would take over {MAX_VARCHAR} bytes")
+        row = {**_row(SETTINGS_ID, SETTING, text), "key": f"{SETTINGS_ID}:{name}"}
+        self.client.upsert(self.documents_name, [row])
 
     def roots(self) -> list[str]:
-        return sorted(json.loads(self.properties().get(ROOTS_PROPERTY) or "[]"))
+        return sorted(json.loads(self.setting("roots") or "[]"))
 
     def add_roots(self, roots: Sequence[str]) -> None:
         known = self.roots()
         if set(roots) - set(known):
-            merged = json.dumps(sorted({*known, *roots}))
-            self.client.alter_collection_properties(self.chunks_name, {ROOTS_PROPERTY: merged})
+            self.put_setting("roots", json.dumps(sorted({*known, *roots})))
 
     # -- documents -----------------------------------------------------------------------
 
@@ -311,7 +342,7 @@ class MilvusStore:
     def chunk_ids(self) -> np.ndarray:
         """Every stored document's chunk keys, in order."""
         orphans = list(self.unfinished())
-        expr = f"not ({one_of('doc_id', orphans)})" if orphans else ""
+        expr = none_of("doc_id", orphans) if orphans else ""
         return np.array(sorted(r["id"] for r in self._query(self.chunks_name, expr, ["id"])))
 
     def search(

@@ -2,7 +2,7 @@
 and (with ``--sizes``) 1M chunks, side by side with plain FAISS and bm25s on the same data.
 
     python -m qa.eval.bench.scale [--sizes 10000,100000] [--queries 50] [--keep DIR]
-        [--corpus BEIR_FOLDER]
+        [--corpus BEIR_FOLDER] [--milvus]
 
 Chunks are sentences of SciFact abstracts (``--corpus``, default SciFact train in the shared
 data folder, :func:`qa.config.shared_folder`) recombined (real vocabulary for BM25), one short
@@ -11,6 +11,10 @@ the vectors mean); they go in through the index's own write path, in batches as 
 commits them, so segments and merges are those a real index would have. Queries are SciFact
 claims, embedded by the bundled model: search times include the query embedding. Open time
 and memory (RSS) come from a fresh process, as a user's ``qa`` would see them.
+
+With ``--milvus`` the same indexes are built in Milvus Lite files served by the native engine
+(``milvus:///DIR/index-N.db``): memory is then the engine process's (VmRSS after the
+searches), disk the data file's, and there are no segments of ours to count.
 """
 
 from __future__ import annotations
@@ -82,7 +86,15 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def open_in_fresh_process(path: Path) -> dict[str, float]:
+def engine_rss(location: str) -> int:
+    """Resident memory of the native Milvus engine serving ``location`` (bytes)."""
+    from qa.index.milvus import lite_engine
+
+    status = Path(f"/proc/{lite_engine(location).pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) * 1024
+
+
+def open_in_fresh_process(path: str) -> dict[str, float]:
     """Open time (imports excluded) and resident memory after one hybrid search, in bytes:
     all of it (VmRSS) and the process's own (RssAnon; the rest is files mapped from the page
     cache, which the kernel shares and can drop), in a new process."""
@@ -128,13 +140,14 @@ def references(
 
 
 def bench_size(
-    n: int, folder: Path, pool: list[str], queries: list[str], embedder: Embedder
+    n: int, folder: Path, pool: list[str], queries: list[str], embedder: Embedder, milvus: bool
 ) -> dict[str, Any]:
     rng = np.random.default_rng(n)
     texts = list(chunk_texts(pool, n, seed=n))
     vectors = unit_vectors(n, 384, rng)
     started = time.perf_counter()
-    with Index.open(folder, create=True, embedder=embedder) as index:
+    location = f"milvus://{folder}.db" if milvus else str(folder)
+    with Index.open(location, create=True, embedder=embedder) as index:
         kept = index.counts()["chunks"]  # an index kept by an earlier run is searched again
         if kept not in (0, n):
             raise SystemExit(f"{folder} holds {kept} chunks, not {n}: remove it")
@@ -151,7 +164,7 @@ def bench_size(
         index.wait_for_merges()
         built = time.perf_counter() - started if not kept else float("nan")
         row: dict[str, Any] = {"chunks": n, "build_s": built, "slowest_write_s": slowest}
-        row["segments"] = len(local_backend(index).snapshot.segments)
+        row["segments"] = 0 if milvus else len(local_backend(index).snapshot.segments)
         embed = timed(lambda: index.embedder.encode([queries[0]]), 20)
         row["embed_ms"] = percentiles(embed)[0]
         for mode in ("hybrid", "dense", "bm25"):
@@ -164,8 +177,11 @@ def bench_size(
         add = timed(lambda: index.add_documents([doc]), 1)
         remove = timed(lambda: index.remove("bench/new.txt"), 1)
         row["add_s"], row["remove_s"] = add[0], remove[0]
-    row.update(open_in_fresh_process(folder))
-    row["disk_per_chunk"] = folder_bytes(folder) / n
+        if milvus:
+            row["engine_rss"] = engine_rss(location)
+    row.update(open_in_fresh_process(location))
+    disk = Path(f"{folder}.db").stat().st_size if milvus else folder_bytes(folder)
+    row["disk_per_chunk"] = disk / n
     row.update(references(vectors, texts, queries, rng))
     return row
 
@@ -180,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--keep", type=Path, help="build the indexes here and keep them (reused when there)"
     )
+    parser.add_argument("--milvus", action="store_true", help="build them in Milvus Lite files")
     args = parser.parse_args(argv)
     from qa.embed import load_embedder
 
@@ -199,11 +216,12 @@ def main(argv: list[str] | None = None) -> None:
         root = args.keep or Path(tmp)
         with Index.open(root / "empty", create=True, embedder=embedder):
             pass
-        base = open_in_fresh_process(root / "empty")
+        base = open_in_fresh_process(str(root / "empty"))
         for n in (int(s) for s in args.sizes.split(",")):
-            row = bench_size(n, root / f"index-{n}", pool, queries, embedder)
+            row = bench_size(n, root / f"index-{n}", pool, queries, embedder, args.milvus)
+            engine = row.pop("engine_rss", None)  # Milvus: the engine process's, all of it
             for key in ("rss", "own"):  # the index's share, less the model and runtime
-                row[key] = row[key] - base[key]
+                row[key] = engine if engine is not None else row[key] - base[key]
             pair = {key: "{:.1f}/{:.1f}".format(*row[key]) for key in PAIRS}
             print(
                 f"{n:>9} {row['segments']:>5} {pair['hybrid']:>15} {pair['dense']:>15} "
