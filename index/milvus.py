@@ -39,7 +39,7 @@ from qa.index.backend import Settings, holding
 from qa.index.base import MILVUS_SCHEME
 from qa.index.manifest import Manifest
 from qa.index.milvus_engine import NativeMilvus, check_file_name
-from qa.index.milvus_store import MilvusStore, one_of
+from qa.index.milvus_store import MilvusStore
 from qa.index.retrieve import ChunkId, Ranked
 from qa.index.store import NewDocument, StoredChunk
 from qa.options import Filters
@@ -217,11 +217,9 @@ class MilvusBackend:
     def candidates(self, filters: Filters) -> tuple[MilvusCandidates | None, int | None]:
         expr, matching = "", None
         if filters.active:
-            allowed = self.store.allowed_documents(filters)
-            matching = len(allowed)
-            if not allowed:
+            expr, matching = self.store.filtered(filters)
+            if not matching:
                 return None, matching
-            expr = one_of("doc_id", allowed)
         return MilvusCandidates(self.store, expr), matching
 
     def writing(self) -> Any:

@@ -42,11 +42,11 @@ PIECE = 16_000  # characters of text per document row: at most 64,000 bytes in U
 WRITE_ROWS = 500  # rows per insert call
 READ_ROWS = 1000  # rows per page of a long read
 MAX_VARCHAR = 65_535
+DENSE_INDEX = "AUTOINDEX"
 SETTING = -2  # the piece number of a setting's row (the manifest, the roots)
 SETTINGS_ID = "reportqa"  # the doc_id of the settings' rows: no document's (ids are hex)
 OLD_PROPERTY = "reportqa.{}"  # where indexes before 0.x kept them: the chunks' properties
 _HEX = re.compile(r"[0-9a-f]+")
-_LIKE_SAFE = re.compile(r"[^%_\\\"]+")  # what a LIKE pattern may hold without escapes
 
 
 def literal(value: str) -> str:
@@ -74,6 +74,7 @@ class MilvusStore:
         self.client = client
         self.documents_name = f"{name}_documents"
         self.chunks_name = f"{name}_chunks"
+        self._filterable: bool | None = None  # whether chunk rows carry the filters' fields
 
     # -- schema --------------------------------------------------------------------------
 
@@ -110,6 +111,9 @@ class MilvusStore:
         for field in ("ordinal", "start", "end", "page"):  # page -1: none
             chunks.add_field(field, DataType.INT64)
         chunks.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
+        # what the filters test, on every chunk: a search filters the chunks themselves
+        chunks.add_field("source_key", DataType.VARCHAR, max_length=MAX_VARCHAR)
+        chunks.add_field("date", DataType.VARCHAR, max_length=10)
         chunks.add_field(
             "terms",
             DataType.VARCHAR,
@@ -128,7 +132,8 @@ class MilvusStore:
             )
         )
         params = client.prepare_index_params()
-        params.add_index("dense", index_type="AUTOINDEX", metric_type="IP")
+        # AUTOINDEX: the engine's own choice, HNSW on a server; the local engine refuses HNSW
+        params.add_index("dense", index_type=DENSE_INDEX, metric_type="IP")
         params.add_index(
             "sparse",
             index_type="SPARSE_INVERTED_INDEX",
@@ -142,6 +147,7 @@ class MilvusStore:
             consistency_level="Strong",
         )
         self.put_setting("manifest", manifest)
+        self.put_setting("dense_index", DENSE_INDEX)  # recorded beside the manifest
 
     def load(self) -> None:
         """Have Milvus hold both collections in memory (searches need it; a no-op when a
@@ -200,8 +206,7 @@ class MilvusStore:
                 return []
             expr = f'piece == 0 and doc_id like "{prefix}%"'
         elif column == "name":
-            safe = max(_LIKE_SAFE.findall(value.lower()), key=len, default="")
-            expr = f"piece == 0 and source_key like {literal('%' + safe + '%')}"
+            expr = f"piece == 0 and source_key like {literal(_contains(value.lower()))}"
             rows = self._query(self.documents_name, expr, ["doc_id", "source"])
             return [r["doc_id"] for r in rows if r["source"].endswith("/" + value)]
         else:
@@ -244,22 +249,20 @@ class MilvusStore:
             chunks -= self._count(self.chunks_name, one_of("doc_id", orphans))
         return {"documents": self._count(self.documents_name, "piece == 0"), "chunks": chunks}
 
-    def allowed_documents(self, filters: Filters) -> list[str]:
-        """Ids of the documents passing every filter (sources by case-insensitive substring:
-        Milvus's LIKE narrows them down, the exact test is made here)."""
-        clauses = ["piece == 0"]
+    def filtered(self, filters: Filters) -> tuple[str, int]:
+        """The filter expression over the chunks for ``filters`` (their documents' fields are
+        on every chunk row, so no list of document ids is sent, however many pass), and how
+        many documents pass; ("", 0) when none can. An index made before chunk rows carried
+        those fields gets the list of its passing documents' ids instead."""
+        clauses = []
         if filters.doc_ids:
             prefixes = [p.strip().lower() for p in filters.doc_ids]
             prefixes = [p for p in prefixes if _HEX.fullmatch(p)]
             if not prefixes:
-                return []
+                return "", 0
             clauses.append(" or ".join(f'doc_id like "{p}%"' for p in prefixes))
-        sources = [s.lower() for s in filters.sources or []]
-        if sources:
-            likes = []
-            for source in sources:
-                safe = max(_LIKE_SAFE.findall(source), key=len, default="")
-                likes.append(f"source_key like {literal('%' + safe + '%')}")
+        if filters.sources:
+            likes = [f"source_key like {literal(_contains(s.lower()))}" for s in filters.sources]
             clauses.append(" or ".join(likes))
         if filters.date_from or filters.date_to:
             clauses.append('date != ""')
@@ -268,12 +271,18 @@ class MilvusStore:
         if filters.date_to:
             clauses.append(f"date <= {literal(filters.date_to)}")
         expr = " and ".join(f"({c})" for c in clauses)
-        rows = self._query(self.documents_name, expr, ["doc_id", "source_key"])
-        return [
-            row["doc_id"]
-            for row in rows
-            if not sources or any(s in row["source_key"] for s in sources)
-        ]
+        documents = f"piece == 0 and {expr}" if expr else "piece == 0"
+        if self._chunks_filterable():
+            return expr, self._count(self.documents_name, documents)
+        ids = [row["doc_id"] for row in self._query(self.documents_name, documents, ["doc_id"])]
+        return (one_of("doc_id", ids) if ids else ""), len(ids)
+
+    def _chunks_filterable(self) -> bool:
+        if self._filterable is None:
+            described = self.client.describe_collection(self.chunks_name)
+            names = {f["name"] for f in described.get("fields", [])}
+            self._filterable = {"source_key", "date"} <= names
+        return self._filterable
 
     def _documents(self, expr: str) -> list[Document]:
         fields = ["doc_id", "piece", "text", "source", "title", "format", "date", "pages"]
@@ -393,12 +402,26 @@ class MilvusStore:
         self._upsert(self.documents_name, (r for r in rows if r["piece"] == 0))
         crash_point("after-commit")
         self._upsert(self.documents_name, (_document_rows(doc)[0] for doc in update))
+        self._retag(update)
         if gone:
             self.client.delete(
                 self.documents_name, filter=f"piece >= 0 and {one_of('doc_id', gone)}"
             )
             self.client.delete(self.chunks_name, filter=one_of("doc_id", gone))
         self._forget(added + gone)
+
+    def _retag(self, docs: Sequence[Document]) -> None:
+        """Give the chunks of documents whose metadata changed their new source and date."""
+        if not docs or not self._chunks_filterable():
+            return
+        by_id = {doc.id: doc for doc in docs}
+        fields = ["id", "doc_id", "ordinal", "start", "end", "page", "text", "terms", "dense"]
+        rows = list(self._query(self.chunks_name, one_of("doc_id", by_id), fields))
+        for row in rows:
+            doc = by_id[row["doc_id"]]
+            row.update(source_key=doc.source.lower(), date=doc.date or "")
+            row["dense"] = np.asarray(row["dense"], dtype=np.float32).tolist()
+        self._upsert(self.chunks_name, rows)
 
     def unfinished(self) -> dict[str, int]:
         """Documents whose write did not finish (their marker is there, their piece 0 is
@@ -454,6 +477,12 @@ class MilvusStore:
         return int(rows[0]["count(*)"])
 
 
+def _contains(text: str) -> str:
+    """A LIKE pattern matching strings that contain ``text`` (its wildcards escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def _document_rows(doc: Document) -> list[dict[str, Any]]:
     pieces = [doc.text[i : i + PIECE] for i in range(0, len(doc.text), PIECE)] or [""]
     head = {
@@ -497,6 +526,8 @@ def _chunk_rows(new: NewDocument) -> Iterator[dict[str, Any]]:
         page = doc.page_at(start)
         yield {
             "terms": " ".join(words[ordinal]),
+            "source_key": doc.source.lower(),
+            "date": doc.date or "",
             "id": f"{doc.id}:{ordinal}",
             "doc_id": doc.id,
             "ordinal": ordinal,

@@ -192,6 +192,14 @@ def test_filters_by_document_source_and_date(index: Index) -> None:
     assert both == {"other/odesa.txt", "reports/kherson.txt"}
     assert sources(doc_ids=["%%%%"]) == set() == sources(doc_ids=["____"])  # no wildcards
     assert sources(sources=["nowhere"]) == set()
+    # a source's "_" and "%" are themselves, not wildcards
+    index.add_documents([doc("Shelling hit Sumy overnight.", "wire/004_sumy%.txt")])
+    assert sources(sources=["004_"]) == {"wire/004_sumy%.txt"} == sources(sources=["y%."])
+    assert sources(sources=["004x"]) == set() == sources(sources=["sumy%x"])
+    # a date edited (same text) moves the document in and out of a date filter
+    index.add_documents([doc("Shelling hit Odesa overnight.", "other/odesa.txt", "2024-05-01")])
+    assert sources(date_from="2024-01-01") == {"other/odesa.txt"}
+    assert "other/odesa.txt" not in sources(date_to="2023-12-31", sources=["odesa"])
 
 
 def test_reopen_gives_identical_results(sample_index: Index, embedder: Embedder) -> None:

@@ -124,6 +124,7 @@ def test_the_manifest_is_kept_in_the_index_and_checked(
     Index.open(location, create=True, embedder=embedder, chunk_size=128).close()
     with Index.open(location, embedder=embedder) as again:
         assert (again.manifest.model, again.manifest.chunk_size) == (embedder.name, 128)
+        assert again.backend.store.setting("dense_index") == "AUTOINDEX"
         assert again.counts() == {"documents": 0, "chunks": 0}  # the row is no document
         assert again.catalog().total == 0 and again.documents() == []
     with pytest.raises(Exception, match="was built with embedding model"):
