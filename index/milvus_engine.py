@@ -82,7 +82,12 @@ class NativeMilvus:
         """Start the engine and wait until it takes connections; IndexUnavailableError with
         the engine's last words if it does not."""
         folder = engine_folder()
-        self._lock = open(self._lock_path, "a")  # noqa: SIM115 - held until stop()
+        try:
+            self._lock = open(self._lock_path, "a")  # noqa: SIM115 - held until stop()
+        except OSError as exc:
+            raise IndexUnavailableError(
+                f"cannot serve {self.db_file}: its folder must be writable ({exc.strerror})"
+            ) from None
         try:
             fcntl.lockf(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
