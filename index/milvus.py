@@ -50,7 +50,10 @@ TLS_ENV = "QA_MILVUS_TLS"
 DEFAULT_NAME = "reportqa"
 TIMEOUT_ENV = "QA_MILVUS_TIMEOUT"
 CALL_SECONDS = 30.0  # the longest one call may take (a write of WRITE_ROWS rows included)
-LITE_GRPC = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
+# pymilvus pings every 10 s, idle or not; a gRPC server that keeps gRPC's default policy (the
+# native engine does) takes more than one ping in 5 minutes for abuse, hangs up
+# ("too_many_pings") and the channel backs off from reconnecting: one ping in 5.5 minutes
+KEEPALIVE = {"grpc.keepalive_time_ms": 330_000}
 RECOVER_AFTER = 600  # seconds after which an unfinished write is taken for one cut short
 INSTALL = "pip install 'reportqa[milvus]'"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
@@ -95,12 +98,10 @@ def connect(address: Address, location: str) -> Any:
             f"{location} needs the Milvus backend, which is not installed: {INSTALL}"
         ) from None
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures come back as errors
-    options: dict[str, Any] = {"timeout": call_seconds()}  # to connect, as for any call
+    # connecting takes the timeout of any call
+    options: dict[str, Any] = {"timeout": call_seconds(), "grpc_options": KEEPALIVE}
     if address.lite:
         options["uri"] = milvus_engine.acquire(Path(address.uri)).uri
-        # the engine's gRPC server takes an idle client's pings every 10 s (pymilvus's
-        # default) for abuse and hangs up ("too_many_pings"): no pings while idle
-        options["grpc_options"] = LITE_GRPC
     else:
         tls = os.environ.get(TLS_ENV, "")
         options["uri"] = f"{'https' if tls else 'http'}://{address.uri}"
