@@ -109,6 +109,7 @@ def sample_index_path(tmp_path_factory: pytest.TempPathFactory, embedder: Embedd
 
 @pytest.fixture
 def sample_index(
+    request: pytest.FixtureRequest,
     sample_index_path: Path,
     new_location: Callable[[], str],
     tmp_path: Path,
@@ -123,13 +124,21 @@ def sample_index(
         with Index.open(copy, embedder=embedder) as ix:
             yield ix
         return
+    documents, roots = request.getfixturevalue("sample_embedded")
+    with Index.open(new_location(), create=True, embedder=embedder) as ix:
+        ix.commit_embedded(documents)
+        ix.backend.store.add_roots(roots)
+        yield ix
+
+
+@pytest.fixture(scope="session")
+def sample_embedded(sample_index_path: Path, embedder: Embedder) -> tuple[list, list[str]]:
+    """The sample index's documents with their stored chunks and vectors, and its ingested
+    folders, read once: what a Milvus copy of it is written from."""
     from qa.index.core import local_backend
 
-    with Index.open(new_location(), create=True, embedder=embedder) as ix:
-        with Index.open(sample_index_path, embedder=embedder) as source:
-            ix.commit_embedded(list(local_backend(source).embedded_documents()))
-            ix.backend.store.add_roots(source.roots())
-        yield ix
+    with Index.open(sample_index_path, embedder=embedder) as source:
+        return list(local_backend(source).embedded_documents()), source.roots()
 
 
 @pytest.fixture(scope="module")
