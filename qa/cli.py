@@ -20,7 +20,7 @@ from qa.errors import QAError
 from qa.eval import cli as eval_cli
 from qa.generate.options import add_llm_options, llm_of
 from qa.loaders import printable
-from qa.options import ASK_K, MODES, SEARCH_K, AskOptions, Filters, SearchOptions
+from qa.options import ASK_K, MODES, SEARCH_K, AskOptions, Filters, SearchOptions, whole
 from qa.progress import reporter
 from qa.types import MAX_CATALOG
 from qa.ui import cli as ui_cli
@@ -64,22 +64,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"{counts['chunks']} chunks"
         )
     return 1 if report.errors else 0
-
-
-def _whole(least: int, most: int | None = None) -> Callable[[str], int]:
-    """An argparse type: a whole number from ``least`` to ``most``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = least - 1
-        if value < least or (most is not None and value > most):
-            span = f"from {least} to {most}" if most is not None else f"of {least} or more"
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {span}")
-        return value
-
-    return parse
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -247,10 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_llm_options(serve)
     docs = add("docs", cmd_docs, "list the stored documents, ordered by source")
     docs.add_argument("contains", nargs="?", default="", help="only titles or sources with this")
-    docs.add_argument(
-        "--limit", type=_whole(1, MAX_CATALOG), default=1000, help="at most this many"
-    )
-    docs.add_argument("--offset", type=_whole(0), default=0, help="skip this many first")
+    docs.add_argument("--limit", type=whole(1, MAX_CATALOG), default=1000, help="at most this many")
+    docs.add_argument("--offset", type=whole(0), default=0, help="skip this many first")
     show = add("show", cmd_show, "print a stored document's text")
     show.add_argument("document", help="document id (or unique prefix) or source")
     remove = add("remove", cmd_remove, "remove documents from the index", json=False)

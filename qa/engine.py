@@ -27,6 +27,16 @@ from qa.reader import Reader, load_reader
 from qa.types import Answer, Catalog, Document, Hit, Hits
 
 
+def final_answer(events: Iterable[Answer | str], answer: Answer | None = None) -> Answer:
+    """The last answer ``events`` (an ask stream) give: with a language model, the one that
+    holds its checked text; ``answer`` if the stream already gave its first."""
+    for event in events:
+        if isinstance(event, Answer):
+            answer = event
+    assert answer is not None, "an ask stream gives its answer first"
+    return answer
+
+
 class Answering(Protocol):
     """What answers questions: an :class:`Engine` here, or a server (:class:`qa.client.Client`)."""
 
@@ -101,12 +111,7 @@ class Engine:
     ) -> Answer:
         """The answer to ``question`` (``history``: the chat's earlier questions), with its
         citations; with a language model, its checked answer in ``Answer.generated``."""
-        answer = None
-        for event in self.ask_stream(question, options, history):
-            if isinstance(event, Answer):
-                answer = event
-        assert answer is not None
-        return answer
+        return final_answer(self.ask_stream(question, options, history))
 
     def ask_stream(
         self, question: str, options: AskOptions = AskOptions(), history: Sequence[str] = ()

@@ -228,7 +228,7 @@ def test_server_faults_are_503(
         raise error
 
     app = create_app(service, host="127.0.0.1")
-    for name in ("ask", "search", "catalog", "document", "counts"):
+    for name in ("ask", "ask_stream", "search", "catalog", "document", "counts"):
         monkeypatch.setattr(service.engine, name, broken)
     with TestClient(app, base_url=BASE) as client:
         for response in (

@@ -4,9 +4,11 @@ upload, delete), health.
 The routes are module-level functions on ``router``; each gets the service it works on from
 the app (:func:`get_service`, a dependency), which :func:`qa.ui.server.create_app` sets.
 
-Endpoints are plain ``def``: FastAPI runs them in its threadpool, so a question being answered
-never blocks the event loop. Package errors become HTTP errors with the error's own message:
-4xx for the client's mistakes, 503 when the index or the model cannot be used (a server fault).
+Work that blocks runs in threads, never on the event loop: plain ``def`` routes in FastAPI's
+threadpool; questions and searches take a turn of the server's :class:`~qa.ui.admission.Admission`
+first (waiting on the loop, not in a thread), then run in a thread. Package errors become HTTP
+errors with the error's own message: 4xx for the client's mistakes, 503 when the index or the
+model cannot be used (a server fault) or too many questions are waiting (with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import ipaddress
 import json
 import logging
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -37,6 +39,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import __version__
+from qa.engine import final_answer
 from qa.errors import (
     DocumentNotFoundError,
     IndexFormatError,
@@ -45,7 +48,8 @@ from qa.errors import (
     ModelMismatchError,
     QAError,
 )
-from qa.types import MAX_CATALOG, Answer, Document
+from qa.types import MAX_CATALOG, Answer, Document, Hit
+from qa.ui.admission import Busy
 from qa.ui.schemas import (
     AnswerOut,
     AskIn,
@@ -84,7 +88,8 @@ ERROR_CODES: dict[int, str] = {
     "e.g. 'k: Input should be greater than or equal to 1'), or the question cannot be "
     "asked (empty, binary, too long)",
     503: "The server's index or model cannot be used (a damaged index, a model that cannot "
-    "load): a fault on the server, not in the request",
+    "load): a fault on the server, not in the request; or too many questions are waiting "
+    "for it (then a `Retry-After` header says in how many seconds to try again)",
 }
 
 
@@ -200,12 +205,41 @@ def public(request: Request, data: Shown, service: Service) -> Shown:
     tags=["questions"],
     responses=errors(403, 413, 422, 503),
 )
-def ask(body: AskIn, request: Request, service: ServiceDep) -> dict[str, Any]:
+async def ask(body: AskIn, request: Request, service: ServiceDep) -> dict[str, Any]:
     """Answer a question; the same JSON as ``qa ask --json``. On a server with a language
     model (``qa serve --llm-url``) it has the model's checked answer too, once written."""
-    with http_errors():
-        answer = service.engine.ask(body.question, body.options(), body.history)
+    first, events = await first_answer(body, service)
+    answer = await anyio.to_thread.run_sync(final_answer, events, first)  # the model's part
     return public(request, answer.to_dict(), service)
+
+
+async def first_answer(
+    body: AskIn, service: Service
+) -> tuple[Answer, Generator[Answer | str, None, None]]:
+    """The extractive answer, worked out in a turn of the server (:func:`admitted`), and the
+    events still to come (a language model's, which wait on the model, not the CPU)."""
+
+    def start() -> tuple[Answer, Generator[Answer | str, None, None]]:
+        with http_errors():
+            events = service.engine.ask_stream(body.question, body.options(), body.history)
+            first = next(events)
+        assert isinstance(first, Answer)
+        return first, events
+
+    async with admitted(service):
+        return await anyio.to_thread.run_sync(start)
+
+
+@contextlib.asynccontextmanager
+async def admitted(service: Service) -> AsyncIterator[None]:
+    """A turn of the server's admission for the block, or 503 with ``Retry-After`` when too
+    many questions are waiting."""
+    try:
+        async with service.admission.turn_async():
+            yield
+    except Busy as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        raise HTTPException(503, str(exc), headers=headers) from None
 
 
 @router.post(
@@ -224,16 +258,13 @@ def ask(body: AskIn, request: Request, service: ServiceDep) -> dict[str, Any]:
         **errors(403, 413, 422, 503),
     },
 )
-def ask_stream(body: AskIn, request: Request, service: ServiceDep) -> StreamingResponse:
+async def ask_stream(body: AskIn, request: Request, service: ServiceDep) -> StreamingResponse:
     """The answer as server-sent events, so a client shows the extractive answer at once
     and a language model's text as it is written. A bad question is an HTTP error, as
     from /ask. A language model that fails gives a note, not an error; a fault of the
     server's own after the first event ends the stream with an `error` event."""
-    with http_errors():
-        events = service.engine.ask_stream(body.question, body.options(), body.history)
-        first = next(events)
-        roots = service.engine.roots()  # read once, not for every event
-    assert isinstance(first, Answer)
+    first, events = await first_answer(body, service)
+    roots = service.engine.roots()  # read once, not for every event
 
     def shown(data: Shown) -> Shown:
         return for_caller(request, data, lambda: roots)
@@ -265,10 +296,15 @@ def ask_stream(body: AskIn, request: Request, service: ServiceDep) -> StreamingR
     tags=["questions"],
     responses=errors(403, 413, 422, 503),
 )
-def search(body: SearchIn, request: Request, service: ServiceDep) -> dict[str, Any]:
+async def search(body: SearchIn, request: Request, service: ServiceDep) -> dict[str, Any]:
     """The passages that best match a query, with every retriever's score."""
-    with http_errors():
-        hits = service.engine.search(body.query, body.options())
+
+    def run() -> list[Hit]:
+        with http_errors():
+            return service.engine.search(body.query, body.options())
+
+    async with admitted(service):
+        hits = await anyio.to_thread.run_sync(run)
     hits_out = [h.to_dict() for h in hits]
     return public(request, {"query": body.query, "mode": body.mode, "hits": hits_out}, service)
 

@@ -14,6 +14,8 @@ import time
 from qa.config import default_chats_location
 from qa.errors import QAError
 from qa.generate.options import llm_of
+from qa.options import whole
+from qa.ui.admission import WAITING, Admission, cores
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=20,
         metavar="MB",
         help="largest report file accepted for upload (default 20)",
+    )
+    parser.add_argument(
+        "--answer-threads",
+        type=whole(1),
+        metavar="N",
+        help="questions and searches worked on at once; more wait their turn, in order, "
+        f"and past {WAITING} waiting the server answers 503 (default: the CPU cores, {cores()})",
     )
     parser.add_argument(
         "--chats",
@@ -114,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
                 "(--no-sample leaves it empty)",
                 file=sys.stderr,
             )
-        service = Service(engine, int(args.max_upload_mb * MB))
+        admission = Admission(args.answer_threads)
+        service = Service(engine, int(args.max_upload_mb * MB), admission=admission)
         app = create_app(service, users or None, host=args.host, chats=chat_store)
         warning = exposure_warning(args.host, users)
         if warning:

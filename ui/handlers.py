@@ -90,8 +90,9 @@ class Handlers:
             # the client sends the slider's value
             k = min(max(int(values[settings.k]), 1), MAX_ASK_K)
             options = AskOptions(k, cast(Mode, values[settings.mode]), filters)
-            events = self.service.engine.ask_stream(text, options, questions)
-            answer = next(events)
+            with self.service.admission.turn():  # the language model's part is not CPU's
+                events = self.service.engine.ask_stream(text, options, questions)
+                answer = next(events)
             assert isinstance(answer, Answer)
         except (QAError, ValueError) as exc:
             error = str(exc)

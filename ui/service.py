@@ -19,6 +19,7 @@ from qa.index import IngestReport
 from qa.loaders import SUPPORTED_SUFFIXES, load_all, load_bytes, unsupported_message
 from qa.progress import Progress
 from qa.types import Document
+from qa.ui.admission import Admission
 from qa.ui.jobs import Job, Jobs, QueueFull
 
 MB = 1024 * 1024
@@ -41,11 +42,13 @@ class UploadRejected(QAError):
 @dataclass
 class Service:
     """What the web layer adds to the :class:`~qa.engine.Engine` it serves (questions,
-    searches, documents): the upload limit and the background ingest jobs."""
+    searches, documents): the upload limit, the background ingest jobs, and the admission
+    that lets only so many questions be worked on at once."""
 
     engine: Engine
     max_upload_bytes: int = 20 * MB
     jobs: Jobs = field(default_factory=Jobs, repr=False)
+    admission: Admission = field(default_factory=Admission, repr=False)
 
     def remove_exact(self, doc_id: str) -> Document:
         """Remove the document with exactly this id; a prefix or a source is not found."""

@@ -15,7 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -51,14 +51,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(index: Path, pythonpath: str | None = None, timeout: float = 180) -> Iterator[Server]:
-    """Start ``qa serve`` on ``index`` (an empty one gets the sample reports) and wait until
-    it answers; stopped on exit."""
+def serve(
+    index: Path, pythonpath: str | None = None, options: Sequence[str] = (), timeout: float = 180
+) -> Iterator[Server]:
+    """Start ``qa serve`` on ``index`` (an empty one gets the sample reports), with more
+    ``options``, and wait until it answers; stopped on exit."""
     port = free_port()
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     cmd = [sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)]
+    cmd += list(options)
     process = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
     server = Server(f"http://127.0.0.1:{port}", process)
     try:

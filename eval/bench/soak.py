@@ -5,9 +5,11 @@ memory over time.
 
 Each simulated user asks the sample questions in turn over the REST API (with a search and a
 health check now and then) as fast as answers come, or ``--think`` seconds after each answer
-(a person reading it). Health checks are timed apart too: under saturation they show whether
-the server still answers its monitor. The server's RSS is sampled every few
-seconds; after ``--warmup`` seconds it should stay level (growth is what a leak looks like).
+(a person reading it). Health checks are timed apart too, the users' and a monitor's (one
+every half second): under saturation they show whether the server still answers its monitor.
+Requests the server turns away as busy (503) are counted apart from errors. The server's RSS
+is sampled every few seconds; after ``--warmup`` seconds it should stay level (growth is what
+a leak looks like). ``--serve-args`` passes options to ``qa serve`` (``"--answer-threads 4"``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import httpx
 from qa.eval.bench.serving import Server, percentiles, sample_questions, serve
 
 SAMPLE_EVERY = 5.0  # seconds between memory samples
+PROBE_EVERY = 0.5  # seconds between a monitor's health checks
 
 
 def user(
@@ -43,16 +46,25 @@ def user(
                 method, path, body = "POST", "/api/v1/ask", {"question": question}
             start = time.perf_counter()
             try:
-                response = client.request(method, path, json=body)
-                ok = response.status_code == 200
+                status = client.request(method, path, json=body).status_code
             except httpx.HTTPError:
-                ok = False
+                status = 0
             took = time.perf_counter() - start
-            out["seconds" if ok else "errors"].append(took)
-            if path.endswith("/health") and ok:
+            out[{200: "seconds", 503: "busy"}.get(status, "errors")].append(took)
+            if path.endswith("/health") and status == 200:
                 out["health"].append(took)
             if think:
                 time.sleep(think * rng.uniform(0.5, 1.5))
+
+
+def monitor(url: str, until: float, out: dict[str, list]) -> None:
+    """A monitor's health checks, PROBE_EVERY seconds apart, timed apart from the users'."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        while time.monotonic() < until:
+            start = time.perf_counter()
+            if client.get("/api/v1/health").status_code == 200:
+                out["probe"].append(time.perf_counter() - start)
+            time.sleep(PROBE_EVERY)
 
 
 def memory(
@@ -70,11 +82,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=30, help="seconds before RSS counts")
     parser.add_argument("--pythonpath", help="run the server from this installed copy")
     parser.add_argument("--think", type=float, default=0.0, help="seconds between requests")
+    parser.add_argument("--serve-args", default="", help="more options for qa serve")
     args = parser.parse_args(argv)
     questions = sample_questions()
-    out: dict[str, list] = {"seconds": [], "errors": [], "health": []}
+    out: dict[str, list] = {"seconds": [], "errors": [], "busy": [], "health": [], "probe": []}
     samples: list[tuple[float, float]] = []
-    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp) / "index", args.pythonpath) as srv:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve(Path(tmp) / "index", args.pythonpath, args.serve_args.split()) as srv,
+    ):
         start_rss = srv.rss_mb()
         started = time.monotonic()
         until = started + args.seconds
@@ -83,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
             for seed in range(args.users)
         ]
         threads.append(threading.Thread(target=memory, args=(srv, until, started, samples)))
+        threads.append(threading.Thread(target=monitor, args=(srv.url, until, out)))
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -92,12 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     done = len(out["seconds"])
     print(
         f"{args.users} users for {args.seconds:.0f} s: {done} requests "
-        f"({done / args.seconds:.1f}/s), {len(out['errors'])} errors; "
+        f"({done / args.seconds:.1f}/s), {len(out['errors'])} errors, "
+        f"{len(out['busy'])} turned away busy (503); "
         f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {top:.0f} ms"
     )
-    if out["health"]:
-        h50, h95, _ = percentiles(out["health"])
-        print(f"health: {len(out['health'])} checks, p50 {h50:.0f} ms, p95 {h95:.0f} ms")
+    for key, who in (("health", "users'"), ("probe", "a monitor's")):
+        if out[key]:
+            h50, h95, _ = percentiles(out[key])
+            print(f"health, {who}: {len(out[key])} checks, p50 {h50:.0f} ms, p95 {h95:.0f} ms")
     print("rss MB over time: " + ", ".join(f"{t:.0f}s {mb:.0f}" for t, mb in samples))
     warm = [mb for t, mb in samples if t >= args.warmup]
     if warm:
