@@ -65,6 +65,7 @@ class LocalBackend:
     """The embedded backend: one folder on this machine (:func:`open_backend`)."""
 
     _snapshot: derived.Snapshot  # the derived set searched: replaced whole by a write
+    _check: derived.Check | None = None  # the files' check, while the open's is not looked at
 
     def __init__(self, path: Path, manifest: Manifest, settings: Settings) -> None:
         self.path = path
@@ -77,7 +78,7 @@ class LocalBackend:
         if not (path / STORE).exists():
             raise IndexFormatError(f"{path / STORE} is missing: the index is damaged; re-ingest")
         self.store: Store = Store(path / STORE)
-        self._merger = Merger(lambda: self._snapshot, self._swap_in)
+        self._merger = Merger(self._checked, self._swap_in)
         try:
             self._check_store()
             self._load_derived(rebuild=True)
@@ -108,7 +109,7 @@ class LocalBackend:
     @property
     def snapshot(self) -> derived.Snapshot:
         """The segments searched now (a write publishes a new snapshot)."""
-        return self._snapshot
+        return self._checked()
 
     @property
     def location(self) -> str:
@@ -128,6 +129,7 @@ class LocalBackend:
     def candidates(self, filters: Filters) -> tuple[SegmentCandidates | None, int | None]:
         """The segments searched now (whatever a write publishes meanwhile), within the
         chunks of the documents ``filters`` let through."""
+        self._checked()
         self._sync()
         allowed, matching = None, None
         if filters.active:
@@ -167,6 +169,7 @@ class LocalBackend:
     def writing(self) -> Iterator[None]:
         """Hold the writer locks (this process's, then the index's across processes) with
         the derived state brought up to date with the store."""
+        self._checked()  # before the locks: it may take them to rebuild
         with self._writer, self._reload, self._files.hold(exclusive=True):
             self._refresh(rebuild=True)
             yield
@@ -225,16 +228,36 @@ class LocalBackend:
     def _load_derived(self, rebuild: bool) -> None:
         """Load the derived set (reusing the segments already loaded) if it matches the
         store; else, with ``rebuild``, bring it up to the store with writers shut out, and
-        save it."""
+        save it. At open the files are checked in the background (:meth:`_checked`)."""
         known = getattr(self, "_snapshot", None)
+        check = None
         with self._swap.hold(exclusive=False):  # no writer swaps the files while we read
-            loaded = derived.load(self.path, self.manifest.dim, known)
+            if known is None:
+                loaded, check = derived.load_checked_later(self.path, self.manifest.dim)
+            else:
+                loaded = derived.load(self.path, self.manifest.dim, known)
         generation = self.store.generation()
         if loaded and loaded.generation == generation and loaded.chunks == self._chunk_count():
-            self._snapshot = loaded
+            self._snapshot, self._check = loaded, check
             return
-        if not rebuild:
-            return
+        if check is not None and not check.intact():
+            loaded = None  # not to be brought up to date: made again
+        if rebuild:
+            self._catch_up(loaded)
+
+    def _checked(self) -> derived.Snapshot:
+        """The snapshot, once the check of the files it was loaded from has ended; rebuilt
+        from the store if they are damaged. Whatever reads the segments asks this first."""
+        if self._check is not None:
+            with self._reload:
+                if self._check is not None and not self._check.intact():
+                    log.warning("%s: derived files are damaged; rebuilding them", self.path)
+                    self._catch_up(None)
+                self._check = None
+        return self._snapshot
+
+    def _catch_up(self, loaded: derived.Snapshot | None) -> None:
+        """Bring ``loaded`` (None: nothing) up to the store, writers shut out, and save it."""
         with contextlib.ExitStack() as held:
             try:
                 held.enter_context(self._files.hold(exclusive=True))

@@ -13,11 +13,12 @@ segment is rewritten once more than half of it is removed, so a search visits a 
 segments at most and removed rows do not pile up; a chunk is merged about log10(N) times.
 
 ``state.json`` records each file's size, modification time and SHA-256 (taken when it was
-written). Every file is checked against its SHA-256 when its segment is read from disk (at
-open, and when another process's write brings new segments), whatever its modification time
-says: bit rot keeps the time. SHA-256 ran at 1.4 GB/s on a 2-core EPYC, so at a million
-chunks (1.5 GB of vectors) opening costs about 1 s more; segments already in memory are not
-read again. Any damage means the set is rebuilt from SQLite, the truth.
+written). Every file is checked against its SHA-256 before its segment is first searched,
+whatever its modification time says: bit rot keeps the time. When another process's write
+brings new segments they are checked as they are read; at open the whole set is checked by a
+thread of its own (:class:`Check`; SHA-256 runs at 1.4 GB/s on a 2-core EPYC, about 1 s at a
+million chunks) while the models load, and the first search waits for it. Segments already in
+memory are not read again. Any damage means the set is rebuilt from SQLite, the truth.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import math
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +139,52 @@ def load(folder: Path, dim: int, known: Snapshot | None = None) -> Snapshot | No
 
     Segments that ``known`` already holds are taken from it, not read again.
     """
+    return _load(folder, dim, known, _intact)
+
+
+def load_checked_later(folder: Path, dim: int) -> tuple[Snapshot | None, Check]:
+    """:func:`load`, but the segments' files are hashed by a thread of their own (see
+    :class:`Check`) while the caller goes on: sizes are checked now, contents later."""
+    unchecked: list[tuple[Path, dict[str, list]]] = []
+
+    def later(folder: Path, files: dict[str, list]) -> bool:
+        unchecked.append((folder, files))
+        return _sizes_match(folder, files)
+
+    snapshot = _load(folder, dim, None, later)
+    return snapshot, Check(unchecked if snapshot else [])
+
+
+class Check:
+    """The SHA-256 check of files already loaded (memory-mapped, so not yet read), run in a
+    thread of its own: at a million chunks (1.5 GB) it takes about a second, which opening
+    an index need not wait for (loading the models takes longer). Whoever reads the files
+    first asks :meth:`intact`, which waits for the check: nothing is searched unchecked."""
+
+    def __init__(self, files: list[tuple[Path, dict[str, list]]]) -> None:
+        self._files = files
+        self._intact = not files
+        self._thread = threading.Thread(target=self._run, name="qa-derived-check", daemon=True)
+        if files:
+            self._thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(Exception):  # unreadable is damaged
+            self._intact = all(_intact(folder, files) for folder, files in self._files)
+
+    def intact(self) -> bool:
+        """Whether every file is as written (waits for the check to end)."""
+        if self._files:
+            self._thread.join()
+        return self._intact
+
+
+def _load(
+    folder: Path,
+    dim: int,
+    known: Snapshot | None,
+    check: Callable[[Path, dict[str, list]], bool],
+) -> Snapshot | None:
     derived = folder / DERIVED
     try:
         state = json.loads((derived / STATE).read_text(encoding="utf-8"))
@@ -147,7 +195,7 @@ def load(folder: Path, dim: int, known: Snapshot | None = None) -> Snapshot | No
             if name in reuse:
                 segments.append(reuse[name])
                 continue
-            if not _intact(derived / name, entry["files"]):
+            if not check(derived / name, entry["files"]):
                 return None
             segments.append(Segment.load(name, derived / name, dim))
         removed = np.zeros(0, dtype=np.int64)
@@ -274,12 +322,15 @@ def _fingerprint(path: Path) -> list:
 def _intact(folder: Path, files: dict[str, list]) -> bool:
     """Whether the files are as written: same size and same SHA-256 (the time recorded
     with them is not trusted: flipped bits keep it)."""
+    return _sizes_match(folder, files) and all(
+        digest(folder / name) == sha for name, (_, _, sha) in files.items()
+    )
+
+
+def _sizes_match(folder: Path, files: dict[str, list]) -> bool:
     if not isinstance(files, dict) or not files:
         return False
-    for name, (size, _, sha) in files.items():
-        if (folder / name).stat().st_size != size or digest(folder / name) != sha:
-            return False
-    return True
+    return all((folder / name).stat().st_size == size for name, (size, _, _) in files.items())
 
 
 def digest(path: Path) -> str:

@@ -557,6 +557,44 @@ def test_same_size_damage_to_derived_files_is_found_and_repaired(
 
 
 @pytest.mark.local_only
+def test_open_checks_the_files_in_the_background_and_the_first_search_waits_for_it(
+    sample_index: Index, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashing every derived file made opening grow with the index (~1 s at a million
+    chunks): now it runs beside whatever follows the open; no search reads unchecked files."""
+    import threading
+
+    from qa.index import derived
+
+    before = [h.to_dict() for h in sample_index.search(KINZHAL, k=5)]
+    sample_index.close()
+    _rot("dense.faiss")(sample_index.backend.path / "derived" / _segment(sample_index))
+    hashing, go_on = threading.Event(), threading.Event()
+    digest = derived.digest
+
+    def slow_digest(path: Path) -> str:
+        hashing.set()
+        assert go_on.wait(30)
+        return digest(path)
+
+    monkeypatch.setattr(derived, "digest", slow_digest)
+    with Index.open(sample_index.backend.path, embedder=embedder) as again:
+        assert hashing.wait(10)  # opened while the check is still hashing
+        found: list[list[dict]] = []
+        searching = threading.Thread(
+            target=lambda: found.append([h.to_dict() for h in again.search(KINZHAL, k=5)])
+        )
+        searching.start()
+        searching.join(0.5)
+        assert searching.is_alive() and not found  # the search waits for the check ...
+        go_on.set()
+        searching.join(30)
+        assert found == [before]  # ... which found the damage: the set was rebuilt
+    monkeypatch.undo()
+    assert derived.load(sample_index.backend.path, 384) is not None
+
+
+@pytest.mark.local_only
 def test_files_left_in_the_derived_folder_do_not_break_writes(index: Index) -> None:
     index.add_documents([doc("Six Kinzhal missiles were fired.")])
     (index.backend.path / "derived" / "state.json.tmp").write_text("left over", encoding="utf-8")
