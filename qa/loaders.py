@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import codecs
 import errno
-import io
-import logging
 import math
 import os
 import re
 import stat
 import time
 import unicodedata
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,8 +22,9 @@ import charset_normalizer
 
 from qa.dates import first_date, parse_date
 from qa.errors import IngestError
-from qa.html_text import declared_charset, extract_html
+from qa.html_text import TooMuchMarkup, declared_charset, extract_html
 from qa.markdown import inline, plain_text
+from qa.pdf import PdfUnreadable, read_pdf
 from qa.progress import Progress
 from qa.types import Document
 
@@ -271,7 +268,10 @@ def _load(data: bytes, filename: str, source: str | None, deadline: float) -> Do
         text, title, day, pages = _read_pdf(data, source, deadline)
     elif fmt == "html":
         markup = decode_text(data, source, declared=declared_charset(data))
-        page = extract_html(markup, deadline)
+        try:
+            page = extract_html(markup, deadline)
+        except TooMuchMarkup as exc:
+            raise IngestError(source, str(exc)) from None
         text, title, day = page.text, page.title, first_date(page.dates)
     else:
         text = _normalise(decode_text(data, source))
@@ -438,31 +438,13 @@ def _date_line(text: str) -> str | None:
 def _read_pdf(
     data: bytes, source: str, deadline: float
 ) -> tuple[str, str, str | None, tuple[int, ...]]:
-    """Text (pages joined by a blank line), title, date and page start offsets of a PDF;
-    TimeoutError once a page ends past ``deadline``."""
-    import pypdf  # imported here: only PDFs need it
-    from pypdf.errors import DependencyError
-
+    """Text (pages joined by a blank line), title, date and page start offsets of a PDF,
+    read by pypdf in a process of its own (:mod:`qa.pdf`); TimeoutError past ``deadline``."""
     try:
-        with _quiet_pypdf():
-            reader = pypdf.PdfReader(io.BytesIO(data))
-            if reader.is_encrypted and not reader.decrypt(""):
-                raise IngestError(source, "encrypted PDF (a password is needed)")
-            texts = []
-            for page in reader.pages:
-                texts.append(_trim(_normalise(page.extract_text() or ""))[0])
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"page {len(texts)}")
-            info = reader.metadata
-            raw_title = str(info.title or "") if info else ""
-            raw_date = str(info["/CreationDate"]) if info and "/CreationDate" in info else ""
-    except (IngestError, TimeoutError):
-        raise
-    except DependencyError:
-        raise IngestError(source, "encrypted PDF (needs the 'cryptography' package)") from None
-    except Exception as exc:  # pypdf raises many kinds on damaged files
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        raise IngestError(source, f"unreadable PDF: {reason or type(exc).__name__}") from None
+        raw_pages, raw_title, raw_date = read_pdf(data, deadline)
+    except PdfUnreadable as exc:
+        raise IngestError(source, str(exc)) from None
+    texts = [_trim(_normalise(page))[0] for page in raw_pages]
     starts, offset = [], 0
     for page_text in texts:
         starts.append(offset)
@@ -475,18 +457,3 @@ def _read_pdf(
     if not title or _GENERIC_TITLE.match(title):
         title = _line_title(text)
     return text, title, parse_date(raw_date), pages
-
-
-@contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    """pypdf's log records and warnings silenced: its notes on damaged files would reach stderr
-    beside ours, and a file it cannot read is reported as an ``IngestError`` anyway."""
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)

@@ -84,3 +84,18 @@ def _pdf_date(value: str) -> str:
     if not match:
         raise ValueError(f"date must be YYYY-MM-DD or D:YYYYMMDD..., got {value!r}")
     return "D:{}{}{}000000Z".format(*match.groups())
+
+
+def slow_pdf(operators: int) -> bytes:
+    """A small PDF whose one page draws ``operators`` bits of text, its content stream
+    compressed (FlateDecode): 2 million operators fit in 21 KB and take pypdf about 30 s."""
+    import zlib
+
+    body = b"BT /F1 12 Tf 72 740 Td " + b"(x) Tj " * operators + b"ET"
+    stream = zlib.compress(body, 9)
+    pdf = make_pdf(["x"])
+    start = pdf.index(b"<< /Length ")
+    end = pdf.index(b"endstream", start) + len(b"endstream")
+    replaced = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream
+    replaced += b"\nendstream"
+    return pdf[:start] + replaced + pdf[end:]  # pypdf finds the moved offsets itself

@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import re
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from qa.loaders import (
     printable,
 )
 from qa.types import content_id
-from tests.pdfs import make_pdf
+from tests.pdfs import make_pdf, slow_pdf
 
 BODY = "Flooding closed the main road on Tuesday.\nOfficials said repairs would take a week."
 
@@ -611,3 +612,26 @@ def test_printable_escapes_control_characters() -> None:
 
 def test_supported_suffixes() -> None:
     assert set(SUPPORTED_SUFFIXES) == {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+
+
+def test_a_pdf_that_holds_the_reader_is_cut_off_at_its_deadline() -> None:
+    """Issue 23: pypdf was checked only between pages, so one page of a few KB (its content
+    stream compressed, millions of operators inside) held the upload worker for minutes."""
+    hostile = slow_pdf(2_000_000)
+    assert len(hostile) < 30_000
+    load_bytes(make_pdf(PAGES), "warm.pdf")  # the worker is started
+    start = time.monotonic()
+    with pytest.raises(IngestError, match=r"took over 1 s to read; is it a report\?"):
+        load_bytes(hostile, "slow.pdf", read_seconds=1)
+    assert time.monotonic() - start < 5  # not the minute its page takes
+    assert load_bytes(make_pdf(PAGES), "next.pdf").text == "\n\n".join(PAGES)  # a new worker
+
+
+def test_the_pdf_reader_runs_apart_with_its_memory_capped() -> None:
+    from qa import pdf
+
+    load_bytes(make_pdf(PAGES), "a.pdf")
+    process = pdf._READER._process
+    assert process is not None and process.pid != os.getpid()
+    limits = Path(f"/proc/{process.pid}/limits").read_text()
+    assert re.search(rf"Max address space\s+{pdf.MEMORY}\s", limits)
