@@ -70,6 +70,14 @@ DATE_META = (
 MIN_MAIN_SHARE = 0.2
 
 FEED_CHARS = 64 * 1024  # markup parsed between two looks at the clock
+# Tags (and comments, declarations) a page may hold: a long news page has some 30,000; past
+# this the page is refused, at once, rather than parsed at a few seconds a megabyte
+MAX_TAGS = 200_000
+# Markup the parser may hold unparsed: a script not yet ended (pages carry megabytes of
+# JSON in scripts), or a tag or comment not yet closed (the stdlib scans a start tag again
+# with every piece fed, and parses all its attributes in one go, past any look at the clock)
+MAX_SCRIPT = 8 * 1024 * 1024
+MAX_TAG = 256 * 1024
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _LD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')
@@ -90,14 +98,22 @@ class HtmlText:
     dates: tuple[str, ...] = ()
 
 
+class TooMuchMarkup(ValueError):
+    """The page holds more tags than a report's page does (``MAX_TAGS``)."""
+
+
 def extract_html(markup: str, deadline: float | None = None) -> HtmlText:
     """Visible text of ``markup`` with its title and publication date candidates; past the
-    ``time.monotonic()`` ``deadline``, TimeoutError (checked every ``FEED_CHARS``)."""
+    ``time.monotonic()`` ``deadline``, TimeoutError (checked every ``FEED_CHARS``); past
+    ``MAX_TAGS`` tags, or a tag or script longer than a page's, TooMuchMarkup."""
     parser = _TextParser()
     for at in range(0, len(markup), FEED_CHARS):
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError("reading the page took too long")
         parser.feed(markup[at : at + FEED_CHARS])
+        if len(parser.rawdata) > (MAX_SCRIPT if parser.cdata_elem else MAX_TAG):
+            what = "a script over 8 MB" if parser.cdata_elem else "a tag over 256 KB"
+            raise TooMuchMarkup(f"{what}: more markup than a report's page holds")
     parser.close()
     return parser.result()
 
@@ -136,10 +152,29 @@ class _TextParser(HTMLParser):
         self.published: list[str] = []  # <time pubdate> / itemprop=datePublished: first
         self.ld_json = False
         self.ld_dates: list[str] = []
+        self.tags = 0
 
     # -- tags ----------------------------------------------------------------------------
 
+    def _counted(self) -> None:
+        self.tags += 1
+        if self.tags > MAX_TAGS:
+            raise TooMuchMarkup(f"over {MAX_TAGS:,} tags: more markup than a report's page holds")
+
+    def handle_comment(self, data: str) -> None:
+        self._counted()
+
+    def handle_decl(self, decl: str) -> None:
+        self._counted()
+
+    def handle_pi(self, data: str) -> None:
+        self._counted()
+
+    def unknown_decl(self, data: str) -> None:
+        self._counted()
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._counted()
         attr = {name.lower(): (value or "") for name, value in attrs}
         if tag == "meta":
             self._meta(attr)
@@ -171,6 +206,7 @@ class _TextParser(HTMLParser):
         self._break(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        self._counted()
         if tag in VOID:
             if tag == "br":  # browsers read a stray </br> as <br>
                 self._emit("\n")
