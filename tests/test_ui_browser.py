@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gradio.utils import get_upload_folder
@@ -627,3 +628,40 @@ def test_a_generated_answer_streams_in_under_the_extractive_one_with_flags(
     assert low_contrast(page) == []
     page.screenshot(path=str(SCREENSHOTS / "generated.png"))
     context.close()
+
+
+@pytest.mark.parametrize(
+    "screen",
+    [PHONE, {"viewport": {"width": 600, "height": 700}}, {"viewport": DESKTOP}],
+    ids=["phone", "narrow window", "desktop"],
+)
+def test_the_newest_answer_comes_into_view_after_every_question(
+    browser: Browser, server: str, user: str, screen: dict[str, Any]
+) -> None:
+    """Issue 26: on a phone (and in a narrow window) the chat kept its own scroll at 0, so
+    after nine questions the screen still showed the first answer."""
+    context = browser.new_context(
+        http_credentials={"username": user, "password": PASSWORD}, **screen
+    )
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.goto(server + "/")
+    pg.locator("#question textarea:enabled").wait_for()
+    seen = []
+    for n in range(10):
+        answer = ask(pg, f"How many Kinzhal missiles were fired? ({n + 1})")
+        pg.wait_for_timeout(200)  # the scroll follows the last render
+        seen.append(
+            answer.evaluate(
+                """a => { const r = a.getBoundingClientRect();
+                  let inside = true;  // and within every box that scrolls around it
+                  for (let e = a.parentElement; e; e = e.parentElement) {
+                    if (!/(auto|scroll)/.test(getComputedStyle(e).overflowY)) continue;
+                    const b = e.getBoundingClientRect();
+                    inside = inside && r.top >= b.top - 1 && r.top < b.bottom;
+                  }
+                  return inside && r.top >= 0 && r.top < innerHeight; }"""
+            )
+        )
+    context.close()
+    assert seen == [True] * 10

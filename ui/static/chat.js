@@ -55,6 +55,26 @@
   });
   window.qaOpenMark = openMark;
 
+  // The newest question, and then its answer, are brought into view as they arrive, in
+  // whatever scrolls: the chat's own box on a wide screen, the page on a phone or in a narrow
+  // window (where the chat is as tall as its messages). An answer being written, or a chat
+  // re-rendered, is not a new arrival: a reader who scrolled back is left where they are.
+  var newest = "";
+  function followNewest() {
+    var bubbles = document.querySelectorAll(
+      "#chat .qa-question, #chat .qa-answer, #chat .qa-pending"
+    );
+    var last = bubbles[bubbles.length - 1];
+    var key = last ? bubbles.length + " " + last.className + " " + last.id : "";
+    if (key === newest) return;
+    newest = key;
+    if (last) last.scrollIntoView({ block: "nearest" });
+  }
+  new MutationObserver(followNewest).observe(document.documentElement, {
+    childList: true,
+    subtree: true,
+  });
+
   // The conversation as Markdown: each question, its answer with the quotes, and the sources
   // the answer cites (title, source, date), for "Copy conversation" (no HTML).
   window.qaConversation = function () {
