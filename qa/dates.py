@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -40,3 +41,22 @@ def parse_date(value: str) -> str | None:
 def first_date(values: Iterable[str]) -> str | None:
     """The first of ``values`` that parses as a date, as ISO."""
     return next((day for value in values if (day := parse_date(value))), None)
+
+
+_ISO_SHAPE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def not_a_day(value: str) -> str | None:
+    """Why ``value``, written as YYYY-MM-DD, names no day ("2023-02-30 is not a day: February
+    2023 has 28 days"); None if it is a day, or not written so."""
+    match = _ISO_SHAPE.fullmatch(value.strip())
+    if not match:
+        return None
+    year, month, day = (int(g) for g in match.groups())
+    if not 1 <= month <= 12:
+        return f"{value.strip()} is not a day: there is no month {month}"
+    days = calendar.monthrange(year, month)[1] if year >= 1 else 31
+    if not 1 <= day <= days:
+        name = calendar.month_name[month]
+        return f"{value.strip()} is not a day: {name} {year} has {days} days"
+    return None

@@ -58,8 +58,12 @@ _CONTROLS.update({ord("\r"): "\n", ord("\v"): "\n", ord("\f"): "\n"})
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _DATE_LINE = re.compile(
     r"^(?:date|dated|published|published on|posted|posted on|updated|last updated)"
-    r"\s*[:\-–]\s*(.+)$",
+    r"(?:\s*[:\-–]\s*|\s+)(.+)$",
     re.IGNORECASE,
+)
+# a dateline: a place in capitals, a comma, the date, perhaps the agency, a dash
+_DATELINE = re.compile(
+    r"^[A-Z][A-Z .'’-]{1,40},\s*([^()\n]{6,40}?)\s+(?:\([^()\n]{1,30}\)\s*)?[-–—]\s"
 )
 _GENERIC_TITLE = re.compile(
     r"^(untitled.*|document\d*|microsoft (word|powerpoint|excel) - .*|.*\.(docx?|pdf|rtf|odt)"
@@ -282,7 +286,8 @@ def _load(data: bytes, filename: str, source: str | None, deadline: float) -> Do
             text = plain_text(text)
         else:
             title = _line_title(text)
-        day = parse_date(meta.get("date", "")) or _date_line(text)
+        day = parse_date(meta.get("date", ""))
+    day = day or _date_line(text)  # what the metadata does not say, the first lines may
     text = _trim(_normalise(text))[0]  # PDF pages were cleaned already: their offsets hold
     if not text:
         raise IngestError(source, "no text found")
@@ -423,10 +428,12 @@ def _line_title(text: str) -> str:
 
 
 def _date_line(text: str) -> str | None:
-    """The date of a ``Date: ...`` or ``Published: ...`` line among the first lines."""
+    """The date a report gives in its first lines: a ``Date: ...`` or ``Published ...`` line,
+    or a dateline ("KHERSON, 7 June 2023 -", "KYIV, June 7, 2023 (Reuters) -"). A dateline
+    without a year gives none: the year cannot be told."""
     lines = [s.strip().strip("*_").strip() for s in text.split("\n") if s.strip()]
     for line in lines[:DATE_LINES]:
-        match = _DATE_LINE.match(line)
+        match = _DATE_LINE.match(line) or _DATELINE.match(line)
         if match and (day := parse_date(match.group(1))):
             return day
     return None

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, get_args
 
+from qa.dates import not_a_day
+
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 SEARCH_K = 5  # passages a search returns by default
@@ -30,7 +32,10 @@ def check_date(value: str | None, name: str) -> str | None:
     except ValueError:
         valid = False
     if not valid:
-        raise ValueError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+        why = not_a_day(value) if isinstance(value, str) else None
+        raise ValueError(
+            f"{name}: {why}" if why else f"{name} must be a date as YYYY-MM-DD, got {value!r}"
+        )
     return value
 
 

@@ -362,7 +362,11 @@ def test_a_bad_date_names_the_flag_typed(
 ) -> None:
     code, _, err = run(capsys, "search", "missiles", flag, "2024-13-01", "--index", index_dir)
     assert (
-        code == 1 and err == f"qa: error: {flag} must be a date as YYYY-MM-DD, got '2024-13-01'\n"
+        code == 1 and err == f"qa: error: {flag}: 2024-13-01 is not a day: there is no month 13\n"
+    )
+    code, _, err = run(capsys, "search", "missiles", flag, "13/01/2024", "--index", index_dir)
+    assert (
+        code == 1 and err == f"qa: error: {flag} must be a date as YYYY-MM-DD, got '13/01/2024'\n"
     )
 
 

@@ -188,6 +188,29 @@ def test_md_front_matter(tmp_path: Path) -> None:
     assert "title:" not in doc.text
 
 
+@pytest.mark.parametrize(
+    ("first_lines", "day"),
+    [
+        ("KHERSON, 7 June 2023 - Russian shelling hit the city.", "2023-06-07"),
+        ("KYIV, June 7, 2023 (Reuters) - Drones hit the capital.", "2023-06-07"),
+        ("WASHINGTON, March 3, 2023 — The talks ended.", "2023-03-03"),
+        ("NEW YORK, 2023-03-09 – Markets fell.", "2023-03-09"),
+        ("Strikes\nPublished 7:02 AM EST, Fri March 10, 2023\nBody.", "2023-03-10"),
+        ("Strikes\nBy Jane Doe\nODESA, 9 March 2023 - Body.", "2023-03-09"),
+        ("KYIV, June 7 (Reuters) - Drones hit the capital.", None),  # no year: not told
+        ("US, UK and FRANCE, the three - agreed.", None),  # capitals and a dash, no date
+        ("Lviv, 7 June 2023 - in lower case, a sentence.", None),
+    ],
+)
+def test_dates_are_read_from_datelines(first_lines: str, day: str | None) -> None:
+    """Issue 26: "KHERSON, 7 June 2023 -" was not read, so that report was undated."""
+    text = f"{first_lines}\nMore of the report follows here."
+    assert load_bytes(text.encode(), "r.txt").date == day
+    assert load_bytes(text.encode(), "r.md").date == day
+    page = "<html><body>" + "".join(f"<p>{line}</p>" for line in text.split("\n"))
+    assert load_bytes(page.encode(), "r.html").date == day
+
+
 def test_md_heading_title_and_date_line(tmp_path: Path) -> None:
     text = "```\n# not a heading\n```\n# The **real** title #\n*Published: 2023-03-09*\n"
     doc = load_file(write(tmp_path, "notes.markdown", text + BODY))

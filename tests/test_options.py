@@ -18,7 +18,10 @@ KINZHAL = "How many Kinzhal missiles were fired?"
     [
         ({"date_from": "yesterday"}, "date_from must be a date as YYYY-MM-DD, got 'yesterday'"),
         ({"date_to": "2024-3-1"}, "date_to must be a date as YYYY-MM-DD"),
-        ({"date_to": "2024-02-30"}, "date_to must be a date as YYYY-MM-DD"),
+        ({"date_to": "2023-02-29"}, "date_to: 2023-02-29 is not a day: February 2023 has 28 days"),
+        ({"date_to": "2024-02-30"}, "date_to: 2024-02-30 is not a day: February 2024 has 29 days"),
+        ({"date_from": "2024-00-10"}, "date_from: 2024-00-10 is not a day: there is no month 0"),
+        ({"date_from": "2024-04-31"}, "2024-04-31 is not a day: April 2024 has 30 days"),
         ({"doc_ids": ["abc"]}, "at least 4 characters"),
         ({"doc_ids": [" ab "]}, "at least 4 characters"),
         ({"sources": [3]}, "must be text"),
@@ -104,3 +107,11 @@ def test_the_engine_searches_and_answers_as_its_index_does(sample_index: Index) 
     unasked = AskOptions(mode="bm25", filters=Filters(sources=["000_"]))
     answer = engine.ask("Zyxwvut quuxly?", unasked)  # no word of it in any report
     assert answer.abstained and not answer.answer.startswith("No report matches")
+
+
+def test_the_chat_names_an_impossible_date_and_reads_a_written_one() -> None:
+    from qa.ui.handlers import parse_filters
+
+    with pytest.raises(ValueError, match="the from date: 2023-02-30 is not a day: February"):
+        parse_filters("", "2023-02-30", "")
+    assert parse_filters("", "9 March 2023", "").date_from == "2023-03-09"

@@ -22,7 +22,7 @@ from typing import Any, cast
 import gradio as gr
 from gradio.blocks import Block
 
-from qa.dates import parse_date
+from qa.dates import not_a_day, parse_date
 from qa.errors import QAError
 from qa.options import AskOptions, Filters, Mode
 from qa.types import Answer
@@ -256,6 +256,8 @@ def parse_filters(sources: str, date_from: str, date_to: str) -> Filters:
         if not value or not value.strip():
             return None
         parsed = parse_date(value)
+        if why := not_a_day(value):
+            raise ValueError(f"the {label} date: {why}")
         if parsed is None:
             raise ValueError(f"the {label} date {value.strip()!r} is not a date; use YYYY-MM-DD")
         return parsed
