@@ -62,7 +62,10 @@ def serve(
         env["PYTHONPATH"] = pythonpath
     cmd = [sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)]
     cmd += list(options)
-    process = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
+    # run from the other copy's folder: `python -m` puts the working folder first on the path,
+    # where this checkout's own `qa` would win over PYTHONPATH's
+    folder = pythonpath or None
+    process = subprocess.Popen(cmd, env=env, cwd=folder, stderr=subprocess.DEVNULL)
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
         deadline = time.monotonic() + timeout
