@@ -335,6 +335,12 @@ class Answer:
             data["generated"] = self.generated.to_dict()
         return data
 
+    @property
+    def shown_doc_ids(self) -> set[str]:
+        """The documents its sources show: cited, related, and given to a language model."""
+        generated = self.generated.sources if self.generated else ()
+        return {x.doc_id for x in (*self.citations, *self.related, *generated)}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Answer:
         """The answer ``to_dict`` gave (without its documents)."""

@@ -782,12 +782,17 @@ def test_a_generated_answer_is_shown_as_text_with_its_checks() -> None:
     html = render.answer_html(dataclasses.replace(answer, generated=written), "a1")
     assert "<img" not in html and "&lt;img src=x" in html and "m&lt;b&gt;" in html
     assert 'href="#cite-a1-1"' in html.split("qa-generated")[1]  # [1] holds citation 1
-    assert '<span class="gen-cite" title="R">[2]' in html  # [2] holds none: a plain label
+    assert 'href="#gen-a1-2"' in html  # [2] holds none: it opens its own passage's card
+    assert "checked sentence by sentence: 1 of 2 supported by the passages they cite" in html
     assert 'qa-unsupported">Nine' in html
     assert "Not supported: Nine is in none of its passages [2]" in html
+    block = sources(dataclasses.replace(answer, generated=written), "a1", {doc.id: doc}).full
+    assert block.count('class="src-card') == 2 and 'id="card-a1-g2"' in block  # not one for [1]
+    assert 'id="gen-a1-2"' in block and "Passages the language model cites" in block
     failed = Generated("m", "", (), (), "No generated answer: the model is rate-limited.")
     html = render.answer_html(dataclasses.replace(answer, generated=failed), "a2")
     assert '<p class="qa-note">No generated answer: the model is rate-limited.</p>' in html
+    assert "No answer from the language model (m)" in html and "checked" not in html
 
 
 def test_failed_logins_are_throttled_with_a_retry_after(sample_index: Index) -> None:

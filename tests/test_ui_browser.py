@@ -43,6 +43,7 @@ USERS = {f"reader{i}": PASSWORD for i in range(60)}  # one per test: each has it
 _users = iter(USERS)
 DESKTOP = {"width": 1280, "height": 800}
 KINZHAL = "How many Kinzhal missiles were fired?"
+MAYOR = "Who is the mayor of Kharkiv?"
 HOSTILE_HTML = """<html><head><title>Flood &lt;b&gt;warning&lt;/b&gt; in Dhaka</title>
 <script>window.__xssHead = 1</script></head><body><h1>Flood warning in Dhaka</h1>
 <p>The Buriganga river rose 4 metres above normal on Tuesday, officials said.</p>
@@ -357,16 +358,37 @@ def test_citations_and_source_cards_work_from_the_keyboard(page: Page) -> None:
     )
 
 
-def test_copy_conversation_gives_text_with_quotes_and_sources(page: Page) -> None:
+def test_copy_conversation_and_export_give_the_quotes_sources_and_dates(
+    page: Page, tmp_path: Path
+) -> None:
+    """Issue 26: the copied text ran parts together; now a blank line parts them, and the
+    conversation exports as Markdown and as a page to print."""
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     ask(page, KINZHAL)
+    ask(page, MAYOR)
     page.locator("#copy-chat").click()
     page.wait_for_function("async () => (await navigator.clipboard.readText()).length > 0")
     text = page.evaluate("() => navigator.clipboard.readText()")
-    assert text.startswith(f"**Q:** {KINZHAL}\n\n**A:** six [1]")
+    assert text.startswith(f"**Q:** {KINZHAL}\n\n**A:** six [1]\n\n")
     assert "six Kinzhal hypersonic missiles" in text  # the quote
-    assert "Sources:\n- [1] Russia says a missile strike" in text
+    assert "\n\nSources:\n- [1] Russia says a missile strike" in text
+    assert f"\n\n**Q:** {MAYOR}\n\n**A:** " in text
     assert "<" not in text and "&lt;" not in text and "confidence" not in text
+    with page.expect_download() as markdown:
+        page.locator("#export-md").click()
+    assert markdown.value.suggested_filename.endswith(".md")
+    assert Path(markdown.value.path()).read_text(encoding="utf-8") == text + "\n"
+    with page.expect_download() as printable:
+        page.locator("#export-html").click()
+    assert printable.value.suggested_filename.endswith(".html")
+    saved = tmp_path / "conversation.html"
+    saved.write_text(Path(printable.value.path()).read_text(encoding="utf-8"), encoding="utf-8")
+    viewer = page.context.new_page()
+    viewer.goto(saved.as_uri())  # the page as a reader opens it to print
+    shown = viewer.locator("body").inner_text()
+    assert KINZHAL in shown and MAYOR in shown and "six Kinzhal hypersonic missiles" in shown
+    assert viewer.locator(".src-card").count() >= 2 and "undated" in shown
+    assert viewer.locator("script").count() == 0
 
 
 def test_the_folded_settings_say_which_filters_are_on(page: Page) -> None:
@@ -616,6 +638,12 @@ def test_a_generated_answer_streams_in_under_the_extractive_one_with_flags(
     assert page.evaluate("() => window.__writing")  # it showed the text as it was written
     assert answer.locator(".qa-writing").count() == 0  # then the checked text in its place
     assert "Written by a language model (invented)" in generated.inner_text()
+    assert "1 of 2 supported by the passages they cite" in generated.inner_text()
+    # every [n] of the generated text opens its passage, in the sources panel
+    links = generated.locator("a.cite")
+    targets = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+    assert targets and all(page.locator(t).count() == 1 for t in targets)
+    open_by_marker(page, links.last)
     claims = generated.locator(".qa-claim")
     assert claims.count() == 2
     unsupported = generated.locator(".qa-unsupported")

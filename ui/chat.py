@@ -41,6 +41,8 @@ SCROLL_SOURCES_TOP = (
     "() => { const s = document.getElementById('sources'); if (s) s.scrollTop = 0; }"
 )
 COPY_CONVERSATION = "() => navigator.clipboard.writeText(window.qaConversation())"
+EXPORT_MARKDOWN = "() => window.qaExport('md')"
+EXPORT_HTML = "() => window.qaExport('html')"
 # the page asks first; the handler gets no browser id if the user says no (the chat's id is
 # server-side state, which a script cannot change)
 CONFIRM_DELETE = """(chat, browser) => [chat,
@@ -238,10 +240,24 @@ def chat_panel() -> ChatPanel:
                 copy = gr.Button(
                     "Copy conversation", elem_id="copy-chat", size="sm", scale=0, min_width=180
                 )
+                export_md = gr.Button(
+                    "Export Markdown", elem_id="export-md", size="sm", scale=0, min_width=150
+                )
+                export_html = gr.Button(
+                    "Export printable page", elem_id="export-html", size="sm", scale=0,
+                    min_width=180,
+                )  # fmt: skip
         with gr.Column(scale=4, min_width=360):
             sources = gr.HTML(render.panel_html([]), elem_id="sources", js_on_load=None)
     return ChatPanel(
-        messages=messages, question=question, ask=ask, new=new, copy=copy, sources=sources
+        messages=messages,
+        question=question,
+        ask=ask,
+        new=new,
+        copy=copy,
+        export_md=export_md,
+        export_html=export_html,
+        sources=sources,
     )
 
 
@@ -274,6 +290,8 @@ def chat_events(view: ChatView, on: Handlers) -> None:
         **PRIVATE,
     ).then(None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE)
     chat.copy.click(None, None, None, js=COPY_CONVERSATION, **PRIVATE)
+    chat.export_md.click(None, None, None, js=EXPORT_MARKDOWN, **PRIVATE)
+    chat.export_html.click(None, None, None, js=EXPORT_HTML, **PRIVATE)
     cleared = [*view.shown, view.pending]
     chat.new.click(on.clear, None, cleared, queue=False, **PRIVATE).then(
         None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE

@@ -143,6 +143,10 @@ class Handlers:
             for event in events:
                 if isinstance(event, Answer):
                     answer = event
+                    if answer.generated is not None and answer.generated.claims:
+                        # the passages its sentences cite join the sources
+                        panels = [sources(answer, aid, answer.documents), *panels[1:]]
+                        yield {v.panels: panels, v.chat.sources: render.panel_html(panels)}
                 elif not event:  # the model is still at work: a no-op, so a user who left
                     yield gr.skip()  # is noticed and the model hung up on
                 else:

@@ -100,7 +100,7 @@ class Chats:
         for i in recent:
             answer = turns[i].answer
             assert answer
-            wanted |= {c.doc_id for c in answer.citations} | {h.doc_id for h in answer.related}
+            wanted |= answer.shown_doc_ids
         docs = self.service.engine.documents_by_id(wanted)
         for i, turn in enumerate(turns):
             bubble, block = reply(turn, docs if i in recent else None)

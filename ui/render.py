@@ -14,7 +14,7 @@ from html import escape
 
 from qa.answer.verify import confidence_level
 from qa.types import Answer
-from qa.ui.sources import Sources
+from qa.ui.sources import Sources, generated_citations
 
 FULL_ANSWERS = 3  # answers whose panel blocks keep their whole reports; older ones, passages
 _TRAILING = re.compile(r" ((?:\[\d+\])+)$")  # the markers the answerer puts after a line
@@ -84,19 +84,25 @@ def writing_html(answer: Answer, aid: str, model: str, written: str) -> str:
 
 
 def generated_html(answer: Answer, aid: str) -> str:
-    """A language model's answer under the extractive one: each sentence with its [n]
-    markers, those not supported by the passages they cite marked and explained."""
+    """A language model's answer under the extractive one: how many of its sentences the
+    passages they cite support, then each sentence with its [n] markers (each opens its
+    passage), those not supported marked and explained; or why there is none."""
     generated = answer.generated
     assert generated is not None
-    head = (
-        f'<p class="qa-gen-head">Written by a language model ({escape(generated.model)}) from '
-        "the passages, each sentence checked against the passages it cites:</p>"
-    )
-    if generated.note:
+    model = escape(generated.model)
+    if generated.note or not generated.claims:
+        why = escape(generated.note or "it wrote nothing")
         return (
-            f'<div class="qa-generated">{head}<p class="qa-note">{escape(generated.note)}</p></div>'
+            f'<div class="qa-generated"><p class="qa-gen-head">No answer from the language '
+            f'model ({model}):</p><p class="qa-note">{why}</p></div>'
         )
-    opens = _citation_of_sources(answer)
+    supported = sum(c.supported for c in generated.claims)
+    head = (
+        f'<p class="qa-gen-head">Written by a language model ({model}) from the passages; '
+        f"checked sentence by sentence: {supported} of {len(generated.claims)} supported by "
+        "the passages they cite.</p>"
+    )
+    opens = generated_citations(answer)
     titles = {s.n: s.title for s in generated.sources}
     parts = []
     for claim in generated.claims:
@@ -116,32 +122,21 @@ def generated_html(answer: Answer, aid: str) -> str:
     return f'<div class="qa-generated">{head}<p>{" ".join(parts)}</p></div>'
 
 
-def _citation_of_sources(answer: Answer) -> dict[int, int]:
-    """For each passage the model was given, the extractive citation inside it, if any, so
-    its [n] can open that citation's source."""
-    found = {}
-    assert answer.generated is not None
-    for source in answer.generated.sources:
-        for c in answer.citations:
-            if c.within(source.doc_id, source.start, source.end):
-                found[source.n] = c.n
-                break
-    return found
-
-
 def _generated_markers(
     text: str, aid: str, titles: Mapping[int, str], opens: Mapping[int, int]
 ) -> str:
-    """Escaped text with each [n] named after its passage, and a link where it can open one."""
+    """Escaped text with each [n] a link to its passage, named after it: the extractive
+    citation's card when one lies in the passage (``opens``), else the passage's own card."""
     out, pos = [], 0
     for m in _MARKER.finditer(text):
         n = int(m[1])
         label = f'[{n}]<span class="sr-only"> passage {n}: {escape(titles.get(n, ""))}</span>'
         if n in opens:
             mark = f'<a class="cite" href="#cite-{aid}-{opens[n]}" title="show source">{label}</a>'
-        else:
-            title = escape(titles.get(n, ""), quote=True)
-            mark = f'<span class="gen-cite" title="{title}">{label}</span>'
+        elif n in titles:
+            mark = f'<a class="cite" href="#gen-{aid}-{n}" title="show passage">{label}</a>'
+        else:  # no such passage: kept as text
+            mark = escape(m[0])
         out += [escape(text[pos : m.start()]), mark]
         pos = m.end()
     return "".join(out) + escape(text[pos:])

@@ -41,7 +41,8 @@ class Spot(NamedTuple):
 
 
 def sources(answer: Answer, aid: str, docs: Mapping[str, Document]) -> Sources:
-    """The source cards of one answer (or its related passages when it abstained)."""
+    """The source cards of one answer (or its related passages when it abstained), then
+    those of the passages a language model's answer cites that no card above holds."""
     question = escape(answer.question)
     if answer.abstained:
         head = f"No answer in the reports to “{question}”. Related passages:"
@@ -49,16 +50,50 @@ def sources(answer: Answer, aid: str, docs: Mapping[str, Document]) -> Sources:
     else:
         head = f"Sources for “{question}”"
         spots = [_spot(c, aid, str(c.n)) for c in answer.citations]
+    given = _generated_spots(answer, aid, docs)
     state = "abstained" if answer.abstained else "answered"
     top = (
         f'<section class="qa-sources {state}" id="src-{aid}">'
         f'<h4 class="qa-sources-head">{head}</h4>'
     )
     empty = '<p class="qa-empty">No passage came close.</p>'
-    full = "".join(card(s, docs.get(s.doc_id), brief=False) for s in spots) or empty
-    brief = "".join(card(s, docs.get(s.doc_id), brief=True) for s in spots) or empty
-    reports = whole_reports(spots, docs, aid)
-    return Sources(f"{top}{full}{reports}</section>", f"{top}{brief}</section>")
+    sub = '<h5 class="qa-sources-sub">Passages the language model cites</h5>' if given else ""
+    blocks = []
+    for brief in (False, True):
+        cards = "".join(card(s, docs.get(s.doc_id), brief) for s in spots) or empty
+        blocks.append(cards + sub + "".join(card(s, docs.get(s.doc_id), brief) for s in given))
+    reports = whole_reports([*spots, *given], docs, aid)
+    return Sources(f"{top}{blocks[0]}{reports}</section>", f"{top}{blocks[1]}</section>")
+
+
+def generated_citations(answer: Answer) -> dict[int, int]:
+    """For each passage a language model was given, the extractive citation inside it, if
+    any: its [n] opens that citation's card."""
+    found = {}
+    for source in answer.generated.sources if answer.generated else ():
+        for c in answer.citations:
+            if c.within(source.doc_id, source.start, source.end):
+                found[source.n] = c.n
+                break
+    return found
+
+
+def _generated_spots(answer: Answer, aid: str, docs: Mapping[str, Document]) -> list[Spot]:
+    """The passages the language model's sentences cite that hold no extractive citation."""
+    if answer.generated is None:
+        return []
+    cited = {n for claim in answer.generated.claims for n in claim.citations}
+    covered = generated_citations(answer)
+    spots = []
+    for s in answer.generated.sources:
+        if s.n in cited and s.n not in covered:
+            doc = docs.get(s.doc_id)
+            page, day = (doc.page_at(s.start), doc.date) if doc else (None, None)
+            card_id, mark_id = f"card-{aid}-g{s.n}", f"gen-{aid}-{s.n}"
+            spot = Spot(s.doc_id, (s.start, s.end), None, card_id, mark_id, f"[{s.n}]", s.title,
+                        s.source, page, day, True)  # fmt: skip
+            spots.append(spot)
+    return spots
 
 
 def _spot(of: Citation | Hit, aid: str, key: str) -> Spot:

@@ -36,6 +36,8 @@ class ChatPanel:
     ask: gr.Button
     new: gr.Button
     copy: gr.Button
+    export_md: gr.Button
+    export_html: gr.Button
     sources: gr.HTML
 
 

@@ -66,7 +66,10 @@ def ask_stream(
         if isinstance(piece, str):
             yield piece
         else:
-            yield dataclasses.replace(answer, generated=piece)
+            given = {s.doc_id: documents[s.doc_id] for s in piece.sources if s.doc_id in documents}
+            yield dataclasses.replace(
+                answer, generated=piece, documents={**given, **answer.documents}
+            )
 
 
 def answer_hits(

@@ -75,8 +75,34 @@
     subtree: true,
   });
 
-  // The conversation as Markdown: each question, its answer with the quotes, and the sources
-  // the answer cites (title, source, date), for "Copy conversation" (no HTML).
+  // A bubble's text: its paragraphs (line breaks kept) with a blank line between them, without
+  // the parts only a screen reader hears or the confidence line.
+  function bubbleText(el) {
+    var clone = el.cloneNode(true);
+    clone.querySelectorAll(".qa-meta, .sr-only").forEach(function (m) { m.remove(); });
+    clone.querySelectorAll("br").forEach(function (br) { br.replaceWith("\n"); });
+    var blocks = clone.querySelectorAll("p");
+    var parts = [];
+    (blocks.length ? Array.prototype.slice.call(blocks) : [clone]).forEach(function (p) {
+      var text = p.textContent.replace(/[ \t]+/g, " ").replace(/ *\n */g, "\n").trim();
+      if (text) parts.push(text);
+    });
+    return parts.join("\n\n");
+  }
+  // The source cards of one answer (its id "a3"), the passages a language model cites too.
+  function answerCards(aid) {
+    return document.querySelectorAll('#sources .src-card[id^="card-' + aid + '-"]');
+  }
+  function cardLine(c) {
+    var meta = c.querySelector(".src-meta");
+    return "- " + c.querySelector(".src-n").innerText.trim() + " " +
+      c.querySelector(".src-title").innerText.trim() +
+      (meta ? " — " + meta.innerText.trim() : "");
+  }
+
+  // The conversation as Markdown: each question, its answer with the quotes (and a language
+  // model's checked text), and the sources the answer cites (title, source, date), a blank
+  // line between parts, for "Copy conversation" and "Export Markdown" (no HTML).
   window.qaConversation = function () {
     var parts = [];
     document.querySelectorAll("#chat .qa-question, #chat .qa-answer").forEach(function (el) {
@@ -84,22 +110,54 @@
         parts.push("**Q:** " + el.innerText.trim());
         return;
       }
-      var answer = el.cloneNode(true);
-      answer.querySelectorAll(".qa-meta, .sr-only").forEach(function (m) { m.remove(); });
-      var text = "**A:** " + answer.innerText.trim();
-      var aid = el.id.replace(/^answer-/, "");
+      var text = "**A:** " + bubbleText(el);
       var seen = {}, lines = [];
-      document.querySelectorAll('#sources .src-card[id^="card-' + aid + '-"]').forEach(function (c) {
-        var n = c.querySelector(".src-n").innerText.trim();
-        if (seen[n]) return;
-        seen[n] = true;
-        var meta = c.querySelector(".src-meta");
-        lines.push("- " + n + " " + c.querySelector(".src-title").innerText.trim() +
-                   (meta ? " — " + meta.innerText.trim() : ""));
+      answerCards(el.id.replace(/^answer-/, "")).forEach(function (c) {
+        var line = cardLine(c);
+        if (!seen[line]) lines.push(line);
+        seen[line] = true;
       });
       if (lines.length) text += "\n\nSources:\n" + lines.join("\n");
       parts.push(text);
     });
     return parts.join("\n\n");
+  };
+
+  function download(name, type, text) {
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([text], { type: type }));
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+  }
+  var PRINT_CSS = "body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;" +
+    "color:#111}.qa-question{font-weight:600;margin-top:1.6rem}.qa-meta{color:#555;" +
+    "font-size:.85rem}.src-card{border:1px solid #ccc;border-radius:6px;padding:.5rem .7rem;" +
+    "margin:.4rem 0;break-inside:avoid}.src-meta{color:#555;font-size:.85rem}" +
+    "mark{background:#fde68a}mark.hl-answer{background:#fdba74}.sr-only{display:none}" +
+    "a{color:inherit}.src-open{display:none}";
+  // The conversation as a page to keep or print (to PDF, from the browser): each question,
+  // its answer as shown, and the answer's source cards with their quotes, sources and dates.
+  function printable() {
+    var body = [];
+    document.querySelectorAll("#chat .qa-question, #chat .qa-answer").forEach(function (el) {
+      body.push(el.outerHTML);
+      if (!el.id) return;
+      var cards = Array.prototype.map.call(answerCards(el.id.replace(/^answer-/, "")),
+        function (c) { return c.outerHTML; });
+      if (cards.length) body.push('<section class="qa-sources"><h4>Sources</h4>' +
+        cards.join("") + "</section>");
+    });
+    var title = "reportqa conversation, " + new Date().toISOString().slice(0, 10);
+    return "<!doctype html><html><head><meta charset=\"utf-8\"><title>" + title +
+      "</title><style>" + PRINT_CSS + "</style></head><body><h1>" + title + "</h1>" +
+      body.join("\n") + "</body></html>";
+  }
+  window.qaExport = function (format) {
+    var day = new Date().toISOString().slice(0, 10);
+    if (format === "html") download("conversation-" + day + ".html", "text/html", printable());
+    else download("conversation-" + day + ".md", "text/markdown", window.qaConversation() + "\n");
   };
 })();
