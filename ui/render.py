@@ -159,15 +159,16 @@ def linked(line: str, aid: str, titles: Mapping[int, str], titled: bool = False)
             at = line.find(f" [{n}] ({title})") + 1
             if at:
                 found.add((at, at + len(f"[{n}]"), n))
-    out, pos = [], 0
+    out, pos, linked_to = [], 0, -1
     for start, end, n in sorted(found):
         if n in titles and start >= pos:
             link = (
                 f'<a class="cite" href="#cite-{aid}-{n}" title="show source {n}">[{n}]'
                 f'<span class="sr-only"> source {n}: {escape(titles[n])}</span></a>'
             )
-            out += [escape(line[pos:start]), link]
-            pos = end
+            between = " " if start == linked_to else escape(line[pos:start])  # [1] [2]
+            out += [between, link]
+            pos = linked_to = end
     return "".join(out) + escape(line[pos:])
 
 
