@@ -9,14 +9,44 @@
 ``compare_runs`` sets two records side by side. The metrics live in :mod:`qa.eval.metrics`.
 """
 
-from qa.eval.answers import Item, format_summary, load_questions, run, summarize
-from qa.eval.beir import BeirSet, load_beir
-from qa.eval.beir import evaluate as evaluate_retrieval
-from qa.eval.compare import compare_runs, format_comparison, load_record
-from qa.eval.report import format_text
-from qa.eval.report import write as write_report
-from qa.eval.squad import SquadSet, load_squad, official_scores
-from qa.eval.suite import detect, evaluate
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qa.eval.answers import Item, format_summary, load_questions, run, summarize
+    from qa.eval.beir import BeirSet, load_beir
+    from qa.eval.beir import evaluate as evaluate_retrieval
+    from qa.eval.compare import compare_runs, format_comparison, load_record
+    from qa.eval.report import format_text
+    from qa.eval.report import write as write_report
+    from qa.eval.squad import SquadSet, load_squad, official_scores
+    from qa.eval.suite import detect, evaluate
+
+# imported when first used: ``qa``'s parser imports this package's ``cli``, and the answerer
+# (torch, FAISS) is not needed to build it
+_LAZY = {
+    **dict.fromkeys(["Item", "format_summary", "load_questions", "run", "summarize"], "answers"),
+    "BeirSet": "beir",
+    "load_beir": "beir",
+    "evaluate_retrieval": "beir:evaluate",
+    **dict.fromkeys(["compare_runs", "format_comparison", "load_record"], "compare"),
+    "format_text": "report",
+    "write_report": "report:write",
+    **dict.fromkeys(["SquadSet", "load_squad", "official_scores"], "squad"),
+    "detect": "suite",
+    "evaluate": "suite",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'qa.eval' has no attribute {name!r}")
+    module, _, attr = where.partition(":")
+    value = getattr(importlib.import_module(f"qa.eval.{module}"), attr or name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BeirSet",

@@ -21,8 +21,9 @@ with qa.Engine.open("reports-index", llm=LLM("http://localhost:8080/v1", "a-mode
 
 __version__ = "0.1.0"
 
-from qa.embed import load_embedder
-from qa.engine import Answering, Engine
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from qa.errors import (
     DocumentNotFoundError,
     GenerationError,
@@ -35,10 +36,7 @@ from qa.errors import (
     ModelMismatchError,
     QAError,
 )
-from qa.index import Index, IngestReport
-from qa.loaders import load_bytes, load_file
 from qa.options import AskOptions, Filters, Mode, SearchOptions
-from qa.reader import Passage, Reader, ReaderAnswer, Reading, load_reader, read_passages
 from qa.types import (
     Answer,
     Catalog,
@@ -52,6 +50,39 @@ from qa.types import (
     Hits,
     Source,
 )
+
+if TYPE_CHECKING:
+    from qa.embed import load_embedder
+    from qa.engine import Answering, Engine
+    from qa.index import Index, IngestReport
+    from qa.loaders import load_bytes, load_file
+    from qa.reader import Passage, Reader, ReaderAnswer, Reading, load_reader, read_passages
+
+# imported when first used: the models and the index pull in torch, FAISS and the rest, which
+# a command that only talks to a server (``qa ask`` with ``qa serve`` running) never needs
+_LAZY = {
+    "load_embedder": "qa.embed",
+    "Answering": "qa.engine",
+    "Engine": "qa.engine",
+    "Index": "qa.index",
+    "IngestReport": "qa.index",
+    "load_bytes": "qa.loaders",
+    "load_file": "qa.loaders",
+    **dict.fromkeys(
+        ["Passage", "Reader", "ReaderAnswer", "Reading", "load_reader", "read_passages"],
+        "qa.reader",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qa' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Answer",

@@ -74,19 +74,28 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 
 def _answering(args: argparse.Namespace) -> Answering:
-    """What answers: the server named by ``--server``, else the index opened here."""
-    if not args.server:
-        return _open(args)
+    """What answers: the server named by ``--server``; else a running ``qa serve`` of the
+    same index (:mod:`qa.servers`; not with ``--no-server``, ``--model`` or a language
+    model of its own); else the index opened here."""
     from qa.client import Client
 
-    for flag, given in (
-        ("--index", args.index),
-        ("--model", args.model),
-        ("--llm-url", getattr(args, "llm_url", None)),
-    ):
-        if given:
-            raise ValueError(f"{flag} goes to `qa serve`, not to `qa {args.command} --server`")
-    return Client(args.server)
+    if args.server:
+        for flag, given in (
+            ("--index", args.index),
+            ("--model", args.model),
+            ("--llm-url", getattr(args, "llm_url", None)),
+        ):
+            if given:
+                raise ValueError(f"{flag} goes to `qa serve`, not to `qa {args.command} --server`")
+        return Client(args.server)
+    if not (args.no_server or args.model or getattr(args, "llm_url", None)):
+        from qa.servers import find
+
+        url = find(args.index or default_index_location())
+        if url:
+            print(f"qa: asking {url}, which serves this index (--no-server: here)", file=sys.stderr)
+            return Client(url)
+    return _open(args)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -172,7 +181,13 @@ def _add_server_option(parser: argparse.ArgumentParser) -> None:
         "--server",
         default=os.environ.get(SERVER_ENV) or None,
         metavar="URL",
-        help=f"a running `qa serve` to ask, instead of loading the models (default: ${SERVER_ENV})",
+        help=f"a running `qa serve` to ask, instead of loading the models (default: ${SERVER_ENV}; "
+        "without it, a `qa serve` of the same index on this machine is asked)",
+    )
+    parser.add_argument(
+        "--no-server",
+        action="store_true",
+        help="load the models and ask here, even when a `qa serve` of the index runs",
     )
 
 

@@ -338,8 +338,12 @@ class Answer:
     @property
     def shown_doc_ids(self) -> set[str]:
         """The documents its sources show: cited, related, and given to a language model."""
-        generated = self.generated.sources if self.generated else ()
-        return {x.doc_id for x in (*self.citations, *self.related, *generated)}
+        given = self.generated.sources if self.generated else ()
+        return (
+            {c.doc_id for c in self.citations}
+            | {h.doc_id for h in self.related}
+            | {s.doc_id for s in given}
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Answer:

@@ -602,7 +602,7 @@ def test_only_the_answerers_markers_are_links() -> None:
     )
     html = render.answer_html(answer, "a1")
     assert html.count('class="cite"') == 4
-    assert "</span></a> <a class=\"cite\" href=\"#cite-a1-2\"" in html  # "[1] [2]", not "[1][2]"
+    assert '</span></a> <a class="cite" href="#cite-a1-2"' in html  # "[1] [2]", not "[1][2]"
     assert "see note [2]. <a" in html and "Two hit [1] a depot. <a" in html
     differ = _answer("The reports differ: 6 [1] (R [2]); 8 [2] (R [2]).", doc, [(0, 29), (30, 50)])
     assert render.answer_html(differ, "a2").count('class="cite"') == 2

@@ -131,3 +131,75 @@ def test_serve_checks_the_port(port: str, message: str, capsys: pytest.CaptureFi
     with pytest.raises(SystemExit) as exit_:
         main(["serve", "--port", port])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_ask_and_search_use_a_running_server_of_the_same_index(
+    sample_index_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 26: `qa ask` loaded the models itself (6-12 s) though `qa serve` had them loaded."""
+    import json
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from qa import servers
+
+    index = tmp_path / "index"
+    shutil.copytree(sample_index_path, index)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "qa.cli", "serve", "--index", str(index), "--port", str(port)]
+    server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while servers.find(str(index)) is None:
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.5)
+        assert main(["ask", "How many Kinzhal missiles were fired?", "--index", str(index)]) == 0
+        out, err = capsys.readouterr()
+        assert err == f"qa: asking {url}, which serves this index (--no-server: here)\n"
+        assert out.startswith("six")
+        assert main(["search", "Kinzhal", "--index", str(index), "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert "asking" in err and json.loads(out)["hits"][0]["title"]
+        here = [
+            "ask",
+            "How many Kinzhal missiles were fired?",
+            "--index",
+            str(index),
+            "--no-server",
+        ]
+        assert main(here) == 0
+        out, err = capsys.readouterr()
+        assert "asking" not in err and out.startswith("six")
+        assert servers.find(str(tmp_path / "elsewhere")) is None  # another index: not this one
+        assert httpx.get(f"{url}/api/v1/health").status_code == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(60)
+    assert servers.find(str(index)) is None
+    assert list((tmp_path / "data" / "reportqa" / servers.FOLDER).iterdir()) == []  # cleared
+
+
+def test_a_server_behind_a_login_or_gone_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa import servers
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    with servers.registered(str(tmp_path / "a"), "http://127.0.0.1:9", login=True):
+        assert servers.find(str(tmp_path / "a")) is None  # the command has no password
+    assert not list((tmp_path / "reportqa" / servers.FOLDER).iterdir())
+    with servers.registered(str(tmp_path / "b"), "http://127.0.0.1:9", login=False):
+        assert servers.find(str(tmp_path / "b")) is None  # nothing answers there

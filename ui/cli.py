@@ -15,6 +15,7 @@ from qa.config import default_chats_location
 from qa.errors import QAError
 from qa.generate.options import llm_of
 from qa.options import whole
+from qa.servers import registered
 from qa.ui.admission import WAITING, Admission, cores
 
 
@@ -130,8 +131,7 @@ def run(args: argparse.Namespace) -> int:
         if warning:
             print(f"qa: warning: {warning}", file=sys.stderr)
         counts = engine.counts()
-        host = f"[{args.host}]" if ":" in args.host else args.host
-        url = f"http://{host}:{args.port}"
+        url = local_url(args.host, args.port)
         if llm is not None:
             print(f"qa: answers also written by {llm.model} at {llm.url}", file=sys.stderr)
         print(
@@ -142,12 +142,19 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         config = uvicorn.Config(app, log_level="warning", access_log=False)
-        uvicorn.Server(config).run(sockets=[listening])
+        with registered(engine.location, url, bool(users)):
+            uvicorn.Server(config).run(sockets=[listening])
     finally:
         listening.close()
         engine.close()
         chat_store.close()
     return 0
+
+
+def local_url(host: str, port: int) -> str:
+    """The server's URL for a command on this machine: a wildcard address as loopback."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def listen(host: str, port: int) -> socket.socket:
