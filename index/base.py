@@ -25,14 +25,14 @@ from qa.config import default_index_location
 from qa.embed import Embedder
 from qa.errors import DocumentNotFoundError, QAError
 from qa.index.backend import Backend, Settings
-from qa.index.ingest import DocumentStore, IngestReport, plan_ingest
+from qa.index.ingest import Correction, DocumentStore, IngestReport, plan_ingest
 from qa.index.manifest import Manifest
 from qa.index.pipeline import BATCH_CHUNKS, Ingest
 from qa.index.retrieve import Retriever
 from qa.index.store import NewDocument
-from qa.options import SEARCH_K, Filters, check_search
+from qa.options import SEARCH_K, Filters, check_date, check_search
 from qa.progress import Progress
-from qa.types import MAX_CATALOG, Catalog, Document, Hits, is_text
+from qa.types import MAX_CATALOG, MAX_TITLE, Catalog, Document, Hits, is_text
 
 PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 MILVUS_SCHEME = "milvus://"
@@ -228,6 +228,31 @@ class Index:
             doc = self.document(key, exact=exact)
             self.backend.write([doc.id], [])
             return doc
+
+    def correct(
+        self, key: str, *, title: str | None = None, date: str | None = None, exact: bool = False
+    ) -> Document:
+        """Give a report the title and/or date a person knows better than its file (None
+        leaves that one as it is); kept when the same source is ingested again. Returns the
+        report as stored now."""
+        if title is not None:
+            title = " ".join(title.split())
+            if not title or len(title) > MAX_TITLE or not is_text(title):
+                raise ValueError(f"a title is 1 to {MAX_TITLE} characters of text")
+        date = check_date(date, "date")
+        with self.backend.writing():
+            doc = self.document(key, exact=exact)
+            old = self._store.corrections([doc.source]).get(doc.source)
+            fix = Correction(
+                doc.source,
+                title or (old.title if old else None),
+                date or (old.date if old else None),
+            )
+            self._store.correct(fix)
+            fixed = fix.applied(doc)
+            if fixed != doc:
+                self.backend.write([], [], [fixed])
+            return fixed
 
     def commit_embedded(self, documents: Sequence[NewDocument]) -> None:
         """Benchmark hook (:mod:`qa.eval.bench`, with

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from qa.errors import IngestError
 from qa.types import Catalog, Document
 
 
+class Correction(NamedTuple):
+    """A title or date a person gave a report in place of what its file says (None: the
+    file's own), kept by source: ingesting the same file again keeps it."""
+
+    source: str
+    title: str | None
+    date: str | None
+
+    def applied(self, doc: Document) -> Document:
+        """``doc`` with this title and date."""
+        return dataclasses.replace(doc, title=self.title or doc.title, date=self.date or doc.date)
+
+
 class DocumentStore(Protocol):
     """The documents a backend holds, as ingest planning and lookups read them."""
+
+    def corrections(self, sources: Sequence[str]) -> dict[str, Correction]:
+        """The corrections recorded for these sources, by source."""
+        ...
+
+    def correct(self, correction: Correction) -> None:
+        """Record a correction (in place of the source's earlier one)."""
+        ...
 
     def document(self, doc_id: str) -> Document | None: ...
 
@@ -105,6 +127,8 @@ def plan_ingest(store: DocumentStore, docs: list[Document]) -> IngestPlan:
     the last document for a source wins, and the others are reported.
     """
     report = IngestReport()
+    fixes = store.corrections([doc.source for doc in docs])
+    docs = [fixes[doc.source].applied(doc) if doc.source in fixes else doc for doc in docs]
     by_source: dict[str, Document] = {}
     for doc in docs:
         if doc.source in by_source:

@@ -21,6 +21,7 @@ document is written again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -32,6 +33,7 @@ import numpy as np
 
 from qa.index import sparse
 from qa.index.backend import crash_point
+from qa.index.ingest import Correction
 from qa.index.retrieve import ChunkId
 from qa.index.sparse import K1, B
 from qa.index.store import NewDocument, StoredChunk
@@ -47,6 +49,10 @@ SETTING = -2  # the piece number of a setting's row (the manifest, the roots)
 SETTINGS_ID = "reportqa"  # the doc_id of the settings' rows: no document's (ids are hex)
 OLD_PROPERTY = "reportqa.{}"  # where indexes before 0.x kept them: the chunks' properties
 _HEX = re.compile(r"[0-9a-f]+")
+
+
+def _correction_name(source: str) -> str:
+    return "correction:" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:32]
 
 
 def literal(value: str) -> str:
@@ -180,6 +186,19 @@ class MilvusStore:
 
     def roots(self) -> list[str]:
         return sorted(json.loads(self.setting("roots") or "[]"))
+
+    def corrections(self, sources: Sequence[str]) -> dict[str, Correction]:
+        """Each a setting row of its own, named after a hash of its source."""
+        found: dict[str, Correction] = {}
+        for first in range(0, len(sources), 500):
+            keys = [f"{SETTINGS_ID}:{_correction_name(s)}" for s in sources[first : first + 500]]
+            for row in self.client.get(self.documents_name, ids=keys, output_fields=["text"]):
+                fix = Correction(*json.loads(row["text"]))
+                found[fix.source] = fix
+        return found
+
+    def correct(self, correction: Correction) -> None:
+        self.put_setting(_correction_name(correction.source), json.dumps(list(correction)))
 
     def add_roots(self, roots: Sequence[str]) -> None:
         known = self.roots()

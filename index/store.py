@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexFormatError
+from qa.index.ingest import Correction
 from qa.options import Filters
 from qa.types import Catalog, Chunk, Document, DocumentInfo, content_id
 
@@ -40,6 +41,10 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY);
 """
+# made apart (and not at all on read-only media): indexes made before corrections lack it
+CORRECTIONS = """CREATE TABLE IF NOT EXISTS corrections (
+    source TEXT PRIMARY KEY, title TEXT, date TEXT
+)"""
 
 BUSY_SECONDS = 60  # how long a statement waits for another process's write to finish
 _CHUNK_COLUMNS = """c.id, c.doc_id, c.ordinal, c.start, c."end", c.page,
@@ -83,6 +88,8 @@ class Store:
             with self._db() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(SCHEMA)
+                with contextlib.suppress(sqlite3.OperationalError):  # read-only media
+                    db.execute(CORRECTIONS)
                 columns = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
                 if "crc" not in columns:  # made before vectors had checksums: theirs stay NULL
                     with contextlib.suppress(sqlite3.OperationalError):  # read-only media
@@ -172,6 +179,33 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
         return removed, added
+
+    # -- corrections ---------------------------------------------------------------------
+
+    def corrections(self, sources: Sequence[str]) -> dict[str, Correction]:
+        found: dict[str, Correction] = {}
+        with self._db() as db:
+            for first in range(0, len(sources), 500):
+                part = list(sources[first : first + 500])
+                marks = ",".join("?" * len(part))
+                try:
+                    rows = db.execute(
+                        f"SELECT source, title, date FROM corrections WHERE source IN ({marks})",
+                        part,
+                    ).fetchall()
+                except sqlite3.OperationalError:  # an index made before corrections
+                    return {}
+                found.update((row[0], Correction(*row)) for row in rows)
+        return found
+
+    def correct(self, correction: Correction) -> None:
+        with self._db() as db:
+            db.execute(CORRECTIONS)
+            db.execute(
+                "INSERT INTO corrections VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE "
+                "SET title = excluded.title, date = excluded.date",
+                correction,
+            )
 
     # -- documents -----------------------------------------------------------------------
 

@@ -132,6 +132,12 @@ class Engine:
         """Store loaded documents (:func:`qa.load_file`, :func:`qa.load_bytes`)."""
         return self.index.add_documents(docs, progress=progress)
 
+    def correct(
+        self, key: str, *, title: str | None = None, date: str | None = None, exact: bool = False
+    ) -> Document:
+        """Give a report a better title and/or date (see :meth:`qa.index.Index.correct`)."""
+        return self.index.correct(key, title=title, date=date, exact=exact)
+
     def remove(self, key: str, *, exact: bool = False) -> Document:
         """Remove a document by id, unique id prefix or source (with ``exact``: full id only)."""
         return self.index.remove(key, exact=exact)

@@ -86,6 +86,7 @@ class DocumentInfo:
 
 
 MAX_CATALOG = 10_000  # documents in one page of a listing
+MAX_TITLE = 300  # characters of a title a person gives a report
 
 
 class Catalog(NamedTuple):

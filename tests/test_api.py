@@ -844,6 +844,7 @@ def test_a_read_only_user_may_ask_and_search_but_not_change(
         for refused in (
             client.post("/api/v1/documents", files=upload, auth=carol),
             client.delete(f"/api/v1/documents/{doc_id}", auth=carol),
+            client.patch(f"/api/v1/documents/{doc_id}", json={"title": "Mine"}, auth=carol),
             client.post("/gradio_api/upload", files=upload, auth=carol),
         ):
             assert refused.status_code == 403
@@ -892,3 +893,30 @@ def test_health_and_the_list_are_answered_while_every_worker_is_taken(reader: Te
         return health.status_code, listing.status_code, waited.cancelled_caught
 
     assert asyncio.run(probe()) == (200, 200, True)
+
+
+def test_a_reports_title_and_date_are_corrected_with_patch(client: TestClient) -> None:
+    """Issue 26: PATCH /api/v1/documents/{id}; the correction holds when the file is
+    uploaded again."""
+    uploaded = client.post(
+        "/api/v1/documents", files=[("files", ("kherson.txt", b"Shelling hit Kherson. " * 5))]
+    ).json()["added"][0]
+    path = f"/api/v1/documents/{uploaded['id']}"
+    fixed = client.patch(path, json={"title": "Kherson shelled", "date": "2023-06-07"})
+    assert fixed.status_code == 200
+    assert (fixed.json()["title"], fixed.json()["date"]) == ("Kherson shelled", "2023-06-07")
+    again = client.post(
+        "/api/v1/documents", files=[("files", ("kherson.txt", b"Shelling hit Kherson. " * 5))]
+    )
+    assert [d["id"] for d in again.json()["unchanged"]] == [uploaded["id"]]
+    assert client.get(path).json()["title"] == "Kherson shelled"
+    for body, status, message in [
+        ({"date": "2023-02-30"}, 422, "2023-02-30 is not a day: February 2023 has 28 days"),
+        ({}, 422, "give a title or a date"),
+        ({"title": "x", "colour": "red"}, 422, "colour: Extra inputs are not permitted"),
+        ({"title": " "}, 422, "a title is 1 to 300 characters"),
+    ]:
+        refused = client.patch(path, json=body)
+        assert refused.status_code == status and message in refused.json()["detail"]
+    assert client.patch(path[:-4], json={"title": "x"}).status_code == 404  # a prefix: no
+    assert client.get(path).json()["date"] == "2023-06-07"  # refusals changed nothing

@@ -883,3 +883,33 @@ def test_the_benchmarks_hook_copies_embedded_documents(
             assert [(h.doc_id, h.start, h.end) for h in index.search(KINZHAL, k=5, mode=mode)] == [
                 (h.doc_id, h.start, h.end) for h in source.search(KINZHAL, k=5, mode=mode)
             ]
+
+
+def test_a_corrected_title_and_date_are_kept_when_the_file_comes_again(index: Index) -> None:
+    """Issue 26: a report's title and date could not be corrected; an ingest of the same
+    file would have put its own back."""
+    text = "Six Kinzhal missiles were fired on Thursday, the air force said.\nMore follows."
+    doc = Document(text, "news/a.txt", "Six Kinzhal missiles were fired on Thursday, the", "txt")
+    index.add_documents([doc])
+    fixed = index.correct(doc.id, title="  Kinzhal   strikes ", date="2023-03-09")
+    assert (fixed.title, fixed.date) == ("Kinzhal strikes", "2023-03-09")
+    hit = index.search("Kinzhal", k=1)[0]
+    assert (hit.title, hit.date) == ("Kinzhal strikes", "2023-03-09")
+    assert index.search("Kinzhal", k=1, filters=Filters(date_from="2023-03-09"))
+    assert not index.search("Kinzhal", k=1, filters=Filters(date_to="2023-03-08"))
+    report = index.add_documents([doc])  # the same file again: its own title stays out
+    assert report.unchanged == [fixed] and index.document(doc.id) == fixed
+    newer = Document(text + "\nAn update.", "news/a.txt", doc.title, "txt")
+    report = index.add_documents([newer])  # a new version of the file: the correction holds
+    assert [d.id for d in report.replaced] == [newer.id]
+    assert (index.document("news/a.txt").title, index.document("news/a.txt").date) == (
+        "Kinzhal strikes",
+        "2023-03-09",
+    )
+    later = index.correct(newer.id, date="2023-03-10")  # one field: the other kept
+    assert (later.title, later.date) == ("Kinzhal strikes", "2023-03-10")
+    with pytest.raises(ValueError, match="2023-02-30 is not a day"):
+        index.correct(newer.id, date="2023-02-30")
+    with pytest.raises(ValueError, match="a title is 1 to 300 characters"):
+        index.correct(newer.id, title=" \n ")
+    assert index.document(newer.id) == later  # a refused correction changed nothing

@@ -55,6 +55,7 @@ from qa.ui.schemas import (
     AskIn,
     DocumentListed,
     DocumentOut,
+    DocumentPatch,
     DocumentSummary,
     ErrorOut,
     HealthOut,
@@ -437,6 +438,23 @@ def delete_document(doc_id: str, request: Request, service: ServiceDep) -> dict[
     mistyped id cannot remove another report."""
     with http_errors():
         return public(request, _summary(service.remove_exact(doc_id)), service)
+
+
+@one_document(
+    methods=["PATCH"],
+    response_model=DocumentSummary,
+    summary="Correct a report's title or date",
+    responses=errors(403, 404, 422, 503),
+)
+def correct_document(
+    doc_id: str, body: DocumentPatch, request: Request, service: ServiceDep
+) -> dict[str, Any]:
+    """Give a report the title and/or date a person knows better than its file; the
+    correction is kept when the same file is uploaded or ingested again. ``doc_id`` must be
+    the full id, as for DELETE."""
+    with http_errors():
+        doc = service.engine.correct(doc_id, title=body.title, date=body.date, exact=True)
+    return public(request, _summary(doc), service)
 
 
 @router.get(

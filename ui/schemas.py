@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qa.answer.question import MAX_QUESTION_CHARS
 from qa.options import ASK_K, SEARCH_K, AskOptions, Filters, Mode, SearchOptions
+from qa.types import MAX_TITLE
 
 JobState = Literal["queued", "running", "done", "failed"]
 MAX_K = 100  # passages a search may return
@@ -177,6 +178,24 @@ class DocumentSummary(BaseModel):
     format: str
     date: str | None
     pages: list[int]
+
+
+class DocumentPatch(BaseModel):
+    """A report's title and/or date as a person knows them better than its file does."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Kinzhal strikes", "date": "2023-03-09"}]},
+    )
+
+    title: str | None = Field(default=None, max_length=MAX_TITLE, description="its title")
+    date: str | None = Field(default=None, description="its date, as YYYY-MM-DD")
+
+    @model_validator(mode="after")
+    def some_change(self) -> DocumentPatch:
+        if self.title is None and self.date is None:
+            raise ValueError("give a title or a date (or both)")
+        return self
 
 
 class DocumentListed(BaseModel):
