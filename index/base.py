@@ -227,6 +227,8 @@ class Index:
         with self.backend.writing():
             doc = self.document(key, exact=exact)
             self.backend.write([doc.id], [])
+            if doc.source in self._store.corrections([doc.source]):  # a removed report is
+                self._store.correct(Correction(doc.source, None, None))  # forgotten whole
             return doc
 
     def correct(

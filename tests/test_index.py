@@ -913,3 +913,6 @@ def test_a_corrected_title_and_date_are_kept_when_the_file_comes_again(index: In
     with pytest.raises(ValueError, match="a title is 1 to 300 characters"):
         index.correct(newer.id, title=" \n ")
     assert index.document(newer.id) == later  # a refused correction changed nothing
+    index.remove(newer.id)  # a removed report is forgotten, its correction too
+    index.add_documents([doc])
+    assert index.document(doc.id) == doc

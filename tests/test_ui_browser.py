@@ -481,6 +481,24 @@ def test_the_documents_view_lists_opens_and_removes_reports(
     assert "212 passengers" in view.locator(".doc-text").inner_text()
     assert "#" not in view.locator(".doc-text").inner_text()  # the Markdown's text, not its marks
     page.screenshot(path=str(SCREENSHOTS / f"documents-{screen}.png"))
+    # its title and date corrected (issue 26): an impossible date is said, nothing changes;
+    # then both saved, and the list shows them
+    page.locator("#doc-edit").get_by_text("Correct the title or date").click()
+    title, day = (
+        page.locator(f"{f} input, {f} textarea").first for f in ("#doc-title", "#doc-date")
+    )
+    assert (title.input_value(), day.input_value()) == ("Ferry to Izmail", "")
+    day.fill("2023-02-30")
+    page.locator("#save-doc").click()
+    expect(page.locator("#doc-status")).to_contain_text("2023-02-30 is not a day")
+    title.fill("Izmail ferry carries 212")
+    day.fill("2023-06-09")
+    page.locator("#save-doc").click()
+    expect(page.locator("#doc-status")).to_contain_text(
+        "Saved: “Izmail ferry carries 212”, 2023-06-09."
+    )
+    expect(view.locator(".doc-title")).to_have_text("Izmail ferry carries 212")
+    expect(reports.first).to_contain_text("Izmail ferry carries 212 — 2023-06-09 · ferry.md")
     # the list read again (another filter) clears its choice; the open report stays removable
     page.locator("#doc-filter input, #doc-filter textarea").first.fill("izmail")
     expect(page.locator("#doc-note")).to_contain_text("1 report matching “izmail”")
@@ -490,7 +508,9 @@ def test_the_documents_view_lists_opens_and_removes_reports(
     assert reports.count() == 1 and f"from {before + 1} reports" in header.inner_text()
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#remove-doc").click()
-    page.locator("#doc-status").get_by_text("Removed “Ferry to Izmail” (ferry.md).").wait_for()
+    page.locator("#doc-status").get_by_text(
+        "Removed “Izmail ferry carries 212” (ferry.md)."
+    ).wait_for()
     assert f"from {before} reports" in header.inner_text()  # the header's count drops at once
     expect(page.locator("#doc-note")).to_contain_text("No reports matching")  # read again
     answer = ask(page, "How many passengers did the ferry to Izmail carry?")

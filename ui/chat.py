@@ -358,6 +358,14 @@ def documents_tab(max_upload_mb: float) -> Documents:
                 opened = gr.Textbox("", visible=False)
                 changed = gr.State(0)
                 report = gr.HTML(EMPTY_VIEW, elem_id="doc-view", js_on_load=None)
+                with gr.Accordion(
+                    "Correct the title or date", open=False, visible=False, elem_id="doc-edit"
+                ) as edit:
+                    new_title = gr.Textbox(label="Title", max_lines=2, elem_id="doc-title")
+                    new_date = gr.Textbox(
+                        label="Date", placeholder="YYYY-MM-DD", max_lines=1, elem_id="doc-date"
+                    )
+                    save = gr.Button("Save", elem_id="save-doc", size="sm")
                 remove = gr.Button(
                     "Remove this report", variant="stop", elem_id="remove-doc", visible=False
                 )
@@ -379,6 +387,10 @@ def documents_tab(max_upload_mb: float) -> Documents:
         changed=changed,
         report=report,
         remove=remove,
+        edit=edit,
+        new_title=new_title,
+        new_date=new_date,
+        save=save,
         upload=upload,
         status=status,
     )
@@ -398,7 +410,7 @@ def documents_events(view: ChatView, on: Handlers, library: Library) -> None:
         trigger_mode="always_last",
         **PRIVATE,
     )
-    shown = [docs.report, docs.remove, docs.opened]
+    shown = [docs.report, docs.remove, docs.edit, docs.new_title, docs.new_date, docs.opened]
     docs.listing.input(
         library.open, docs.listing, shown, queue=False, trigger_mode="always_last", **PRIVATE
     )
@@ -410,6 +422,12 @@ def documents_events(view: ChatView, on: Handlers, library: Library) -> None:
         [docs.removed, *shown, view.header, docs.changed],
         js=CONFIRM_REMOVE,
         trigger_mode="multiple",  # as Delete
+        **PRIVATE,
+    )
+    docs.save.click(
+        library.correct,
+        [docs.opened, docs.new_title, docs.new_date],
+        [docs.removed, *shown, docs.changed],
         **PRIVATE,
     )
     docs.upload.upload(

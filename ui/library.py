@@ -24,6 +24,7 @@ from qa.ui.sources import relative_source
 from qa.ui.view import ChatView, Updates
 
 _changes = itertools.count(1)
+NOT_YOURS = "You may ask and search; changing or removing reports is not yours."
 PAGE = 100  # reports listed at once; a filter finds the others
 EMPTY_VIEW = '<p class="qa-empty">Choose a report in the list to read it here.</p>'
 # the page asks before a report is removed; the handler gets no id if the user says no
@@ -69,14 +70,20 @@ class Library:
         }
 
     def open(self, doc_id: str | None, request: gr.Request | None = None) -> Updates:
-        """The report as text, the Remove button (shown once a report is open, to a user
-        who may change the index) and the open report's id."""
+        """The report as text, the Remove button and the title and date to correct (shown
+        once a report is open, to a user who may change the index) and the open report's
+        id."""
         docs = self.view.docs
 
-        def shown(html: str, removable: bool, opened: str) -> Updates:
+        def shown(
+            html: str, changeable: bool, opened: str, title: str = "", day: str = ""
+        ) -> Updates:
             return {
                 docs.report: html,
-                docs.remove: gr.Button(visible=removable),
+                docs.remove: gr.Button(visible=changeable),
+                docs.edit: gr.Accordion(visible=changeable),
+                docs.new_title: title,
+                docs.new_date: day,
                 docs.opened: opened,
             }
 
@@ -94,7 +101,30 @@ class Library:
             f'<p class="src-meta">{" · ".join(escape(m) for m in meta)}</p>'
             f'<div class="doc-text" tabindex="0">{escape(doc.text)}</div></article>'
         )
-        return shown(html, not read_only(request), doc.id)
+        return shown(html, not read_only(request), doc.id, doc.title, doc.date or "")
+
+    def correct(
+        self, doc_id: str, title: str, day: str, request: gr.Request | None = None
+    ) -> Updates:
+        """Save the open report's title and date as given (an empty date: as it was), and
+        show it again; a title or date that cannot be taken is said, and nothing changes."""
+        docs = self.view.docs
+        if read_only(request):
+            return {docs.removed: f'<p class="qa-note">{NOT_YOURS}</p>'}
+        try:
+            doc = self.service.engine.correct(
+                doc_id, title=title, date=day.strip() or None, exact=True
+            )
+        except DocumentNotFoundError:
+            return {docs.removed: '<p class="qa-note">That report was removed.</p>'}
+        except ValueError as exc:
+            return {docs.removed: f'<p class="qa-error-text">{escape(str(exc))}</p>'}
+        saved = f"Saved: “{escape(doc.title)}”, {escape(doc.date or 'undated')}."
+        return {
+            docs.removed: f'<p class="qa-note">{saved}</p>',
+            **self.open(doc.id, request),
+            docs.changed: self.changed(),
+        }
 
     def upload_box(self, request: gr.Request | None = None) -> Any:
         """The upload box, shown only to a user who may change the index."""
@@ -108,8 +138,7 @@ class Library:
         if not doc_id:  # the user said no
             return gr.skip()
         if read_only(request):
-            note = '<p class="qa-note">You may ask and search; removing reports is not yours.</p>'
-            return {docs.removed: note}
+            return {docs.removed: f'<p class="qa-note">{NOT_YOURS}</p>'}
         try:
             doc = self.service.remove_exact(doc_id)
             where = relative_source(doc.source, self.service.engine.roots())

@@ -59,8 +59,8 @@ class Settings:
 
 @dataclass(frozen=True, eq=False)
 class Documents:
-    """The Documents tab: the list and its filter, the open report with its Remove button,
-    and the upload box."""
+    """The Documents tab: the list and its filter, the open report with its Remove button
+    and its title and date to correct, and the upload box."""
 
     tab: gr.Tab
     contains: gr.Textbox
@@ -74,6 +74,10 @@ class Documents:
     changed: gr.State  # reports were added or removed: read the list again
     report: gr.HTML  # the open report's text
     remove: gr.Button
+    edit: gr.Accordion  # correcting the open report's title and date
+    new_title: gr.Textbox
+    new_date: gr.Textbox
+    save: gr.Button
     upload: gr.File
     status: gr.HTML  # how the uploads went
 
