@@ -713,3 +713,16 @@ def test_the_newest_answer_comes_into_view_after_every_question(
         )
     context.close()
     assert seen == [True] * 10
+
+
+def test_the_chat_list_says_when_it_is_empty_and_the_chat_has_no_trash_icon(page: Page) -> None:
+    """Issue 26: the side bar said nothing with no chats, and the chat's trash icon only
+    looked like deleting (the chat came back after a reload)."""
+    chat_list = page.locator("#chat-list")
+    expect(chat_list).to_contain_text("No chats yet: a chat is saved with its first answer.")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#delete-chat").click(force=True)  # the list may be folded on this screen
+    expect(page.get_by_text("No chat is open: choose one in the list")).to_be_visible()
+    ask(page, KINZHAL)
+    expect(chat_list).not_to_contain_text("No chats yet")
+    expect(page.locator("#chat button[aria-label='Clear']")).to_be_hidden()

@@ -199,8 +199,7 @@ def side_bar_events(view: ChatView, chats: Chats) -> None:
         chats.delete,
         [view.chat_id, view.browser],  # in the order CONFIRM_DELETE takes them
         view.shown,
-        js=CONFIRM_DELETE,
-        queue=False,
+        js=CONFIRM_DELETE,  # queued, as Rename: else its warnings never reach the page
         trigger_mode="multiple",
         **PRIVATE,
     )
@@ -296,7 +295,7 @@ def chat_events(view: ChatView, on: Handlers) -> None:
     chat.new.click(on.clear, None, cleared, queue=False, **PRIVATE).then(
         None, None, None, queue=False, js=FOCUS_QUESTION, **PRIVATE
     )
-    chat.messages.clear(on.clear, None, cleared, queue=False, **PRIVATE)
+    # no .clear listener: the chat's trash icon (hidden by chat.css) only emptied the screen
 
 
 def settings_panel() -> Settings:

@@ -151,11 +151,13 @@ class Chats:
         if browser is None:
             return gr.skip()
         owner = self.owner(request, browser)
-        if chat_id:
-            try:
-                self.store.delete(owner, chat_id)
-            except ValueError as exc:
-                gr.Warning(str(exc).capitalize() + ".")
+        if not chat_id:
+            gr.Warning("No chat is open: choose one in the list to delete it.")
+            return gr.skip()
+        try:
+            self.store.delete(owner, chat_id)
+        except ValueError as exc:
+            gr.Warning(str(exc).capitalize() + ".")
         return self.shown(owner, "")
 
     def listing(self, owner: str, current: str) -> Any:
@@ -163,5 +165,6 @@ class Chats:
 
 
 def _choices(chats: Sequence[ChatInfo], current: str) -> Any:
-    """The chat list: each chat by name, the open one chosen."""
-    return gr.Radio(choices=[(c.title, c.id) for c in chats], value=current or None)
+    """The chat list: each chat by name, the open one chosen; with none, a line saying so."""
+    empty = "No chats yet: a chat is saved with its first answer." if not chats else ""
+    return gr.Radio(choices=[(c.title, c.id) for c in chats], value=current or None, info=empty)
