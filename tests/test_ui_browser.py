@@ -251,9 +251,16 @@ def test_settings_are_used_and_a_question_is_text(page: Page) -> None:
     date_from = page.locator("#date-from textarea, #date-from input").first
     date_from.fill("someday")
     question = f'{KINZHAL} <img src=x onerror="window.__xssQuestion = 1"> *not bold* {MATH}'
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    # a setting that cannot be used is said as such, not kept as an answer (issue 26)
+    expect(page.get_by_text("Settings: the from date 'someday' is not a date")).to_be_visible()
+    expect(box).to_have_value(question)  # back in its box, to ask again
+    expect(box).to_be_enabled()
+    assert page.locator("#chat .qa-question, #chat .qa-answer").count() == 0
+    date_from.fill("")
     answer = ask(page, question)
-    assert "qa-error" in (answer.get_attribute("class") or "")
-    assert "'someday' is not a date" in answer.inner_text()
     assert page.locator("#chat .qa-question").last.inner_text() == question
     assert page.locator("#chat img, #chat em, .katex, math").count() == 0
     assert page.evaluate("() => window.__xssQuestion") is None

@@ -277,7 +277,9 @@ def chat_events(view: ChatView, on: Handlers) -> None:
         # a set: respond takes the values in one dict, by component
         {view.pending, chat.messages, view.asked, view.panels, view.chat_id, view.browser}
         | {settings.k, settings.mode, *settings.filters},
-        view.shown,  # the messages, questions and sources, the chat's id, name and list
+        # the messages, questions and sources, the chat's id, name and list; the question
+        # back in its box when the settings cannot be used
+        [*view.shown, chat.question],
         show_progress="hidden",
         **PRIVATE,
     ).then(

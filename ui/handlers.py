@@ -87,6 +87,11 @@ class Handlers:
             filters = parse_filters(
                 values[settings.sources], values[settings.date_from], values[settings.date_to]
             )
+        except ValueError as exc:  # the settings' fault, not an answer: nothing is saved, and
+            gr.Warning(f"Settings: {exc}")  # the question goes back in its box
+            yield {v.chat.messages: history[:-2], v.chat.question: text}
+            return
+        try:
             # the client sends the slider's value
             k = min(max(int(values[settings.k]), 1), MAX_ASK_K)
             options = AskOptions(k, cast(Mode, values[settings.mode]), filters)
