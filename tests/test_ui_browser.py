@@ -733,3 +733,13 @@ def test_the_chat_list_says_when_it_is_empty_and_the_chat_has_no_trash_icon(page
     ask(page, KINZHAL)
     expect(chat_list).not_to_contain_text("No chats yet")
     expect(page.locator("#chat button[aria-label='Clear']")).to_be_hidden()
+
+
+def test_the_chat_list_is_shown_on_the_chat_tab_only(page: Page) -> None:
+    """Issue 26: the side bar stayed on the Documents tab, where it does nothing."""
+    bar = page.locator("#chats-bar")
+    page.wait_for_function("() => document.getElementById('chats-bar').classList.contains('open')")
+    show(page, "Documents")
+    expect(bar).to_be_hidden()
+    show(page, "Chat")
+    expect(bar).to_be_visible()

@@ -54,6 +54,10 @@ OPEN_CHATS_IF_WIDE = """() => {
   if (innerWidth >= 1024 && bar && !bar.classList.contains('open'))
     bar.querySelector('.toggle-button')?.click();
   document.querySelector('#question textarea')?.focus(); }"""
+CHATS_HIDDEN = """() => { const bar = document.getElementById('chats-bar');
+  if (bar?.classList.contains('open')) bar.querySelector('.toggle-button')?.click();
+  document.body.classList.add('qa-no-chats'); }"""
+CHATS_SHOWN = "() => { document.body.classList.remove('qa-no-chats'); }"
 # once the box is free again, the next question can be typed at once
 FOCUS_QUESTION = "() => { const q = document.querySelector('#question textarea'); q?.focus(); }"
 
@@ -146,10 +150,13 @@ def lay_out(service: Service, secret: str) -> ChatView:
     header = gr.HTML(header_html(service), elem_classes="qa-header", js_on_load=None)
     side = side_bar()
     with gr.Tabs(elem_id="views"):
-        with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
+        with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab") as chat_tab:
             chat = chat_panel()
             settings = settings_panel()
         docs = documents_tab(service.max_upload_mb)
+    # the chat list acts on the Chat tab only: elsewhere it is folded away and hidden
+    chat_tab.select(None, None, None, js=CHATS_SHOWN, queue=False, **PRIVATE)
+    docs.tab.select(None, None, None, js=CHATS_HIDDEN, queue=False, **PRIVATE)
     return ChatView(
         header=header,
         browser=browser,
