@@ -40,7 +40,8 @@ def cores() -> int:
 
 class Busy(QAError):
     """Too many questions are waiting for the server; ``retry_after`` seconds is a fair guess
-    of when one more would be taken."""
+    of when one more would be taken. Outside the tree in :mod:`qa.errors` on purpose, as
+    :class:`qa.ui.service.UploadRejected`: only a server turns questions away."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         self.retry_after = retry_after
