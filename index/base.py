@@ -32,7 +32,7 @@ from qa.index.retrieve import Retriever
 from qa.index.store import NewDocument
 from qa.options import SEARCH_K, Filters, check_date, check_search
 from qa.progress import Progress
-from qa.types import MAX_CATALOG, MAX_TITLE, Catalog, Document, Hits, is_text
+from qa.types import MAX_CATALOG, MAX_TITLE, ORDERS, Catalog, Document, Hits, Order, is_text
 
 PathArg = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 MILVUS_SCHEME = "milvus://"
@@ -133,9 +133,12 @@ class Index:
                 found[doc_id] = self.document(doc_id, exact=True)
         return found
 
-    def catalog(self, contains: str = "", *, limit: int = 100, offset: int = 0) -> Catalog:
-        """A page of the stored documents, without their texts, ordered by source: those
-        whose title or source contains ``contains`` (ignoring case), with how many match.
+    def catalog(
+        self, contains: str = "", *, limit: int = 100, offset: int = 0, order: Order = "source"
+    ) -> Catalog:
+        """A page of the stored documents, without their texts, ordered by source (or by
+        title, or newest first: ``order``): those whose title or source contains ``contains``
+        (ignoring case), with how many match.
 
         On the local index an unfiltered page costs what the page holds; a filter, or Milvus
         (which cannot sort), reads the metadata of every document, never their texts."""
@@ -143,7 +146,9 @@ class Index:
             raise ValueError(f"limit must be between 1 and {MAX_CATALOG}, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must be 0 or more, got {offset}")
-        return self._store.catalog(contains.strip(), limit, offset)
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+        return self._store.catalog(contains.strip(), limit, offset, order)
 
     def counts(self) -> dict[str, int]:
         return self._store.counts()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from qa.errors import IngestError
-from qa.types import Catalog, Document
+from qa.types import Catalog, Document, Order
 
 
 class Correction(NamedTuple):
@@ -52,9 +52,9 @@ class DocumentStore(Protocol):
 
     def add_roots(self, roots: Sequence[str]) -> None: ...
 
-    def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
+    def catalog(self, contains: str, limit: int, offset: int, order: Order = "source") -> Catalog:
         """A page of the documents whose title or source contains ``contains`` (any case),
-        ordered by source."""
+        in ``order``: by source, by title, or newest first (undated last)."""
         ...
 
 

@@ -38,7 +38,7 @@ from qa.index.retrieve import ChunkId
 from qa.index.sparse import K1, B
 from qa.index.store import NewDocument, StoredChunk
 from qa.options import Filters
-from qa.types import Catalog, Chunk, Document, DocumentInfo
+from qa.types import Catalog, Chunk, Document, DocumentInfo, Order
 
 PIECE = 16_000  # characters of text per document row: at most 64,000 bytes in UTF-8
 WRITE_ROWS = 500  # rows per insert call: the fastest of 250-4,000 on the native engine (README)
@@ -232,7 +232,7 @@ class MilvusStore:
             expr = f"piece == 0 and source == {literal(value)}"
         return [row["doc_id"] for row in self._query(self.documents_name, expr, ["doc_id"])]
 
-    def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
+    def catalog(self, contains: str, limit: int, offset: int, order: Order = "source") -> Catalog:
         """Milvus queries have no order and LIKE is case-sensitive: the documents' metadata
         (no text) is read, matched and sorted here, and only the page's chunks counted."""
         needle = contains.casefold()
@@ -243,6 +243,10 @@ class MilvusStore:
             if needle in row["source"].casefold() or needle in row["title"].casefold()
         ]
         rows.sort(key=lambda r: (r["source"], r["doc_id"]))
+        if order == "title":
+            rows.sort(key=lambda r: r["title"].casefold())
+        elif order == "date":  # newest first, undated last (the sorts are stable)
+            rows.sort(key=lambda r: r["date"] or "", reverse=True)
         page = rows[offset : offset + limit]
         ids = [row["doc_id"] for row in page]
         chunks = self._query(self.chunks_name, one_of("doc_id", ids), ["doc_id"]) if ids else []

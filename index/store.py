@@ -23,7 +23,7 @@ import numpy as np
 from qa.errors import IndexFormatError
 from qa.index.ingest import Correction
 from qa.options import Filters
-from qa.types import Catalog, Chunk, Document, DocumentInfo, content_id
+from qa.types import Catalog, Chunk, Document, DocumentInfo, Order, content_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,6 +46,11 @@ CORRECTIONS = """CREATE TABLE IF NOT EXISTS corrections (
     source TEXT PRIMARY KEY, title TEXT, date TEXT
 )"""
 
+_ORDER_BY: dict[Order, str] = {
+    "source": "source, id",
+    "title": "title COLLATE NOCASE, source, id",
+    "date": "date IS NULL, date DESC, source, id",
+}
 BUSY_SECONDS = 60  # how long a statement waits for another process's write to finish
 _CHUNK_COLUMNS = """c.id, c.doc_id, c.ordinal, c.start, c."end", c.page,
     substr(d.text, c.start + 1, c."end" - c.start), d.title, d.source, d.date"""
@@ -246,7 +251,7 @@ class Store:
         with self._db() as db:
             db.executemany("INSERT OR IGNORE INTO roots VALUES (?)", [(r,) for r in roots])
 
-    def catalog(self, contains: str, limit: int, offset: int) -> Catalog:
+    def catalog(self, contains: str, limit: int, offset: int, order: Order = "source") -> Catalog:
         where, args = "", []
         if contains and contains.isascii():  # LIKE ignores the case of ASCII letters, in C
             where = "WHERE title LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\'"
@@ -262,7 +267,7 @@ class Store:
                 total = self.counts()["documents"]
             rows = db.execute(
                 f"SELECT id, source, title, format, date, {passages} FROM documents d {where} "
-                "ORDER BY source, id LIMIT ? OFFSET ?",
+                f"ORDER BY {_ORDER_BY[order]} LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
         return Catalog(total, [DocumentInfo(*row) for row in rows])

@@ -22,7 +22,7 @@ from qa.generate.options import add_llm_options, llm_of
 from qa.loaders import printable
 from qa.options import ASK_K, MODES, SEARCH_K, AskOptions, Filters, SearchOptions, whole
 from qa.progress import reporter
-from qa.types import MAX_CATALOG
+from qa.types import MAX_CATALOG, ORDERS
 from qa.ui import cli as ui_cli
 
 if TYPE_CHECKING:
@@ -140,7 +140,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    listing = _open(args).catalog(args.contains, limit=args.limit, offset=args.offset)
+    listing = _open(args).catalog(
+        args.contains, limit=args.limit, offset=args.offset, order=args.sort
+    )
     if args.json:
         _print_json([info.to_dict() for info in listing.documents])
         return 0
@@ -248,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("contains", nargs="?", default="", help="only titles or sources with this")
     docs.add_argument("--limit", type=whole(1, MAX_CATALOG), default=1000, help="at most this many")
     docs.add_argument("--offset", type=whole(0), default=0, help="skip this many first")
+    docs.add_argument(
+        "--sort", choices=ORDERS, default="source", help="by source (default), title, or date"
+    )
     show = add("show", cmd_show, "print a stored document's text")
     show.add_argument("document", help="document id (or unique prefix) or source")
     remove = add("remove", cmd_remove, "remove documents from the index", json=False)

@@ -24,7 +24,7 @@ from qa.index.base import PathArg
 from qa.options import AskOptions, SearchOptions
 from qa.progress import Progress
 from qa.reader import Reader, load_reader
-from qa.types import Answer, Catalog, Document, Hit, Hits
+from qa.types import Answer, Catalog, Document, Hit, Hits, Order
 
 
 def final_answer(events: Iterable[Answer | str], answer: Answer | None = None) -> Answer:
@@ -151,8 +151,10 @@ class Engine:
     def documents_by_id(self, ids: Iterable[str]) -> dict[str, Document]:
         return self.index.documents_by_id(ids)
 
-    def catalog(self, contains: str = "", *, limit: int = 100, offset: int = 0) -> Catalog:
-        return self.index.catalog(contains, limit=limit, offset=offset)
+    def catalog(
+        self, contains: str = "", *, limit: int = 100, offset: int = 0, order: Order = "source"
+    ) -> Catalog:
+        return self.index.catalog(contains, limit=limit, offset=offset, order=order)
 
     def counts(self) -> dict[str, int]:
         return self.index.counts()

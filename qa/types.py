@@ -10,7 +10,7 @@ import bisect
 import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 
 def is_text(value: str) -> bool:
@@ -87,6 +87,8 @@ class DocumentInfo:
 
 MAX_CATALOG = 10_000  # documents in one page of a listing
 MAX_TITLE = 300  # characters of a title a person gives a report
+Order = Literal["source", "title", "date"]  # a listing's order; "date": newest first
+ORDERS: tuple[Order, ...] = get_args(Order)
 
 
 class Catalog(NamedTuple):

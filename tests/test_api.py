@@ -920,3 +920,17 @@ def test_a_reports_title_and_date_are_corrected_with_patch(client: TestClient) -
         assert refused.status_code == status and message in refused.json()["detail"]
     assert client.patch(path[:-4], json={"title": "x"}).status_code == 404  # a prefix: no
     assert client.get(path).json()["date"] == "2023-06-07"  # refusals changed nothing
+
+
+def test_the_document_list_is_sorted_as_asked(client: TestClient) -> None:
+    client.post("/api/v1/documents", files=[("files", ("z.txt", b"Zebra crossing report."))])
+    added = client.get("/api/v1/documents", params={"contains": "z.txt"}).json()[0]
+    client.patch(f"/api/v1/documents/{added['id']}", json={"date": "2024-01-02"})
+    newest = client.get("/api/v1/documents", params={"sort": "date"}).json()
+    assert newest[0]["source"] == "z.txt" and newest[0]["date"] == "2024-01-02"
+    by_source = client.get("/api/v1/documents").json()
+    assert [d["source"] for d in by_source] == sorted(d["source"] for d in by_source)
+    refused = client.get("/api/v1/documents", params={"sort": "added"})
+    assert (
+        refused.status_code == 422 and "sort: Input should be 'source'" in refused.json()["detail"]
+    )

@@ -153,6 +153,8 @@ def test_index_location_from_environment(
     with pytest.raises(SystemExit):
         run(capsys, "docs", "--limit", "0")
     assert "argument --limit: '0' is not a whole number from 1 to 10000" in capsys.readouterr().err
+    code, out, _ = run(capsys, "docs", "--sort", "title")
+    assert code == 0 and "Russia launches" in out.splitlines()[0]  # "launches" < "says"
 
 
 def test_ask_reads_questions_from_stdin(

@@ -916,3 +916,24 @@ def test_a_corrected_title_and_date_are_kept_when_the_file_comes_again(index: In
     index.remove(newer.id)  # a removed report is forgotten, its correction too
     index.add_documents([doc])
     assert index.document(doc.id) == doc
+
+
+def test_the_catalog_is_ordered_by_source_title_or_newest_first(index: Index) -> None:
+    """Issue 26: the document list could be read in one order only."""
+    index.add_documents(
+        [
+            Document("Alpha text about drones.", "c.txt", "alpha", "txt", "2023-01-05"),
+            Document("Beta text about drones.", "a.txt", "Beta", "txt", None),
+            Document("Gamma text about drones.", "b.txt", "gamma", "txt", "2023-03-01"),
+        ]
+    )
+
+    def titles(order: Any) -> list[str]:
+        return [d.title for d in index.catalog(order=order).documents]
+
+    assert titles("source") == ["Beta", "gamma", "alpha"]
+    assert titles("title") == ["alpha", "Beta", "gamma"]  # whatever the case
+    assert titles("date") == ["gamma", "alpha", "Beta"]  # newest first, undated last
+    assert [d.title for d in index.catalog(order="date", limit=1, offset=1).documents] == ["alpha"]
+    with pytest.raises(ValueError, match="order must be one of source, title, date"):
+        index.catalog(order="added")  # type: ignore[arg-type]

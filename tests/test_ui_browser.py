@@ -506,6 +506,13 @@ def test_the_documents_view_lists_opens_and_removes_reports(
     )
     expect(view.locator(".doc-title")).to_have_text("Izmail ferry carries 212")
     expect(reports.first).to_contain_text("Izmail ferry carries 212 — 2023-06-09 · ferry.md")
+    page.locator("#doc-filter input, #doc-filter textarea").first.fill("")
+    page.locator("#doc-order").get_by_label("Newest").check()  # the dated report first
+    expect(page.locator("#doc-note")).to_contain_text("reports stored, newest first")
+    expect(reports.first).to_contain_text("Izmail ferry carries 212 — 2023-06-09")
+    page.locator("#doc-order").get_by_label("Source").check()
+    page.locator("#doc-filter input, #doc-filter textarea").first.fill("IZMAIL")
+    page.wait_for_function("() => document.querySelectorAll('#doc-list label').length === 1")
     # the list read again (another filter) clears its choice; the open report stays removable
     page.locator("#doc-filter input, #doc-filter textarea").first.fill("izmail")
     expect(page.locator("#doc-note")).to_contain_text("1 report matching “izmail”")

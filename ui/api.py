@@ -48,7 +48,7 @@ from qa.errors import (
     ModelMismatchError,
     QAError,
 )
-from qa.types import MAX_CATALOG, Answer, Document, Hit
+from qa.types import MAX_CATALOG, Answer, Document, Hit, Order
 from qa.ui.admission import Busy
 from qa.ui.schemas import (
     AnswerOut,
@@ -326,11 +326,16 @@ async def list_documents(
     ] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_CATALOG)] = DEFAULT_LIST,
     offset: Annotated[int, Query(ge=0)] = 0,
+    sort: Annotated[
+        Order, Query(description="by source, by title, or by date (newest first)")
+    ] = "source",
 ) -> list[dict[str, Any]]:
-    """A page of the stored reports, ordered by source, without their texts; the
-    ``X-Total-Count`` header says how many match in all."""
+    """A page of the stored reports, without their texts, ordered by source (or ``sort``);
+    the ``X-Total-Count`` header says how many match in all."""
     with http_errors():
-        page = functools.partial(service.engine.catalog, contains, limit=limit, offset=offset)
+        page = functools.partial(
+            service.engine.catalog, contains, limit=limit, offset=offset, order=sort
+        )
         listing = await ahead(page)
     response.headers["X-Total-Count"] = str(listing.total)
     return public(request, [info.to_dict() for info in listing.documents], service)

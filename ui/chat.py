@@ -359,6 +359,12 @@ def documents_tab(max_upload_mb: float) -> Documents:
                 contains = gr.Textbox(
                     label="Filter by title or source", elem_id="doc-filter", max_lines=1
                 )
+                order = gr.Radio(
+                    [("Source", "source"), ("Title", "title"), ("Newest", "date")],
+                    value="source",
+                    label="Sort by",
+                    elem_id="doc-order",
+                )
                 note = gr.HTML("", elem_id="doc-note", js_on_load=None)
                 listing = gr.Radio([], label="Reports", elem_id="doc-list")
             with gr.Column(scale=5, min_width=360):
@@ -388,6 +394,7 @@ def documents_tab(max_upload_mb: float) -> Documents:
     return Documents(
         tab=tab,
         contains=contains,
+        order=order,
         note=note,
         listing=listing,
         removed=removed,
@@ -411,9 +418,9 @@ def documents_events(view: ChatView, on: Handlers, library: Library) -> None:
     # listing only after the one in flight is back, so a listing for the tab's old filter, or
     # from before an upload, can never land after the one for the filter just typed.
     gr.on(
-        [docs.tab.select, docs.contains.change, docs.changed.change],
+        [docs.tab.select, docs.contains.change, docs.order.change, docs.changed.change],
         library.listing,
-        docs.contains,
+        [docs.contains, docs.order],
         [docs.listing, docs.note],
         trigger_mode="always_last",
         **PRIVATE,

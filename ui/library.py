@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 
 from qa.errors import DocumentNotFoundError
-from qa.types import DocumentInfo
+from qa.types import ORDERS, DocumentInfo, Order
 from qa.ui.auth import read_only
 from qa.ui.handlers import header_html
 from qa.ui.service import Service
@@ -50,17 +50,20 @@ class Library:
     service: Service
     view: ChatView
 
-    def listing(self, contains: str) -> Updates:
-        """The list of reports matching ``contains`` and a line saying how many there are."""
-        page = self.service.engine.catalog(contains or "", limit=PAGE)
+    def listing(self, contains: str, order: Order = "source") -> Updates:
+        """The list of reports matching ``contains``, in ``order``, and a line saying how
+        many there are."""
+        order = order if order in ORDERS else "source"
+        page = self.service.engine.catalog(contains or "", limit=PAGE, order=order)
         shown, total = len(page.documents), page.total
         what = f"matching “{escape(contains.strip())}”" if (contains or "").strip() else "stored"
+        how = {"source": "by source", "title": "by title", "date": "newest first"}[order]
         if total == 0:
             note = f"No reports {what}."
         elif shown < total:
-            note = f"The first {shown} of {total} reports {what}, by source; filter to find others."
+            note = f"The first {shown} of {total} reports {what}, {how}; filter to find others."
         else:
-            note = f"{total} report{'s' if total != 1 else ''} {what}, by source."
+            note = f"{total} report{'s' if total != 1 else ''} {what}, {how}."
         roots = self.service.engine.roots()
         choices = [(label(d, roots), d.id) for d in page.documents]
         docs = self.view.docs

@@ -64,6 +64,7 @@ class Documents:
 
     tab: gr.Tab
     contains: gr.Textbox
+    order: gr.Radio  # the list's order: source, title, newest first
     note: gr.HTML  # how many reports the list holds
     listing: gr.Radio
     removed: gr.HTML  # what Remove did
