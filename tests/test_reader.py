@@ -289,3 +289,16 @@ def test_the_training_data_is_in_the_shared_folder(
     assert recorded_path(Config().data) == "bench/squad-train/train-v1.1.json.gz"
     assert recorded_path("/elsewhere/train.json.gz") == "train.json.gz"
     assert recorded_path("qa/reader/model") == "qa/reader/model"
+
+
+def test_loading_the_reader_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    """`qa ask` showed transformers' "Loading weights" bar on stderr as the reader loaded."""
+    from transformers.utils import logging as hf_logging
+
+    from qa.reader import reader as module
+
+    hf_logging.enable_progress_bar()  # as in a process that has not loaded the embedder yet
+    capfd.readouterr()
+    Reader.load(module.BUNDLED_READER)
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")

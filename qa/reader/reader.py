@@ -89,7 +89,9 @@ class Reader:
         """The model saved in ``path`` (weights in any precision; run in float32 or bf16)."""
         import torch
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # its "Loading weights" bar would reach stderr
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         model = AutoModelForQuestionAnswering.from_pretrained(
             str(path), local_files_only=True, dtype=torch.float32
