@@ -540,14 +540,20 @@ def low_contrast(pg: Page) -> list[dict[str, object]]:
 
 def check_contrast(pg: Page) -> None:
     """Every text at 4.5:1 or more: an answer with its sources and report open, an abstention,
-    the settings, an error, the chat list, and the documents view with a report open."""
+    an error, the settings with a warning about them, the chat list, and the documents view
+    with a report open."""
     answer = ask(pg, KINZHAL)
     open_by_marker(pg, answer.locator("a.cite").first)
     ask(pg, "What is the capital of Australia?")
+    ask(pg, "x " * 1001)  # an error: too long a question
     pg.locator("#settings").get_by_text("Settings").click()
-    pg.locator("#date-from textarea, #date-from input").first.fill("someday")
-    ask(pg, KINZHAL)  # an error
-    found = low_contrast(pg)
+    date_from = pg.locator("#date-from textarea, #date-from input").first
+    date_from.fill("someday")
+    pg.locator("#question textarea").fill(KINZHAL)
+    pg.locator("#question textarea").press("Enter")
+    expect(pg.get_by_text("Settings: the from date 'someday' is not a date")).to_be_visible()
+    found = low_contrast(pg)  # the warning too
+    date_from.fill("")
     show(pg, "Documents")
     pg.locator("#doc-list label").first.click()
     pg.locator("#doc-view .doc-text").wait_for()
