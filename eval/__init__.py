@@ -9,8 +9,9 @@
 ``compare_runs`` sets two records side by side. The metrics live in :mod:`qa.eval.metrics`.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qa.lazy import lazy_names
 
 if TYPE_CHECKING:
     from qa.eval.answers import Item, format_summary, load_questions, run, summarize
@@ -25,28 +26,22 @@ if TYPE_CHECKING:
 # imported when first used: ``qa``'s parser imports this package's ``cli``, and the answerer
 # (torch, FAISS) is not needed to build it
 _LAZY = {
-    **dict.fromkeys(["Item", "format_summary", "load_questions", "run", "summarize"], "answers"),
-    "BeirSet": "beir",
-    "load_beir": "beir",
-    "evaluate_retrieval": "beir:evaluate",
-    **dict.fromkeys(["compare_runs", "format_comparison", "load_record"], "compare"),
-    "format_text": "report",
-    "write_report": "report:write",
-    **dict.fromkeys(["SquadSet", "load_squad", "official_scores"], "squad"),
-    "detect": "suite",
-    "evaluate": "suite",
+    **dict.fromkeys(
+        ["Item", "format_summary", "load_questions", "run", "summarize"], "qa.eval.answers"
+    ),
+    "BeirSet": "qa.eval.beir",
+    "load_beir": "qa.eval.beir",
+    "evaluate_retrieval": "qa.eval.beir:evaluate",
+    **dict.fromkeys(["compare_runs", "format_comparison", "load_record"], "qa.eval.compare"),
+    "format_text": "qa.eval.report",
+    "write_report": "qa.eval.report:write",
+    **dict.fromkeys(["SquadSet", "load_squad", "official_scores"], "qa.eval.squad"),
+    "detect": "qa.eval.suite",
+    "evaluate": "qa.eval.suite",
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module 'qa.eval' has no attribute {name!r}")
-    module, _, attr = where.partition(":")
-    value = getattr(importlib.import_module(f"qa.eval.{module}"), attr or name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "BeirSet",

@@ -41,16 +41,22 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY);
 """
-# made apart (and not at all on read-only media): indexes made before corrections lack it
+# made apart (and not at all on read-only media): indexes made before them lack these
 CORRECTIONS = """CREATE TABLE IF NOT EXISTS corrections (
     source TEXT PRIMARY KEY, title TEXT, date TEXT
 )"""
+# a page of the listing by title or newest first reads the page, not a sort of every report
+ORDER_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS documents_title ON documents (title COLLATE NOCASE, source, id)",
+    "CREATE INDEX IF NOT EXISTS documents_date ON documents (date IS NULL, date DESC, source, id)",
+)
 
 _ORDER_BY: dict[Order, str] = {
     "source": "source, id",
     "title": "title COLLATE NOCASE, source, id",
     "date": "date IS NULL, date DESC, source, id",
 }
+IN_BATCH = 500  # values in one "IN (...)" of a statement
 BUSY_SECONDS = 60  # how long a statement waits for another process's write to finish
 _CHUNK_COLUMNS = """c.id, c.doc_id, c.ordinal, c.start, c."end", c.page,
     substr(d.text, c.start + 1, c."end" - c.start), d.title, d.source, d.date"""
@@ -94,7 +100,8 @@ class Store:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(SCHEMA)
                 with contextlib.suppress(sqlite3.OperationalError):  # read-only media
-                    db.execute(CORRECTIONS)
+                    for statement in (CORRECTIONS, *ORDER_INDEXES):
+                        db.execute(statement)
                 columns = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
                 if "crc" not in columns:  # made before vectors had checksums: theirs stay NULL
                     with contextlib.suppress(sqlite3.OperationalError):  # read-only media
@@ -188,20 +195,12 @@ class Store:
     # -- corrections ---------------------------------------------------------------------
 
     def corrections(self, sources: Sequence[str]) -> dict[str, Correction]:
-        found: dict[str, Correction] = {}
+        query = "SELECT source, title, date FROM corrections WHERE source IN (%s)"
         with self._db() as db:
-            for first in range(0, len(sources), 500):
-                part = list(sources[first : first + 500])
-                marks = ",".join("?" * len(part))
-                try:
-                    rows = db.execute(
-                        f"SELECT source, title, date FROM corrections WHERE source IN ({marks})",
-                        part,
-                    ).fetchall()
-                except sqlite3.OperationalError:  # an index made before corrections
-                    return {}
-                found.update((row[0], Correction(*row)) for row in rows)
-        return found
+            try:
+                return {row[0]: Correction(*row) for row in _rows_in(db, query, sources)}
+            except sqlite3.OperationalError:  # an index made before corrections
+                return {}
 
     def correct(self, correction: Correction) -> None:
         with self._db() as db:
@@ -300,18 +299,16 @@ class Store:
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         """The stored chunks among ``ids`` (ids removed since are left out)."""
         found: dict[int, StoredChunk] = {}
+        query = (
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.doc_id "
+            "WHERE c.id IN (%s)"
+        )
         with self._db() as db:
-            for start in range(0, len(ids), 500):
-                batch = list(ids[start : start + 500])
-                marks = ",".join("?" * len(batch))
-                rows = db.execute(
-                    f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.doc_id "
-                    f"WHERE c.id IN ({marks})",
-                    batch,
-                )
-                for cid, doc_id, ordinal, start_, end, page, text, title, source, date in rows:
-                    chunk = Chunk(doc_id, ordinal, start_, end, text, page)
-                    found[cid] = StoredChunk(cid, chunk, title, source, date)
+            for cid, doc_id, ordinal, start, end, page, text, title, source, date in _rows_in(
+                db, query, ids
+            ):
+                chunk = Chunk(doc_id, ordinal, start, end, text, page)
+                found[cid] = StoredChunk(cid, chunk, title, source, date)
         return found
 
     def chunk_ids(self) -> np.ndarray:
@@ -404,6 +401,14 @@ def _like_escape(value: str) -> str:
 def _document(row: tuple) -> Document:
     doc_id, source, title, fmt, date, pages, text = row
     return Document(text, source, title, fmt, date, tuple(json.loads(pages)), doc_id)
+
+
+def _rows_in(db: sqlite3.Connection, query: str, values: Sequence[Any]) -> Iterator[Any]:
+    """The rows of ``query``, whose ``IN (%s)`` takes ``values``, asked for ``IN_BATCH``
+    values at a time (SQLite takes only so many parameters in one statement)."""
+    for first in range(0, len(values), IN_BATCH):
+        part = list(values[first : first + IN_BATCH])
+        yield from db.execute(query % ",".join("?" * len(part)), part)
 
 
 def _update_metadata(db: sqlite3.Connection, doc: Document) -> None:

@@ -21,8 +21,7 @@ with qa.Engine.open("reports-index", llm=LLM("http://localhost:8080/v1", "a-mode
 
 __version__ = "0.1.0"
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qa.errors import (
     DocumentNotFoundError,
@@ -36,6 +35,7 @@ from qa.errors import (
     ModelMismatchError,
     QAError,
 )
+from qa.lazy import lazy_names
 from qa.options import AskOptions, Filters, Mode, SearchOptions
 from qa.types import (
     Answer,
@@ -75,14 +75,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qa' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "Answer",

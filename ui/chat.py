@@ -250,9 +250,12 @@ def chat_panel() -> ChatPanel:
                     "Export Markdown", elem_id="export-md", size="sm", scale=0, min_width=150
                 )
                 export_html = gr.Button(
-                    "Export printable page", elem_id="export-html", size="sm", scale=0,
+                    "Export printable page",
+                    elem_id="export-html",
+                    size="sm",
+                    scale=0,
                     min_width=180,
-                )  # fmt: skip
+                )
         with gr.Column(scale=4, min_width=360):
             sources = gr.HTML(render.panel_html([]), elem_id="sources", js_on_load=None)
     return ChatPanel(

@@ -89,9 +89,11 @@ def _generated_spots(answer: Answer, aid: str, docs: Mapping[str, Document]) -> 
         if s.n in cited and s.n not in covered:
             doc = docs.get(s.doc_id)
             page, day = (doc.page_at(s.start), doc.date) if doc else (None, None)
-            card_id, mark_id = f"card-{aid}-g{s.n}", f"gen-{aid}-{s.n}"
-            spot = Spot(s.doc_id, (s.start, s.end), None, card_id, mark_id, f"[{s.n}]", s.title,
-                        s.source, page, day, True)  # fmt: skip
+            card_id, mark_id, label = f"card-{aid}-g{s.n}", f"gen-{aid}-{s.n}", f"[{s.n}]"
+            span = (s.start, s.end)
+            spot = Spot(
+                s.doc_id, span, None, card_id, mark_id, label, s.title, s.source, page, day, True
+            )
             spots.append(spot)
     return spots
 
