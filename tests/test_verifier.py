@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from qa.reader import load_reader
-from qa.reader.training.verifier import Verifier, _auc, pair
+from qa.reader.training.verifier import Verifier, _auc, pair, transformers_reader
 
 SENTENCE = "Kharkiv's mayor, Ihor Terekhov, said the city had no water."
 WINDOW = f"Odesa lost power. {SENTENCE} Repairs took days."
@@ -28,7 +27,7 @@ def test_auc_is_the_share_of_right_wrong_pairs_ordered_right() -> None:
 
 
 def test_the_verifier_trains_its_top_layers_on_the_readers_shared_lower_ones() -> None:
-    reader = load_reader()
+    reader = transformers_reader()
     encoder = reader.model.base_model
     verifier = Verifier.from_reader(reader.model, 2)
     assert verifier.bert.embeddings is encoder.embeddings

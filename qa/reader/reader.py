@@ -50,29 +50,62 @@ class Span:
         return self.score - self.no_answer
 
 
-def encode(
-    tokenizer: Any,
-    questions: list[str],
-    passages: list[str],
-    max_length: int = MAX_LENGTH,
-    stride: int = STRIDE,
-) -> Any:
-    """Windows over each (question, passage) pair, with offsets and the pair each came from."""
-    return tokenizer(
-        questions,
-        passages,
-        truncation="only_second",
-        max_length=max_length,
-        stride=stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-        padding="longest",
-        return_tensors="np",
+@dataclass(frozen=True)
+class Windows:
+    """Token windows over (question, passage) pairs, padded to the longest: a long passage
+    gives several, overlapping by ``STRIDE`` tokens."""
+
+    input_ids: np.ndarray  # (windows, tokens) int64
+    attention_mask: np.ndarray
+    token_type_ids: np.ndarray
+    offsets: np.ndarray  # (windows, tokens, 2): each token's characters in its text
+    context: np.ndarray  # (windows, tokens) bool: the token is the passage's
+    owner: np.ndarray  # (windows,): the pair each window reads
+
+
+def windowing(tokenizer: Any, max_length: int = MAX_LENGTH, stride: int = STRIDE) -> Any:
+    """A ``tokenizers.Tokenizer`` of the reader's own that cuts pairs into windows: from a
+    tokenizer of that library, or a transformers tokenizer's backend (as training has)."""
+    from tokenizers import Tokenizer
+
+    backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
+    windows = Tokenizer.from_str(backend.to_str())
+    windows.no_padding()
+    windows.enable_truncation(max_length, stride=stride, strategy="only_second")
+    return windows
+
+
+def encode(tokenizer: Any, questions: list[str], passages: list[str]) -> Windows:
+    """Windows over each (question, passage) pair, cut by a :func:`windowing` tokenizer as
+    transformers cuts them with ``truncation="only_second"`` and ``return_overflowing_tokens``."""
+    from qa.bert import padded
+
+    parts, owner = [], []
+    for pair, whole in enumerate(tokenizer.encode_batch(list(zip(questions, passages)))):
+        for part in (whole, *whole.overflowing):
+            parts.append(part)
+            owner.append(pair)
+    ids = padded([p.ids for p in parts])
+    offsets = np.zeros((*ids.shape, 2), dtype=np.int64)
+    context = np.zeros(ids.shape, dtype=bool)
+    for i, part in enumerate(parts):
+        offsets[i, : len(part.ids)] = part.offsets
+        context[i, : len(part.ids)] = [s == 1 for s in part.sequence_ids]
+    return Windows(
+        ids,
+        padded([p.attention_mask for p in parts]),
+        padded([p.type_ids for p in parts]),
+        offsets,
+        context,
+        np.asarray(owner, dtype=np.int64),
     )
 
 
 class Reader:
-    """A question-answering model (``AutoModelForQuestionAnswering``) and its tokenizer."""
+    """A question-answering model and its tokenizer: the model takes ``input_ids``,
+    ``attention_mask`` and ``token_type_ids`` and gives ``start_logits`` and ``end_logits``
+    (:class:`qa.bert.QuestionAnswering`, or transformers' ``AutoModelForQuestionAnswering`` in
+    training); the tokenizer is a ``tokenizers.Tokenizer`` or a transformers fast tokenizer."""
 
     def __init__(self, model: Any, tokenizer: Any, *, bf16: bool | None = None) -> None:
         """``bf16``: autocast to bf16 (default: on a GPU, or a CPU with bf16 instructions)."""
@@ -80,33 +113,31 @@ class Reader:
 
         self.model = model.eval()
         self.tokenizer = tokenizer
+        self._windowing = windowing(tokenizer)
         on_gpu = next(model.parameters()).device.type != "cpu"
         self.bf16 = bf16 if bf16 is not None else on_gpu or native_bf16()
         self._worker = Worker("qa-reader")  # one read at a time, on every core (qa.worker)
 
     @classmethod
     def load(cls, path: str | Path, *, bf16: bool | None = None) -> Reader:
-        """The model saved in ``path`` (weights in any precision; run in float32 or bf16)."""
-        import torch
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        """The model saved in ``path`` (weights in any precision; run in float32 or bf16),
+        on PyTorch alone (:mod:`qa.bert`): no transformers import."""
+        from qa import bert
 
-        hf_logging.disable_progress_bar()  # its "Loading weights" bar would reach stderr
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        model = AutoModelForQuestionAnswering.from_pretrained(
-            str(path), local_files_only=True, dtype=torch.float32
-        )
-        return cls(model, tokenizer, bf16=bf16)
+        folder = Path(path)
+        try:
+            return cls(bert.load(bert.QuestionAnswering, folder), bert.tokenizer(folder), bf16=bf16)
+        except bert.NotBert as exc:
+            raise ValueError(str(exc)) from None
 
-    def logits(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end logits of a batch of windows, as float32 arrays."""
+    def logits(self, windows: Windows, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits of some of the windows, as float32 arrays."""
         import torch
 
         device = next(self.model.parameters()).device
         inputs = {
-            k: torch.from_numpy(v.astype(np.int64)).to(device)
-            for k, v in batch.items()
-            if k in ("input_ids", "attention_mask", "token_type_ids")
+            name: torch.from_numpy(getattr(windows, name)[rows]).to(device)
+            for name in ("input_ids", "attention_mask", "token_type_ids")
         }
         with (
             torch.inference_mode(),
@@ -138,22 +169,19 @@ class Reader:
         max_answer_tokens: int,
         accept: Callable[[str], bool] | None,
     ) -> list[Span]:
-        enc = encode(self.tokenizer, [question] * len(passages), passages)
-        owner = enc["overflow_to_sample_mapping"]
+        windows = encode(self._windowing, [question] * len(passages), passages)
         best: dict[int, Span] = {}
-        for first in range(0, len(owner), BATCH):
+        for first in range(0, len(windows.owner), BATCH):
             rows = slice(first, first + BATCH)
-            batch = {k: enc[k][rows] for k in ("input_ids", "attention_mask", "token_type_ids")}
-            starts, ends = self.logits(batch)
+            starts, ends = self.logits(windows, rows)
             for row in range(starts.shape[0]):
                 i = first + row
-                context = np.asarray(enc.sequence_ids(i)) == 1
-                p = int(owner[i])
+                p = int(windows.owner[i])
                 span = best_span(
                     starts[row],
                     ends[row],
-                    context,
-                    enc["offset_mapping"][i],
+                    windows.context[i],
+                    windows.offsets[i],
                     max_answer_tokens,
                     None if accept is None else _on_text(accept, passages[p]),
                 )

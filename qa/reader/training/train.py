@@ -254,9 +254,9 @@ def run(
 
 def _base() -> str:
     """The bundled embedder's folder, the default starting point."""
-    from qa.embed import BUNDLED_MODEL, _model_path
+    from qa.embed import BUNDLED_MODEL, model_path
 
-    return _model_path(BUNDLED_MODEL)
+    return model_path(BUNDLED_MODEL)
 
 
 def fit(

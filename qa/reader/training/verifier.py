@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from qa.reader.reader import BUNDLED_READER, Reader
 from qa.reader.training.data import SEED, VAL_FRACTION, load_squad, split_articles, squad_path
 from qa.reader.training.hard import entity_pools
 
@@ -164,13 +165,12 @@ def examples(rows: list[dict[str, Any]]) -> list[tuple[str, str, float]]:
 
 
 def train(config: Config, out: Path) -> None:
-    from qa.reader import load_reader
 
     if config.threads:
         torch.set_num_threads(config.threads)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
-    reader = load_reader()
+    reader = transformers_reader()
     rows = read_rows(out, config.size, config.seed)
     data = examples(rows)
     print(f"{len(data)} examples, {sum(y for *_, y in data):.0f} right", file=sys.stderr)
@@ -243,6 +243,17 @@ def train(config: Config, out: Path) -> None:
     )
 
 
+def transformers_reader(path: Path = BUNDLED_READER) -> Reader:
+    """The reader on transformers' BertForQuestionAnswering, whose encoder a verifier
+    copies (answering runs the same weights on :mod:`qa.bert`)."""
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    model = AutoModelForQuestionAnswering.from_pretrained(
+        str(path), local_files_only=True, dtype=torch.float32
+    )
+    return Reader(model, AutoTokenizer.from_pretrained(str(path), local_files_only=True))
+
+
 def load(out: Path, reader: Any) -> Verifier:
     """The verifier trained into ``out``, on the reader's model."""
     saved = torch.load(out / "verifier.pt", weights_only=False)
@@ -257,13 +268,12 @@ def measure(out: Path, rows_file: Path) -> None:
     AUC of "right" and the test half's scores at each fit's abstention threshold."""
     from qa.answer.verify import Calibration
     from qa.eval import calibrate
-    from qa.reader import load_reader
 
     asked = {
         name: [calibrate.Asked(**r) for r in rows]
         for name, rows in json.loads(rows_file.read_text()).items()
     }
-    reader = load_reader()
+    reader = transformers_reader()
     verifier = load(out, reader)
     sets = {name: [a.row() for a in rows] for name, rows in asked.items()}
     with_logit = {}
