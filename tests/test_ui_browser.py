@@ -9,6 +9,7 @@ the README).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -248,14 +249,25 @@ def test_abstention_looks_different(page: Page) -> None:
 
 def test_settings_are_used_and_a_question_is_text(page: Page) -> None:
     page.locator("#settings").get_by_text("Settings").click()
-    date_from = page.locator("#date-from textarea, #date-from input").first
+    date_from = page.locator("#date-from input").first
+    # a text that is not a day: the field does not take it, and says so under it
+    page.wait_for_timeout(2000)
     date_from.fill("someday")
+    note = page.locator("#date-from .qa-day-note")
+    expect(note).to_have_text(
+        "“someday” is not a day: type it as YYYY-MM-DD or pick one from the calendar. "
+        "Until then this date is not used."
+    )
+    date_from.fill("2023-02-30")
+    expect(note).to_have_count(0)
     question = f'{KINZHAL} <img src=x onerror="window.__xssQuestion = 1"> *not bold* {MATH}'
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
     # a setting that cannot be used is said as such, not kept as an answer (issue 26)
-    expect(page.get_by_text("Settings: the from date 'someday' is not a date")).to_be_visible()
+    expect(
+        page.get_by_text("Settings: the from date: 2023-02-30 is not a day: February 2023 has 28")
+    ).to_be_visible()
     expect(box).to_have_value(question)  # back in its box, to ask again
     expect(box).to_be_enabled()
     assert page.locator("#chat .qa-question, #chat .qa-answer").count() == 0
@@ -403,7 +415,17 @@ def test_the_folded_settings_say_which_filters_are_on(page: Page) -> None:
     settings.get_by_text("Settings").click()
     sources = page.locator("#source-filter textarea, #source-filter input").first
     sources.fill("004_")
-    page.locator("#date-to textarea, #date-to input").first.fill("2022-12-31")
+    # a day picked from the calendar (the button is named), then one typed
+    page.get_by_role("button", name="Pick To date").click()
+    page.locator(".picker .day:not(.other-month)").get_by_text("15", exact=True).click()
+    page.get_by_role("button", name="Done").click()
+    to = page.locator("#date-to input").first
+    expect(to).to_have_value(re.compile(r"^\d{4}-\d{2}-15$"))
+    settings.get_by_text(
+        re.compile(r"Settings · filters on: sources “004_”; to \d{4}-\d{2}-15")
+    ).wait_for()
+    to.fill("2022-12-31")
+    to.press("Enter")  # a typed day is taken on Enter, or when the field is left
     # each change updates the title; wait for the last one's
     title = settings.get_by_text("Settings · filters on: sources “004_”; to 2022-12-31")
     title.wait_for()
@@ -547,12 +569,15 @@ def check_contrast(pg: Page) -> None:
     ask(pg, "What is the capital of Australia?")
     ask(pg, "x " * 1001)  # an error: too long a question
     pg.locator("#settings").get_by_text("Settings").click()
-    date_from = pg.locator("#date-from textarea, #date-from input").first
+    date_from = pg.locator("#date-from input").first
     date_from.fill("someday")
+    expect(pg.locator("#date-from .qa-day-note")).to_be_visible()
+    date_from.fill("2023-02-30")
     pg.locator("#question textarea").fill(KINZHAL)
     pg.locator("#question textarea").press("Enter")
-    expect(pg.get_by_text("Settings: the from date 'someday' is not a date")).to_be_visible()
-    found = low_contrast(pg)  # the warning too
+    date_from.fill("someday")  # the field's note and the settings' warning at once
+    expect(pg.get_by_text("Settings: the from date: 2023-02-30 is not a day")).to_be_visible()
+    found = low_contrast(pg)  # the warnings too
     date_from.fill("")
     show(pg, "Documents")
     pg.locator("#doc-list label").first.click()

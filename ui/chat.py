@@ -318,9 +318,17 @@ def settings_panel() -> Settings:
             mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval", elem_id="mode")
         with gr.Row():
             sources = gr.Textbox(label="Sources (comma-separated)", elem_id="source-filter")
-            date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="date-from")
-            date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="date-to")
+            date_from = day_picker("From date", "date-from")
+            date_to = day_picker("To date", "date-to")
     return Settings(box=box, k=k, mode=mode, sources=sources, date_from=date_from, date_to=date_to)
+
+
+def day_picker(label: str, elem_id: str) -> gr.DateTime:
+    """A day, typed as YYYY-MM-DD or picked from a calendar; handed over as typed, so a day
+    that does not exist ("2023-02-30") is named by the handler, not silently moved."""
+    return gr.DateTime(
+        label=label, include_time=False, type="string", elem_id=elem_id, elem_classes="qa-day"
+    )
 
 
 def settings_events(settings: Settings) -> None:
@@ -379,9 +387,7 @@ def documents_tab(max_upload_mb: float) -> Documents:
                     "Correct the title or date", open=False, visible=False, elem_id="doc-edit"
                 ) as edit:
                     new_title = gr.Textbox(label="Title", max_lines=2, elem_id="doc-title")
-                    new_date = gr.Textbox(
-                        label="Date", placeholder="YYYY-MM-DD", max_lines=1, elem_id="doc-date"
-                    )
+                    new_date = day_picker("Date", "doc-date")
                     save = gr.Button("Save", elem_id="save-doc", size="sm")
                 remove = gr.Button(
                     "Remove this report", variant="stop", elem_id="remove-doc", visible=False

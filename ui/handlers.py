@@ -258,10 +258,10 @@ def controls(view: ChatView, ready: bool) -> Updates:
     return updates
 
 
-def parse_filters(sources: str, date_from: str, date_to: str) -> Filters:
+def parse_filters(sources: str, date_from: str | None, date_to: str | None) -> Filters:
     """The settings as filters; a date that cannot be read is a ValueError naming it."""
 
-    def day(value: str, label: str) -> str | None:
+    def day(value: str | None, label: str) -> str | None:
         if not value or not value.strip():
             return None
         parsed = parse_date(value)
@@ -275,7 +275,7 @@ def parse_filters(sources: str, date_from: str, date_to: str) -> Filters:
     return Filters((), names, day(date_from, "from"), day(date_to, "to"))
 
 
-def settings_label(sources: str, date_from: str, date_to: str) -> Any:
+def settings_label(sources: str, date_from: str | None, date_to: str | None) -> Any:
     """The Settings section's title, saying which filters are on, so it shows while the
     section is folded."""
     on = []

@@ -86,7 +86,7 @@ class Library:
                 docs.remove: gr.Button(visible=changeable),
                 docs.edit: gr.Accordion(visible=changeable),
                 docs.new_title: title,
-                docs.new_date: day,
+                docs.new_date: day or None,
                 docs.opened: opened,
             }
 
@@ -107,7 +107,7 @@ class Library:
         return shown(html, not read_only(request), doc.id, doc.title, doc.date or "")
 
     def correct(
-        self, doc_id: str, title: str, day: str, request: gr.Request | None = None
+        self, doc_id: str, title: str, day: str | None, request: gr.Request | None = None
     ) -> Updates:
         """Save the open report's title and date as given (an empty date: as it was), and
         show it again; a title or date that cannot be taken is said, and nothing changes."""
@@ -116,7 +116,7 @@ class Library:
             return {docs.removed: f'<p class="qa-note">{NOT_YOURS}</p>'}
         try:
             doc = self.service.engine.correct(
-                doc_id, title=title, date=day.strip() or None, exact=True
+                doc_id, title=title, date=(day or "").strip() or None, exact=True
             )
         except DocumentNotFoundError:
             return {docs.removed: '<p class="qa-note">That report was removed.</p>'}

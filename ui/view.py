@@ -49,11 +49,11 @@ class Settings:
     k: gr.Slider
     mode: gr.Radio
     sources: gr.Textbox
-    date_from: gr.Textbox
-    date_to: gr.Textbox
+    date_from: gr.DateTime
+    date_to: gr.DateTime
 
     @property
-    def filters(self) -> list[gr.Textbox]:
+    def filters(self) -> list[gr.Textbox | gr.DateTime]:
         return [self.sources, self.date_from, self.date_to]
 
 
@@ -77,7 +77,7 @@ class Documents:
     remove: gr.Button
     edit: gr.Accordion  # correcting the open report's title and date
     new_title: gr.Textbox
-    new_date: gr.Textbox
+    new_date: gr.DateTime
     save: gr.Button
     upload: gr.File
     status: gr.HTML  # how the uploads went

@@ -70,10 +70,59 @@
     newest = key;
     if (last) last.scrollIntoView({ block: "nearest" });
   }
-  new MutationObserver(followNewest).observe(document.documentElement, {
-    childList: true,
-    subtree: true,
-  });
+  // The date fields (a day typed, or picked from the calendar): the calendar button, an icon
+  // only, gets a name to be heard by; a typed text that is not a day is not taken by the field
+  // (it turns red), so a note under it says so and that no such filter is used until it is.
+  var DAY = /^(\d{4}-\d{2}-\d{2}|\s*now\s*(-\s*\d+\s*[dmhs])?\s*)?$/;
+  function dayNote(input) {
+    var field = input.closest(".qa-day");
+    var note = field.querySelector(".qa-day-note");
+    var text = input.value.trim();
+    if (DAY.test(text)) {
+      if (note) note.remove();
+      return;
+    }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "qa-day-note";
+      note.setAttribute("role", "status");
+      field.appendChild(note);
+    }
+    var said = "“" + text + "” is not a day: type it as YYYY-MM-DD or pick one " +
+      "from the calendar. Until then this date is not used.";
+    if (note.textContent !== said) note.textContent = said;  // else the observer calls again
+  }
+  function dayFields() {
+    document.querySelectorAll(".qa-day").forEach(function (field) {
+      var button = field.querySelector("button.calendar");
+      if (button && !button.hasAttribute("aria-label")) {
+        var label = field.querySelector("[data-testid=block-info]");
+        button.setAttribute("aria-label", "Pick " + (label ? label.innerText.trim() : "a date"));
+      }
+      var input = field.querySelector("input.time");
+      if (!input) return;
+      if (!input.dataset.qaDay) {
+        input.dataset.qaDay = "1";
+        input.addEventListener("input", function () { dayNote(input); });
+      }
+      // a day picked from the calendar sets the text without an input event
+      if (field.querySelector(".qa-day-note")) dayNote(input);
+    });
+  }
+  // Gradio opens the calendar below its button, fixed to the window: near the window's foot
+  // it would open out of sight (and scrolling closes it), so it is moved up into view
+  function calendarsInView() {
+    document.querySelectorAll(".picker-container").forEach(function (picker) {
+      var box = picker.getBoundingClientRect();
+      if (box.bottom <= innerHeight || box.height === 0) return;
+      picker.style.top = Math.max(4, innerHeight - box.height - 4) + "px";
+    });
+  }
+  new MutationObserver(function () {
+    followNewest();
+    dayFields();
+    calendarsInView();
+  }).observe(document.documentElement, { childList: true, subtree: true });
 
   // A bubble's text: its paragraphs (line breaks kept) with a blank line between them, without
   // the parts only a screen reader hears or the confidence line.
