@@ -229,12 +229,24 @@ class Index:
     def remove(self, key: str, *, exact: bool = False) -> Document:
         """Remove a document (by id, unique id prefix, or source; with ``exact`` by its full id
         only) from every part of the index."""
+        return self.remove_many([key], exact=exact)[0]
+
+    def remove_many(self, keys: Sequence[str], *, exact: bool = False) -> list[Document]:
+        """Remove documents (each key as in :meth:`remove`) in one write: all of them, or, if
+        one is not found, none. Returns them, each once."""
         with self.backend.writing():
-            doc = self.document(key, exact=exact)
-            self.backend.write([doc.id], [])
-            if doc.source in self._store.corrections([doc.source]):  # a removed report is
-                self._store.correct(Correction(doc.source, None, None))  # forgotten whole
-            return doc
+            found = {}
+            for key in keys:
+                doc = self.document(key, exact=exact)
+                found[doc.id] = doc
+            docs = list(found.values())
+            if not docs:
+                return []
+            self.backend.write([d.id for d in docs], [])
+            # a removed report's correction is forgotten with it
+            for source in self._store.corrections([d.source for d in docs]):
+                self._store.correct(Correction(source, None, None))
+            return docs
 
     def correct(
         self, key: str, *, title: str | None = None, date: str | None = None, exact: bool = False

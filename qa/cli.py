@@ -169,9 +169,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     index = _open(args)
-    docs = {doc.id: doc for doc in map(index.document, args.documents)}  # all found, or none
-    for doc in docs.values():
-        index.remove(doc.id)
+    for doc in index.remove_many(args.documents):  # all found, or none removed
         print(f"removed {doc.id} ({printable(doc.source)})")
     return 0
 

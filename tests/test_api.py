@@ -863,7 +863,9 @@ def test_a_read_only_user_may_ask_and_search_but_not_change(
     writer = gr.Request(headers={})
     buttons = [library.open(doc_id, r)[docs.remove] for r in (reader, writer)]
     assert [button.visible for button in buttons] == [False, True]
-    assert [library.upload_box(r).visible for r in (reader, writer)] == [False, True]
+    for part in (docs.upload, docs.several):  # nor removal of several at once
+        assert [library.writers_only(r)[part].visible for r in (reader, writer)] == [False, True]
+    assert library.remove_chosen([doc_id], "", reader).keys() == {docs.removed}
 
 
 def test_read_only_is_marked_in_auth_files_only() -> None:

@@ -110,6 +110,18 @@ def test_remove_by_source_and_id_prefix(index: Index) -> None:
     assert index.search("text", mode="bm25") == []
 
 
+def test_several_documents_are_removed_together_or_not_at_all(index: Index) -> None:
+    index.add_documents([doc(f"Report {n} about the port.", f"{n}.txt") for n in range(4)])
+    with pytest.raises(DocumentNotFoundError):
+        index.remove_many(["0.txt", "1.txt", "missing.txt"])
+    assert index.counts()["documents"] == 4  # one not found: none removed
+    removed = index.remove_many(["0.txt", "1.txt", "0.txt"])
+    assert [d.source for d in removed] == ["0.txt", "1.txt"]  # each once
+    assert sorted(d.source for d in index.documents()) == ["2.txt", "3.txt"]
+    assert {h.source for h in index.search("port", mode="bm25")} == {"2.txt", "3.txt"}
+    assert index.remove_many([]) == []
+
+
 def test_catalog_lists_a_page_of_documents_without_text(index: Index) -> None:
     docs = [
         Document(

@@ -554,6 +554,54 @@ def test_the_documents_view_lists_opens_and_removes_reports(
     assert "ferry.md" not in page.locator("#sources .qa-sources").first.inner_text()
 
 
+def test_several_reports_are_uploaded_and_removed_at_once(
+    page: Page, tmp_path: Path, module_sample_index: Index
+) -> None:
+    names = ["tide-a.txt", "tide-b.txt", "tide-c.txt"]
+    for n, name in enumerate(names):
+        (tmp_path / name).write_text(f"Tide {n}\n\nThe tide at Odesa rose {n + 2} m.\n")
+    before = module_sample_index.counts()["documents"]
+    header = page.locator(".qa-header p").first
+    show(page, "Documents")
+    page.locator("#upload input[type=file]").set_input_files([str(tmp_path / n) for n in names])
+    expect(page.locator("#upload-status li")).to_have_text(
+        [f"Added: “Tide {n}” ({name})" for n, name in enumerate(names)]
+    )
+    expect(header).to_contain_text(f"from {before + 3} reports")
+    page.locator("#doc-filter input").first.fill("tide-")
+    expect(page.locator("#doc-note")).to_contain_text("3 reports matching “tide-”")
+    page.locator("#doc-several").get_by_text("Remove several reports").click()
+    chosen = page.locator("#doc-chosen")
+    page.locator("#remove-docs").click()  # none chosen: said so, nothing asked
+    expect(page.locator("#doc-status")).to_contain_text("Choose the reports to remove")
+    chosen.get_by_label("Tide 0 —").check()
+    chosen.get_by_label("Tide 2 —").check()
+    asked: list[str] = []
+
+    def answer(dialog: Any, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))  # No keeps them
+    page.locator("#remove-docs").click()
+    page.wait_for_timeout(500)
+    assert asked == ["Remove these 2 reports from the index? Answers will no longer cite them."]
+    assert module_sample_index.counts()["documents"] == before + 3
+    page.once("dialog", lambda dialog: answer(dialog, True))  # one question for both
+    page.locator("#remove-docs").click()
+    expect(page.locator("#doc-status")).to_contain_text(
+        "Removed 2 reports: “Tide 0” (tide-a.txt), “Tide 2” (tide-c.txt)."
+    )
+    assert len(asked) == 2
+    expect(header).to_contain_text(f"from {before + 1} reports")
+    expect(page.locator("#doc-note")).to_contain_text("1 report matching “tide-”")  # read again
+    expect(page.locator("#doc-list label")).to_have_text([re.compile("^ *Tide 1 — ")])
+    page.locator("#doc-list label").first.click()  # the next action clears the last one's line
+    expect(page.locator("#doc-view .doc-title")).to_have_text("Tide 1")
+    expect(page.locator("#doc-status")).to_have_text("")
+    module_sample_index.remove("tide-b.txt")
+
+
 def low_contrast(pg: Page) -> list[dict[str, object]]:
     pg.mouse.move(0, 0)  # nothing hovered
     pg.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")

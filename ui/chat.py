@@ -28,7 +28,7 @@ from qa.ui import render
 from qa.ui.conversations import ChatStore
 from qa.ui.handlers import Handlers, header_html, settings_label
 from qa.ui.history import Chats
-from qa.ui.library import CONFIRM_REMOVE, EMPTY_VIEW, Library
+from qa.ui.library import CONFIRM_REMOVE, CONFIRM_REMOVE_CHOSEN, EMPTY_VIEW, Library
 from qa.ui.schemas import MAX_ASK_K
 from qa.ui.service import Service
 from qa.ui.view import ChatPanel, ChatView, Documents, Settings, SideBar
@@ -378,6 +378,16 @@ def documents_tab(max_upload_mb: float) -> Documents:
                 )
                 note = gr.HTML("", elem_id="doc-note", js_on_load=None)
                 listing = gr.Radio([], label="Reports", elem_id="doc-list")
+                with gr.Accordion(
+                    "Remove several reports", open=False, elem_id="doc-several"
+                ) as several:
+                    chosen = gr.CheckboxGroup([], label="Reports to remove", elem_id="doc-chosen")
+                    remove_chosen = gr.Button(
+                        "Remove the chosen reports",
+                        variant="stop",
+                        size="sm",
+                        elem_id="remove-docs",
+                    )
             with gr.Column(scale=5, min_width=360):
                 removed = gr.HTML("", elem_id="doc-status", js_on_load=None)
                 opened = gr.Textbox("", visible=False)
@@ -395,6 +405,8 @@ def documents_tab(max_upload_mb: float) -> Documents:
         upload = gr.File(
             label=f"Add reports ({', '.join(SUPPORTED_SUFFIXES)}), up to {max_upload_mb:g} MB each",
             file_count="multiple",
+            # refused by the page before sending, in a pop-up of Gradio's (the server's guard
+            # would refuse the whole request: ui/guards.py)
             file_types=list(SUPPORTED_SUFFIXES),
             elem_id="upload",
             height=140,
@@ -406,6 +418,9 @@ def documents_tab(max_upload_mb: float) -> Documents:
         order=order,
         note=note,
         listing=listing,
+        several=several,
+        chosen=chosen,
+        remove_chosen=remove_chosen,
         removed=removed,
         opened=opened,
         changed=changed,
@@ -430,28 +445,45 @@ def documents_events(view: ChatView, on: Handlers, library: Library) -> None:
         [docs.tab.select, docs.contains.change, docs.order.change, docs.changed.change],
         library.listing,
         [docs.contains, docs.order],
-        [docs.listing, docs.note],
+        [docs.listing, docs.chosen, docs.note],
         trigger_mode="always_last",
         **PRIVATE,
     )
-    shown = [docs.report, docs.remove, docs.edit, docs.new_title, docs.new_date, docs.opened]
+    # what opening a report writes; it clears the status line of the last action
+    shown = [
+        docs.removed,
+        docs.report,
+        docs.remove,
+        docs.edit,
+        docs.new_title,
+        docs.new_date,
+        docs.opened,
+    ]
     docs.listing.input(
         library.open, docs.listing, shown, queue=False, trigger_mode="always_last", **PRIVATE
     )
-    # no upload box for readers
-    docs.tab.select(library.upload_box, None, docs.upload, queue=False, **PRIVATE)
+    # no upload box, nor removal of several, for readers
+    docs.tab.select(library.writers_only, None, [docs.upload, docs.several], queue=False, **PRIVATE)
     docs.remove.click(
         library.remove,
         docs.opened,
-        [docs.removed, *shown, view.header, docs.changed],
+        [*shown, view.header, docs.changed],
         js=CONFIRM_REMOVE,
         trigger_mode="multiple",  # as Delete
+        **PRIVATE,
+    )
+    docs.remove_chosen.click(
+        library.remove_chosen,
+        [docs.chosen, docs.opened],
+        [*shown, view.header, docs.changed],
+        js=CONFIRM_REMOVE_CHOSEN,
+        trigger_mode="multiple",
         **PRIVATE,
     )
     docs.save.click(
         library.correct,
         [docs.opened, docs.new_title, docs.new_date],
-        [docs.removed, *shown, docs.changed],
+        [*shown, docs.changed],
         **PRIVATE,
     )
     docs.upload.upload(

@@ -11,10 +11,10 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any
 
 import gradio as gr
 
+from qa.engine import Engine
 from qa.errors import DocumentNotFoundError
 from qa.types import ORDERS, DocumentInfo, Order
 from qa.ui.auth import read_only
@@ -32,6 +32,21 @@ CONFIRM_REMOVE = """(doc) => {
   const title = document.querySelector('#doc-view .doc-title')?.innerText || 'this report';
   return [confirm('Remove “' + title + '” from the index? Answers will no longer cite it.')
           ? doc : '']; }"""
+# several at once: one question for all; a "no" sends no open report (None), nothing chosen
+# sends the chosen reports as they are (none), to be told to choose first
+CONFIRM_REMOVE_CHOSEN = """(ids, opened) => {
+  if (!ids.length) return [ids, opened];
+  const what = ids.length === 1 ? 'this report' : 'these ' + ids.length + ' reports';
+  return confirm('Remove ' + what + ' from the index? Answers will no longer cite them.')
+    ? [ids, opened] : [[], null]; }"""
+
+
+def _stored(engine: Engine, doc_id: str) -> bool:
+    try:
+        engine.document(doc_id, exact=True)
+    except DocumentNotFoundError:
+        return False
+    return True
 
 
 def label(info: DocumentInfo, roots: Sequence[str]) -> str:
@@ -69,6 +84,7 @@ class Library:
         docs = self.view.docs
         return {
             docs.listing: gr.Radio(choices=choices, value=None),
+            docs.chosen: gr.CheckboxGroup(choices=choices, value=[]),
             docs.note: f'<p class="qa-note">{note}</p>',
         }
 
@@ -82,6 +98,7 @@ class Library:
             html: str, changeable: bool, opened: str, title: str = "", day: str = ""
         ) -> Updates:
             return {
+                docs.removed: "",  # what was done before is cleared by the next action
                 docs.report: html,
                 docs.remove: gr.Button(visible=changeable),
                 docs.edit: gr.Accordion(visible=changeable),
@@ -124,14 +141,17 @@ class Library:
             return {docs.removed: f'<p class="qa-error-text">{escape(str(exc))}</p>'}
         saved = f"Saved: “{escape(doc.title)}”, {escape(doc.date or 'undated')}."
         return {
-            docs.removed: f'<p class="qa-note">{saved}</p>',
             **self.open(doc.id, request),
+            docs.removed: f'<p class="qa-note">{saved}</p>',
             docs.changed: self.changed(),
         }
 
-    def upload_box(self, request: gr.Request | None = None) -> Any:
-        """The upload box, shown only to a user who may change the index."""
-        return gr.File(visible=not read_only(request))
+    def writers_only(self, request: gr.Request | None = None) -> Updates:
+        """The upload box and the removal of several reports, shown only to a user who may
+        change the index."""
+        shown = not read_only(request)
+        docs = self.view.docs
+        return {docs.upload: gr.File(visible=shown), docs.several: gr.Accordion(visible=shown)}
 
     def remove(self, doc_id: str | None, request: gr.Request | None = None) -> Updates:
         """Remove the open report. Updates the status line, what :meth:`open` shows with
@@ -149,8 +169,44 @@ class Library:
         except DocumentNotFoundError:
             status = "That report was already removed."
         return {
-            docs.removed: f'<p class="qa-note">{status}</p>',
             **self.open(None),
+            docs.removed: f'<p class="qa-note">{status}</p>',
+            self.view.header: header_html(self.service),
+            docs.changed: self.changed(),
+        }
+
+    def remove_chosen(
+        self, doc_ids: list[str], opened: str | None, request: gr.Request | None = None
+    ) -> Updates:
+        """Remove the reports chosen in the list, in one write, after one question
+        (:data:`CONFIRM_REMOVE_CHOSEN`; ``opened`` is None when the user said no). Those
+        removed meanwhile are said; the open report is closed if it was one of them."""
+        docs = self.view.docs
+        if opened is None:
+            return gr.skip()
+        if read_only(request):
+            return {docs.removed: f'<p class="qa-note">{NOT_YOURS}</p>'}
+        if not doc_ids:
+            note = "Choose the reports to remove in “Remove several reports” first."
+            return {docs.removed: f'<p class="qa-note">{note}</p>'}
+        engine = self.service.engine
+        there = [i for i in doc_ids if _stored(engine, i)]
+        try:
+            gone = engine.remove_many(there, exact=True)
+        except DocumentNotFoundError:  # one removed between the two steps: choose again
+            note = "Some of those reports were removed meanwhile; choose again."
+            return {docs.removed: f'<p class="qa-note">{note}</p>', docs.changed: self.changed()}
+        roots = engine.roots()
+        names = ", ".join(
+            f"“{escape(d.title)}” ({escape(relative_source(d.source, roots))})" for d in gone
+        )
+        status = f"Removed {len(gone)} report{'s' if len(gone) != 1 else ''}: {names}."
+        if len(there) < len(doc_ids):
+            status += f" {len(doc_ids) - len(there)} had already been removed."
+        closed = self.open(None) if opened in {d.id for d in gone} else {}
+        return {
+            **closed,
+            docs.removed: f'<p class="qa-note">{status}</p>',
             self.view.header: header_html(self.service),
             docs.changed: self.changed(),
         }

@@ -59,14 +59,18 @@ class Settings:
 
 @dataclass(frozen=True, eq=False)
 class Documents:
-    """The Documents tab: the list and its filter, the open report with its Remove button
-    and its title and date to correct, and the upload box."""
+    """The Documents tab: the list and its filter, several of its reports to remove at once,
+    the open report with its Remove button and its title and date to correct, and the upload
+    box."""
 
     tab: gr.Tab
     contains: gr.Textbox
     order: gr.Radio  # the list's order: source, title, newest first
     note: gr.HTML  # how many reports the list holds
     listing: gr.Radio
+    several: gr.Accordion  # removing several reports of the list at once
+    chosen: gr.CheckboxGroup
+    remove_chosen: gr.Button
     removed: gr.HTML  # what Remove did
     # the open report's id: the list's choice is cleared when the list is read again (a
     # filter, the tab), while the report stays open to be removed. Not a State: the page's
