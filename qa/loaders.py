@@ -26,7 +26,8 @@ from qa.html_text import TooMuchMarkup, declared_charset, extract_html
 from qa.markdown import inline, plain_text
 from qa.pdf import PdfUnreadable, read_pdf
 from qa.progress import Progress
-from qa.types import Document
+from qa.sentences import split_sentences
+from qa.types import MAX_TITLE, Document
 
 T = TypeVar("T")
 
@@ -39,7 +40,7 @@ MB = 1024 * 1024
 MAX_FILE_BYTES = 200 * MB  # a report file larger than this is refused before it is read
 READ_SECONDS = 30.0  # a file that takes longer to read (hostile markup, a PDF bomb) is refused
 TITLE_MAX = 120  # a first line up to this long is the title as it is
-TITLE_CUT = 80  # a longer one is cut near here
+TITLE_CUT = 80  # a longer one's first sentence is its title; a sentence over MAX_TITLE is cut
 DATE_LINES = 5  # non-empty lines searched for a "Date: ..." line
 BINARY = "not a text file (binary content)"
 
@@ -417,10 +418,16 @@ def _md_title(text: str) -> str:
 
 
 def _line_title(text: str) -> str:
-    """The first non-empty line, cut at a word boundary near 80 characters when long."""
+    """The first non-empty line (a headline); a longer one, a paragraph with no headline
+    above it, gives its first sentence, whole (the page shows a long title on two lines at
+    most); only a sentence longer than any title may be (``MAX_TITLE``) is cut, at a word
+    boundary near 80 characters."""
     line = next((s.strip() for s in text.split("\n") if s.strip()), "")
     if len(line) <= TITLE_MAX:
         return line
+    start, end = split_sentences(line)[0]
+    if end - start <= MAX_TITLE:
+        return line[start:end]
     cut = line[: TITLE_CUT + 1]
     space = cut.rfind(" ")
     cut = cut[:space] if space >= TITLE_CUT // 2 else cut[:TITLE_CUT]

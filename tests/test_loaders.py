@@ -62,8 +62,16 @@ def test_source_can_be_given(tmp_path: Path) -> None:
     assert load_file(path, source="reports/a.txt").source == "reports/a.txt"
 
 
-def test_txt_long_first_line_is_cut_at_a_word(tmp_path: Path) -> None:
-    line = "Russia says a missile strike that has killed at least six people across Ukraine " * 3
+def test_txt_long_first_line_gives_its_first_sentence_whole(tmp_path: Path) -> None:
+    """A paragraph with no headline above it: its first sentence is the title, never cut
+    off; only a sentence longer than any title may be is cut, at a word."""
+    first = (
+        "Russia says a missile strike that has killed at least six people across Ukraine was "
+        'a "massive retaliatory strike" for a raid last week on a village in Bryansk region.'
+    )
+    doc = load_file(write(tmp_path, "lede.txt", f"{first} That raid was denied.\n{BODY}"))
+    assert doc.title == first
+    line = "Russia says a missile strike that has killed at least six people across Ukraine " * 5
     doc = load_file(write(tmp_path, "long.txt", line.strip() + "\n" + BODY))
     assert doc.title.endswith("…")
     assert len(doc.title) <= 82

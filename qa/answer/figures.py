@@ -9,6 +9,7 @@ as "the reports give different figures", each with its report and day.
 from __future__ import annotations
 
 import re
+import textwrap
 
 from qa.answer.question import STOPWORDS, Question
 from qa.answer.verify import constraints, stem, stems
@@ -20,6 +21,7 @@ DAY = re.compile(
     r"November|December)(?: \d{4})?)\b"
 )
 LEAD = 20_000  # characters of a report searched for the day it is about
+FIGURE_TITLE = 80  # characters of a report's title in a line of figures
 
 
 def counted(q: Question) -> list[str]:
@@ -60,4 +62,6 @@ def day(citation: Citation, documents: dict[str, Document]) -> str | None:
 def when(citation: Citation, documents: dict[str, Document]) -> str:
     """A figure's report title, with the day it is about where known."""
     found = day(citation, documents)
-    return f"{citation.title}, {found}" if found else citation.title
+    # a title that is a report's whole first sentence is shortened here, in a line of figures
+    title = textwrap.shorten(citation.title, FIGURE_TITLE, placeholder="…")
+    return f"{title}, {found}" if found else title
