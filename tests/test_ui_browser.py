@@ -829,3 +829,30 @@ def test_the_chat_list_is_shown_on_the_chat_tab_only(page: Page) -> None:
     expect(bar).to_be_hidden()
     show(page, "Chat")
     expect(bar).to_be_visible()
+
+
+NOT_CLIPPED = """() => { const t = document.querySelector('#question textarea');
+  return t.scrollHeight <= t.clientHeight + 1; }"""
+# the upload box's label and its icon: the label's foot above the icon's top
+UPLOAD_LABEL_CLEAR = """() => {
+  const label = document.querySelector('#upload [data-testid=block-label]');
+  const icon = document.querySelector('#upload svg:not([data-testid=block-label] svg)');
+  return label.getBoundingClientRect().bottom <= icon.getBoundingClientRect().top; }"""
+
+
+@pytest.mark.parametrize("screen", ["desktop", pytest.param("phone", marks=pytest.mark.phone)])
+def test_nothing_on_the_page_is_clipped_or_covered(page: Page, screen: str) -> None:
+    """The question's placeholder whole on load and after a reload; no floating "Chat" label
+    over the messages (the conversation is named for screen readers instead); the upload
+    box's label clear of its icon."""
+    assert page.evaluate(NOT_CLIPPED)
+    assert page.locator("#chat [data-testid=block-label]").count() == 0
+    expect(page.get_by_role("log", name="Chat")).to_have_count(1)
+    ask(page, KINZHAL)
+    page.reload()
+    page.locator("#question textarea:enabled").wait_for()
+    page.locator("#chat .qa-answer").first.wait_for()
+    assert page.evaluate(NOT_CLIPPED)
+    show(page, "Documents")
+    assert page.evaluate(UPLOAD_LABEL_CLEAR)
+    expect(page.locator("#upload-kinds")).to_contain_text(".pdf")

@@ -218,6 +218,9 @@ def chat_panel() -> ChatPanel:
         with gr.Column(scale=5, min_width=420):
             messages = gr.Chatbot(
                 label="Chat",
+                # its floating label covered the empty chat's text on a phone and scrolled
+                # messages on a desktop; the page names the conversation instead (chat.js)
+                show_label=False,
                 elem_id="chat",
                 height=520,
                 render_markdown=False,
@@ -230,7 +233,8 @@ def chat_panel() -> ChatPanel:
             )
             with gr.Row(equal_height=True):
                 question = gr.Textbox(
-                    placeholder="Ask a question, e.g. How many missiles were fired?",
+                    # short enough for one line beside Ask and New chat (a longer one was cut)
+                    placeholder="Ask a question about the reports",
                     label="Question",  # its accessible name; not shown
                     show_label=False,
                     elem_id="question",
@@ -402,14 +406,20 @@ def documents_tab(max_upload_mb: float) -> Documents:
                 remove = gr.Button(
                     "Remove this report", variant="stop", elem_id="remove-doc", visible=False
                 )
+        # a label on one line on a phone (two lines covered the box's icon); the kinds below
         upload = gr.File(
-            label=f"Add reports ({', '.join(SUPPORTED_SUFFIXES)}), up to {max_upload_mb:g} MB each",
+            label=f"Add reports, up to {max_upload_mb:g} MB each",
             file_count="multiple",
             # refused by the page before sending, in a pop-up of Gradio's (the server's guard
             # would refuse the whole request: ui/guards.py)
             file_types=list(SUPPORTED_SUFFIXES),
             elem_id="upload",
             height=140,
+        )
+        gr.HTML(
+            f'<p class="qa-note">Text, Markdown, HTML or PDF ({", ".join(SUPPORTED_SUFFIXES)}); '
+            "several at once.</p>",
+            elem_id="upload-kinds",
         )
         status = gr.HTML("", elem_id="upload-status", js_on_load=None)
     return Documents(

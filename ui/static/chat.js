@@ -92,6 +92,12 @@
       "from the calendar. Until then this date is not used.";
     if (note.textContent !== said) note.textContent = said;  // else the observer calls again
   }
+  // the chat's label is not shown (it covered messages): the conversation is named for
+  // screen readers
+  function nameChat() {
+    var log = document.querySelector("#chat [role=log]") || document.getElementById("chat");
+    if (log && !log.hasAttribute("aria-label")) log.setAttribute("aria-label", "Chat");
+  }
   function dayFields() {
     document.querySelectorAll(".qa-day").forEach(function (field) {
       var button = field.querySelector("button.calendar");
@@ -122,6 +128,7 @@
     followNewest();
     dayFields();
     calendarsInView();
+    nameChat();
   }).observe(document.documentElement, { childList: true, subtree: true });
 
   // A bubble's text: its paragraphs (line breaks kept) with a blank line between them, without
