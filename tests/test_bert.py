@@ -16,7 +16,7 @@ from qa import bert
 from qa.embed import BUNDLED_MODEL, Embedder, MeanPooled, model_path
 from qa.reader import load_reader
 from qa.reader.reader import BUNDLED_READER, encode
-from qa.reader.training.verifier import transformers_reader
+from qa.reader.training.train import transformers_reader
 
 CORPUS = Path(__file__).parents[1] / "qa" / "corpus"
 

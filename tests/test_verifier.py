@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from qa.reader.training.verifier import Verifier, _auc, pair, transformers_reader
+from qa.reader.training.train import transformers_reader
+from qa.reader.training.verifier import Verifier, _auc, pair
 
 SENTENCE = "Kharkiv's mayor, Ihor Terekhov, said the city had no water."
 WINDOW = f"Odesa lost power. {SENTENCE} Repairs took days."

@@ -1,8 +1,8 @@
 """Answer latency, side by side in one run: retrieval alone (the reference), then whole
-answers with the reader in float32 and in bf16 (with how many answers the two precisions
-disagree on).
+answers with the reader as transformers runs it (float32), as the product runs it (qa.bert,
+float32), and in bf16 where the CPU has it (with how many answers differ from the first).
 
-    python -m qa.eval.bench.answer [--reader DIR] [--k 6] [--rounds 2]
+    python -m qa.eval.bench.answer [--reader DIR] [--k 6] [--rounds 2] [--bf16]
 
 The sample reports are indexed into a temporary index and the sample questions asked
 ``--rounds`` times each (the first round warms up and is not timed). ``--reader`` times
@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import sample_corpus
+from qa.embed import native_bf16
 from qa.engine import Engine
 from qa.eval.bench.serving import percentiles, sample_questions
 from qa.index import Index
 from qa.options import ASK_K, AskOptions
 from qa.reader.reader import BUNDLED_READER, Reader
+from qa.reader.training.train import transformers_reader
 
 
 def timed(call: Callable[[str], Any], questions: list[str], rounds: int) -> Any:
@@ -50,7 +52,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reader", type=Path, help="an exported reader (qa.reader.training)")
     parser.add_argument("--k", type=int, default=ASK_K, help="passages per answer")
     parser.add_argument("--rounds", type=int, default=2, help="rounds; the first is not timed")
+    parser.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=native_bf16(),
+        help="time bf16 too (default: where the CPU has it; emulated, it is several times slower)",
+    )
     args = parser.parse_args(argv)
+    path = args.reader or BUNDLED_READER
+    readers: list[tuple[str, Callable[[], Reader]]] = [
+        ("transformers fp32", functools.partial(transformers_reader, path)),
+        ("answer, fp32", functools.partial(Reader.load, path, bf16=False)),
+    ]
+    if args.bf16:
+        readers.append(("answer, bf16", functools.partial(Reader.load, path, bf16=True)))
     questions = sample_questions()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,9 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         seconds, _ = timed(lambda q: index.search(q, k=args.k), questions, rounds)
         rows.append(("retrieval only", seconds, None))
         base: list[str | None] = []
-        for name, bf16 in (("answer, float32", False), ("answer, bf16", True)):
-            reader = Reader.load(args.reader or BUNDLED_READER, bf16=bf16)
-            short = functools.partial(short_answer, Engine(index, reader=reader), args.k)
+        for name, load in readers:
+            short = functools.partial(short_answer, Engine(index, reader=load()), args.k)
             seconds, answers = timed(short, questions, rounds)
             differ = None if not base else sum(a != b for a, b in zip(answers, base))
             base = base or answers
@@ -70,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         index.close()
     reference = percentiles(rows[0][1])[0]
     print(f"{len(questions)} questions, k={args.k}, {rounds - 1} timed round(s)")
-    print(f"{'what':<18}{'p50 ms':>9}{'p95 ms':>9}{'p50 x':>8}  answers unlike float32")
+    print(f"{'what':<18}{'p50 ms':>9}{'p95 ms':>9}{'p50 x':>8}  answers unlike transformers'")
     for name, seconds, differ in rows:
         p50, p95, _ = percentiles(seconds)
         note = "" if differ is None else f"  {differ} of {len(questions)}"

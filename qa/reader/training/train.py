@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from qa.config import shared_folder
-from qa.reader.reader import MAX_LENGTH, STRIDE, Reader
+from qa.reader.reader import BUNDLED_READER, MAX_LENGTH, STRIDE, Reader
 from qa.reader.training.data import (
     SEED,
     VAL_FRACTION,
@@ -457,6 +457,19 @@ def log(out: Path, record: dict[str, Any]) -> None:
     with open(out / "log.jsonl", "a", encoding="utf-8") as file:
         file.write(line + "\n")
     print(line, file=sys.stderr, flush=True)
+
+
+def transformers_reader(path: Path = BUNDLED_READER) -> Reader:
+    """The reader on transformers' BertForQuestionAnswering, as training runs it (answering
+    runs the same weights on :mod:`qa.bert`): a verifier copies its encoder, the answer
+    benchmark times it as the reference."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    model = AutoModelForQuestionAnswering.from_pretrained(
+        str(path), local_files_only=True, dtype=torch.float32
+    )
+    return Reader(model, AutoTokenizer.from_pretrained(str(path), local_files_only=True))
 
 
 def main(argv: list[str] | None = None) -> None:

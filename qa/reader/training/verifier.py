@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from qa.reader.reader import BUNDLED_READER, Reader
 from qa.reader.training.data import SEED, VAL_FRACTION, load_squad, split_articles, squad_path
 from qa.reader.training.hard import entity_pools
+from qa.reader.training.train import transformers_reader
 
 MAX_LENGTH = 160  # tokens: the question, the marked window
 OPEN, CLOSE = "«", "»"  # around the answer in its window (single tokens of the vocabulary)
@@ -241,17 +241,6 @@ def train(config: Config, out: Path) -> None:
         {"layers": config.layers, "weights": verifier.trained_state(), "examples": len(data)},
         out / "verifier.pt",
     )
-
-
-def transformers_reader(path: Path = BUNDLED_READER) -> Reader:
-    """The reader on transformers' BertForQuestionAnswering, whose encoder a verifier
-    copies (answering runs the same weights on :mod:`qa.bert`)."""
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
-    model = AutoModelForQuestionAnswering.from_pretrained(
-        str(path), local_files_only=True, dtype=torch.float32
-    )
-    return Reader(model, AutoTokenizer.from_pretrained(str(path), local_files_only=True))
 
 
 def load(out: Path, reader: Any) -> Verifier:
