@@ -6,15 +6,19 @@ PORT ?= 7860
 
 .PHONY: setup run test lint eval-sample browser clean
 
+# pip runs with -qq: its errors show (and stop make), its warnings do not (on a machine whose
+# pip configuration names missing package folders, they were ~180 lines of "is ignored")
 $(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	# the CPU build of PyTorch first, so nothing pulls CUDA packages
-	$(PY) -m pip install -q torch==2.13.0
-	# the folder-mapped layout (qa.index in index/, ...) is installed through setuptools' meta
-	# path finder, which says so in a 9-line notice on every install: known, so not shown
-	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -q -e '.[dev,milvus]'
-	touch $@
+	@echo "setting up $(VENV) (the first time: a few minutes)"
+	@python3 -m venv $(VENV)
+	@$(PY) -m pip install -qq --upgrade pip
+	@echo "installing PyTorch (the CPU build, first, so nothing pulls CUDA packages)"
+	@$(PY) -m pip install -qq torch==2.13.0
+	@echo "installing reportqa and its dependencies"
+	@# the folder-mapped layout (qa.index in index/, ...) is installed through setuptools' meta
+	@# path finder, which says so in a 9-line notice on every install: known, so not shown
+	@PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -qq -e '.[dev,milvus]'
+	@touch $@
 
 setup: $(VENV)/.installed
 
