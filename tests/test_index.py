@@ -771,7 +771,8 @@ def test_a_manifest_whose_dim_disagrees_with_the_vectors_is_a_clear_error(
 
 @pytest.mark.parametrize("seed", range(20))
 def test_bm25_top_k_is_a_stable_full_sort_cut_at_k_without_zeros(seed: int) -> None:
-    from qa.index.sparse import top_k
+    """Both selections: among the touched chunks, and in place among all (many touched)."""
+    from qa.index.sparse import top_k, top_k_dense
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 300))
@@ -779,6 +780,7 @@ def test_bm25_top_k_is_a_stable_full_sort_cut_at_k_without_zeros(seed: int) -> N
     for k in (0, 1, 2, 5, n - 1, n, n + 3):
         expected = [i for i in np.argsort(-scores, kind="stable")[:k] if scores[i] > 0]
         assert top_k(scores, k).tolist() == expected
+        assert top_k_dense(scores, k).tolist() == expected
 
 
 def test_opening_an_index_does_not_start_jax(tmp_path: Path) -> None:

@@ -106,6 +106,32 @@ def test_segments_and_merges_answer_as_a_fresh_rebuild(
     assert _answers(loaded.segments, queries, query_vectors) == expected
 
 
+@pytest.mark.parametrize("removed", [[], [3, 40, 77]])
+def test_bm25_selects_alike_among_few_touched_chunks_and_among_many(removed: list[int]) -> None:
+    """A rare word touches few chunks (they are gathered, then ranked), a common one most (the
+    top is selected among all scores in place): both give the top of every chunk's score."""
+    rng = np.random.default_rng(7)
+    texts = [
+        " ".join(["missile"] * int(rng.integers(1, 4)) + (["kinzhal"] if i % 30 == 0 else []))
+        + f" report {i}"
+        for i in range(120)
+    ]
+    ids = np.arange(1, 121, dtype=np.int64)
+    snapshot = derived.empty().added(ids, rng.normal(size=(120, DIM)).astype(np.float32), texts)
+    snapshot = snapshot.removed(removed)
+    live = [int(i) for i in ids if int(i) not in removed]
+    for query, many in (("kinzhal", False), ("missile", True), ("missile kinzhal", True)):
+        q = sparse.Query(snapshot.segments, query)
+        touched = sum(len(q.postings[t][0][0]) for t in q.tokens)
+        assert (touched * sparse.DENSE_SHARE >= 120) is many
+        every = sparse.scores(snapshot.segments, q, live)
+        expected = sorted(((c, v) for c, v in every.items() if v > 0), key=lambda p: (-p[1], p[0]))
+        found = sparse.search(snapshot.segments, q, 10)
+        assert [c for c, _ in found] == [c for c, _ in expected[:10]]
+        assert [v for _, v in found] == pytest.approx([v for _, v in expected[:10]])
+        assert not {c for c, _ in sparse.search(snapshot.segments, q, 200)} & set(removed)
+
+
 @pytest.fixture
 def monkeypatch_merge(monkeypatch: pytest.MonkeyPatch) -> None:
     """Merge three at a time, so a few steps exercise the policy."""
