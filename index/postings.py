@@ -124,8 +124,11 @@ class Postings:
         them (:mod:`qa.index.derived`)."""
         text = (folder / VOCAB).read_text(encoding="utf-8")
         order = text.split("\n") if text else []
+        # plain array views of the maps: a memmap's slices are memmaps too, each made with
+        # Python-level overhead (a quarter of a BM25 search's time at 100,000 chunks)
         indptr, docs, tf, lengths = (
-            np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in ARRAYS
+            np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
+            for name in ARRAYS
         )
         vocab = {term: i for i, term in enumerate(order)}
         if (

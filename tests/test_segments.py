@@ -132,6 +132,21 @@ def test_bm25_selects_alike_among_few_touched_chunks_and_among_many(removed: lis
         assert not {c for c, _ in sparse.search(snapshot.segments, q, 200)} & set(removed)
 
 
+def test_a_query_is_split_as_bm25s_splits_it() -> None:
+    queries = [
+        "How many Kinzhal missiles were fired?",
+        "Who is the mayor of Kharkiv?",
+        "0-dimensional biomaterials show inductive properties.",
+        "the of and a",  # stop words only
+        "",
+        "?!",
+        "Київ, 81 ракета — Zaluzhny's forces' (Ukraine) 2023-03-09",
+        "IL-10 cells producing TGF-β in ΔF508 mice",
+    ]
+    for query in queries:
+        assert sparse.query_terms(query) == sparse.tokenize([query])[0]
+
+
 @pytest.fixture
 def monkeypatch_merge(monkeypatch: pytest.MonkeyPatch) -> None:
     """Merge three at a time, so a few steps exercise the policy."""
