@@ -101,14 +101,14 @@ class MeanPooled:
 
         from qa.bert import padded
 
-        ids = [e.ids for e in self._tokenizer.encode_batch(texts)]
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        encoded = self._tokenizer.encode_batch(texts)
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i].ids))
+        out = np.empty((len(encoded), self.dim), dtype=np.float32)
         with torch.inference_mode():
             for first in range(0, len(order), batch_size):
                 rows = order[first : first + batch_size]
-                batch = torch.from_numpy(padded([ids[i] for i in rows]))
-                mask = (batch != 0).long()
+                batch = torch.from_numpy(padded([encoded[i].ids for i in rows]))
+                mask = torch.from_numpy(padded([encoded[i].attention_mask for i in rows]))
                 hidden = self.model(batch, mask, torch.zeros_like(batch)).float()
                 weights = mask.unsqueeze(-1).float()
                 mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
