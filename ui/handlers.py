@@ -282,10 +282,10 @@ def settings_label(sources: str, date_from: str | None, date_to: str | None) -> 
     names = [s.strip() for s in (sources or "").split(",") if s.strip()]
     if names:
         on.append("sources " + ", ".join(f"“{n}”" for n in names))
-    if (date_from or "").strip():
-        on.append(f"from {date_from.strip()}")
-    if (date_to or "").strip():
-        on.append(f"to {date_to.strip()}")
+    if start := (date_from or "").strip():
+        on.append(f"from {start}")
+    if end := (date_to or "").strip():
+        on.append(f"to {end}")
     return gr.Accordion(label="Settings · filters on: " + "; ".join(on) if on else "Settings")
 
 
