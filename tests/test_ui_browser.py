@@ -142,6 +142,14 @@ def page(
     assert errors == [], f"errors in the page: {errors}"
 
 
+def wait_chat_list_open(pg: Page) -> None:
+    """Until the chat list, opened beside the chat on a wide screen, has slid into place."""
+    pg.wait_for_function("() => document.getElementById('chats-bar').classList.contains('open')")
+    pg.wait_for_function(
+        "() => document.getElementById('delete-chat').getBoundingClientRect().left >= 0"
+    )
+
+
 def new_chat(pg: Page) -> None:
     pg.locator("#new-chat").click()
     pg.wait_for_function("() => !document.querySelector('#chat .qa-question')")
@@ -814,7 +822,8 @@ def test_the_chat_list_says_when_it_is_empty_and_the_chat_has_no_trash_icon(page
     chat_list = page.locator("#chat-list")
     expect(chat_list).to_contain_text("No chats yet: a chat is saved with its first answer.")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.locator("#delete-chat").click(force=True)  # the list may be folded on this screen
+    wait_chat_list_open(page)  # it slides in after the page loads
+    page.locator("#delete-chat").click()
     expect(page.get_by_text("No chat is open: choose one in the list")).to_be_visible()
     ask(page, KINZHAL)
     expect(chat_list).not_to_contain_text("No chats yet")
@@ -824,7 +833,7 @@ def test_the_chat_list_says_when_it_is_empty_and_the_chat_has_no_trash_icon(page
 def test_the_chat_list_is_shown_on_the_chat_tab_only(page: Page) -> None:
     """Issue 26: the side bar stayed on the Documents tab, where it does nothing."""
     bar = page.locator("#chats-bar")
-    page.wait_for_function("() => document.getElementById('chats-bar').classList.contains('open')")
+    wait_chat_list_open(page)
     show(page, "Documents")
     expect(bar).to_be_hidden()
     show(page, "Chat")
