@@ -231,13 +231,21 @@ class Index:
         only) from every part of the index."""
         return self.remove_many([key], exact=exact)[0]
 
-    def remove_many(self, keys: Sequence[str], *, exact: bool = False) -> list[Document]:
+    def remove_many(
+        self, keys: Sequence[str], *, exact: bool = False, missing_ok: bool = False
+    ) -> list[Document]:
         """Remove documents (each key as in :meth:`remove`) in one write: all of them, or, if
-        one is not found, none. Returns them, each once."""
+        one is not found, none; with ``missing_ok``, those not found (removed already) are
+        skipped instead. Returns those removed, each once."""
         with self.backend.writing():
             found = {}
             for key in keys:
-                doc = self.document(key, exact=exact)
+                try:
+                    doc = self.document(key, exact=exact)
+                except DocumentNotFoundError:
+                    if missing_ok:
+                        continue
+                    raise
                 found[doc.id] = doc
             docs = list(found.values())
             if not docs:

@@ -142,9 +142,12 @@ class Engine:
         """Remove a document by id, unique id prefix or source (with ``exact``: full id only)."""
         return self.index.remove(key, exact=exact)
 
-    def remove_many(self, keys: Sequence[str], *, exact: bool = False) -> list[Document]:
-        """Remove documents in one write, all or none (see :meth:`qa.index.Index.remove_many`)."""
-        return self.index.remove_many(keys, exact=exact)
+    def remove_many(
+        self, keys: Sequence[str], *, exact: bool = False, missing_ok: bool = False
+    ) -> list[Document]:
+        """Remove documents in one write, all or none, or all still stored with
+        ``missing_ok`` (see :meth:`qa.index.Index.remove_many`)."""
+        return self.index.remove_many(keys, exact=exact, missing_ok=missing_ok)
 
     def document(self, key: str, *, exact: bool = False) -> Document:
         return self.index.document(key, exact=exact)

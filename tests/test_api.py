@@ -868,6 +868,18 @@ def test_a_read_only_user_may_ask_and_search_but_not_change(
     assert library.remove_chosen([doc_id], "", reader).keys() == {docs.removed}
 
 
+def test_reports_chosen_for_removal_are_removed_with_those_gone_meanwhile_said(
+    sample_index: Index,
+) -> None:
+    library = chat_page(Service(Engine(sample_index))).library
+    first, second = (d.id for d in sample_index.documents())
+    sample_index.remove(first, exact=True)  # by another user, after the list was shown
+    shown = library.remove_chosen([first, second], second, gr.Request(headers={}))
+    status = shown[library.view.docs.removed]
+    assert "Removed 1 report:" in status and "1 had already been removed." in status
+    assert sample_index.documents() == []
+
+
 def test_read_only_is_marked_in_auth_files_only() -> None:
     users = parse_credentials(["read-only dave:pw"])  # a flag: the user "read-only dave"
     assert users == {"read-only dave": "pw"} and users.read_only == frozenset()

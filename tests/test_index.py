@@ -120,6 +120,10 @@ def test_several_documents_are_removed_together_or_not_at_all(index: Index) -> N
     assert sorted(d.source for d in index.documents()) == ["2.txt", "3.txt"]
     assert {h.source for h in index.search("port", mode="bm25")} == {"2.txt", "3.txt"}
     assert index.remove_many([]) == []
+    # those already gone skipped, the rest removed (a list chosen before another removal)
+    kept = index.remove_many(["1.txt", "2.txt"], missing_ok=True)
+    assert [d.source for d in kept] == ["2.txt"]
+    assert [d.source for d in index.documents()] == ["3.txt"]
 
 
 def test_catalog_lists_a_page_of_documents_without_text(index: Index) -> None:

@@ -14,7 +14,6 @@ from html import escape
 
 import gradio as gr
 
-from qa.engine import Engine
 from qa.errors import DocumentNotFoundError
 from qa.types import ORDERS, DocumentInfo, Order
 from qa.ui.auth import read_only
@@ -39,14 +38,6 @@ CONFIRM_REMOVE_CHOSEN = """(ids, opened) => {
   const what = ids.length === 1 ? 'this report' : 'these ' + ids.length + ' reports';
   return confirm('Remove ' + what + ' from the index? Answers will no longer cite them.')
     ? [ids, opened] : [[], null]; }"""
-
-
-def _stored(engine: Engine, doc_id: str) -> bool:
-    try:
-        engine.document(doc_id, exact=True)
-    except DocumentNotFoundError:
-        return False
-    return True
 
 
 def label(info: DocumentInfo, roots: Sequence[str]) -> str:
@@ -190,19 +181,14 @@ class Library:
             note = "Choose the reports to remove in “Remove several reports” first."
             return {docs.removed: f'<p class="qa-note">{note}</p>'}
         engine = self.service.engine
-        there = [i for i in doc_ids if _stored(engine, i)]
-        try:
-            gone = engine.remove_many(there, exact=True)
-        except DocumentNotFoundError:  # one removed between the two steps: choose again
-            note = "Some of those reports were removed meanwhile; choose again."
-            return {docs.removed: f'<p class="qa-note">{note}</p>', docs.changed: self.changed()}
+        gone = engine.remove_many(doc_ids, exact=True, missing_ok=True)
         roots = engine.roots()
         names = ", ".join(
             f"“{escape(d.title)}” ({escape(relative_source(d.source, roots))})" for d in gone
         )
         status = f"Removed {len(gone)} report{'s' if len(gone) != 1 else ''}: {names}."
-        if len(there) < len(doc_ids):
-            status += f" {len(doc_ids) - len(there)} had already been removed."
+        if len(gone) < len(set(doc_ids)):
+            status += f" {len(set(doc_ids)) - len(gone)} had already been removed."
         closed = self.open(None) if opened in {d.id for d in gone} else {}
         return {
             **closed,
