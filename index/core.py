@@ -137,7 +137,9 @@ class LocalBackend:
             allowed = np.asarray(ids, np.int64)
             if not len(allowed):
                 return None, matching
-        return SegmentCandidates(self.store, self._snapshot.segments, allowed), matching
+        snapshot = self._snapshot
+        found = SegmentCandidates(self.store, snapshot.segments, allowed, snapshot.term_scores)
+        return found, matching
 
     # -- writing -------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from qa.errors import IndexFormatError
 from qa.index.segment import Segment
+from qa.index.sparse import TermScores
 from qa.index.store import Store
 
 DERIVED = "derived"
@@ -56,6 +57,8 @@ class Snapshot:
     generation: int
     next_name: int  # the number the next new segment is named after
     saved: frozenset[str] = field(default=frozenset())  # segments already on disk
+    # BM25 terms' scores, kept while this state is searched (a write makes a new state)
+    term_scores: TermScores = field(default_factory=TermScores, compare=False, repr=False)
 
     @property
     def chunks(self) -> int:

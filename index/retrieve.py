@@ -114,16 +114,21 @@ class SegmentCandidates:
     the chunk ids a filter allows (None: all)."""
 
     def __init__(
-        self, store: Store, segments: Sequence[Segment], allowed: np.ndarray | None
+        self,
+        store: Store,
+        segments: Sequence[Segment],
+        allowed: np.ndarray | None,
+        term_scores: sparse.TermScores | None = None,
     ) -> None:
         self.store = store
         self.segments = segments
         self.allowed = allowed
+        self.term_scores = term_scores  # kept for the segments' state (None: for one search)
         self._queries: dict[str, sparse.Query] = {}  # BM25 statistics, counted once a search
 
     def _query(self, query: str) -> sparse.Query:
         if query not in self._queries:
-            self._queries[query] = sparse.Query(self.segments, query)
+            self._queries[query] = sparse.Query(self.segments, query, self.term_scores)
         return self._queries[query]
 
     def bm25(self, query: str, n: int) -> Ranked:

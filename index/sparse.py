@@ -6,6 +6,8 @@ import contextlib
 import math
 import re
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 K1, B = 1.5, 0.75  # bm25s's defaults
 DENSE_SHARE = 16  # postings over 1/16 of a segment's chunks: select among all its scores
 FEW = 4096  # chunks at or above a hint's floor sorted as they are (else: select among all)
+SCORES_KEPT = 256 * 2**20  # bytes of terms' scores kept between searches of one snapshot
 TOKEN_PATTERN = r"(?u)\b\w+\b"  # keep one-character tokens: "6", "a" is a stop word anyway
 _stemmer = Stemmer.Stemmer("english")
 
@@ -81,27 +84,86 @@ def bm25_model(texts: list[str]) -> bm25s.BM25:
     return model
 
 
+class TermScores:
+    """Terms' idf and their scores in the chunks that hold them, per segment, kept between
+    the searches of one snapshot (whose statistics no write changes: a write makes a new
+    snapshot, with a new, empty one), up to ``limit`` bytes, the least recently used
+    dropped first. Safe to share between threads."""
+
+    def __init__(self, limit: int = SCORES_KEPT) -> None:
+        self.limit = limit
+        self._kept: OrderedDict[str, tuple[float, list[np.ndarray]]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, term: str) -> tuple[float, list[np.ndarray]] | None:
+        with self._lock:
+            found = self._kept.get(term)
+            if found is not None:
+                self._kept.move_to_end(term)
+            return found
+
+    def put(self, term: str, idf: float, scores: list[np.ndarray]) -> None:
+        size = sum(part.nbytes for part in scores)
+        with self._lock:
+            if term in self._kept or size > self.limit:
+                return
+            while self._bytes + size > self.limit:
+                _, (_, dropped) = self._kept.popitem(last=False)
+                self._bytes -= sum(part.nbytes for part in dropped)
+            self._kept[term] = (idf, scores)
+            self._bytes += size
+
+
 class Query:
     """A query's terms and the statistics of every segment's live chunks it is scored with:
     Lucene's BM25 (as bm25s scores it), idf = ln(1 + (N - df + 0.5) / (df + 0.5)) and
     tf / (tf + k1 (1 - b + b len / avglen)), with N, df and avglen counted over the live
-    chunks of every segment, so the scores do not depend on how chunks fall into segments."""
+    chunks of every segment, so the scores do not depend on how chunks fall into segments.
+    A term's scores in the chunks holding it are computed once per ``kept`` (the segments'
+    :class:`TermScores`; without it, once per query)."""
 
-    def __init__(self, segments: Sequence[Segment], query: str) -> None:
+    def __init__(
+        self, segments: Sequence[Segment], query: str, kept: TermScores | None = None
+    ) -> None:
         self.tokens = query_terms(query)
+        self.segments = segments
+        self.kept = kept if kept is not None else TermScores()
         alive = sum(s.alive for s in segments)
         length = sum(s.live_length for s in segments)
         self.empty = not self.tokens or not length  # nothing asked, or no live chunk has a word
         if self.empty:
             return
         self.postings = {t: [s.postings.term(t) for s in segments] for t in set(self.tokens)}
-        df = {
-            t: sum(_live_count(s, docs) for s, (docs, _) in zip(segments, found))
-            for t, found in self.postings.items()
-        }
-        self.idf = {t: math.log(1 + (alive - df[t] + 0.5) / (df[t] + 0.5)) for t in df}
+        self.idf = {}
+        for t, found in self.postings.items():
+            known = self.kept.get(t)
+            if known is None:
+                df = sum(_live_count(s, docs) for s, (docs, _) in zip(segments, found))
+                self.idf[t] = math.log(1 + (alive - df + 0.5) / (df + 0.5))
+            else:
+                self.idf[t] = known[0]
         # tf / (tf + k1 (1 - b) + k1 b len / avglen), in float32 with as few passes as can be
         self.base, self.per_term = np.float32(K1 * (1 - B)), np.float32(K1 * B * alive / length)
+
+    def term_scores(self, t: str) -> list[np.ndarray]:
+        """Term ``t``'s score in each segment's chunks that hold it, in its postings' order;
+        or, where many chunks hold it (1/``DENSE_SHARE`` or more), in every row, 0 where it is
+        absent: adding those scores is then one pass over contiguous memory, not a scatter.
+        Never to be written to, as they are kept."""
+        known = self.kept.get(t)
+        if known is not None:
+            return known[1]
+        scores = []
+        for segment, (docs, tf) in zip(self.segments, self.postings[t]):
+            part = self.part(segment, t, docs, tf)
+            if len(docs) * DENSE_SHARE >= len(segment):
+                whole = np.zeros(len(segment), dtype=np.float32)
+                whole[docs] = part
+                part = whole
+            scores.append(part)
+        self.kept.put(t, self.idf[t], scores)
+        return scores
 
     def part(self, segment: Segment, t: str, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
         """Term ``t``'s score in the rows ``docs`` of ``segment``, which hold it ``tf`` times."""
@@ -126,15 +188,16 @@ def search(
     for i, segment in enumerate(segments):
         # work in proportion to the query terms' postings, but for one scan of the scores
         total = np.zeros(len(segment), dtype=np.float32)  # pages are only touched if written
-        done: dict[str, np.ndarray] = {}
         touched, rarest = 0, None
         for t in q.tokens:  # a word asked twice counts twice, as in bm25s
-            docs, tf = q.postings[t][i]
+            docs, _ = q.postings[t][i]
             if not len(docs):
                 continue
-            if t not in done:
-                done[t] = q.part(segment, t, docs, tf)
-            total[docs] += done[t]
+            part = q.term_scores(t)[i]
+            if len(part) == len(segment):  # every row's (see Query.term_scores)
+                total += part
+            else:
+                total[docs] += part
             touched += len(docs)
             rarest = docs if rarest is None or len(docs) < len(rarest) else rarest
         if allowed is not None:  # a filter's few chunks: only theirs are looked at

@@ -44,13 +44,18 @@ def _fresh(texts: dict[int, str], vectors: dict[int, np.ndarray]) -> derived.Sna
     return derived.empty().added(ids, matrix, [texts[int(i)] for i in ids])
 
 
-def _answers(segments: tuple, queries: list[str], query_vectors: np.ndarray) -> list:
+def _answers(
+    segments: tuple,
+    queries: list[str],
+    query_vectors: np.ndarray,
+    kept: sparse.TermScores | None = None,
+) -> list:
     found = []
     for query, vector in zip(queries, query_vectors):
         ranked = sparse.search(segments, query, 5)
         scored = sparse.scores(segments, query, [cid for cid, _ in ranked])
         assert [scored[cid] for cid, _ in ranked] == [s for _, s in ranked]  # as search scores
-        prepared = sparse.Query(segments, query)  # counted once, for both
+        prepared = sparse.Query(segments, query, kept)  # counted once, for both
         assert sparse.search(segments, prepared, 5) == ranked
         assert sparse.scores(segments, prepared, [cid for cid, _ in ranked]) == scored
         found.append(
@@ -75,6 +80,7 @@ def test_segments_and_merges_answer_as_a_fresh_rebuild(
     snapshot, texts, vectors, removed = derived.empty(), {}, {}, set()
     next_id = 1
     for kind, payload in steps:
+        kept = snapshot.term_scores
         if kind == "add":
             ids = np.arange(next_id, next_id + len(payload), dtype=np.int64)
             next_id += len(payload)
@@ -91,10 +97,13 @@ def test_segments_and_merges_answer_as_a_fresh_rebuild(
             removed |= set(gone)
             snapshot = snapshot.removed(gone)
         snapshot = snapshot.merged()
+        for query in ("kyiv missile", "port"):  # terms' scores kept: they must not outlive it
+            sparse.search(snapshot.segments, sparse.Query(snapshot.segments, query, kept), 5)
     queries = ["kyiv missile", "six kinzhal kinzhal", "bridge of the river", "port", "the"]
     query_vectors = rng.normal(size=(len(queries), DIM)).astype(np.float32)
     expected = _answers(_fresh(texts, vectors).segments, queries, query_vectors)
-    assert _answers(snapshot.segments, queries, query_vectors) == expected
+    kept = snapshot.term_scores
+    assert _answers(snapshot.segments, queries, query_vectors, kept) == expected
     assert snapshot.chunks == len(texts)
     assert len(snapshot.segments) < 2 * derived.MERGE_FACTOR  # merged as it goes
     for ranked, _, nearest in expected:
@@ -165,6 +174,36 @@ def _files(index: Index) -> dict[str, int]:
         for p in folder.rglob("*")
         if p.is_file() and p.name != "state.json"
     }
+
+
+def test_terms_scores_are_kept_within_their_bound_least_recently_used_out() -> None:
+    kept = sparse.TermScores(limit=100)
+    kept.put("port", 1.0, [np.zeros(10, np.float32)])  # 40 bytes
+    kept.put("kyiv", 2.0, [np.zeros(5, np.float32), np.zeros(5, np.float32)])  # 40 more
+    assert kept.get("port") is not None  # now the most recently used
+    kept.put("mayor", 3.0, [np.zeros(10, np.float32)])  # over 100: "kyiv" goes
+    assert kept.get("kyiv") is None and [kept.get(t)[0] for t in ("port", "mayor")] == [1.0, 3.0]
+    kept.put("river", 4.0, [np.zeros(30, np.float32)])  # larger than the bound: not kept
+    assert kept.get("river") is None and kept.get("port") is not None
+
+
+def test_a_search_after_a_write_scores_with_the_new_statistics(index: Index) -> None:
+    """The terms' scores kept between searches go with the state they were counted on."""
+    texts = {
+        f"{i}.txt": f"The port of {town} was shelled. Report {i}." for i, town in enumerate(TOWNS)
+    }
+    index.add_documents([doc(text, source) for source, text in texts.items()])
+    texts["ships.txt"] = "The port reopened; ships left the port."
+    index.add_documents([doc(texts["ships.txt"], "ships.txt")])
+    for gone in (None, "0.txt"):
+        if gone:
+            index.remove(gone)
+            del texts[gone]
+        model = sparse.bm25_model(list(texts.values()))
+        expected = dict(zip(texts, model.get_scores(sparse.query_terms("port shelled")).tolist()))
+        for _ in range(2):  # the second search uses what the first kept
+            hits = index.search("port shelled", k=10, mode="bm25")
+            assert {h.source: h.score for h in hits} == pytest.approx(expected, rel=1e-5)
 
 
 def test_adding_a_report_writes_only_its_own_segment(sample_index: Index) -> None:
