@@ -51,10 +51,15 @@ def user(
                 status = 0
             took = time.perf_counter() - start
             out[{200: "seconds", 503: "busy"}.get(status, "errors")].append(took)
-            if path.endswith("/health") and status == 200:
-                out["health"].append(took)
+            if status == 200 and path.endswith(("/health", "/ask")):
+                out["health" if path.endswith("/health") else "answers"].append(took)
             if think:
                 time.sleep(think * rng.uniform(0.5, 1.5))
+
+
+def new_tallies() -> dict[str, list]:
+    """Where :func:`user` and :func:`monitor` put what they time."""
+    return {key: [] for key in ("seconds", "errors", "busy", "health", "answers", "probe")}
 
 
 def monitor(url: str, until: float, out: dict[str, list]) -> None:
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--serve-args", default="", help="more options for qa serve")
     args = parser.parse_args(argv)
     questions = sample_questions()
-    out: dict[str, list] = {"seconds": [], "errors": [], "busy": [], "health": [], "probe": []}
+    out = new_tallies()
     samples: list[tuple[float, float]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
