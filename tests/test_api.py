@@ -29,9 +29,9 @@ from qa.ui import render
 from qa.ui.auth import Throttle, parse_credentials
 from qa.ui.chat import chat_page
 from qa.ui.guards import trusted_hosts
-from qa.ui.handlers import FAILED, Handlers
+from qa.ui.handlers import FAILED, Handlers, status_html
 from qa.ui.server import create_app
-from qa.ui.service import Service
+from qa.ui.service import MAX_FILES, Service
 from qa.ui.sources import relative_source, sources
 
 KINZHAL = "How many Kinzhal missiles were fired?"
@@ -456,6 +456,29 @@ def test_uploads_are_stored_together_and_deleted(
     assert "evil.exe: unsupported file type &#x27;.exe&#x27;" in status
     assert list(gradio_folder.iterdir()) == []  # Gradio's copies are gone
     assert service.jobs.recent()[0].state == "done"
+
+
+def test_files_the_page_took_out_of_an_upload_are_worded_by_the_server(
+    module_sample_index: Index, gradio_folder: Path
+) -> None:
+    """Issue 26: a file of another kind, or too large, was refused in a pop-up of Gradio's;
+    the page now takes it out and the server says why in the status, as for its own."""
+    on = handlers(Service(Engine(module_sample_index), LIMIT))
+    refused = json.dumps([["virus.exe", 2], ["huge.txt", LIMIT + 1], ["fine.txt", 10]])
+    lines = on.refused(refused)
+    assert lines == [
+        '<li class="rejected">Rejected: virus.exe: unsupported file type &#x27;.exe&#x27;; '
+        "supported: .htm, .html, .markdown, .md, .pdf, .txt</li>",
+        '<li class="rejected">Rejected: huge.txt: 0.1 MB is over the 0.0625 MB upload limit</li>',
+    ]  # a file the server would take is not the page's to refuse: no line
+    assert on.say_refused(refused) == {on.view.docs.status: status_html(lines)}
+    paths = _uploaded(gradio_folder, {"ok.txt": b"Ferry\n\nA ferry sank near Izmail."})
+    _, status, _ = uploaded(on, list(on.add_reports(paths, refused))[-1])
+    assert status.index("virus.exe") < status.index("huge.txt") < status.index("Added: ")
+    for junk in ("", "{", "{}", "[1, [2, 3]]", '[["a.exe", true]]', '[["a.exe", "9"]]'):
+        assert on.refused(junk) == []
+    assert on.refused(json.dumps([["a.exe", 1]] * 10_000)) == []  # over the text's bound
+    assert len(on.refused(json.dumps([["a.exe", 1]] * 1000))) == MAX_FILES
 
 
 def test_the_chat_reads_only_files_gradio_received(

@@ -562,6 +562,49 @@ def test_the_documents_view_lists_opens_and_removes_reports(
     assert "ferry.md" not in page.locator("#sources .qa-sources").first.inner_text()
 
 
+def test_a_file_of_another_kind_or_too_large_is_said_in_the_status_not_a_pop_up(
+    page: Page, module_sample_index: Index
+) -> None:
+    """Issue 26: such files were refused in a pop-up of Gradio's, every other refusal in a
+    line of the upload status; now all are lines, whether chosen or dropped on the box."""
+    show(page, "Documents")
+    files = page.locator("#upload input[type=file]")
+    kinds = "supported: .htm, .html, .markdown, .md, .pdf, .txt"
+    files.set_input_files(
+        [
+            {"name": "virus.exe", "mimeType": "application/octet-stream", "buffer": b"MZ"},
+            {"name": "huge.txt", "mimeType": "text/plain", "buffer": b"a" * (20 * 2**20 + 1)},
+            {"name": "ferry.txt", "mimeType": "text/plain", "buffer": b"Ferry\n\nIt sank."},
+        ]
+    )
+    status = page.locator("#upload-status li")
+    expect(status).to_have_text(
+        [
+            f"Rejected: virus.exe: unsupported file type '.exe'; {kinds}",
+            "Rejected: huge.txt: 20.0 MB is over the 20 MB upload limit",
+            "Added: “Ferry” (ferry.txt)",
+        ]
+    )
+    files.set_input_files([{"name": "notes.docx", "mimeType": "x/y", "buffer": b"PK"}])
+    expect(status).to_have_text([f"Rejected: notes.docx: unsupported file type '.docx'; {kinds}"])
+    dropped = page.evaluate_handle(
+        """() => { const files = new DataTransfer();
+          files.items.add(new File(['MZ'], 'tool.exe'));
+          files.items.add(new File(['Dam\\n\\nIt held.'], 'dam.txt', {type: 'text/plain'}));
+          return files; }"""
+    )
+    page.locator("#upload button.upload-container").dispatch_event(
+        "drop", {"dataTransfer": dropped}
+    )
+    expect(status).to_have_text(
+        [f"Rejected: tool.exe: unsupported file type '.exe'; {kinds}", "Added: “Dam” (dam.txt)"]
+    )
+    expect(page.locator(".toast-body")).to_have_count(0)  # no pop-up at any step
+    stored = [d for d in module_sample_index.documents() if d.title in ("Ferry", "Dam")]
+    module_sample_index.remove_many([d.id for d in stored], exact=True)  # as the module had it
+    assert len(stored) == 2
+
+
 def test_several_reports_are_uploaded_and_removed_at_once(
     page: Page, tmp_path: Path, module_sample_index: Index
 ) -> None:

@@ -30,7 +30,7 @@ from qa.ui.handlers import Handlers, header_html, settings_label
 from qa.ui.history import Chats
 from qa.ui.library import CONFIRM_REMOVE, CONFIRM_REMOVE_CHOSEN, EMPTY_VIEW, Library
 from qa.ui.schemas import MAX_ASK_K
-from qa.ui.service import Service
+from qa.ui.service import MB, Service
 from qa.ui.view import ChatPanel, ChatView, Documents, Settings, SideBar
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # not part of Gradio's own API page
@@ -58,6 +58,9 @@ CHATS_HIDDEN = """() => { const bar = document.getElementById('chats-bar');
   if (bar?.classList.contains('open')) bar.querySelector('.toggle-button')?.click();
   document.body.classList.add('qa-no-chats'); }"""
 CHATS_SHOWN = "() => { document.body.classList.remove('qa-no-chats'); }"
+# the files the page took out of the last upload (chat.js), sent for the server to word
+REFUSED = "() => window.qaRefused || '[]'"
+REFUSED_WITH = "(files, refused) => [files, window.qaRefused || '[]']"
 # once the box is free again, the next question can be typed at once
 FOCUS_QUESTION = "() => { const q = document.querySelector('#question textarea'); q?.focus(); }"
 
@@ -153,7 +156,7 @@ def lay_out(service: Service, secret: str) -> ChatView:
         with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab") as chat_tab:
             chat = chat_panel()
             settings = settings_panel()
-        docs = documents_tab(service.max_upload_mb)
+        docs = documents_tab(service.max_upload_bytes)
     # the chat list acts on the Chat tab only: elsewhere it is folded away and hidden
     chat_tab.select(None, None, None, js=CHATS_SHOWN, queue=False, **PRIVATE)
     docs.tab.select(None, None, None, js=CHATS_HIDDEN, queue=False, **PRIVATE)
@@ -366,7 +369,7 @@ def page_events(demo: gr.Blocks, view: ChatView, on: Handlers, chats: Chats) -> 
     gr.Timer(HEADER_SECONDS).tick(on.header, None, view.header, queue=False, **PRIVATE)
 
 
-def documents_tab(max_upload_mb: float) -> Documents:
+def documents_tab(max_upload_bytes: int) -> Documents:
     """The Documents tab: the reports listed and filtered, one open, removal, uploads."""
     with gr.Tab("Documents", id="docs-tab", elem_id="docs-tab") as tab:
         with gr.Row(equal_height=False):  # on a phone: the list, then the open report
@@ -408,20 +411,23 @@ def documents_tab(max_upload_mb: float) -> Documents:
                 )
         # a label on one line on a phone (two lines covered the box's icon); the kinds below
         upload = gr.File(
-            label=f"Add reports, up to {max_upload_mb:g} MB each",
+            label=f"Add reports, up to {max_upload_bytes / MB:g} MB each",
             file_count="multiple",
-            # refused by the page before sending, in a pop-up of Gradio's (the server's guard
-            # would refuse the whole request: ui/guards.py)
+            # the file dialog offers these kinds; a file of another kind, or too large, is
+            # taken out by the page (chat.js, from the note's data) and said in the status
             file_types=list(SUPPORTED_SUFFIXES),
             elem_id="upload",
             height=140,
         )
+        kinds = ",".join(SUPPORTED_SUFFIXES)
         gr.HTML(
-            f'<p class="qa-note">Text, Markdown, HTML or PDF ({", ".join(SUPPORTED_SUFFIXES)}); '
-            "several at once.</p>",
+            f'<p class="qa-note" data-kinds="{kinds}" data-max-bytes="{max_upload_bytes}">'
+            f"Text, Markdown, HTML or PDF ({', '.join(SUPPORTED_SUFFIXES)}); several at once.</p>",
             elem_id="upload-kinds",
         )
         status = gr.HTML("", elem_id="upload-status", js_on_load=None)
+        refused = gr.Textbox("", visible=False)
+        say_refused = gr.Button("Say refused files", elem_id="upload-refused")
     return Documents(
         tab=tab,
         contains=contains,
@@ -442,6 +448,8 @@ def documents_tab(max_upload_mb: float) -> Documents:
         save=save,
         upload=upload,
         status=status,
+        refused=refused,
+        say_refused=say_refused,
     )
 
 
@@ -498,8 +506,12 @@ def documents_events(view: ChatView, on: Handlers, library: Library) -> None:
     )
     docs.upload.upload(
         on.add_reports,
-        docs.upload,
+        [docs.upload, docs.refused],
         [docs.upload, docs.status, view.header],
+        js=REFUSED_WITH,
         show_progress="hidden",
         **PRIVATE,
     ).then(library.changed, None, docs.changed, **PRIVATE)  # queued: else no change event
+    docs.say_refused.click(
+        on.say_refused, docs.refused, docs.status, js=REFUSED, queue=False, **PRIVATE
+    )

@@ -12,6 +12,7 @@ the history of a follow-up.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from qa.ui.conversations import Turn
 from qa.ui.history import MAX_PANELS, Chats, Message, answer_id, message, reply
 from qa.ui.jobs import Job
 from qa.ui.schemas import MAX_ASK_K
-from qa.ui.service import Service, UploadRejected
+from qa.ui.service import MAX_FILES, Service, UploadRejected
 from qa.ui.sources import Sources, sources
 from qa.ui.view import ChatView, Updates
 
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 FAILED = "Something went wrong on the server (the error is in its log); please try again."
 WAITING = '<div class="qa-pending">Looking through the reports…</div>'
 POLL_SECONDS = 0.5  # how often the page hears how an upload goes
+MAX_REFUSED_TEXT = 64 * 1024  # characters of the page's list of the files it took out
 
 
 @dataclass
@@ -182,8 +184,9 @@ class Handlers:
             v.side.name: "",
         }
 
-    def add_reports(self, paths: list[str] | None) -> Iterator[Updates]:
-        """Store the uploaded files as a background job, showing its progress until it ends.
+    def add_reports(self, paths: list[str] | None, refused: str = "[]") -> Iterator[Updates]:
+        """Store the uploaded files as a background job, showing its progress until it ends;
+        the files the page took out (``refused``: see :meth:`refused`) are said first.
 
         Only files that Gradio itself received into its upload folder are read (a client
         names the paths, and could name any file on the server's disk); Gradio's copies are
@@ -195,7 +198,7 @@ class Handlers:
         def shown(items: list[str]) -> Updates:
             return {docs.upload: None, docs.status: status_html(items)}
 
-        items: list[str] = []
+        items = self.refused(refused)
         try:
             files = self.received(paths or [], items)
         except Exception:  # else the upload would seem to hang, with no word of what failed
@@ -213,6 +216,34 @@ class Handlers:
         while not self.service.jobs.wait(job, POLL_SECONDS):
             yield shown([*items, progress_html(job)])
         yield {**shown(items + outcome(job)), self.view.header: self.header()}
+
+    def say_refused(self, refused: str) -> Updates:
+        """The status when the page took every file out of an upload: why, for each."""
+        return {self.view.docs.status: status_html(self.refused(refused))}
+
+    def refused(self, text: str) -> list[str]:
+        """A status line for each file the page took out of an upload before sending it,
+        given as JSON ``[[name, bytes], ...]``, worded as the server words the files it
+        refuses itself (:meth:`qa.ui.service.Service.check_upload`). What is not such a list,
+        or a file the server would take, gives no line."""
+        if not isinstance(text, str) or len(text) > MAX_REFUSED_TEXT:
+            return []
+        try:
+            files = json.loads(text)
+        except ValueError:
+            return []
+        lines = []
+        for file in files[:MAX_FILES] if isinstance(files, list) else []:
+            if not (isinstance(file, list) and len(file) == 2):
+                continue
+            name, size = file
+            if not isinstance(name, str) or not isinstance(size, int) or isinstance(size, bool):
+                continue
+            try:
+                self.service.check_upload(name, size)
+            except UploadRejected as exc:
+                lines.append(f'<li class="rejected">Rejected: {escape(str(exc))}</li>')
+        return lines
 
     def received(self, paths: list[str], items: list[str]) -> list[tuple[str, bytes]]:
         """The name and bytes of each uploaded file that may be stored; a line in ``items``

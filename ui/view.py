@@ -84,6 +84,10 @@ class Documents:
     new_date: gr.DateTime
     save: gr.Button
     upload: gr.File
+    # the files the page took out of an upload (kind, size) as JSON [[name, bytes], ...],
+    # sent with the upload (chat.js); the hidden button says them when nothing is left to send
+    refused: gr.Textbox
+    say_refused: gr.Button
     status: gr.HTML  # how the uploads went
 
 

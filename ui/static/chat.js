@@ -124,6 +124,66 @@
       picker.style.top = Math.max(4, innerHeight - box.height - 4) + "px";
     });
   }
+  // Uploads: a file of a kind not read, or over the size limit, is taken out before Gradio
+  // sees it (Gradio would refuse it in a pop-up of its own) and the server says why in the
+  // upload status, in the words of its own refusals: the names and sizes go in qaRefused,
+  // sent with the upload, or at once by a hidden button when nothing is left to send.
+  window.qaRefused = "[]";
+  var resending = false;
+  function sift(files) {
+    var note = document.querySelector("#upload-kinds [data-kinds]");
+    if (!note) return null;
+    var kinds = note.dataset.kinds.split(",");
+    var most = Number(note.dataset.maxBytes);
+    var kept = new DataTransfer();
+    var refused = [];
+    Array.prototype.forEach.call(files, function (file) {
+      var dot = file.name.lastIndexOf(".");
+      var kind = dot > 0 ? file.name.slice(dot).toLowerCase() : "";
+      if (kinds.indexOf(kind) < 0 || file.size > most) refused.push([file.name, file.size]);
+      else kept.items.add(file);
+    });
+    window.qaRefused = JSON.stringify(refused);
+    if (!refused.length) return null;
+    if (!kept.files.length) document.getElementById("upload-refused").click();
+    return kept;
+  }
+  document.addEventListener(
+    "change",
+    function (ev) {
+      var input = ev.target;
+      if (!(input instanceof HTMLInputElement) || input.type !== "file") return;
+      if (!input.closest("#upload")) return;
+      var kept = sift(input.files);
+      if (!kept) return;
+      input.files = kept.files;
+      if (!kept.files.length) ev.stopImmediatePropagation();
+    },
+    true
+  );
+  document.addEventListener(
+    "drop",
+    function (ev) {
+      var target = ev.target;
+      if (resending || !ev.dataTransfer || !(target instanceof Element)) return;
+      if (!target.closest("#upload")) return;
+      var kept = sift(ev.dataTransfer.files);
+      if (!kept) return;
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      if (!kept.files.length) return;
+      resending = true;  // the same drop, with only the files kept
+      try {
+        target.dispatchEvent(
+          new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: kept })
+        );
+      } finally {
+        resending = false;
+      }
+    },
+    true
+  );
+
   new MutationObserver(function () {
     followNewest();
     dayFields();
