@@ -12,7 +12,10 @@ vectors have the shape of real ones, so the approximate dense search meets the n
 it would meet in use, and its recall@10 against exact search on the same vectors is printed
 beside its time. They go in through the index's own write path, in batches as an ingest
 commits them, so segments and merges are those a real index would have. Queries are SciFact
-claims, embedded by the bundled model: search times include the query embedding. Open time
+claims, embedded by the bundled model: search times include the query embedding. BM25 is
+timed first, then again on the same queries, whose terms' scores the index keeps until its
+next write (a newsroom's questions share their words); hybrid comes after, with them kept.
+Open time
 and memory (RSS) come from a fresh process, as a user's ``qa`` would see them.
 
 With ``--milvus`` the same indexes are built in Milvus Lite files served by the native engine
@@ -45,6 +48,8 @@ from qa.index.store import NewDocument
 from qa.types import Document
 
 BATCH = 1000  # chunks per commit, as an ingest commits them
+WARM_UP = "vitamin D deficiency"  # a query outside the timed ones
+MODES = ("dense", "hybrid")
 
 
 def pair(key: str) -> Callable[[dict[str, Any]], str]:
@@ -64,6 +69,7 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("recall@10", lambda row: f"{row['recall']:.3f}"),
     ("  faiss p50/p95", pair("faiss")),
     ("   bm25 p50/p95", pair("bm25")),
+    ("bm25 again p50/p95", pair("bm25_again")),
     ("  bm25s p50/p95", pair("bm25s")),
     (" embed", lambda row: f"{row['embed_ms']:.1f}"),
     (" add s", lambda row: f"{row['add_s']:.2f}"),
@@ -276,9 +282,11 @@ def bench_size(
         row["segments"] = 0 if milvus else len(local_backend(index).snapshot.segments)
         embed = timed(lambda: index.embedder.encode([queries[0]]), 20)
         row["embed_ms"] = percentiles(embed)[0]
-        for mode in ("hybrid", "dense", "bm25"):
-            index.search(queries[0], k=10, mode=mode)  # warm
-            row[mode] = percentiles(
+        index.search(WARM_UP, k=10)  # waits for the open's check of the derived files
+        # BM25 first, its queries' terms not scored yet; then again, their scores kept (no
+        # write between); then the others, hybrid with BM25's scores kept
+        for key, mode in (("bm25", "bm25"), ("bm25_again", "bm25"), *((m, m) for m in MODES)):
+            row[key] = percentiles(
                 [s for q in queries for s in timed(partial(index.search, q, 10, mode=mode), 1)]
             )[:2]
         flat = faiss.IndexFlatIP(vectors.shape[1])
