@@ -150,7 +150,7 @@ class Query:
         """Term ``t``'s score in each segment's chunks that hold it, in its postings' order;
         or, where many chunks hold it (1/``DENSE_SHARE`` or more), in every row, 0 where it is
         absent: adding those scores is then one pass over contiguous memory, not a scatter.
-        Never to be written to, as they are kept."""
+        Read-only, as they are kept."""
         known = self.kept.get(t)
         if known is not None:
             return known[1]
@@ -161,6 +161,7 @@ class Query:
                 whole = np.zeros(len(segment), dtype=np.float32)
                 whole[docs] = part
                 part = whole
+            part.flags.writeable = False  # kept: shared by every search of this state
             scores.append(part)
         self.kept.put(t, self.idf[t], scores)
         return scores
