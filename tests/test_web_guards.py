@@ -34,15 +34,21 @@ def client(
         yield client
 
 
-def file_events(client: TestClient) -> list[tuple[int, int]]:
-    """(fn_index, trigger id) of every chat event that takes files."""
+def file_events(client: TestClient) -> list[tuple[int, int, list[bool]]]:
+    """(fn_index, trigger id, which of its inputs are files) of every chat event that takes
+    files."""
     config = client.get("/config").json()
     files = {c["id"] for c in config["components"] if c.get("type") == "file"}
     return [
-        (dep["id"], dep["targets"][0][0])
+        (dep["id"], dep["targets"][0][0], [i in files for i in dep["inputs"]])
         for dep in config["dependencies"]
         if set(dep["inputs"]) & files
     ]
+
+
+def event_data(kinds: list[bool], files: list[dict[str, Any]]) -> list[Any]:
+    """An event's input values: ``files`` for each file input, empty text for the others."""
+    return [files if is_file else "" for is_file in kinds]
 
 
 def run_event(
@@ -74,8 +80,8 @@ def test_the_file_read_exploit_reads_nothing(
     headers = {"Origin": origin} if origin else {}
     events = file_events(client)
     assert events  # the upload box
-    for fn_index, trigger in events:
-        data = [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}}]]
+    for fn_index, trigger, kinds in events:
+        data = event_data(kinds, [{"path": str(secret), "meta": {"_type": "gradio.FileData"}}])
         messages = run_event(client, fn_index, trigger, data, headers)
         if origin:
             assert messages == [{"msg": "refused", "status": 403}]
@@ -96,8 +102,10 @@ def test_a_real_upload_through_the_chat_is_stored(client: TestClient) -> None:
     )
     assert upload.status_code == 200
     path = upload.json()[0]
-    (fn_index, trigger), *_ = file_events(client)
-    data = [[{"path": path, "orig_name": "odesa.md", "meta": {"_type": "gradio.FileData"}}]]
+    (fn_index, trigger, kinds), *_ = file_events(client)
+    data = event_data(
+        kinds, [{"path": path, "orig_name": "odesa.md", "meta": {"_type": "gradio.FileData"}}]
+    )
     messages = run_event(client, fn_index, trigger, data, {})
     assert "Added: “Odesa” (odesa.md)" in json.dumps(messages, ensure_ascii=False)
     assert not Path(path).exists()  # Gradio's copy is gone once read
@@ -184,9 +192,11 @@ def test_no_chat_event_fetches_a_file_given_by_url(
     url, contacted = listener
     before = client.get("/api/v1/documents").json()
     events = file_events(client)
-    for fn_index, trigger in events:
+    for fn_index, trigger, kinds in events:
         for path in (f"{url}/report.txt", f"  {url.upper()}/report.txt"):
-            data = [[{"path": path, "url": path, "meta": {"_type": "gradio.FileData"}}]]
+            data = event_data(
+                kinds, [{"path": path, "url": path, "meta": {"_type": "gradio.FileData"}}]
+            )
             assert run_event(client, fn_index, trigger, data, {}) == [
                 {"msg": "refused", "status": 400}
             ]
@@ -194,10 +204,12 @@ def test_no_chat_event_fetches_a_file_given_by_url(
     assert client.get("/api/v1/documents").json() == before
     # the chat's own events still go through the guard's replay of their bodies
     upload = client.post("/gradio_api/upload", files=[("files", ("odesa.md", b"# Odesa\n\nA.\n"))])
-    data = [
-        [{"path": upload.json()[0], "orig_name": "odesa.md", "meta": {"_type": "gradio.FileData"}}]
-    ]
-    assert "Added" in json.dumps(run_event(client, *events[0], data, {}))
+    fn_index, trigger, kinds = events[0]
+    data = event_data(
+        kinds,
+        [{"path": upload.json()[0], "orig_name": "odesa.md", "meta": {"_type": "gradio.FileData"}}],
+    )
+    assert "Added" in json.dumps(run_event(client, fn_index, trigger, data, {}))
 
 
 @pytest.mark.parametrize(("name", "status"), [("..", 400), ("../..", 400), (".", 415)])
