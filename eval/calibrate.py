@@ -19,11 +19,12 @@ An answer is right when it shares at least half its words with the gold answer
 counts an abstention on such a question as right.
 
 Two thresholds come from the curves: replies abstain under the lowest confidence that refuses
-at least 85% of the fit half's near misses of the kinds the reader was trained on (swap,
-other, removed: the most answers that bar allows), and "high
-confidence" starts where at least 95% of the answers of both halves above it were right (the
-top of one half is too thin to set it). ``--write`` stores the fit, the thresholds and every
-set's scores and reliability table in ``qa/answer/calibration.json``.
+at least 85% of the fit half's near misses of every kind (those whose sentence holds a rival,
+which vetoes an answer whatever its confidence, counted as refused), and "high confidence"
+starts where at least 95% of the answers of both halves above it were right, of those no
+rival vetoes (the top of one half is too thin to set it). ``--write`` stores the fit, the
+thresholds, the veto and every set's scores and reliability table in
+``qa/answer/calibration.json``.
 """
 
 from __future__ import annotations
@@ -59,13 +60,14 @@ from qa.reader.training.data import (
     split_articles,
     squad_path,
 )
-from qa.reader.training.hard import KINDS, TRAINED, entity_pools, hard_negatives
+from qa.reader.training.hard import KINDS, entity_pools, hard_negatives
 from qa.types import Chunk, Document, Hit
 
 # the confidence before this calibration: the reader's ranking score alone, 0.5 at a score of 3
 SCORE_ONLY = Calibration((1.0,) + (0.0,) * (len(FEATURES) - 1), -3.0, 0.5, 1.0, {})
 HIGH_PRECISION = 0.95  # "high confidence" means answers at least this often right
-REFUSED = 0.85  # near misses of the fit half the abstention threshold must refuse
+REFUSED = 0.85  # near misses of the fit half (every kind) the abstention threshold must refuse
+VETO = ("rival",)  # a rival in the answer's sentence refuses it (qa.answer.relations)
 L2 = 1e-3
 
 
@@ -227,21 +229,34 @@ def high_threshold(conf: np.ndarray, right: np.ndarray, precision: float = HIGH_
     return float(conf[order][ok[-1]]) if len(ok) else 1.0
 
 
-def abstain_threshold(rows: list[Row], conf: np.ndarray, refused: float = REFUSED) -> float:
+def vetoed(rows: list[Row], calibration: Calibration) -> np.ndarray:
+    """Which answers a vetoing check refuses whatever their confidence."""
+    return np.array([r.features is not None and calibration.vetoed(r.features) for r in rows])
+
+
+def abstain_threshold(
+    rows: list[Row], conf: np.ndarray, refused: float = REFUSED, veto: np.ndarray | None = None
+) -> float:
     """The lowest confidence (in steps of 0.01) under which abstaining refuses at least
-    ``refused`` of the questions without an answer: the most answers a bar on near misses
-    allows."""
+    ``refused`` of the questions without an answer (those ``veto`` refuses counted as
+    refused): the most answers a bar on near misses allows."""
     missing = np.array([not r.answerable for r in rows])
+    refusing = np.zeros(len(rows), dtype=bool) if veto is None else veto
     for step in range(1, 100):
         threshold = step / 100
-        if (conf[missing] < threshold).mean() >= refused:
+        if ((conf < threshold) | refusing)[missing].mean() >= refused:
             return threshold
     return 1.0
 
 
-def scores(rows: list[Row], conf: np.ndarray, threshold: float) -> dict[str, Any]:
-    """Abstention recall and precision, F1 on the answerable questions, accuracy, ECE."""
+def scores(
+    rows: list[Row], conf: np.ndarray, threshold: float, veto: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Abstention recall and precision, F1 on the answerable questions, accuracy, ECE; the
+    answers ``veto`` marks are refused whatever their confidence."""
     answered = conf >= threshold
+    if veto is not None:
+        answered &= ~veto
     answerable = np.array([r.answerable for r in rows])
     right = np.array([r.right for r in rows])
     f1s = np.array([r.f1 for r in rows])
@@ -292,7 +307,7 @@ def measure(sets: dict[str, list[Row]], calibration: Calibration) -> dict[str, d
         right = np.array([r.right for r in rows])
         high = conf >= calibration.high
         measured[name] = {
-            **scores(rows, conf, calibration.abstain),
+            **scores(rows, conf, calibration.abstain, vetoed(rows, calibration)),
             "high_precision": float(right[high].mean()) if high.any() else None,
             "high_share": float(high.mean()),
             "reliability": reliability(list(conf), list(right)),
@@ -354,16 +369,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.before:
         return 0
     weights, bias = fit(sets["fit hard"] + sets["fit open"])
-    draft = Calibration(tuple(float(w) for w in weights), bias, 0.5, 1.0, {})
-    # the bar is on the kinds the reader was trained to refuse; "nearby" (a name the report
-    # gives elsewhere) is fit on, and reported, but would hold the threshold near 0.5 alone
-    barred = [r for r in sets["fit hard"] if r.kind in (*TRAINED, "answerable")]
-    abstain = abstain_threshold(barred, confidences(barred, draft))
-    # "high" is set on every held-out answer (both halves): its top is too thin in one half
-    pooled = [r for rows in sets.values() for r in rows]
+    draft = Calibration(tuple(float(w) for w in weights), bias, 0.5, 1.0, {}, VETO)
+    # the bar is on every kind of near miss of the fit half, those a rival vetoes refused
+    barred = sets["fit hard"]
+    abstain = abstain_threshold(barred, confidences(barred, draft), REFUSED, vetoed(barred, draft))
+    # "high" is set on every held-out answer a rival does not veto (both halves): the top
+    # of one half is too thin to set it
+    pooled = [r for rows in sets.values() for r in rows if not vetoed([r], draft)[0]]
     right = np.array([r.right for r in pooled])
     high = round(high_threshold(confidences(pooled, draft), right), 3)
-    calibration = Calibration(draft.weights, bias, abstain, high, {})
+    calibration = Calibration(draft.weights, bias, abstain, high, {}, VETO)
     measured = measure(sets, calibration)
     report(f"calibrated (abstain under {abstain}, high confidence from {high}):", measured)
     print("weights", dict(zip(FEATURES, calibration.weights)), "bias", round(bias, 3))
@@ -377,12 +392,14 @@ def main(argv: list[str] | None = None) -> int:
             "in halves by title: fit on one half, measured on both (python -m qa.eval.calibrate)",
             "right": "token F1 >= 0.5 with the gold answer (qa.eval.metrics.answer_right)",
             "abstain": f"the lowest confidence refusing at least {REFUSED:.0%} of the fit "
-            "half's near misses of the kinds swap, other and removed",
+            "half's near misses of every kind (nearby, swap, other, removed), those whose "
+            "sentence holds a rival (vetoed whatever their confidence) counted as refused",
             "high": f"the lowest confidence from which at least {HIGH_PRECISION:.0%} of the "
-            "answers of both halves were right",
+            "answers of both halves that no rival vetoes were right",
             "high_precision_target": HIGH_PRECISION,
             "sets": measured,
         },
+        VETO,
     )
     if args.write:
         calibration.save(CALIBRATION_FILE)

