@@ -32,6 +32,9 @@ KHARKIV_GOVERNOR = (
     "Oleh Synehubov, governor of Ukraine's second largest city, Kharkiv, said the city had "
     "been hit by 15 strikes."
 )
+AIR_FORCE = "The Ukrainian air force said Russia fired 81 missiles and eight drones."
+ZELENSKYY = "In a statement on Telegram, Mr Zelenskyy said 10 regions had been hit."
+RAID = "That raid, according to Ukraine was carried out by Russian citizens."
 WAGNER = "Yevgeny Prigozhin, head of the Russian mercenary group Wagner, said Bakhmut fell."
 
 
@@ -56,6 +59,11 @@ WAGNER = "Yevgeny Prigozhin, head of the Russian mercenary group Wagner, said Ba
         ("How many were wounded in the Holosiivskyi district?", "two", DISTRICTS),
         ("Who is the deputy mayor of Kyiv?", "Vitaliy Klitschko", KLITSCHKO),  # another post
         ("How many missiles did Vitaliy Klitschko say were fired?", "60", MYKOLAIV),  # name
+        # who said it: another full name has the words
+        ("How many strikes did Kharkiv's mayor Ihor Terekhov say hit it?", "15", KHARKIV_GOVERNOR),
+        ("According to Ihor Terekhov, how many strikes hit it?", "15", KHARKIV_GOVERNOR),
+        # "said Russia" is what the air force said, not whose air force it is
+        ("How many missiles did the Russian air force count?", "81", AIR_FORCE),
     ],
 )
 def test_a_sentence_that_ties_a_rival_to_the_answer_is_caught(
@@ -96,6 +104,10 @@ def test_a_sentence_that_ties_a_rival_to_the_answer_is_caught(
             "Midlothian",
             "Major suburbs include Midlothian.",
         ),
+        ("How many missiles did the Ukrainian air force count?", "81", AIR_FORCE),
+        # a single name or a place is no speaker to compare ("according to Kyiv")
+        ("How many regions did Zelenskyy say were hit?", "10", ZELENSKYY),
+        ("According to Kyiv, who carried out the raid?", "Russian citizens", RAID),
         # an ordinal, or the number of answers asked for, pins no figure
         ("Who first composed the Ashtadhyayi?", "Panini", "It was composed by Panini in 400 BC."),
         (

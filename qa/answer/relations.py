@@ -47,6 +47,7 @@ _SAME_POST |= {"spokesperson": "spokesman"}
 QUALIFIERS = frozenset({"deput", "vice", "actin", "forme", "assis", "inter"})
 ATTACHED = 2  # words before a slot's head that can be attached to it
 BESIDE = 6  # words between the answer and a title beside it
+SPEAKER = 5  # words after "according to" that can name who said it
 NEAR = 8  # words either side of a slot where the question's own words take it back
 # words that are not attached to the next one as its kind ("without power", "left behind")
 _LINKS = frozenset(
@@ -56,6 +57,8 @@ _LINKS = frozenset(
 )
 _TOKEN = re.compile(r"[\w’'-]+")
 _YEAR = re.compile(r"^(1[0-9]|20)[0-9]{2}$")
+_BEING = frozenset("is are was were be been has have had".split())
+_SAYING = frozenset("say says said saying tell tells told warn warns warned".split())
 _ORDINAL = re.compile(r"(?:st|nd|rd|th)$|^(?:first|second|third)$", re.IGNORECASE)
 _ASKS_HOW_MANY = re.compile(r"\b(?:what|which|name|list|give)\s+$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
@@ -132,6 +135,7 @@ def rival(question: str, answer: str, sentence: str, window: str) -> bool:
         or figure_rival(question, sentence, span)
         or count_rival(question, asked, said, sentence, span)
         or name_rival(asked, said)
+        or speaker_rival(asked, said)
     )
 
 
@@ -169,11 +173,7 @@ def slot_rival(
             continue
         wanted = _attached(asked, i, title)
         found = [
-            (
-                t.start,
-                _attached(said, j, title, span),
-                {w.stem for w in said[max(0, j - NEAR) : j + NEAR + 1]},
-            )
+            (t.start, _attached(said, j, title, span), _near(said, j))
             for j, t in enumerate(said)
             if t.stem == head.stem
         ]
@@ -248,8 +248,8 @@ def count_rival(
     span: tuple[int, int],
 ) -> bool:
     """ "How many" asks for a count of a thing ("kamikaze drones"); the answer's figure counts
-    another ("fifteen rockets"), or the same kind with another word for it ("34 cruise
-    missiles" for ballistic ones)."""
+    another ("fifteen rockets") while the sentence speaks of the question's, or the same
+    kind with another word for it ("34 cruise missiles" for ballistic ones)."""
     at = re.search(r"\bhow many\b", question, re.IGNORECASE)
     figures = [e for s, e, _ in find_numbers(sentence) if span[0] <= s < span[1]]
     if not at or not figures:
@@ -278,20 +278,57 @@ def name_rival(asked: Sequence[Token], said: Sequence[Token]) -> bool:
     return False
 
 
-def _names(words: Sequence[Token]) -> list[list[str]]:
-    """The stems of each run of two or more names, nothing but spaces between them."""
+def speaker_rival(asked: Sequence[Token], said: Sequence[Token]) -> bool:
+    """The question names who said it ("according to Ihor Terekhov", "did Kharkiv's mayor
+    Ihor Terekhov say"), the sentence does not, and gives its words to another full name
+    ("Oleh Synehubov, governor of Kharkiv, said")."""
+    wanted, found = _speaker(asked), _speaker(said)
+    there = {t.stem for t in said}
+    return bool(wanted and found) and wanted[-1] not in there
+
+
+def _speaker(words: Sequence[Token]) -> list[str]:
+    """The stems of the full name (two names or more) said to say something: among the few
+    words after "according to", else the last before a verb of saying ("did Kharkiv's mayor
+    Ihor Terekhov say": Ihor Terekhov); none for a place or a single name ("according to
+    Kyiv", "Zelenskyy said")."""
+    for i, t in enumerate(words[:-1]):
+        if t.word == "according" and words[i + 1].word == "to":
+            after = _names(words[i + 2 : i + 2 + SPEAKER])
+            return after[0] if after else []
+    verb = next((i for i, t in enumerate(words) if t.word in _SAYING), None)
+    before = _names(words[:verb]) if verb is not None else []
+    return before[-1] if before else []
+
+
+def _runs(words: Sequence[Token]) -> list[list[str]]:
+    """The stems of each run of names (one or more), nothing but spaces between them."""
     runs: list[list[str]] = []
-    current: list[str] = []
-    for t in words:
-        if t.name and current and t.joined:
-            current.append(t.stem)
+    for k, t in enumerate(words):
+        if not t.name:
             continue
-        if len(current) > 1:
-            runs.append(current)
-        current = [t.stem] if t.name else []
-    if len(current) > 1:
-        runs.append(current)
+        if k and words[k - 1].name and t.joined:
+            runs[-1].append(t.stem)
+        else:
+            runs.append([t.stem])
     return runs
+
+
+def _names(words: Sequence[Token]) -> list[list[str]]:
+    """The runs of two or more names."""
+    return [run for run in _runs(words) if len(run) > 1]
+
+
+def _near(words: Sequence[Token], j: int) -> set[str]:
+    """The stems of the words near ``words[j]``: up to :data:`NEAR` before it, and as many
+    after it as come before a verb of saying or being (its apposition: "governor of Ukraine's
+    second largest city, Kharkiv, said", not "the Ukrainian air force said Russia ...")."""
+    after = []
+    for t in words[j + 1 : j + NEAR + 1]:
+        if t.word in _SAYING or t.word in _BEING:
+            break
+        after.append(t)
+    return {t.stem for t in (*words[max(0, j - NEAR) : j + 1], *after)}
 
 
 def _thing(words: Sequence[Token], start: int, end: int) -> list[str]:
