@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from qa import AskOptions, Engine
-from qa.config import SHARED_ENV, shared_folder
+from qa.config import SHARED_ENV, sample_corpus, shared_folder
 from qa.embed import native_bf16
 from qa.errors import ModelLoadError
 from qa.index import Index
@@ -262,6 +262,17 @@ def test_the_shipped_reader_answers_and_abstains(sample_index: Index) -> None:
     assert sample_index.document(best.doc_id).text[best.start : best.end] == best.text
     unrelated = read_passages(reader, "What is the boiling point of mercury?", passages)
     assert all(a.margin < 0 for a in unrelated.answers)  # "no answer" wins in every passage
+
+
+def test_an_answer_never_runs_across_a_line_break() -> None:
+    # read as they stand, the logits favour a span from one paragraph into the next
+    text = (sample_corpus() / "000_214ac054cd4d5203.txt").read_text()
+    passage = text[text.index("Fuel reserves") :][:400]
+    question = (
+        "Who said on Telegram that fuel for the plant's diesel generators had been sufficient?"
+    )
+    span = load_reader().read(question, [passage])[0]
+    assert passage[span.start : span.end] == "the power plant's press service"
 
 
 def test_answering_never_imports_the_training_code() -> None:

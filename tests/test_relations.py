@@ -123,6 +123,15 @@ def test_a_sentence_that_agrees_or_says_less_has_no_rival(
     assert not rival(question, answer, sentence, sentence)
 
 
+def test_a_report_is_about_the_day_its_lead_names_before_its_neighbours_days() -> None:
+    report = "Russia struck Kyiv on Friday. The UN warned on Thursday. Three areas were hit."
+    sentence, window = "Three areas were hit.", "The UN warned on Thursday. Three areas were hit."
+    question = "How many areas were hit on {}?"
+    assert not rival(question.format("Friday"), "Three", sentence, window, report)
+    assert rival(question.format("Thursday"), "Three", sentence, window, report)
+    assert rival(question.format("Friday"), "Three", sentence, window)  # no report: neighbours
+
+
 def test_a_day_in_the_neighbouring_sentence_counts() -> None:
     sentence = "Air defences brought down 13 drones over the capital."
     window = f"The attack came on Thursday. {sentence}"

@@ -12,6 +12,7 @@ import re
 import textwrap
 
 from qa.answer.question import STOPWORDS, Question
+from qa.answer.relations import LEAD
 from qa.answer.verify import constraints, stem, stems
 from qa.types import Citation, Document
 
@@ -20,7 +21,6 @@ DAY = re.compile(
     r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|"
     r"November|December)(?: \d{4})?)\b"
 )
-LEAD = 20_000  # characters of a report searched for the day it is about
 FIGURE_TITLE = 80  # characters of a report's title in a line of figures
 
 

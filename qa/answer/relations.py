@@ -65,6 +65,8 @@ _CLAUSE_BREAK = re.compile(
     r";|\s[–—]\s|,\s*(?:and|but|however|while|whereas|although|though|yet)\b"
     r"|\b(?:however|while|whereas)\b"
 )
+_WEEKDAY = re.compile(r"\b(?:" + "|".join(WEEKDAYS) + r")\b")
+LEAD = 20_000  # characters of a report searched for the day it is about
 _DAY_KINDS = (
     ("weekday", frozenset(w.lower() for w in WEEKDAYS)),
     ("month", frozenset(w.lower() for w in MONTHS)),
@@ -121,17 +123,19 @@ def tokens(text: str) -> list[Token]:
     return found
 
 
-def rival(question: str, answer: str, sentence: str, window: str) -> bool:
-    """Whether the answer's ``sentence`` (``window``: with its neighbours) holds a rival of
-    something the question pins down: any of the checks above."""
+def rival(question: str, answer: str, sentence: str, window: str, report: str = "") -> bool:
+    """Whether the answer's ``sentence`` (``window``: with its neighbours; ``report``: the
+    whole text) holds a rival of something the question pins down: any of the checks
+    above."""
     asked, said = tokens(question), tokens(sentence)
     at = sentence.find(answer)
     span = (at, at + len(answer)) if at >= 0 and answer else (0, 0)
     own = clause(sentence, span)
+    lead = _WEEKDAY.search(report[:LEAD])
     return (
         slot_rival(asked, said, span, own)
         or title_rival(asked, said, span)
-        or day_rival(asked, said, tokens(window), span, own)
+        or day_rival(asked, said, tokens(window), span, own, lead.group().lower() if lead else None)
         or figure_rival(question, sentence, span)
         or count_rival(question, asked, said, sentence, span)
         or name_rival(asked, said)
@@ -207,11 +211,15 @@ def day_rival(
     window: Sequence[Token],
     span: tuple[int, int],
     own: tuple[int, int] | None = None,
+    lead: str | None = None,
 ) -> bool:
     """The question's weekday, month or year is not in the answer's clause (``own``) while
     another of its kind is; or, where the clause names none, not in the window while another
     is. A year is looked for in the sentence first, outside the answer (a report names the
-    day once for a few sentences, a history gives each sentence its year)."""
+    day once for a few sentences, a history gives each sentence its year); a weekday in the
+    sentence, then in the report's lead (``lead``: the first it names, the day a news report
+    is about), before its neighbours, which may tell of another day ("the UN warned on
+    Thursday" beside Friday's strikes)."""
     years = {
         t.word for t in said if _day_kind(t.word) == "year" and not span[0] <= t.start < span[1]
     }
@@ -219,6 +227,10 @@ def day_rival(
     for kind in ("weekday", "month", "year"):
         wanted = {t.word for t in asked if _day_kind(t.word) == kind}
         there = {t.word for t in near if _day_kind(t.word) == kind}
+        if not there and kind == "weekday":
+            there = {t.word for t in said if _day_kind(t.word) == kind} or (
+                {lead} if lead else set()
+            )
         if not there:
             there = {t.word for t in window if _day_kind(t.word) == kind}
             if kind == "year" and years:

@@ -145,7 +145,7 @@ def features(
         float(bool(wanted)),
         overlap,
         float(type_ok(q.kind, answer, q.text)),
-        float(rival(q.text, answer, evidence[0], evidence[1])),
+        float(rival(q.text, answer, evidence[0], evidence[1], evidence[3])),
     ]
 
 

@@ -183,7 +183,7 @@ class Reader:
                     windows.context[i],
                     windows.offsets[i],
                     max_answer_tokens,
-                    None if accept is None else _on_text(accept, passages[p]),
+                    _on_text(accept, passages[p]),
                 )
                 if span is None:
                     continue
@@ -198,8 +198,15 @@ class Reader:
         return [best[p] for p in sorted(best)]
 
 
-def _on_text(accept: Callable[[str], bool], text: str) -> Callable[[int, int], bool]:
-    return lambda start, end: accept(text[start:end])
+def _on_text(accept: Callable[[str], bool] | None, text: str) -> Callable[[int, int], bool]:
+    """Which character spans of ``text`` can be answers: none across a line break (a short
+    answer never runs from one paragraph into the next), and those ``accept`` takes."""
+
+    def ok(start: int, end: int) -> bool:
+        span = text[start:end]
+        return "\n" not in span and (accept is None or accept(span))
+
+    return ok
 
 
 def load_reader(path: str | Path | None = None) -> Reader:
