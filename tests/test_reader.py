@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -273,6 +274,16 @@ def test_an_answer_never_runs_across_a_line_break() -> None:
     )
     span = load_reader().read(question, [passage])[0]
     assert passage[span.start : span.end] == "the power plant's press service"
+    # a line break inside a hard-wrapped paragraph is a space: a name may run across it
+    wrapped = textwrap.fill(
+        "Officials gathered in the city on Thursday to hear the regional governor, Maksym "
+        "Marchenko, who said the port had been hit by missiles overnight and that repairs to "
+        "the cranes would take several weeks.",
+        42,
+    )
+    assert "Maksym\nMarchenko" in wrapped
+    span = load_reader().read("Who is the regional governor?", [wrapped])[0]
+    assert wrapped[span.start : span.end] == "Maksym\nMarchenko"
 
 
 def test_answering_never_imports_the_training_code() -> None:

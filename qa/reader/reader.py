@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import ModelLoadError
+from qa.sentences import split_sentences
 from qa.worker import Worker
 
 MAX_LENGTH = 256  # tokens per window: question, passage part, special tokens
@@ -199,12 +200,21 @@ class Reader:
 
 
 def _on_text(accept: Callable[[str], bool] | None, text: str) -> Callable[[int, int], bool]:
-    """Which character spans of ``text`` can be answers: none across a line break (a short
-    answer never runs from one paragraph into the next), and those ``accept`` takes."""
+    """Which character spans of ``text`` can be answers: none across a line that ends a
+    sentence (a short answer never runs from one paragraph or title into the next; a line
+    break inside a hard-wrapped paragraph is a space), and those ``accept`` takes."""
+    breaks: list[int] = []
 
     def ok(start: int, end: int) -> bool:
         span = text[start:end]
-        return "\n" not in span and (accept is None or accept(span))
+        if "\n" in span:
+            if not breaks:
+                bounds = split_sentences(text)
+                breaks.extend(b[0] for a, b in zip(bounds, bounds[1:]) if "\n" in text[a[1] : b[0]])
+                breaks.append(len(text) + 1)  # split once, even where no line ends one
+            if any(start < at < end for at in breaks):
+                return False
+        return accept is None or accept(span)
 
     return ok
 
