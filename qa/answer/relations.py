@@ -15,12 +15,15 @@ one the question asks about:
 - a title: the question's (mayor) is not in the sentence, another (governor) is beside the
   answer;
 - a day: the question's weekday or month is not in the sentence or its neighbours, another
-  of the same kind is; a year is looked for in the sentence first;
+  of the same kind is; a year is looked for in the sentence first, a weekday in the sentence
+  and then in the report's lead (the day a news report is about);
 - a figure: the question's figure is not in the sentence, another is, outside the answer
   (an ordinal, or the "two" of "what two groups", asks for no figure);
 - a thing counted: "how many kamikaze drones" read in "fifteen rockets", or "ballistic
   missiles" in "34 cruise missiles";
-- a name: "Vitaliy Klitschko" asked, "Vitaliy Kim" in the sentence.
+- a name: "Vitaliy Klitschko" asked, "Vitaliy Kim" in the sentence;
+- who said it: "did Ihor Terekhov say ...?" read in "Oleh Synehubov, governor of Kharkiv,
+  said ...".
 
 A sentence often says two things ("two died in Kherson on Thursday, however 13 drones were
 brought down on Wednesday"): a slot or a day in the answer's own clause speaks for it, so
@@ -41,8 +44,10 @@ from qa.words import MONTHS, ROLES, WEEKDAYS
 # a person's title: the roles near misses are built from, and a few that only name a post
 TITLES = frozenset(ROLES) | {"head", "deputy", "spokesperson", "commissioner", "envoy", "boss"}
 # titles that name the same post: the head of a body is its chief, leader or boss
-_SAME_POST = {"chief": "head", "leader": "head", "boss": "head", "spokeswoman": "spokesman"}
-_SAME_POST |= {"spokesperson": "spokesman"}
+_SAME_POST = {
+    **dict.fromkeys(("chief", "leader", "boss"), "head"),
+    **dict.fromkeys(("spokeswoman", "spokesperson"), "spokesman"),
+}
 # words of a title that make it another post ("deputy mayor" is not the mayor)
 QUALIFIERS = frozenset({"deput", "vice", "actin", "forme", "assis", "inter"})
 ATTACHED = 2  # words before a slot's head that can be attached to it
