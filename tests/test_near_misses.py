@@ -93,6 +93,7 @@ def test_a_place_or_role_swap_gives_no_answer(sample_index: Index, near: str) ->
     # the sentence ties another region, title, day or thing to the answer read: a rival
     answer = Engine(sample_index).ask(near)
     assert answer.abstained and answer.citations == () and answer.related
+    assert "is about another place, day, post, person or thing" in answer.answer  # says why
     right = Engine(sample_index).ask("Who is the governor of the Odesa region?")
     assert right.short_answer == "Maksym Marchenko" and not right.abstained
 

@@ -89,6 +89,9 @@ def compose(
     best = assessed[0].answer
     p = round(calibration.probability(assessed[0].features), 3)
     if not calibration.answers(assessed[0].features, abstain_below):
+        if calibration.vetoed(assessed[0].features):
+            # say why: the best reading is about something else than the question
+            return abstain(q, related, documents, p, _rival_reason(best))
         return abstain(q, related, documents, p)
     agree = _other_reports(
         [_place(best)], [place for place in best.also if place.score >= SUPPORT_SCORE]
@@ -142,6 +145,13 @@ def abstain(
         text += " The closest passages are listed as related."
     docs = {h.doc_id: documents[h.doc_id] for h in shown}
     return Answer(q.text, text, None, True, conf, (), shown, docs)
+
+
+def _rival_reason(best: ReaderAnswer) -> str:
+    return (
+        f"The reports don't say. The closest answer found, “{flat(best.text)}”, is about "
+        "another place, day, post, person or thing than the one asked about."
+    )
 
 
 def _other_reports(taken: list[Place], places: list[Place]) -> list[Place]:
