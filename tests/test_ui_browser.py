@@ -899,14 +899,15 @@ def test_nothing_on_the_page_is_clipped_or_covered(page: Page, screen: str) -> N
     """The question's placeholder whole on load and after a reload; no floating "Chat" label
     over the messages (the conversation is named for screen readers instead); the upload
     box's label clear of its icon."""
-    assert page.evaluate(NOT_CLIPPED)
+    # the box is sized to its text once the page has laid it out (late on a busy machine)
+    page.wait_for_function(NOT_CLIPPED, timeout=10_000)
     assert page.locator("#chat [data-testid=block-label]").count() == 0
     expect(page.get_by_role("log", name="Chat")).to_have_count(1)
     ask(page, KINZHAL)
     page.reload()
     page.locator("#question textarea:enabled").wait_for()
     page.locator("#chat .qa-answer").first.wait_for()
-    assert page.evaluate(NOT_CLIPPED)
+    page.wait_for_function(NOT_CLIPPED, timeout=10_000)
     show(page, "Documents")
     # the box is laid out again as the tab opens (shown to writers only): once it settles
     page.wait_for_function(UPLOAD_LABEL_CLEAR, timeout=10_000)

@@ -236,8 +236,10 @@ def chat_panel() -> ChatPanel:
             )
             with gr.Row(equal_height=True):
                 question = gr.Textbox(
-                    # short enough for one line beside Ask and New chat (a longer one was cut)
-                    placeholder="Ask a question about the reports",
+                    # short enough for one line beside Ask and New chat on a phone (the box
+                    # is 212 px wide at 390: a longer one took two lines, cut when Gradio
+                    # sized the box before the row was laid out)
+                    placeholder="Ask about the reports",
                     label="Question",  # its accessible name; not shown
                     show_label=False,
                     elem_id="question",
