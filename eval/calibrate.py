@@ -249,6 +249,14 @@ def abstain_threshold(
     return 1.0
 
 
+def choose_abstain(fit_hard: list[Row], draft: Calibration) -> float:
+    """Where replies abstain: the bar is on every kind of the fit half's near misses, those
+    a rival vetoes counted as refused."""
+    return abstain_threshold(
+        fit_hard, confidences(fit_hard, draft), REFUSED, vetoed(fit_hard, draft)
+    )
+
+
 def scores(
     rows: list[Row], conf: np.ndarray, threshold: float, veto: np.ndarray | None = None
 ) -> dict[str, Any]:
@@ -370,9 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     weights, bias = fit(sets["fit hard"] + sets["fit open"])
     draft = Calibration(tuple(float(w) for w in weights), bias, 0.5, 1.0, {}, VETO)
-    # the bar is on every kind of near miss of the fit half, those a rival vetoes refused
-    barred = sets["fit hard"]
-    abstain = abstain_threshold(barred, confidences(barred, draft), REFUSED, vetoed(barred, draft))
+    abstain = choose_abstain(sets["fit hard"], draft)
     # "high" is set on every held-out answer a rival does not veto (both halves): the top
     # of one half is too thin to set it
     pooled = [r for rows in sets.values() for r in rows if not vetoed([r], draft)[0]]

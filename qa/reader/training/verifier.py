@@ -280,10 +280,9 @@ def measure(out: Path, rows_file: Path) -> None:
         ]
     for title, chosen in (("the shipped features", sets), ("with the verifier", with_logit)):
         weights, bias = calibrate.fit(chosen["fit hard"] + chosen["fit open"])
-        draft = Calibration(tuple(weights), bias, 0.5, 1.0, {})
-        barred = [r for r in chosen["fit hard"] if r.kind in (*calibrate.TRAINED, "answerable")]
-        abstain = calibrate.abstain_threshold(barred, calibrate.confidences(barred, draft))
-        fitted = Calibration(draft.weights, bias, abstain, 1.0, {})
+        draft = Calibration(tuple(weights), bias, 0.5, 1.0, {}, calibrate.VETO)
+        abstain = calibrate.choose_abstain(chosen["fit hard"], draft)
+        fitted = Calibration(draft.weights, bias, abstain, 1.0, {}, calibrate.VETO)
         test = {k: v for k, v in chosen.items() if k.startswith("test")}
         calibrate.report(f"{title} (abstain under {abstain}):", calibrate.measure(test, fitted))
         for name, scored in test.items():
