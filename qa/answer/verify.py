@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.answer.casing import truecase
 from qa.answer.question import STOPWORDS, Question
 from qa.answer.relations import rival
 from qa.numbers import find_numbers
@@ -130,9 +131,11 @@ def features(
     q: Question, answer: str, evidence: Sequence[str], score: float, margin: float, gap: float
 ) -> list[float]:
     """The values of :data:`FEATURES` for one answer and its ``evidence``: its sentence, that
-    sentence with its neighbours, its passage and its report."""
-    wanted = [stem(w.lower()) for w in constraints(q.text, answer)]
-    places = [stems(text) for text in evidence]
+    sentence with its neighbours, its passage and its report (a question typed in lowercase
+    is read with the capitals its report gives its names)."""
+    text = truecase(q.text, evidence[3])
+    wanted = [stem(w.lower()) for w in constraints(text, answer)]
+    places = [stems(part) for part in evidence]
     shares = [sum(w in p for w in wanted) / len(wanted) if wanted else 1.0 for p in places]
     keywords = [stem(w) for w in q.keywords if w not in q.borrowed]
     in_sentence = places[0]
@@ -145,7 +148,7 @@ def features(
         float(bool(wanted)),
         overlap,
         float(type_ok(q.kind, answer, q.text)),
-        float(rival(q.text, answer, evidence[0], evidence[1], evidence[3])),
+        float(rival(text, answer, evidence[0], evidence[1], evidence[3])),
     ]
 
 
