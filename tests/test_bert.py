@@ -14,8 +14,7 @@ import torch
 
 from qa import bert
 from qa.embed import BUNDLED_MODEL, Embedder, MeanPooled, model_path
-from qa.reader import load_reader
-from qa.reader.reader import BUNDLED_READER, encode
+from qa.reader.reader import BUNDLED_READER, Reader, encode
 from qa.reader.training.train import transformers_reader
 
 CORPUS = Path(__file__).parents[1] / "qa" / "corpus"
@@ -44,7 +43,7 @@ def test_the_bundled_embedder_gives_sentence_transformers_vectors(embedder: Embe
 
 
 def test_the_reader_cuts_and_scores_windows_as_transformers_does() -> None:
-    lean = load_reader()
+    lean = Reader.load(BUNDLED_READER, bf16=False)  # both in float32, whatever the CPU has
     reference = transformers_reader()
     assert isinstance(lean.model, bert.QuestionAnswering)
     passages = texts()

@@ -1,6 +1,7 @@
 """Answer latency, side by side in one run: retrieval alone (the reference), then whole
 answers with the reader as transformers runs it (float32), as the product runs it (qa.bert,
-float32), and in bf16 where the CPU has it (with how many answers differ from the first).
+float32), and in bf16 where the CPU has it, transformers' autocast beside the product's
+weights cast once (with how many answers differ from the first).
 
     python -m qa.eval.bench.answer [--reader DIR] [--k 6] [--rounds 2] [--bf16]
 
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> None:
         ("answer, fp32", functools.partial(Reader.load, path, bf16=False)),
     ]
     if args.bf16:
+        readers.append(
+            ("transformers bf16", functools.partial(transformers_reader, path, bf16=True))
+        )
         readers.append(("answer, bf16", functools.partial(Reader.load, path, bf16=True)))
     questions = sample_questions()
     rows = []

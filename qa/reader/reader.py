@@ -109,7 +109,8 @@ class Reader:
     training); the tokenizer is a ``tokenizers.Tokenizer`` or a transformers fast tokenizer."""
 
     def __init__(self, model: Any, tokenizer: Any, *, bf16: bool | None = None) -> None:
-        """``bf16``: autocast to bf16 (default: on a GPU, or a CPU with bf16 instructions)."""
+        """``bf16``: compute in bf16 (default: on a GPU, or a CPU with bf16 instructions),
+        by autocast, or in the weights' own bf16 where :meth:`load` cast them."""
         from qa.embed import native_bf16
 
         self.model = model.eval()
@@ -127,9 +128,18 @@ class Reader:
 
         folder = Path(path)
         try:
-            return cls(bert.load(bert.QuestionAnswering, folder), bert.tokenizer(folder), bf16=bf16)
+            reader = cls(
+                bert.load(bert.QuestionAnswering, folder), bert.tokenizer(folder), bf16=bf16
+            )
         except bert.NotBert as exc:
             raise ValueError(str(exc)) from None
+        if reader.bf16:
+            import torch
+
+            # weights cast once: a fifth faster than autocast, which casts them on every
+            # call (on a CPU with AMX: 49 against 59 ms for six windows), logits as close
+            reader.model.to(torch.bfloat16)
+        return reader
 
     def logits(self, windows: Windows, rows: slice) -> tuple[np.ndarray, np.ndarray]:
         """Start and end logits of some of the windows, as float32 arrays."""
@@ -140,9 +150,10 @@ class Reader:
             name: torch.from_numpy(getattr(windows, name)[rows]).to(device)
             for name in ("input_ids", "attention_mask", "token_type_ids")
         }
+        cast = next(self.model.parameters()).dtype == torch.bfloat16
         with (
             torch.inference_mode(),
-            torch.autocast(device.type, torch.bfloat16, enabled=self.bf16),
+            torch.autocast(device.type, torch.bfloat16, enabled=self.bf16 and not cast),
         ):
             out = self.model(**inputs)
         return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()

@@ -459,17 +459,17 @@ def log(out: Path, record: dict[str, Any]) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def transformers_reader(path: Path = BUNDLED_READER) -> Reader:
+def transformers_reader(path: Path = BUNDLED_READER, *, bf16: bool = False) -> Reader:
     """The reader on transformers' BertForQuestionAnswering, as training runs it (answering
     runs the same weights on :mod:`qa.bert`): a verifier copies its encoder, the answer
-    benchmark times it as the reference."""
+    benchmark times it as the reference; in float32, or with ``bf16`` autocast."""
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     model = AutoModelForQuestionAnswering.from_pretrained(
         str(path), local_files_only=True, dtype=torch.float32
     )
-    return Reader(model, AutoTokenizer.from_pretrained(str(path), local_files_only=True))
+    return Reader(model, AutoTokenizer.from_pretrained(str(path), local_files_only=True), bf16=bf16)
 
 
 def main(argv: list[str] | None = None) -> None:
