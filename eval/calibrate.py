@@ -185,7 +185,7 @@ def _row(
 ) -> Asked:
     from qa.answer.answerer import read_hits
 
-    assessed = assess(q, hits, read_hits(q, hits, reader), documents) if hits else []
+    assessed = assess(q, hits, read_hits(q, hits, reader), documents, 1) if hits else []
     if not assessed:
         return Asked(kind, q.text, golds, None, [])
     best = assessed[0]

@@ -32,13 +32,17 @@ class Worker:
 
     def run(self, job: Callable[[], T], *, urgent: bool = True) -> T:
         """Run ``job`` on the worker thread and return its result (or raise its error)."""
+        return self.submit(job, urgent=urgent).result()
+
+    def submit(self, job: Callable[[], T], *, urgent: bool = True) -> Future[T]:
+        """Queue ``job`` for the worker thread: its result (or error) comes in the future."""
         future: Future[T] = Future()
         self._jobs.put((0 if urgent else 1, next(self._order), job, future))
         with self._start:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
                 self._thread.start()
-        return future.result()
+        return future
 
     def _serve(self) -> None:
         while True:

@@ -271,6 +271,19 @@ def test_a_bf16_reader_casts_its_weights_once_and_reads_as_float32_does(
         assert [(s.passage, s.start, s.end) for s in bf16.read(question, passages)] == wanted
 
 
+def test_windows_shared_out_between_cores_read_as_one_call_does(sample_index: Index) -> None:
+    from qa.reader.reader import BUNDLED_READER
+
+    shared, alone = (Reader.load(BUNDLED_READER, bf16=False, cores=n) for n in (3, 1))
+    question = "Who is the mayor of Kharkiv?"
+    passages = [h.text for h in sample_index.search(question, k=6)]
+    spans = shared.read(question, passages)
+    assert len(spans) == len(passages)  # windows of every passage read, in three shares
+    for got, wanted in zip(spans, alone.read(question, passages)):
+        assert (got.passage, got.start, got.end) == (wanted.passage, wanted.start, wanted.end)
+        assert got.score == pytest.approx(wanted.score, abs=1e-3)
+
+
 def test_the_shipped_reader_answers_and_abstains(sample_index: Index) -> None:
     reader = load_reader()
     hits = sample_index.search("Who is the mayor of Kharkiv?", k=4)

@@ -203,3 +203,31 @@ def test_a_server_behind_a_login_or_gone_is_not_used(
     assert not list((tmp_path / "reportqa" / servers.FOLDER).iterdir())
     with servers.registered(str(tmp_path / "b"), "http://127.0.0.1:9", login=False):
         assert servers.find(str(tmp_path / "b")) is None  # nothing answers there
+
+
+def test_served_connections_send_small_writes_at_once() -> None:
+    """A kept-alive connection asking again at once waited ~40 ms per response (Nagle
+    against the client's delayed ACK): asyncio turns Nagle off only on the connections of a
+    socket that says it is TCP, as the one ``qa serve`` listens on now does."""
+    import asyncio
+    import socket
+
+    from qa.ui.cli import listen
+
+    async def accepted_nodelay() -> int:
+        listening = listen("127.0.0.1", 0)
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(connected, sock=listening)
+        async with server:
+            _, writer = await asyncio.open_connection(*listening.getsockname()[:2])
+            nodelay = await asyncio.wait_for(seen, 10)
+            writer.close()
+        return nodelay
+
+    assert asyncio.run(accepted_nodelay()) != 0

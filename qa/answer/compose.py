@@ -47,14 +47,18 @@ class Assessed:
 
 
 def assess(
-    q: Question, hits: Sequence[Hit], reading: Reading, documents: dict[str, Document]
+    q: Question,
+    hits: Sequence[Hit],
+    reading: Reading,
+    documents: dict[str, Document],
+    limit: int | None = None,
 ) -> list[Assessed]:
-    """The reader's answers, best first, each with its sentence and the features
-    :mod:`qa.answer.verify` weighs; answers whose words are not their document's own at
-    their span are dropped."""
+    """The reader's answers, best first (the first ``limit``, if given), each with its
+    sentence and the features :mod:`qa.answer.verify` weighs; answers whose words are not
+    their document's own at their span are dropped."""
     answers = [a for a in reading.answers if documents[a.doc_id].text[a.start : a.end] == a.text]
     found = []
-    for i, answer in enumerate(answers):
+    for i, answer in enumerate(answers[:limit]):
         document = documents[answer.doc_id]
         bounds = _sentences(_place(answer), document)
         cited = _citation(1, _place(answer), document, bounds[1])
@@ -82,7 +86,8 @@ def compose(
     calibration = calibration or shipped()
     if abstain_below is None:
         abstain_below = calibration.abstain
-    assessed = assess(q, hits, reading, documents)
+    # only a figure is checked against the other answers' ("different figures")
+    assessed = assess(q, hits, reading, documents, None if q.kind in NUMERIC_KINDS else 1)
     related = [hits[i] for i in reading.order]
     if not assessed:
         return abstain(q, related, documents, 0.0)

@@ -37,6 +37,7 @@ the rest of the sentence is looked at only where its clause says nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -122,8 +123,7 @@ class Token:
     @property
     def content(self) -> bool:
         """Not a stop word (an acronym never is) nor a figure ("Kh-101" is a name)."""
-        figure = any(s == 0 and e == len(self.word) for s, e, _ in find_numbers(self.word))
-        return (self.acronym or self.word not in STOPWORDS) and not figure
+        return (self.acronym or self.word not in STOPWORDS) and not _figure(self.word)
 
     @property
     def modifier(self) -> bool:
@@ -135,7 +135,10 @@ class Token:
         return self.content and not verb and self.word not in _LINKS
 
 
-def tokens(text: str) -> list[Token]:
+@functools.lru_cache(maxsize=256)
+def tokens(text: str) -> tuple[Token, ...]:
+    """The words of ``text`` (cached: a question, its sentences and their windows are read
+    for each of its answers)."""
     found: list[Token] = []
     for m in _TOKEN.finditer(text):
         raw = m.group().strip("’'-")
@@ -148,7 +151,7 @@ def tokens(text: str) -> list[Token]:
             acronym = len(word) > 1 and word.isupper()
             joined = bool(found) and not text[found[-1].end : m.start()].strip()
             found.append(Token(word.lower(), m.start(), m.end(), named, acronym, joined))
-    return found
+    return tuple(found)
 
 
 def rival(question: str, answer: str, sentence: str, window: str, report: str = "") -> bool:
@@ -523,6 +526,13 @@ def _post(word: str) -> str:
     return _SAME_POST.get(word, word)
 
 
+@functools.lru_cache(maxsize=4096)
+def _figure(word: str) -> bool:
+    """The whole word is a figure ("81", "six"; not "Kh-101")."""
+    return any(s == 0 and e == len(word) for s, e, _ in find_numbers(word))
+
+
+@functools.lru_cache(maxsize=4096)
 def _day_kind(word: str) -> str | None:
     if _YEAR.match(word):
         return "year"
