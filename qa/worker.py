@@ -3,7 +3,8 @@
 A model on a CPU already uses every core for one call: calls from several threads at once
 only fight over the cores (and the tokenizers are not thread-safe). So each model runs its
 calls on one worker thread; the threads asking wait for their turn, questions before bulk
-work.
+work. The reader's worker also hands parts of a read to helper workers (:meth:`submit`),
+each on one core, which is faster than every core on each part.
 """
 
 from __future__ import annotations

@@ -366,33 +366,31 @@ def speaker_rival(asked: Sequence[Token], said: Sequence[Token], report: str = "
     wanted, found = _speaker(asked, report), _speaker(said)
     if wanted and found and wanted[-1] not in there:
         return True
-    posts = {_post(t.word) for t in _speaking(asked) if t.word in TITLES - _ANY_POST}
-    others = {_post(t.word) for t in _speaking(said) if t.word in TITLES}
+    posts = {_post(t.word) for t in _speaking(asked, NEAR)[0] if t.word in TITLES - _ANY_POST}
+    others = {_post(t.word) for t in _speaking(said, NEAR)[0] if t.word in TITLES}
     return bool(posts and others) and not posts & {_post(t.word) for t in said}
 
 
-def _speaking(words: Sequence[Token]) -> Sequence[Token]:
-    """The words that name who says something: the few after "according to", else those
-    before the first verb of saying (up to :data:`NEAR`)."""
+def _speaking(words: Sequence[Token], reach: int | None = None) -> tuple[Sequence[Token], bool]:
+    """The words that name who says something, and whether they follow what names them: the
+    few after "according to", else those before the first verb of saying (the last
+    ``reach`` of them, if given)."""
     for i, t in enumerate(words[:-1]):
         if t.word == "according" and words[i + 1].word == "to":
-            return words[i + 2 : i + 2 + SPEAKER]
+            return words[i + 2 : i + 2 + SPEAKER], True
     verb = next((i for i, t in enumerate(words) if t.word in _SAYING), None)
-    return words[max(0, verb - NEAR) : verb] if verb is not None else []
+    if verb is None:
+        return (), False
+    return words[max(0, verb - reach) if reach else 0 : verb], False
 
 
 def _speaker(words: Sequence[Token], report: str = "") -> list[str]:
-    """The stems of the full name (two names or more) said to say something: among the few
-    words after "according to", else the last before a verb of saying ("did Kharkiv's mayor
-    Ihor Terekhov say": Ihor Terekhov); a single name where ``report`` gives it a full
-    name; none for a place or another single name ("according to Kyiv")."""
-    for i, t in enumerate(words[:-1]):
-        if t.word == "according" and words[i + 1].word == "to":
-            runs = _runs(words[i + 2 : i + 2 + SPEAKER])
-            break
-    else:
-        verb = next((i for i, t in enumerate(words) if t.word in _SAYING), None)
-        runs = _runs(words[:verb])[::-1] if verb is not None else []  # the nearest first
+    """The stems of the full name (two names or more) said to say something: the first among
+    the few words after "according to", else the last before a verb of saying ("did
+    Kharkiv's mayor Ihor Terekhov say": Ihor Terekhov); a single name where ``report`` gives
+    it a full name; none for a place or another single name ("according to Kyiv")."""
+    named, after = _speaking(words)
+    runs = _runs(named) if after else _runs(named)[::-1]  # the nearest first
     full = [run for run in runs if len(run) > 1]
     if full:
         return full[0]
