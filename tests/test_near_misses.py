@@ -188,4 +188,9 @@ def test_the_same_quantity_needs_the_same_thing_and_day() -> None:
     missiles = parse_question("How many missiles were fired?")
     assert not same_quantity(missiles, six, cite(other, friday), docs)  # Thursday vs Friday
     assert day(six, docs) == "Thursday" and day(sixty, docs) == "Thursday"  # the report's day
+    # a question typed in lowercase still pins its names down ("russia": not Ukraine's 40)
+    ukraine = Document(text="Ukraine fired 40 missiles.", source="d", title="D", format="txt")
+    docs[ukraine.id] = ukraine
+    lowercase = parse_question("how many missiles did russia fire")
+    assert not same_quantity(lowercase, six, cite(ukraine, ukraine.text), docs)
     assert when(cite(other, friday), docs) == "B, Friday" and when(twelve, docs) == "C"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import textwrap
 
+from qa.answer.casing import truecase
 from qa.answer.question import STOPWORDS, Question
 from qa.answer.relations import LEAD
 from qa.answer.verify import constraints, stem, stems
@@ -41,8 +42,10 @@ def same_quantity(
     """Whether two figures answer the question about the same thing: the other's sentence
     names what the question counts and every constraint the first's sentence holds, and the
     two are not about different days (:func:`day`)."""
-    # days are compared below, by the day each figure is about, not by the sentence's words
-    asked = [w for w in constraints(q.text) if not DAY.fullmatch(w)]
+    # days are compared below, by the day each figure is about, not by the sentence's words;
+    # a question typed in lowercase is read with its report's capitals, as verify reads it
+    text = truecase(q.text, documents[mine.doc_id].text)
+    asked = [w for w in constraints(text) if not DAY.fullmatch(w)]
     needed = [stem(w.lower()) for w in counted(q) + asked]
     held, other = stems(mine.quote), stems(theirs.quote)
     if any(w in held and w not in other for w in needed):
