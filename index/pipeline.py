@@ -18,7 +18,6 @@ from qa.progress import Progress
 from qa.types import Document
 
 BATCH_CHUNKS = 1000  # chunks embedded per commit: an interrupted ingest keeps what is done
-ENCODE_BATCH = 128  # chunks per encode call, so progress moves
 Planned = tuple[Step, list[list[tuple[int, int]]]]  # a step with its documents' chunk spans
 Commit = Callable[[list[str], list[NewDocument], Sequence[Document]], None]
 
@@ -75,24 +74,14 @@ class Ingest:
         return done + len(texts)
 
     def _encode(self, texts: list[str], done: int, total: int) -> np.ndarray:
-        """Embeddings of chunk texts, in batches that give way to questions (bulk work).
-
-        The texts go longest first, so each batch pads to a length close to its own texts'
-        (the model's time grows with the padded length), and come back in their order.
-        """
-        embedder, progress = self.embedder, self.progress
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        ordered = [texts[i] for i in order]
-        parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
-        for start in range(0, len(texts), ENCODE_BATCH):
-            if progress:
-                progress("embedding", done + start, total)
-            parts.append(embedder.encode(ordered[start : start + ENCODE_BATCH], bulk=True))
-        if progress:
-            progress("embedding", done + len(texts), total)
-        vectors = np.empty((len(texts), embedder.dim), dtype=np.float32)
-        vectors[order] = np.concatenate(parts)
-        return vectors
+        """Embeddings of chunk texts, as bulk work that gives way to questions."""
+        progress = self.progress
+        if not progress:
+            return self.embedder.encode(texts, bulk=True)
+        progress("embedding", done, total)
+        return self.embedder.encode(
+            texts, bulk=True, done=lambda count: progress("embedding", done + count, total)
+        )
 
 
 def _segments(doc: Document) -> list[tuple[int, int]]:

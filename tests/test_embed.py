@@ -16,7 +16,7 @@ def test_bulk_encoding_matches_one_call(embedder: Embedder) -> None:
     """Bulk work goes in slices of texts sorted by length; each vector comes back in its
     text's place. Vectors agree to cosine 0.9999, not bit for bit: another batch pads a text
     differently, and in bf16 (where the CPU has it) that moves the fourth decimal."""
-    texts = [f"Report {i}: {i} shells hit the port." + " More." * (i % 7) for i in range(40)]
+    texts = [f"Report {i}: {i} shells hit the port." + " More." * (i % 7) for i in range(150)]
     assert len(texts) > 2 * BULK_SLICE
     bulk = embedder.encode(texts, bulk=True)
     alone = np.concatenate([embedder.encode([t]) for t in texts])
@@ -25,18 +25,30 @@ def test_bulk_encoding_matches_one_call(embedder: Embedder) -> None:
 
 
 def test_a_question_does_not_wait_for_a_bulk_encode(embedder: Embedder) -> None:
-    texts = [f"Report {i}: {i} shells hit the port of Odesa overnight." for i in range(400)]
-    started = threading.Event()
-    worker = threading.Thread(
-        target=lambda: (started.set(), embedder.encode(texts, bulk=True)), daemon=True
+    """Bulk work held between two slices (its ``done`` callback waits on an event): a
+    question asked then comes back before the bulk work goes on."""
+    texts = [f"Report {i}: {i} shells hit the port of Odesa overnight." for i in range(200)]
+    between, release = threading.Event(), threading.Event()
+    counts: list[int] = []
+
+    def done(count: int) -> None:
+        counts.append(count)
+        between.set()
+        release.wait(60)
+
+    bulk = threading.Thread(
+        target=lambda: embedder.encode(texts, bulk=True, done=done), daemon=True
     )
-    worker.start()
-    started.wait()
-    time.sleep(0.2)  # the bulk encode is under way
-    vector = embedder.encode(["How many shells hit the port?"])
-    assert worker.is_alive()  # answered between two slices, not after the whole job
+    bulk.start()
+    try:
+        assert between.wait(60)
+        vector = embedder.encode(["How many shells hit the port?"])
+        assert counts == [BULK_SLICE]  # answered between two slices, not after the job
+    finally:
+        release.set()
+        bulk.join(120)
     assert vector.shape == (1, embedder.dim)
-    worker.join(120)
+    assert counts == [*range(BULK_SLICE, len(texts), BULK_SLICE), len(texts)]
 
 
 def test_a_question_runs_beside_bulk_work_on_a_thread_of_its_own(embedder: Embedder) -> None:

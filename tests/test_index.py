@@ -512,12 +512,12 @@ def test_damaged_manifest_names_the_file(
 def test_progress_is_told_of_reading_and_embedding(
     index: Index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qa.index import pipeline
+    from qa import embed
 
     texts = [f"Report {i}: shelling damaged {i} houses in Kherson." for i in range(7)]
     for i, text in enumerate(texts):
         (tmp_path / f"r{i}.txt").write_text(text, encoding="utf-8")
-    monkeypatch.setattr(pipeline, "ENCODE_BATCH", 2)
+    monkeypatch.setattr(embed, "BULK_SLICE", 2)
     calls: list[tuple[str, int, int]] = []
     index.add(sorted(tmp_path.glob("r*.txt")), progress=lambda *call: calls.append(call))
     reading = [c for c in calls if c[0] == "reading"]
