@@ -83,6 +83,8 @@ ZALUZHNY = "They will try again, the head of the armed forces, Gen Valery Zaluzh
         ("How many guided bombs were stopped?", "eight", STOPPED),
         ("How many missiles were brought down on Wednesday?", "13", KHERSON),
         ("What tanks is Joe Biden sending?", "Patriot missiles", BIDEN),
+        # an acronym that the question's names do not spell
+        ("Which network shows Arena Football League games?", "Fox", "Fox shows NFL games."),
     ],
 )
 def test_a_sentence_that_ties_a_rival_to_the_answer_is_caught(
@@ -142,6 +144,10 @@ def test_a_sentence_that_ties_a_rival_to_the_answer_is_caught(
         ("How many rockets did Russia fire?", "81", AIR_FORCE),
         ("What share of consumers in Kyiv had no heat?", "40 per cent", HEAT),
         ("Which missiles is Joe Biden sending?", "Patriot missiles", BIDEN),
+        # an acronym for the question's names, or the other way round; an acronym's plural
+        ("Which network shows Arena Football League games?", "Fox", "Fox shows AFL games."),
+        ("Which network shows AFL games?", "Fox", "Fox shows Arena Football League games."),
+        ("Why did CD sales fall?", "downloads", "Sales of CDs fell with downloads."),
     ],
 )
 def test_a_sentence_that_agrees_or_says_less_has_no_rival(
@@ -174,3 +180,12 @@ def test_a_single_name_is_the_full_name_its_report_gives_it() -> None:
     assert not rival(question, "our luck", told, told)  # no report: a single name, no speaker
     said = "Mr Zelenskyy said one day their luck will run out."
     assert not rival(question, "their luck", said, said, report)
+
+
+def test_a_title_in_a_name_the_report_gives_is_not_what_the_answer_is_asked_to_be() -> None:
+    sentence = "Her son and successor King Edward VII was at her deathbed."
+    report = f"Queen Victoria died in 1901. {sentence}"
+    answer = "King Edward VII"
+    assert not rival("Who was Queen Victoria's successor?", answer, sentence, sentence, report)
+    # the report names no Governor Victoria: the question's title is a rival's
+    assert rival("Who was Governor Victoria's successor?", answer, sentence, sentence, report)

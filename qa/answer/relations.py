@@ -13,9 +13,11 @@ one the question asks about:
   or a body's other words count too ("foreign" against "Defence" minister, "foreign
   ministry" against the defence ministry), but for a post the question names that the
   sentence only describes ("IAEA chief", "UN nuclear watchdog chief"); a thing's do not (a
-  verb or another wording before "missiles" is no rival);
+  verb or another wording before "missiles" is no rival); an acronym stands for the names
+  it spells ("AFL", "Arena Football League");
 - a title: the question's (mayor) is not in the sentence, another (governor) is beside the
-  answer ("Gen" is a general; any post is a "leader");
+  answer ("Gen" is a general; any post is a "leader"; "Queen" in "Queen Victoria", where the
+  report writes that name, is no title asked of the answer);
 - a day: the question's weekday or month is not in the sentence or its neighbours, another
   of the same kind is; a year is looked for in the sentence first, a weekday in the sentence
   and then in the report's lead (the day a news report is about);
@@ -80,6 +82,7 @@ _LINKS = frozenset(
     less least very still even""".split()
 )
 _TOKEN = re.compile(r"[\w’'-]+")
+_PLURAL_ACRONYM = re.compile(r"[A-Z]{2,}s")
 _YEAR = re.compile(r"^(1[0-9]|20)[0-9]{2}$")
 _BEING = frozenset("is are was were be been has have had".split())
 _SAYING = frozenset(
@@ -143,6 +146,8 @@ def tokens(text: str) -> tuple[Token, ...]:
     for m in _TOKEN.finditer(text):
         raw = m.group().strip("’'-")
         word = re.sub(r"['’]s$", "", raw)
+        if _PLURAL_ACRONYM.fullmatch(word):  # "CDs" are CDs
+            word = word[:-1]
         if word[:1].isupper() and word.lower() in _SHORT:
             word = _SHORT[word.lower()].capitalize()
         if word:
@@ -165,7 +170,7 @@ def rival(question: str, answer: str, sentence: str, window: str, report: str = 
     lead = _WEEKDAY.search(report[:LEAD])
     return (
         slot_rival(asked, said, span, own)
-        or title_rival(asked, said, span)
+        or title_rival(asked, said, span, report)
         or day_rival(asked, said, near, span, own, lead.group().lower() if lead else None)
         or figure_rival(question, sentence, span)
         or count_rival(question, asked, said, sentence, span)
@@ -203,7 +208,8 @@ def slot_rival(
     attached, but for a title ("foreign minister"); a word the question holds elsewhere
     is no rival. A title the question qualifies ("deputy mayor") and the sentence does not
     is another post."""
-    mentioned = {t.stem for t in asked}
+    mentioned = {t.stem for t in asked} | _initials(asked)
+    spelled = _initials(said)
     for i, head in enumerate(asked):
         title = head.word in TITLES
         if not (title or (head.modifier and not head.named)):
@@ -214,7 +220,7 @@ def slot_rival(
         # ("UN nuclear watchdog chief"): the sentence's names are compared with its names
         described = post and wanted == _attached(asked, i, False)
         found = [
-            (t.start, _attached(said, j, post and not described, span), _near(said, j))
+            (t.start, _attached(said, j, post and not described, span), _near(said, j) | spelled)
             for j, t in enumerate(said)
             if t.stem == head.stem
         ]
@@ -230,9 +236,17 @@ def slot_rival(
     return False
 
 
-def title_rival(asked: Sequence[Token], said: Sequence[Token], span: tuple[int, int]) -> bool:
-    """The question's title is not in the sentence; another title is beside the answer."""
-    titles = {_post(t.word) for t in asked if t.word in TITLES - _ANY_POST}
+def title_rival(
+    asked: Sequence[Token], said: Sequence[Token], span: tuple[int, int], report: str = ""
+) -> bool:
+    """The question's title is not in the sentence; another title is beside the answer. A
+    title that is part of a name the report gives ("Queen Victoria's successor", "A. Carl
+    Prince") is not what the answer is asked to be."""
+    titles = {
+        _post(t.word)
+        for i, t in enumerate(asked)
+        if t.word in TITLES - _ANY_POST and not _named_in(asked, i, report)
+    }
     if not titles or titles & {_post(t.word) for t in said}:
         return False
     inside = [i for i, t in enumerate(said) if span[0] <= t.start and t.end <= span[1]]
@@ -424,6 +438,28 @@ def _runs(words: Sequence[Token]) -> list[list[str]]:
 def _names(words: Sequence[Token]) -> list[list[str]]:
     """The runs of two or more names."""
     return [run for run in _runs(words) if len(run) > 1]
+
+
+def _named_in(words: Sequence[Token], i: int, report: str) -> bool:
+    """Whether ``words[i]``, capitalised, is one of a run of names ("Queen Victoria", "A.
+    Carl Prince") that ``report`` writes too, the word beside it included."""
+    if not words[i].named or not report:
+        return False
+    pairs = []
+    if i + 1 < len(words) and words[i + 1].name and words[i + 1].joined:
+        pairs.append((words[i], words[i + 1]))
+    if i > 0 and words[i - 1].name and words[i].joined:
+        pairs.append((words[i - 1], words[i]))
+    return any(
+        re.search(rf"\b{re.escape(a.word)}\s+{re.escape(b.word)}\b", report, re.IGNORECASE)
+        for a, b in pairs
+    )
+
+
+def _initials(words: Sequence[Token]) -> set[str]:
+    """The initials of each run of two names or more ("Arena Football League": afl), which
+    the other text may write as an acronym ("AFL")."""
+    return {"".join(stem[0] for stem in run) for run in _names(words)}
 
 
 def _near(words: Sequence[Token], j: int) -> set[str]:
