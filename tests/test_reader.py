@@ -18,7 +18,7 @@ from qa.errors import ModelLoadError
 from qa.index import Index
 from qa.reader import Passage, Reader, load_reader, read_passages
 from qa.reader.training.data import examples, load_squad, negatives, split_articles
-from qa.reader.training.train import Config, recorded_path, run
+from qa.reader.training.train import Config, recorded_path, run, training_split
 
 FACTS = [
     (
@@ -71,6 +71,16 @@ def test_articles_are_held_out_whole_and_negatives_come_from_elsewhere(tmp_path:
     assert found and all(not e.answerable for e in found)
     owner = {e.qid: e.title for e in examples(articles)}
     assert all(e.title != owner[e.qid.removesuffix("-neg")] for e in found)
+
+
+def test_a_training_seed_never_moves_the_held_out_articles(tmp_path: Path) -> None:
+    """The seed orders and samples the training data; the articles held out are the ones
+    every held-out measure holds out, or a run with another seed would train on them."""
+    data = str(squad_file(tmp_path))
+    held_out = split_articles(load_squad(data), 0.5)[1]
+    for seed in (0, 1, 2, 3):
+        _, val = training_split(Config(data=data, val_fraction=0.5, seed=seed))
+        assert val == held_out
 
 
 @pytest.fixture(scope="module")

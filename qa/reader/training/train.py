@@ -37,6 +37,7 @@ from qa.reader.reader import BUNDLED_READER, MAX_LENGTH, STRIDE, Reader
 from qa.reader.training.data import (
     SEED,
     VAL_FRACTION,
+    Article,
     Example,
     examples,
     load_squad,
@@ -196,9 +197,7 @@ def run(
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
 
-    train_articles, val_articles = split_articles(
-        load_squad(config.data), config.val_fraction, config.seed
-    )
+    train_articles, val_articles = training_split(config)
     val = examples(val_articles)
     val = random.Random(config.seed).sample(val, min(len(val), config.val_questions or len(val)))
     pools = entity_pools(train_articles)
@@ -250,6 +249,13 @@ def run(
     if export is not None:
         write_model(model, tokenizer, export, result, config, step)
     return result
+
+
+def training_split(config: Config) -> tuple[list[Article], list[Article]]:
+    """(train, validation) articles: the split every held-out measure uses (its seed is
+    :data:`SEED`, whatever ``config.seed``, which orders and samples the data), so that a run
+    with another seed never trains on the articles it will be judged on."""
+    return split_articles(load_squad(config.data), config.val_fraction, SEED)
 
 
 def _base() -> str:
